@@ -1,0 +1,73 @@
+"""Named numpy arrays in POSIX shared memory.
+
+npshm creates a numpy array under a name; any process on the machine attaches to it by that name
+and sees the same memory, without copying. It serves two APIs, so that users of either library
+switch by changing an import:
+
+- cdxcore.npshm's: :func:`create_shared_array`, :func:`attach_shared_array`,
+  :func:`delete_shared_array`, :func:`is_shared_array`;
+- SharedArray's (``import npshm as sa``): :func:`create`, :func:`attach`, :func:`delete`,
+  :func:`list`, :func:`msync`, :func:`mlock`, :func:`munlock` and the ``MS_*`` constants.
+
+An array lives until it is deleted: garbage collection and the end of a process only unmap it.
+Names are ``"x"`` (or ``"/x"``, ``"shm://x"``) for ``/dev/shm/x``, or ``"file://PATH"`` for a
+memory-mapped file.
+
+Examples
+--------
+>>> import numpy as np, npshm
+>>> a = npshm.create_shared_array("doc_pkg", (10, 3), np.int32, force=True, full=0)
+>>> b = npshm.attach_shared_array("doc_pkg", validate_shape=(10, 3), validate_dtype=np.int32)
+>>> b[:, 1] = 1
+>>> int(a[:, 1].sum())
+10
+>>> npshm.delete_shared_array("doc_pkg")
+True
+"""
+
+from ._api import (
+    MS_ASYNC,
+    MS_INVALIDATE,
+    MS_SYNC,
+    ArrayDesc,
+    Mapping,
+    attach,
+    attach_shared_array,
+    create,
+    create_shared_array,
+    delete,
+    delete_shared_array,
+    is_shared_array,
+    list,
+    mlock,
+    msync,
+    munlock,
+)
+from ._native import version as _lib_version
+
+__version__: str = "0.1.0"
+"""The version of the Python package."""
+
+lib_version: str = _lib_version()
+"""The version of the libnpshm it runs on."""
+
+__all__ = [
+    "create_shared_array",
+    "attach_shared_array",
+    "delete_shared_array",
+    "is_shared_array",
+    "create",
+    "attach",
+    "delete",
+    "list",
+    "msync",
+    "mlock",
+    "munlock",
+    "MS_ASYNC",
+    "MS_SYNC",
+    "MS_INVALIDATE",
+    "ArrayDesc",
+    "Mapping",
+    "lib_version",
+    "__version__",
+]
