@@ -1,0 +1,79 @@
+"""Build of the npshm Python package: libnpshm.so (Go, c-shared) and the npshm._native extension.
+
+`pip install .` and `pip wheel .` run this. libnpshm.so is built with
+
+    go build -buildmode=c-shared -o <dir>/libnpshm.so ./export
+
+and installed inside the package, next to the extension, which finds it through the rpath
+$ORIGIN. The extension uses the stable ABI of Python 3.10 (the wheel is tagged cp310-abi3).
+
+Environment:
+    NPSHM_LIBNPSHM  path of an already built libnpshm.so to package instead of running go build
+    GO              the go command (default: `go` on PATH, then /usr/local/go/bin/go)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
+LIMITED_API = "0x030A0000"
+
+
+def _go() -> str:
+    go = os.environ.get("GO") or shutil.which("go")
+    if not go and Path("/usr/local/go/bin/go").exists():
+        go = "/usr/local/go/bin/go"
+    if not go:
+        sys.exit(
+            "npshm: building from source needs Go (https://go.dev/dl/) to build libnpshm.so; "
+            "or set NPSHM_LIBNPSHM to a built libnpshm.so"
+        )
+    return go
+
+
+class BuildNpshm(build_ext):
+    """Build libnpshm.so with go, then the extension against it, and ship both together."""
+
+    def build_extension(self, ext: Extension) -> None:
+        libdir = Path(self.build_temp).resolve() / "libnpshm"
+        libdir.mkdir(parents=True, exist_ok=True)
+        lib = libdir / "libnpshm.so"
+        prebuilt = os.environ.get("NPSHM_LIBNPSHM")
+        if prebuilt:
+            shutil.copyfile(prebuilt, lib)
+        else:
+            cmd = [_go(), "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
+                   "-o", str(lib), "./export"]
+            print("npshm:", " ".join(cmd), flush=True)
+            subprocess.run(cmd, cwd=ROOT, check=True)
+        ext.library_dirs = [str(libdir)]
+        super().build_extension(ext)
+        dest = Path(self.get_ext_fullpath(ext.name)).parent / "libnpshm.so"
+        shutil.copyfile(lib, dest)
+        os.chmod(dest, 0o755)
+
+
+setup(
+    ext_modules=[
+        Extension(
+            "npshm._native",
+            sources=["cshim/python/_native.c"],
+            include_dirs=["include"],
+            libraries=["npshm"],
+            define_macros=[("Py_LIMITED_API", LIMITED_API)],
+            extra_compile_args=["-O2", "-std=gnu11", "-Wall", "-Wextra", "-fvisibility=hidden"],
+            extra_link_args=["-Wl,-rpath,$ORIGIN", "-Wl,--as-needed"],
+            py_limited_api=True,
+        )
+    ],
+    cmdclass={"build_ext": BuildNpshm},
+    options={"bdist_wheel": {"py_limited_api": "cp310"}},
+)
