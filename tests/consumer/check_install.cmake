@@ -1,0 +1,65 @@
+# cmake -DBUILD_DIR=<build tree> -DPREFIX=<scratch prefix> -DLIBDIR=<lib dir name>
+#       -DINCLUDEDIR=<include dir name> -DSONAME=<soname> -P check_install.cmake
+#
+# Installs the build tree into an empty scratch prefix and checks the layout:
+# the library under its SONAME, the libnpshm.so symlink to it, the headers, the
+# CMake package and the pkg-config file.
+foreach(v BUILD_DIR PREFIX LIBDIR INCLUDEDIR SONAME)
+  if(NOT DEFINED ${v})
+    message(FATAL_ERROR "check_install.cmake: -D${v}=... is required")
+  endif()
+endforeach()
+
+file(REMOVE_RECURSE "${PREFIX}")
+execute_process(COMMAND "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${PREFIX}"
+  RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "cmake --install failed: ${rc}")
+endif()
+
+set(errors "")
+set(lib "${PREFIX}/${LIBDIR}")
+if(NOT EXISTS "${lib}/${SONAME}" OR IS_SYMLINK "${lib}/${SONAME}")
+  string(APPEND errors "\n  ${lib}/${SONAME} is not a regular file")
+endif()
+if(NOT IS_SYMLINK "${lib}/libnpshm.so")
+  string(APPEND errors "\n  ${lib}/libnpshm.so is not a symlink")
+else()
+  file(READ_SYMLINK "${lib}/libnpshm.so" target)
+  if(NOT target STREQUAL SONAME)
+    string(APPEND errors "\n  ${lib}/libnpshm.so points to ${target}, not ${SONAME}")
+  endif()
+endif()
+foreach(f
+    "${INCLUDEDIR}/npshm.h"
+    "${INCLUDEDIR}/npshm.hpp"
+    "${LIBDIR}/cmake/npshm/npshmConfig.cmake"
+    "${LIBDIR}/cmake/npshm/npshmConfigVersion.cmake"
+    "${LIBDIR}/pkgconfig/npshm.pc")
+  if(NOT EXISTS "${PREFIX}/${f}")
+    string(APPEND errors "\n  missing ${PREFIX}/${f}")
+  endif()
+endforeach()
+# The generated libnpshm.h of go build must not be installed.
+file(GLOB_RECURSE stray "${PREFIX}/*libnpshm.h")
+if(stray)
+  string(APPEND errors "\n  stray generated header installed: ${stray}")
+endif()
+# The SONAME recorded in the library is the one ld will look for.
+find_program(READELF readelf)
+if(READELF AND EXISTS "${lib}/${SONAME}")
+  execute_process(COMMAND "${READELF}" -d "${lib}/${SONAME}" OUTPUT_VARIABLE dyn RESULT_VARIABLE rc)
+  if(NOT dyn MATCHES "Library soname: \\[${SONAME}\\]")
+    string(APPEND errors "\n  ${lib}/${SONAME} does not carry SONAME ${SONAME}")
+  endif()
+endif()
+file(READ "${PREFIX}/${LIBDIR}/pkgconfig/npshm.pc" pc)
+string(FIND "${pc}" "prefix=${PREFIX}\n" pos)
+if(pos EQUAL -1)
+  string(APPEND errors "\n  npshm.pc does not name the prefix ${PREFIX}:\n${pc}")
+endif()
+
+if(errors)
+  message(FATAL_ERROR "the installed tree is wrong:${errors}")
+endif()
+message(STATUS "installed into ${PREFIX}: layout ok")
