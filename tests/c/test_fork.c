@@ -4,7 +4,8 @@
  *
  *  1. A thread other than main uses the library first (and exits).
  *  2. The parent creates, attaches, lists and deletes, and keeps some handles open.
- *  3. ROUNDS rounds: the parent forks CHILDREN children; each child, under
+ *  3. ROUNDS rounds (16: a hang after fork is a matter of chance, hence many
+ *     forks): the parent forks CHILDREN children; each child, under
  *     alarm(CHILD_ALARM), creates, attaches, lists, deletes and releases
  *     CHILD_ARRAYS arrays, checking their data, and checks the handles it
  *     inherited. Meanwhile the parent keeps using the library from the main
@@ -18,13 +19,14 @@
 #define _GNU_SOURCE
 #include "check.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/wait.h>
 #include <time.h>
 
-#define ROUNDS 8
+#define ROUNDS 16
 #define CHILDREN 4
 #define CHILD_ARRAYS 300
 #define CHILD_ALARM 20
@@ -280,6 +282,23 @@ static void *forker(void *varg) {
     return NULL;
 }
 
+/* Removes whatever of ours is left in /dev/shm (children killed by their alarm
+ * leave arrays behind); returns how many there were. */
+static int sweep(void) {
+    DIR *d = opendir("/dev/shm");
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, g_prefix, strlen(g_prefix)) != 0) continue;
+        char path[512];
+        snprintf(path, sizeof path, "/dev/shm/%s", e->d_name);
+        if (unlink(path) == 0) n++;
+    }
+    closedir(d);
+    return n;
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     snprintf(g_prefix, sizeof g_prefix, "npshm-fk-%d-", (int)getpid());
@@ -332,5 +351,8 @@ int main(void) {
         npshm_release(g_kept[i]);
         EXPECT_RC(npshm_delete(g_kept_names[i]), NPSHM_OK);
     }
+    int failed = check_count();
+    int left = sweep();
+    if (left > 0 && failed == 0) FAILF("%d array(s) left behind in /dev/shm", left);
     return check_result("test_fork");
 }
