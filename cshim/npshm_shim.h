@@ -1,0 +1,85 @@
+/* Internal to libnpshm: the handle layout and the glue between the Go core and C callers.
+ * Never include this from outside the library; the public interface is include/npshm.h. It must
+ * not declare the public functions, because cgo copies it into its generated export header, whose
+ * own declarations of the Go-exported functions would then clash. */
+#ifndef NPSHM_SHIM_H
+#define NPSHM_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NPSHM__MAX_NDIM 64
+
+/* The glue is internal to the library: keep it out of the exported symbols. */
+#pragma GCC visibility push(hidden)
+
+/* An attached array. Allocated with malloc by npshm__handle_new, so that C owns it and a forked
+ * child can make and free handles without touching the Go heap. */
+typedef struct npshm_array {
+    void *base;          /* the mapping: header, then data */
+    size_t maplen;
+    void *data;
+    size_t nbytes;
+    size_t itemsize;
+    int ndim;
+    int readonly;
+    int fortran;
+    int64_t shape[NPSHM__MAX_NDIM];
+    char *dtype;         /* NUL-terminated, inside storage */
+    char *name;          /* NUL-terminated, inside storage */
+    char storage[];
+} npshm_array;
+
+/* A handle with room for a dtype and a name of these lengths (without NUL); NULL if out of memory. */
+npshm_array *npshm__handle_new(size_t dtype_len, size_t name_len);
+
+/* This thread's scratch area of the given size (it never changes within a process), allocated on
+ * first use and freed at thread exit; NULL if out of memory. */
+void *npshm__scratch(size_t size);
+
+/* A separate scratch area, for operations that call back into user code. */
+void *npshm__scratch_new(size_t size);
+void npshm__scratch_free(void *scratch);
+
+/* This thread's error message buffer, its capacity, and its errno slot. */
+char *npshm__errbuf(void);
+size_t npshm__errbuf_cap(void);
+void npshm__set_errno(int errnum);
+
+/* Records a failure as this thread's last error, as "op("name"): what[: strerror(errnum)]", and
+ * returns code. name may be NULL. */
+int npshm__fail(int code, int errnum, const char *op, const char *name, const char *what);
+
+/* 1 in a process made by fork() from a process that had loaded the library. The Go runtime does not
+ * survive fork, so there every entry point takes the C path below instead of entering Go
+ * (docs/DESIGN.md, "Fork"). */
+int npshm__in_forked_child(void);
+
+/* The C path: the operations of docs/FORMAT.md, with the semantics, status codes and messages of
+ * the Go core (internal/core), for forked children. Arguments as in include/npshm.h; attach takes
+ * expect=0 for npshm_attach. */
+int npshm__c_create(const char *name, int ndim, const int64_t *shape, const char *dtype,
+                    unsigned flags, npshm_array **out);
+int npshm__c_attach(const char *name, unsigned flags, int expect, int ndim, const int64_t *shape,
+                    const char *dtype, npshm_array **out);
+int npshm__c_delete(const char *name);
+int npshm__c_list(void *fn, void *ctx);
+
+/* The C path's dtype normaliser, for the differential tests against the Go core: writes the
+ * canonical descriptor (NUL-terminated) into out and its item size into itemsize; returns 0, or a
+ * negative status with *err set to a message. */
+int npshm__c_normalize_dtype(const char *in, size_t len, char *out, size_t cap, int64_t *itemsize,
+                             const char **err);
+
+/* The C path's header decoder, for the differential tests: 0 if buf (of a segment seg_size bytes
+ * long) starts with a valid header, else a negative status with *err set. */
+int npshm__c_check_header(const unsigned char *buf, size_t len, uint64_t seg_size, const char **err);
+
+/* Fill an npshm_info and call a user's npshm_list_fn. */
+int npshm__call_list(void *fn, void *ctx, const char *name, const char *dtype, int ndim,
+                     const int64_t *shape, size_t itemsize, size_t nbytes, unsigned mode,
+                     unsigned uid, int64_t creator_pid, int64_t created_ns, int fortran);
+
+#pragma GCC visibility pop
+
+#endif

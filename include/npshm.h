@@ -1,0 +1,178 @@
+/*
+ * npshm.h - named numpy arrays in shared memory, C interface.
+ *
+ * A process creates an array under a name; any other process on the machine
+ * attaches to it by that name and sees the same memory, without copying.
+ * A name "x" (or "/x", or "shm://x") is the POSIX shared memory object
+ * /dev/shm/x; a name "file://PATH" maps the regular file PATH instead.
+ * The segment layout is specified in docs/FORMAT.md.
+ *
+ * Conventions
+ *  - Every function that can fail returns NPSHM_OK (0) or a negative
+ *    NPSHM_ERR_* code, and then npshm_last_error() describes the failure.
+ *    Nothing is left behind by a failed call: no half-made array, no file.
+ *  - Every function is thread-safe. An npshm_array handle is immutable after
+ *    it is returned; it may be read from several threads, but must not be
+ *    used after (or while) npshm_release() runs on it.
+ *  - Every function keeps working in a child made by fork() after the parent
+ *    used the library (the library never allocates on the Go heap or starts
+ *    goroutines on these paths). The function never aborts or panics.
+ *  - Arrays are in C order unless npshm_is_fortran() says otherwise, with the
+ *    data starting on a page boundary.
+ */
+#ifndef NPSHM_H
+#define NPSHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library version; the one place it is written (build files read it from here). */
+#define NPSHM_VERSION "0.1.0"
+
+/* Status codes. */
+#define NPSHM_OK               0
+#define NPSHM_ERR_EXISTS      (-1) /* the name is taken (create without NPSHM_REPLACE) */
+#define NPSHM_ERR_NOT_FOUND   (-2) /* no array (or file) of that name */
+#define NPSHM_ERR_INVALID     (-3) /* a bad argument: name, shape, dtype, flags, NULL pointer */
+#define NPSHM_ERR_NO_SPACE    (-4) /* /dev/shm (or the file system) is full: ENOSPC */
+#define NPSHM_ERR_FORMAT      (-5) /* the segment is not an npshm array, or is corrupt */
+#define NPSHM_ERR_MISMATCH    (-6) /* the array differs from the expected shape or dtype */
+#define NPSHM_ERR_PERMISSION  (-7) /* the operating system refused access: EACCES, EPERM */
+#define NPSHM_ERR_IO          (-8) /* any other operating-system failure; see npshm_last_errno() */
+
+/* Flags for npshm_create and npshm_attach. */
+#define NPSHM_READONLY  0x1u  /* attach: map the memory read-only */
+#define NPSHM_REPLACE   0x2u  /* create: replace an existing array of that name;
+                                 mappings of the old array stay valid */
+#define NPSHM_FORTRAN   0x4u  /* create: the data is laid out in Fortran order */
+#define NPSHM_HAS_MODE  0x8000u
+/* create: permission bits of the new array instead of the default 0600,
+ * e.g. NPSHM_MODE(0660) to share it with the group. */
+#define NPSHM_MODE(perm) (NPSHM_HAS_MODE | ((((unsigned)(perm)) & 07777u) << 16))
+
+/* Most dimensions an array may have (numpy's own limit). */
+#define NPSHM_MAX_NDIM 64
+
+/* msync flags (the Linux values of MS_ASYNC, MS_INVALIDATE, MS_SYNC). */
+#define NPSHM_MS_ASYNC      1
+#define NPSHM_MS_INVALIDATE 2
+#define NPSHM_MS_SYNC       4
+
+/* An attached array: an opaque handle owned by the caller until
+ * npshm_release(). */
+typedef struct npshm_array npshm_array;
+
+/*
+ * npshm_create - create a new zero-filled array and attach to it.
+ *   name   "x", "/x", "shm://x" or "file://PATH". A shm name is at most 255
+ *          bytes and may not be empty, ".", "..", or contain '/'.
+ *   ndim   0 .. NPSHM_MAX_NDIM; shape holds ndim sizes >= 0 (NULL if ndim is 0).
+ *   dtype  a numpy name ("float64", "uint8", "bool", "complex128",
+ *          "datetime64[ns]") or a .npy descriptor ("<f8", "|S7", "<U3",
+ *          "[('x', '<f4'), ('y', '<i8', (3,))]"). Object dtypes are refused.
+ *   flags  NPSHM_REPLACE, NPSHM_FORTRAN, NPSHM_MODE(perm), or 0.
+ *   out    receives the handle on success; untouched on failure.
+ * Creation is exclusive and atomic: nobody can attach a half-made array. The
+ * memory is reserved up front, so a full /dev/shm fails here with
+ * NPSHM_ERR_NO_SPACE instead of a SIGBUS later.
+ * Errors: EXISTS, INVALID, NO_SPACE, PERMISSION, NOT_FOUND (missing file://
+ * directory), IO.
+ */
+int npshm_create(const char *name, int ndim, const int64_t *shape, const char *dtype,
+                 unsigned flags, npshm_array **out);
+
+/*
+ * npshm_attach - attach to an existing array.
+ *   flags  NPSHM_READONLY or 0.
+ * The header is validated (magic, version, checksum, size): a foreign or
+ * corrupt segment is NPSHM_ERR_FORMAT, never a crash.
+ * Errors: NOT_FOUND, INVALID, FORMAT, PERMISSION, IO.
+ */
+int npshm_attach(const char *name, unsigned flags, npshm_array **out);
+
+/*
+ * npshm_attach_expect - attach, and check the geometry first.
+ *   ndim   the expected number of dimensions, or -1 to accept any shape;
+ *          shape holds ndim sizes (ignored if ndim is -1).
+ *   dtype  the expected dtype (any spelling npshm_create takes), or NULL.
+ * Errors: as npshm_attach, plus MISMATCH (nothing stays attached then).
+ */
+int npshm_attach_expect(const char *name, unsigned flags, int ndim, const int64_t *shape,
+                        const char *dtype, npshm_array **out);
+
+/* npshm_release - unmap the array and free the handle. Never deletes the
+ * array. NULL is accepted and ignored. Always NPSHM_OK. */
+int npshm_release(npshm_array *array);
+
+/* npshm_delete - remove the name. Existing mappings keep working; the memory
+ * is freed when the last one goes. Errors: NOT_FOUND, INVALID, PERMISSION, IO. */
+int npshm_delete(const char *name);
+
+/* Accessors: constant time, no system calls, valid until npshm_release(). */
+void *npshm_data(const npshm_array *array);            /* first byte of the data */
+size_t npshm_nbytes(const npshm_array *array);         /* size of the data in bytes */
+int npshm_ndim(const npshm_array *array);
+const int64_t *npshm_shape(const npshm_array *array);  /* ndim sizes */
+const char *npshm_dtype(const npshm_array *array);     /* the .npy descriptor, e.g. "<f8" */
+size_t npshm_itemsize(const npshm_array *array);
+int npshm_is_readonly(const npshm_array *array);       /* 1 if mapped read-only */
+int npshm_is_fortran(const npshm_array *array);        /* 1 if in Fortran order */
+const char *npshm_name(const npshm_array *array);      /* the name as given, without "/" or "shm://" */
+
+/*
+ * Memory control over the whole mapping: msync(2) with NPSHM_MS_* flags,
+ * mlock(2) and munlock(2). Errors: INVALID, PERMISSION, NO_SPACE (mlock
+ * limit, ENOMEM), IO.
+ */
+int npshm_msync(const npshm_array *array, int flags);
+int npshm_mlock(const npshm_array *array);
+int npshm_munlock(const npshm_array *array);
+
+/* What npshm_list reports of one array. The pointers are valid only during
+ * the callback. */
+typedef struct npshm_info {
+    const char *name;       /* pass to npshm_attach */
+    const char *dtype;      /* .npy descriptor */
+    int ndim;
+    const int64_t *shape;
+    size_t itemsize;
+    size_t nbytes;          /* size of the data */
+    unsigned mode;          /* permission bits */
+    unsigned uid;           /* owner */
+    int64_t creator_pid;
+    int64_t created_ns;     /* creation time, nanoseconds since the Unix epoch */
+    int fortran;            /* 1 if in Fortran order */
+} npshm_info;
+
+/* Called once per array; return 0 to go on, anything else to stop. */
+typedef int (*npshm_list_fn)(const npshm_info *info, void *ctx);
+
+/*
+ * npshm_list - call fn for every npshm array in /dev/shm that the caller may
+ * read, in no particular order. Segments of other libraries, corrupt ones and
+ * unfinished creations are skipped. Returns NPSHM_OK, a negative error code
+ * (IO, PERMISSION) if /dev/shm cannot be read, or the first nonzero value fn
+ * returned.
+ */
+int npshm_list(npshm_list_fn fn, void *ctx);
+
+/* Message describing this thread's last failure ("" if none). Valid until the
+ * thread's next failing call. */
+const char *npshm_last_error(void);
+
+/* errno of this thread's last failure if the operating system reported it,
+ * else 0. */
+int npshm_last_errno(void);
+
+/* Library version, e.g. "0.1.0". */
+const char *npshm_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NPSHM_H */

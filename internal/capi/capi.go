@@ -1,0 +1,239 @@
+// Package capi implements the C ABI's entry points (include/npshm.h) on the core. Package export
+// only converts C types and calls these functions.
+//
+// Fork rule: these functions run in forked children, where the Go runtime's other threads are gone.
+// They therefore make no Go heap allocation and start no goroutine: C strings are read in place,
+// working memory comes from cshim (malloc), handles are C structs, errors go into a C thread-local
+// buffer. capi_test.go asserts zero allocations.
+package capi
+
+import (
+	"unsafe"
+
+	"github.com/npshm/npshm/cshim"
+	"github.com/npshm/npshm/internal/core"
+)
+
+// Flags, as in include/npshm.h (a test checks that they agree).
+const (
+	FlagReadOnly = 0x1
+	FlagReplace  = 0x2
+	FlagFortran  = 0x4
+	FlagHasMode  = 0x8000
+	modeShift    = 16
+	modeMask     = 0o7777 << modeShift
+	createFlags  = FlagReplace | FlagFortran | FlagHasMode | modeMask
+	attachFlags  = FlagReadOnly
+)
+
+const (
+	maxName  = len("file://") + core.MaxPath + 1
+	maxDtype = 2 * core.MaxDescr
+)
+
+// cbytes returns the C string at p without its NUL, or ok=false if p is NULL or the string is
+// longer than limit.
+func cbytes(p unsafe.Pointer, limit int) (b []byte, ok bool) {
+	if p == nil {
+		return nil, false
+	}
+	for i := 0; i <= limit; i++ {
+		if *(*byte)(unsafe.Add(p, i)) == 0 {
+			return unsafe.Slice((*byte)(p), i), true
+		}
+	}
+	return nil, false
+}
+
+// guard turns a panic into an error status, so that none crosses into C.
+func guard(rc *int32, op string) {
+	if r := recover(); r != nil {
+		*rc = cshim.Fail(core.Status{Code: core.ErrIO, Msg: "internal error (please report)"}, op, nil)
+	}
+}
+
+func invalid(op string, name []byte, msg string) int32 {
+	return cshim.Fail(core.Status{Code: core.ErrInvalid, Msg: msg}, op, name)
+}
+
+func shapeOf(shape unsafe.Pointer, ndim int32) []int64 {
+	if ndim <= 0 || shape == nil {
+		return nil
+	}
+	return unsafe.Slice((*int64)(shape), ndim)
+}
+
+// Create is npshm_create.
+func Create(name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dtype unsafe.Pointer, flags uint32,
+	out *unsafe.Pointer) (rc int32) {
+	const op = "npshm_create"
+	defer guard(&rc, op)
+	nameB, ok := cbytes(name, maxName)
+	switch {
+	case !ok:
+		return invalid(op, nil, "name is NULL or too long")
+	case out == nil:
+		return invalid(op, nameB, "out is NULL")
+	case ndim < 0 || ndim > core.MaxNdim:
+		return cshim.Fail(core.Status{Code: core.ErrInvalid, Msg: "ndim must be between 0 and 64, not",
+			Num: int64(ndim), HasNum: true}, op, nameB)
+	case ndim > 0 && shape == nil:
+		return invalid(op, nameB, "shape is NULL")
+	case flags&^createFlags != 0:
+		return invalid(op, nameB, "unknown flags (NPSHM_READONLY applies to attach only)")
+	}
+	dtypeB, ok := cbytes(dtype, maxDtype)
+	if !ok {
+		return invalid(op, nameB, "dtype is NULL or too long")
+	}
+	s := cshim.Scratch()
+	if s == nil {
+		return cshim.Fail(cshim.OutOfMemory, op, nameB)
+	}
+	opt := core.CreateOptions{
+		Replace: flags&FlagReplace != 0,
+		Fortran: flags&FlagFortran != 0,
+		HasMode: flags&FlagHasMode != 0,
+		Mode:    (flags & modeMask) >> modeShift,
+	}
+	m, t, st := core.Create(s, nameB, shapeOf(shape, ndim), dtypeB, opt)
+	if !st.Ok() {
+		return cshim.Fail(st, op, nameB)
+	}
+	h := cshim.NewHandle(m, &s.Hdr, t.Display)
+	if h == nil {
+		core.Unmap(m)
+		core.Delete(s, nameB)
+		return cshim.Fail(cshim.OutOfMemory, op, nameB)
+	}
+	*out = h
+	return 0
+}
+
+// Attach is npshm_attach, and with expect set npshm_attach_expect.
+func Attach(name unsafe.Pointer, flags uint32, expect bool, ndim int32, shape unsafe.Pointer,
+	dtype unsafe.Pointer, out *unsafe.Pointer) (rc int32) {
+	op := "npshm_attach"
+	if expect {
+		op = "npshm_attach_expect"
+	}
+	defer guard(&rc, op)
+	nameB, ok := cbytes(name, maxName)
+	switch {
+	case !ok:
+		return invalid(op, nil, "name is NULL or too long")
+	case out == nil:
+		return invalid(op, nameB, "out is NULL")
+	case flags&^attachFlags != 0:
+		return invalid(op, nameB, "unknown flags (only NPSHM_READONLY applies to attach)")
+	case expect && (ndim < -1 || ndim > core.MaxNdim):
+		return invalid(op, nameB, "expected ndim must be -1 (any) or between 0 and 64")
+	case expect && ndim > 0 && shape == nil:
+		return invalid(op, nameB, "expected shape is NULL")
+	}
+	var dtypeB []byte
+	if expect && dtype != nil {
+		if dtypeB, ok = cbytes(dtype, maxDtype); !ok {
+			return invalid(op, nameB, "expected dtype is too long")
+		}
+	}
+	s := cshim.Scratch()
+	if s == nil {
+		return cshim.Fail(cshim.OutOfMemory, op, nameB)
+	}
+	m, t, st := core.Attach(s, nameB, flags&FlagReadOnly != 0)
+	if !st.Ok() {
+		return cshim.Fail(st, op, nameB)
+	}
+	if expect {
+		if st := checkExpected(s, ndim, shapeOf(shape, ndim), dtypeB); !st.Ok() {
+			core.Unmap(m)
+			return cshim.Fail(st, op, nameB)
+		}
+	}
+	h := cshim.NewHandle(m, &s.Hdr, t.Display)
+	if h == nil {
+		core.Unmap(m)
+		return cshim.Fail(cshim.OutOfMemory, op, nameB)
+	}
+	*out = h
+	return 0
+}
+
+// checkExpected compares the attached header in s.Hdr with the expected geometry.
+func checkExpected(s *core.Scratch, ndim int32, shape []int64, dtype []byte) core.Status {
+	h := &s.Hdr
+	if ndim >= 0 {
+		if int(ndim) != h.Ndim {
+			return core.Status{Code: core.ErrMismatch, Msg: "array has a different number of dimensions:",
+				Num: int64(h.Ndim), HasNum: true}
+		}
+		for i, d := range shape {
+			if d != h.Shape[i] {
+				return core.Status{Code: core.ErrMismatch, Msg: "array has a different size in dimension",
+					Num: int64(i), HasNum: true}
+			}
+		}
+	}
+	if dtype != nil {
+		want, _, st := core.NormalizeDtype(dtype, s.Descr[:0:core.MaxDescr])
+		if !st.Ok() {
+			return st
+		}
+		if string(want) != string(h.Descr) {
+			return core.Status{Code: core.ErrMismatch, Msg: "array has a different dtype"}
+		}
+	}
+	return core.Status{}
+}
+
+// Delete is npshm_delete.
+func Delete(name unsafe.Pointer) (rc int32) {
+	const op = "npshm_delete"
+	defer guard(&rc, op)
+	nameB, ok := cbytes(name, maxName)
+	if !ok {
+		return invalid(op, nil, "name is NULL or too long")
+	}
+	s := cshim.Scratch()
+	if s == nil {
+		return cshim.Fail(cshim.OutOfMemory, op, nameB)
+	}
+	if st := core.Delete(s, nameB); !st.Ok() {
+		return cshim.Fail(st, op, nameB)
+	}
+	return 0
+}
+
+// List is npshm_list. It has scratch memory of its own because fn may call back into the library.
+func List(fn, ctx unsafe.Pointer) (rc int32) {
+	const op = "npshm_list"
+	defer guard(&rc, op)
+	if fn == nil {
+		return invalid(op, nil, "fn is NULL")
+	}
+	s, raw := cshim.NewScratch()
+	if s == nil {
+		return cshim.Fail(cshim.OutOfMemory, op, nil)
+	}
+	defer cshim.FreeScratch(raw)
+	var l core.Lister
+	if st := l.Open(); !st.Ok() {
+		return cshim.Fail(st, op, nil)
+	}
+	defer l.Close()
+	for {
+		e, ok, st := l.Next(s)
+		if !st.Ok() {
+			return cshim.Fail(st, op, nil)
+		}
+		if !ok {
+			return 0
+		}
+		n := copy(s.Descr[:core.MaxDescr], s.Hdr.Descr)
+		s.Descr[n] = 0
+		if r := cshim.CallList(fn, ctx, e, &s.Hdr, s.Descr[:n+1]); r != 0 {
+			return r
+		}
+	}
+}

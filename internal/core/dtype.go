@@ -1,0 +1,580 @@
+package core
+
+// Dtype descriptors (docs/FORMAT.md, "Dtype descriptors"): parsing, validation and normalisation to
+// the canonical .npy spelling, without allocating.
+
+// MaxDescr is the longest descriptor a segment may hold.
+const MaxDescr = 65536
+
+// maxDtypeDepth bounds the nesting of structured dtypes, so that hostile input cannot recurse deeply.
+const maxDtypeDepth = 16
+
+// maxItemsize bounds an element's size; numpy's own limit is far below it.
+const maxItemsize = 1 << 40
+
+// NormalizeDtype parses a numpy dtype name or descriptor and writes the canonical descriptor into
+// out (which should have capacity MaxDescr). It returns the descriptor and the item size.
+func NormalizeDtype(in []byte, out []byte) ([]byte, int64, Status) {
+	p := dtypeParser{in: in, out: out[:0]}
+	p.skipSpace()
+	size, st := p.parseAny(0)
+	if !st.Ok() {
+		return nil, 0, st
+	}
+	p.skipSpace()
+	if p.pos != len(p.in) {
+		return nil, 0, failNum(ErrInvalid, "unexpected text in dtype at offset", int64(p.pos))
+	}
+	if p.overflow {
+		return nil, 0, fail(ErrInvalid, "dtype descriptor too long")
+	}
+	return p.out, size, Status{}
+}
+
+// DescrItemsize validates a stored descriptor and returns its item size. The descriptor must already
+// be canonical: anything NormalizeDtype would spell differently is refused.
+func DescrItemsize(descr []byte, scratch []byte) (int64, Status) {
+	canon, size, st := NormalizeDtype(descr, scratch)
+	if !st.Ok() {
+		return 0, fail(ErrFormat, "segment holds an invalid dtype descriptor")
+	}
+	if string(canon) != string(descr) {
+		return 0, fail(ErrFormat, "segment holds a non-canonical dtype descriptor")
+	}
+	return size, Status{}
+}
+
+type dtypeParser struct {
+	in       []byte
+	pos      int
+	out      []byte
+	overflow bool
+}
+
+func (p *dtypeParser) emit(s string) {
+	if len(p.out)+len(s) > cap(p.out) {
+		p.overflow = true
+		return
+	}
+	p.out = append(p.out, s...)
+}
+
+func (p *dtypeParser) emitBytes(b []byte) {
+	if len(p.out)+len(b) > cap(p.out) {
+		p.overflow = true
+		return
+	}
+	p.out = append(p.out, b...)
+}
+
+func (p *dtypeParser) emitByte(c byte) {
+	if len(p.out) >= cap(p.out) {
+		p.overflow = true
+		return
+	}
+	p.out = append(p.out, c)
+}
+
+func (p *dtypeParser) emitInt(v int64) {
+	var digits [20]byte
+	i := len(digits)
+	for {
+		i--
+		digits[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	p.emitBytes(digits[i:])
+}
+
+func (p *dtypeParser) skipSpace() {
+	for p.pos < len(p.in) && (p.in[p.pos] == ' ' || p.in[p.pos] == '\t' || p.in[p.pos] == '\n') {
+		p.pos++
+	}
+}
+
+func (p *dtypeParser) peek() byte {
+	if p.pos < len(p.in) {
+		return p.in[p.pos]
+	}
+	return 0
+}
+
+func (p *dtypeParser) expect(c byte) bool {
+	p.skipSpace()
+	if p.peek() != c {
+		return false
+	}
+	p.pos++
+	return true
+}
+
+func (p *dtypeParser) parseAny(depth int) (int64, Status) {
+	if depth > maxDtypeDepth {
+		return 0, fail(ErrInvalid, "structured dtype nested too deeply")
+	}
+	switch p.peek() {
+	case '[':
+		return p.parseStruct(depth)
+	case '\'', '"':
+		// A quoted simple descriptor, as inside a structured field.
+		q := p.in[p.pos]
+		end := p.pos + 1
+		for end < len(p.in) && p.in[end] != q {
+			end++
+		}
+		if end >= len(p.in) {
+			return 0, fail(ErrInvalid, "unterminated string in dtype")
+		}
+		p.emitByte('\'')
+		size, st := p.simple(p.in[p.pos+1 : end])
+		p.emitByte('\'')
+		p.pos = end + 1
+		return size, st
+	}
+	end := p.pos
+	for end < len(p.in) && p.in[end] != ' ' && p.in[end] != '\t' && p.in[end] != '\n' {
+		end++
+	}
+	size, st := p.simple(p.in[p.pos:end])
+	p.pos = end
+	return size, st
+}
+
+// parseStruct parses "[('name', descr[, shape]), ...]" and emits it in Python's repr spelling.
+func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
+	p.pos++ // '['
+	p.emitByte('[')
+	var total int64
+	first := true
+	for {
+		p.skipSpace()
+		if p.peek() == ']' {
+			p.pos++
+			break
+		}
+		if !first {
+			if !p.expect(',') {
+				return 0, fail(ErrInvalid, "expected ',' between structured dtype fields")
+			}
+			p.skipSpace()
+			if p.peek() == ']' { // trailing comma
+				p.pos++
+				break
+			}
+			p.emit(", ")
+		}
+		first = false
+		size, st := p.parseField(depth)
+		if !st.Ok() {
+			return 0, st
+		}
+		total += size
+		if total > maxItemsize {
+			return 0, fail(ErrInvalid, "structured dtype too large")
+		}
+	}
+	p.emitByte(']')
+	return total, Status{}
+}
+
+func (p *dtypeParser) parseField(depth int) (int64, Status) {
+	if !p.expect('(') {
+		return 0, fail(ErrInvalid, "expected '(' to open a structured dtype field")
+	}
+	p.emitByte('(')
+	p.skipSpace()
+	// The field name: a string, or a (title, name) pair of strings.
+	if p.peek() == '(' {
+		p.pos++
+		p.emitByte('(')
+		if st := p.copyString(); !st.Ok() {
+			return 0, st
+		}
+		if !p.expect(',') {
+			return 0, fail(ErrInvalid, "expected ',' in a (title, name) pair")
+		}
+		p.emit(", ")
+		p.skipSpace()
+		if st := p.copyString(); !st.Ok() {
+			return 0, st
+		}
+		if !p.expect(')') {
+			return 0, fail(ErrInvalid, "expected ')' after a (title, name) pair")
+		}
+		p.emitByte(')')
+	} else if st := p.copyString(); !st.Ok() {
+		return 0, st
+	}
+	if !p.expect(',') {
+		return 0, fail(ErrInvalid, "expected ',' after a structured dtype field name")
+	}
+	p.emit(", ")
+	p.skipSpace()
+	size, st := p.parseAny(depth + 1)
+	if !st.Ok() {
+		return 0, st
+	}
+	p.skipSpace()
+	if p.peek() == ',' {
+		p.pos++
+		p.skipSpace()
+		if p.peek() != ')' {
+			count, st := p.parseSubShape()
+			if !st.Ok() {
+				return 0, st
+			}
+			if count != 0 && size > maxItemsize/count {
+				return 0, fail(ErrInvalid, "structured dtype field too large")
+			}
+			size *= count
+		}
+	}
+	if !p.expect(')') {
+		return 0, fail(ErrInvalid, "expected ')' to close a structured dtype field")
+	}
+	p.emitByte(')')
+	return size, Status{}
+}
+
+// parseSubShape parses "(d1, d2, ...)" or a bare integer and returns the element count. It emits the
+// tuple as Python's repr does; an empty tuple means a plain field, so nothing is emitted.
+func (p *dtypeParser) parseSubShape() (int64, Status) {
+	if p.peek() != '(' {
+		n, ok := p.parseUint()
+		if !ok {
+			return 0, fail(ErrInvalid, "expected a sub-array shape in a structured dtype field")
+		}
+		p.emit(", (")
+		p.emitInt(n)
+		p.emit(",)")
+		return n, Status{}
+	}
+	p.pos++
+	count := int64(1)
+	dims := 0
+	start := len(p.out)
+	p.emit(", (")
+	for {
+		p.skipSpace()
+		if p.peek() == ')' {
+			p.pos++
+			break
+		}
+		if dims > 0 {
+			if !p.expect(',') {
+				return 0, fail(ErrInvalid, "expected ',' in a sub-array shape")
+			}
+			p.skipSpace()
+			if p.peek() == ')' {
+				p.pos++
+				break
+			}
+			p.emit(", ")
+		}
+		n, ok := p.parseUint()
+		if !ok {
+			return 0, fail(ErrInvalid, "bad sub-array dimension in a structured dtype field")
+		}
+		p.emitInt(n)
+		dims++
+		if dims > MaxNdim {
+			return 0, fail(ErrInvalid, "sub-array shape has too many dimensions")
+		}
+		if n != 0 && count > maxItemsize/n {
+			return 0, fail(ErrInvalid, "sub-array shape too large")
+		}
+		count *= n
+	}
+	switch dims {
+	case 0:
+		p.out = p.out[:start]
+		p.overflow = p.overflow && len(p.out) > cap(p.out)
+	case 1:
+		p.emit(",)")
+	default:
+		p.emitByte(')')
+	}
+	return count, Status{}
+}
+
+func (p *dtypeParser) parseUint() (int64, bool) {
+	start := p.pos
+	var n int64
+	for p.pos < len(p.in) && p.in[p.pos] >= '0' && p.in[p.pos] <= '9' {
+		n = n*10 + int64(p.in[p.pos]-'0')
+		if n > maxItemsize {
+			return 0, false
+		}
+		p.pos++
+	}
+	return n, p.pos > start
+}
+
+// copyString copies a Python string literal (with its quotes and escapes) to the output.
+func (p *dtypeParser) copyString() Status {
+	q := p.peek()
+	if q != '\'' && q != '"' {
+		return fail(ErrInvalid, "expected a quoted field name in a structured dtype")
+	}
+	end := p.pos + 1
+	for end < len(p.in) && p.in[end] != q {
+		if p.in[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	if end >= len(p.in) {
+		return fail(ErrInvalid, "unterminated field name in a structured dtype")
+	}
+	p.emitBytes(p.in[p.pos : end+1])
+	p.pos = end + 1
+	return Status{}
+}
+
+// simple parses one non-structured dtype spelling and emits its canonical descriptor.
+func (p *dtypeParser) simple(s []byte) (int64, Status) {
+	if len(s) == 0 {
+		return 0, fail(ErrInvalid, "empty dtype")
+	}
+	if isObjectDtype(s) {
+		return 0, fail(ErrInvalid, "object dtypes cannot be shared between processes")
+	}
+	if unit, ok := cutPrefix(s, "datetime64"); ok {
+		return p.datetime('<', 'M', unit)
+	}
+	if unit, ok := cutPrefix(s, "timedelta64"); ok {
+		return p.datetime('<', 'm', unit)
+	}
+	if kind, size, ok := lookupAlias(s); ok {
+		return p.emitSimple('<', kind, size, nil)
+	}
+	order := byte('<')
+	explicitOrder := false
+	switch s[0] {
+	case '<', '=':
+		s = s[1:]
+		explicitOrder = true
+	case '>':
+		order = '>'
+		s = s[1:]
+		explicitOrder = true
+	case '|':
+		s = s[1:]
+		explicitOrder = true
+	}
+	if len(s) == 0 {
+		return 0, fail(ErrInvalid, "dtype has a byte order but no type")
+	}
+	kind := s[0]
+	rest := s[1:]
+	if len(rest) == 0 && !explicitOrder {
+		if k, size, ok := charCode(kind); ok {
+			return p.emitSimple(order, k, size, nil)
+		}
+	}
+	if kind == 'M' || kind == 'm' {
+		if len(rest) == 0 || rest[0] != '8' {
+			return 0, fail(ErrInvalid, "datetime64/timedelta64 dtypes must have size 8")
+		}
+		return p.datetime(order, kind, rest[1:])
+	}
+	size, ok := parseDecimal(rest)
+	if !ok {
+		return 0, fail(ErrInvalid, "unknown dtype")
+	}
+	switch kind {
+	case 'b':
+		if size != 1 {
+			return 0, fail(ErrInvalid, "bool dtype must have size 1")
+		}
+	case 'i', 'u':
+		if size != 1 && size != 2 && size != 4 && size != 8 {
+			return 0, failNum(ErrInvalid, "integer dtype size must be 1, 2, 4 or 8, not", size)
+		}
+	case 'f':
+		if size != 2 && size != 4 && size != 8 && size != 16 {
+			return 0, failNum(ErrInvalid, "float dtype size must be 2, 4, 8 or 16, not", size)
+		}
+	case 'c':
+		if size != 8 && size != 16 && size != 32 {
+			return 0, failNum(ErrInvalid, "complex dtype size must be 8, 16 or 32, not", size)
+		}
+	case 'S', 'a', 'V':
+		if size == 0 {
+			return 0, fail(ErrInvalid, "string and void dtypes need a size (e.g. S8)")
+		}
+		if kind == 'a' {
+			kind = 'S'
+		}
+	case 'U':
+		if size == 0 {
+			return 0, fail(ErrInvalid, "unicode dtypes need a length (e.g. U8)")
+		}
+		if size > maxItemsize/4 {
+			return 0, fail(ErrInvalid, "unicode dtype too long")
+		}
+		return p.emitSimple(order, kind, size, nil)
+	default:
+		return 0, fail(ErrInvalid, "unknown dtype")
+	}
+	return p.emitSimple(order, kind, size, nil)
+}
+
+// emitSimple emits order+kind+size[unit] as numpy's dtype.str does and returns the item size. For
+// 'U' the size given is the character count.
+func (p *dtypeParser) emitSimple(order, kind byte, size int64, unit []byte) (int64, Status) {
+	itemsize := size
+	if kind == 'U' {
+		itemsize = 4 * size
+	}
+	if itemsize == 1 || kind == 'S' || kind == 'V' {
+		order = '|'
+	}
+	p.emitByte(order)
+	p.emitByte(kind)
+	p.emitInt(size)
+	p.emitBytes(unit)
+	return itemsize, Status{}
+}
+
+func parseDecimal(s []byte) (int64, bool) {
+	if len(s) == 0 || len(s) > 12 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+func isObjectDtype(s []byte) bool {
+	switch string(s) {
+	case "O", "|O", "<O", ">O", "=O", "O8", "|O8", "<O8", ">O8", "object", "object_", "object0":
+		return true
+	}
+	return false
+}
+
+// charCode maps numpy's one-character type codes (as on 64-bit Linux) to kind and size.
+func charCode(c byte) (kind byte, size int64, ok bool) {
+	switch c {
+	case '?':
+		return 'b', 1, true
+	case 'b':
+		return 'i', 1, true
+	case 'B':
+		return 'u', 1, true
+	case 'h':
+		return 'i', 2, true
+	case 'H':
+		return 'u', 2, true
+	case 'i':
+		return 'i', 4, true
+	case 'I':
+		return 'u', 4, true
+	case 'l', 'q', 'p':
+		return 'i', 8, true
+	case 'L', 'Q', 'P':
+		return 'u', 8, true
+	case 'e':
+		return 'f', 2, true
+	case 'f':
+		return 'f', 4, true
+	case 'd':
+		return 'f', 8, true
+	case 'g':
+		return 'f', 16, true
+	case 'F':
+		return 'c', 8, true
+	case 'D':
+		return 'c', 16, true
+	case 'G':
+		return 'c', 32, true
+	case 'M':
+		return 'M', 8, true
+	case 'm':
+		return 'm', 8, true
+	}
+	return 0, 0, false
+}
+
+// lookupAlias maps numpy's type names to kind and size.
+func lookupAlias(s []byte) (kind byte, size int64, ok bool) {
+	switch string(s) {
+	case "bool", "bool_", "bool8":
+		return 'b', 1, true
+	case "int8", "byte":
+		return 'i', 1, true
+	case "int16", "short":
+		return 'i', 2, true
+	case "int32", "intc":
+		return 'i', 4, true
+	case "int64", "int", "int_", "intp", "long", "longlong":
+		return 'i', 8, true
+	case "uint8", "ubyte":
+		return 'u', 1, true
+	case "uint16", "ushort":
+		return 'u', 2, true
+	case "uint32", "uintc":
+		return 'u', 4, true
+	case "uint64", "uint", "uintp", "ulong", "ulonglong":
+		return 'u', 8, true
+	case "float16", "half":
+		return 'f', 2, true
+	case "float32", "single":
+		return 'f', 4, true
+	case "float64", "float", "double", "float_":
+		return 'f', 8, true
+	case "float128", "longdouble":
+		return 'f', 16, true
+	case "complex64", "csingle":
+		return 'c', 8, true
+	case "complex128", "complex", "cdouble", "complex_":
+		return 'c', 16, true
+	case "complex256", "clongdouble":
+		return 'c', 32, true
+	}
+	return 0, 0, false
+}
+
+func cutPrefix(s []byte, prefix string) ([]byte, bool) {
+	if len(s) < len(prefix) || string(s[:len(prefix)]) != prefix {
+		return nil, false
+	}
+	return s[len(prefix):], true
+}
+
+// datetime emits a datetime64 ('M') or timedelta64 ('m') descriptor with an optional "[unit]".
+func (p *dtypeParser) datetime(order, kind byte, unit []byte) (int64, Status) {
+	if len(unit) > 0 && !validDatetimeUnit(unit) {
+		return 0, fail(ErrInvalid, "unknown datetime64/timedelta64 unit")
+	}
+	return p.emitSimple(order, kind, 8, unit)
+}
+
+// validDatetimeUnit accepts "[unit]" or "[Nunit]" with numpy's units.
+func validDatetimeUnit(u []byte) bool {
+	if len(u) < 3 || u[0] != '[' || u[len(u)-1] != ']' {
+		return false
+	}
+	u = u[1 : len(u)-1]
+	i := 0
+	for i < len(u) && u[i] >= '0' && u[i] <= '9' {
+		i++
+	}
+	if i > 9 || (i > 0 && u[0] == '0') {
+		return false
+	}
+	switch string(u[i:]) {
+	case "Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,197 @@
+package core
+
+import "encoding/binary"
+
+// Segment header, version 1 (docs/FORMAT.md, "Segment layout").
+
+// Format constants.
+const (
+	Magic          = "NPSHMARR"
+	Version        = 1
+	MaxNdim        = 64
+	fixedHeaderLen = 64
+	// FlagFortran marks data laid out in Fortran order.
+	FlagFortran = 1
+	// dataAlign is the alignment writers give the data: a page.
+	dataAlign = 4096
+	// minDataAlign is the alignment readers demand.
+	minDataAlign = 64
+	// MaxHeaderLen bounds the header with its checksum.
+	MaxHeaderLen = fixedHeaderLen + 8*MaxNdim + MaxDescr + 4
+	// maxNbytes bounds an array's data so that offsets never overflow.
+	maxNbytes = 1 << 56
+)
+
+// Header is a decoded segment header. Descr points into the buffer it was decoded from or will be
+// encoded from.
+type Header struct {
+	Flags      uint16
+	HeaderLen  uint32
+	DataOffset uint64
+	DataNbytes uint64
+	Itemsize   uint64
+	Ndim       int
+	CreatorPID uint32
+	CreatedNs  int64
+	Shape      [MaxNdim]int64
+	Descr      []byte
+}
+
+// Fortran reports whether the data is in Fortran order.
+func (h *Header) Fortran() bool { return h.Flags&FlagFortran != 0 }
+
+// SegmentSize is the length of a segment holding this header and its data.
+func (h *Header) SegmentSize() uint64 { return h.DataOffset + h.DataNbytes }
+
+// Layout fills HeaderLen, DataNbytes and DataOffset from Ndim, Shape, Itemsize and Descr, checking
+// that the sizes are valid and do not overflow.
+func (h *Header) Layout() Status {
+	if h.Ndim < 0 || h.Ndim > MaxNdim {
+		return failNum(ErrInvalid, "ndim must be between 0 and 64, not", int64(h.Ndim))
+	}
+	if len(h.Descr) == 0 || len(h.Descr) > MaxDescr {
+		return fail(ErrInvalid, "dtype descriptor is empty or too long")
+	}
+	nbytes, st := shapeBytes(h.Shape[:h.Ndim], h.Itemsize)
+	if !st.Ok() {
+		return st
+	}
+	h.DataNbytes = nbytes
+	h.HeaderLen = uint32(fixedHeaderLen + 8*h.Ndim + len(h.Descr))
+	h.DataOffset = (uint64(h.HeaderLen) + 4 + dataAlign - 1) / dataAlign * dataAlign
+	return Status{}
+}
+
+// shapeBytes multiplies out a shape, refusing negative dimensions and overflow.
+func shapeBytes(shape []int64, itemsize uint64) (uint64, Status) {
+	n := itemsize
+	zero := itemsize == 0
+	for _, d := range shape {
+		if d < 0 {
+			return 0, failNum(ErrInvalid, "dimensions must not be negative, got", d)
+		}
+		if d == 0 {
+			zero = true
+		}
+	}
+	if zero {
+		return 0, Status{}
+	}
+	for _, d := range shape {
+		if uint64(d) > maxNbytes/n {
+			return 0, fail(ErrInvalid, "array too large: its size in bytes overflows")
+		}
+		n *= uint64(d)
+	}
+	return n, Status{}
+}
+
+// Encode writes the header and its checksum into buf, which must hold HeaderLen+4 bytes. Layout
+// must have been called.
+func (h *Header) Encode(buf []byte) int {
+	le := binary.LittleEndian
+	copy(buf[0:8], Magic)
+	le.PutUint16(buf[8:], Version)
+	le.PutUint16(buf[10:], h.Flags)
+	le.PutUint32(buf[12:], h.HeaderLen)
+	le.PutUint64(buf[16:], h.DataOffset)
+	le.PutUint64(buf[24:], h.DataNbytes)
+	le.PutUint64(buf[32:], h.Itemsize)
+	le.PutUint32(buf[40:], uint32(h.Ndim))
+	le.PutUint32(buf[44:], uint32(len(h.Descr)))
+	le.PutUint32(buf[48:], h.CreatorPID)
+	le.PutUint32(buf[52:], 0)
+	le.PutUint64(buf[56:], uint64(h.CreatedNs))
+	off := fixedHeaderLen
+	for _, d := range h.Shape[:h.Ndim] {
+		le.PutUint64(buf[off:], uint64(d))
+		off += 8
+	}
+	off += copy(buf[off:], h.Descr)
+	le.PutUint32(buf[off:], crc32IEEE(buf[:off]))
+	return off + 4
+}
+
+// HeaderNeed returns how many bytes of a segment DecodeHeader needs, judging from its first 64
+// bytes, or 0 if those are not an npshm header.
+func HeaderNeed(prefix []byte) int {
+	if len(prefix) < fixedHeaderLen || string(prefix[:8]) != Magic {
+		return 0
+	}
+	n := binary.LittleEndian.Uint32(prefix[12:])
+	if n < fixedHeaderLen || n > MaxHeaderLen-4 {
+		return 0
+	}
+	return int(n) + 4
+}
+
+// Decode validates the header at the start of buf (of a segment segSize bytes long) and fills h.
+// descrScratch (capacity MaxDescr) is used to check that the descriptor is canonical.
+func (h *Header) Decode(buf []byte, segSize uint64, descrScratch []byte) Status {
+	le := binary.LittleEndian
+	if len(buf) < fixedHeaderLen+4 || segSize < fixedHeaderLen+4 {
+		return fail(ErrFormat, "not an npshm array: segment too short for a header")
+	}
+	if string(buf[:8]) != Magic {
+		return fail(ErrFormat, "not an npshm array: bad magic")
+	}
+	if v := le.Uint16(buf[8:]); v != Version {
+		return failNum(ErrFormat, "unsupported npshm format version", int64(v))
+	}
+	h.Flags = le.Uint16(buf[10:])
+	if h.Flags&^FlagFortran != 0 {
+		return failNum(ErrFormat, "unknown header flags", int64(h.Flags))
+	}
+	h.HeaderLen = le.Uint32(buf[12:])
+	ndim := le.Uint32(buf[40:])
+	descrLen := le.Uint32(buf[44:])
+	if ndim > MaxNdim {
+		return failNum(ErrFormat, "corrupt header: ndim too large:", int64(ndim))
+	}
+	if descrLen == 0 || descrLen > MaxDescr {
+		return failNum(ErrFormat, "corrupt header: bad descriptor length", int64(descrLen))
+	}
+	if uint64(h.HeaderLen) != fixedHeaderLen+8*uint64(ndim)+uint64(descrLen) {
+		return fail(ErrFormat, "corrupt header: inconsistent header length")
+	}
+	end := int(h.HeaderLen)
+	if len(buf) < end+4 || segSize < uint64(end)+4 {
+		return fail(ErrFormat, "corrupt header: segment shorter than its header")
+	}
+	if crc32IEEE(buf[:end]) != le.Uint32(buf[end:]) {
+		return fail(ErrFormat, "corrupt header: checksum mismatch")
+	}
+	h.DataOffset = le.Uint64(buf[16:])
+	h.DataNbytes = le.Uint64(buf[24:])
+	h.Itemsize = le.Uint64(buf[32:])
+	h.Ndim = int(ndim)
+	h.CreatorPID = le.Uint32(buf[48:])
+	h.CreatedNs = int64(le.Uint64(buf[56:]))
+	off := fixedHeaderLen
+	for i := 0; i < h.Ndim; i++ {
+		h.Shape[i] = int64(le.Uint64(buf[off:]))
+		off += 8
+	}
+	h.Descr = buf[off:end]
+	itemsize, st := DescrItemsize(h.Descr, descrScratch)
+	if !st.Ok() {
+		return st
+	}
+	if uint64(itemsize) != h.Itemsize {
+		return fail(ErrFormat, "corrupt header: itemsize does not match the dtype")
+	}
+	nbytes, st := shapeBytes(h.Shape[:h.Ndim], h.Itemsize)
+	if !st.Ok() {
+		return fail(ErrFormat, "corrupt header: bad shape")
+	}
+	if nbytes != h.DataNbytes {
+		return fail(ErrFormat, "corrupt header: data size does not match shape and dtype")
+	}
+	if h.DataOffset%minDataAlign != 0 || h.DataOffset < uint64(end)+4 || h.DataOffset > maxNbytes {
+		return fail(ErrFormat, "corrupt header: bad data offset")
+	}
+	if segSize < h.DataOffset+h.DataNbytes {
+		return fail(ErrFormat, "corrupt segment: shorter than the array it claims to hold")
+	}
+	return Status{}
+}

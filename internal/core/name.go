@@ -1,0 +1,74 @@
+package core
+
+// Names (docs/FORMAT.md, "Names").
+
+const (
+	shmDir     = "/dev/shm/"
+	maxShmName = 255
+	// MaxPath bounds a file:// path.
+	MaxPath = 4095
+	// TempPrefix starts the names of creations in progress.
+	TempPrefix = ".npshm-tmp-"
+)
+
+// Target is a resolved name: Path is NUL-terminated (for system calls; Path[:len(Path)-1] is the
+// path) and Dir is the length of its directory part including the final '/'. Display is the name
+// reported back to users: the shm name without prefix or '/', or the whole "file://PATH".
+type Target struct {
+	Path    []byte
+	Dir     int
+	Display []byte
+	IsFile  bool
+}
+
+// ResolveName turns a name into a path in buf (capacity at least MaxPath+len(shmDir)+2).
+func ResolveName(name []byte, buf []byte) (Target, Status) {
+	for _, c := range name {
+		if c == 0 {
+			return Target{}, fail(ErrInvalid, "name contains a NUL byte")
+		}
+	}
+	if rest, ok := cutPrefix(name, "file://"); ok {
+		if len(rest) == 0 {
+			return Target{}, fail(ErrInvalid, "file:// name has an empty path")
+		}
+		if len(rest) > MaxPath {
+			return Target{}, fail(ErrInvalid, "file:// path too long")
+		}
+		if rest[len(rest)-1] == '/' {
+			return Target{}, fail(ErrInvalid, "file:// path names a directory")
+		}
+		path := append(buf[:0], rest...)
+		path = append(path, 0)
+		dir := 0
+		for i, c := range rest {
+			if c == '/' {
+				dir = i + 1
+			}
+		}
+		return Target{Path: path, Dir: dir, Display: name, IsFile: true}, Status{}
+	}
+	if rest, ok := cutPrefix(name, "shm://"); ok {
+		name = rest
+	}
+	if len(name) > 0 && name[0] == '/' {
+		name = name[1:]
+	}
+	switch {
+	case len(name) == 0:
+		return Target{}, fail(ErrInvalid, "name is empty")
+	case len(name) > maxShmName:
+		return Target{}, failNum(ErrInvalid, "name longer than 255 bytes:", int64(len(name)))
+	case string(name) == "." || string(name) == "..":
+		return Target{}, fail(ErrInvalid, "name may not be '.' or '..'")
+	}
+	for _, c := range name {
+		if c == '/' {
+			return Target{}, fail(ErrInvalid, "name contains '/'")
+		}
+	}
+	path := append(buf[:0], shmDir...)
+	path = append(path, name...)
+	path = append(path, 0)
+	return Target{Path: path, Dir: len(shmDir), Display: name}, Status{}
+}

@@ -1,0 +1,428 @@
+package core
+
+import (
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Scratch is the working memory of one operation: every buffer an operation needs, so that it
+// allocates nothing. It holds no Go pointers but into itself, so it may live in C memory.
+type Scratch struct {
+	Path   [MaxPath + 32]byte
+	Temp   [MaxPath + 64]byte
+	Proc   [32]byte
+	Descr  [MaxDescr + 1]byte
+	Header [MaxHeaderLen]byte
+	Hdr    Header
+	Dirent [8192]byte
+}
+
+// Mapping is a mapped segment: Addr is the segment's first byte (the header), the data starts at
+// Addr + Hdr.DataOffset.
+type Mapping struct {
+	Addr     uintptr
+	Len      uint64
+	ReadOnly bool
+}
+
+// Data returns the address of the array's first element.
+func (m Mapping) Data(h *Header) uintptr { return m.Addr + uintptr(h.DataOffset) }
+
+// CreateOptions are the choices of Create.
+type CreateOptions struct {
+	Replace bool
+	Fortran bool
+	HasMode bool
+	Mode    uint32
+}
+
+// tempCounter makes temporary names unique within a process.
+var tempCounter atomic.Uint64
+
+// procState caches whether /proc/self/fd can publish O_TMPFILE files: 0 unknown, 1 yes, 2 no.
+var procState atomic.Int32
+
+var procSelfFd = [...]byte{'/', 'p', 'r', 'o', 'c', '/', 's', 'e', 'l', 'f', '/', 'f', 'd', 0}
+
+// Create makes a new zero-filled array and maps it read-write. The header ends up in s.Hdr.
+func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOptions) (Mapping, Target, Status) {
+	t, st := ResolveName(name, s.Path[:0:len(s.Path)])
+	if !st.Ok() {
+		return Mapping{}, t, st
+	}
+	if len(shape) > MaxNdim {
+		return Mapping{}, t, failNum(ErrInvalid, "ndim must be between 0 and 64, not", int64(len(shape)))
+	}
+	descr, itemsize, st := NormalizeDtype(dtype, s.Descr[:0:MaxDescr])
+	if !st.Ok() {
+		return Mapping{}, t, st
+	}
+	if opt.HasMode && opt.Mode&^0o7777 != 0 {
+		return Mapping{}, t, failNum(ErrInvalid, "mode has bits beyond 07777:", int64(opt.Mode))
+	}
+	h := &s.Hdr
+	*h = Header{Ndim: len(shape), Itemsize: uint64(itemsize), Descr: descr}
+	copy(h.Shape[:], shape)
+	if opt.Fortran {
+		h.Flags |= FlagFortran
+	}
+	if st := h.Layout(); !st.Ok() {
+		return Mapping{}, t, st
+	}
+	h.CreatorPID = uint32(unix.Getpid())
+	h.CreatedNs = time.Now().UnixNano()
+	hlen := h.Encode(s.Header[:])
+	size := h.SegmentSize()
+
+	dir := dirPath(t, s.Temp[:0:len(s.Temp)])
+	fd, named, st := openTemp(s, dir)
+	if !st.Ok() {
+		return Mapping{}, t, st
+	}
+	m, st := fillSegment(fd, size, s.Header[:hlen], opt, t.IsFile)
+	if st.Ok() {
+		st = publish(s, fd, named, t, opt.Replace)
+	}
+	unix.Close(fd)
+	if !st.Ok() {
+		if named {
+			sysUnlinkat(unix.AT_FDCWD, s.Temp[:])
+		}
+		if m.Addr != 0 {
+			munmap(m)
+		}
+		return Mapping{}, t, st
+	}
+	return m, t, Status{}
+}
+
+// dirPath writes the NUL-terminated directory of t into buf.
+func dirPath(t Target, buf []byte) []byte {
+	if t.Dir == 0 {
+		return append(buf, '.', 0)
+	}
+	buf = append(buf, t.Path[:t.Dir]...)
+	return append(buf, 0)
+}
+
+// openTemp opens an unnamed file in dir (O_TMPFILE), or where that is not possible a new file
+// named .npshm-tmp-<pid>-<n>, whose NUL-terminated path is then left in s.Temp.
+func openTemp(s *Scratch, dir []byte) (fd int, named bool, st Status) {
+	if procState.Load() != 2 {
+		fd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+		if errno == 0 {
+			if procState.Load() == 0 {
+				if sysFaccessat(procSelfFd[:]) == 0 {
+					procState.Store(1)
+				} else {
+					procState.Store(2)
+				}
+			}
+			if procState.Load() == 1 {
+				return fd, false, Status{}
+			}
+			unix.Close(fd)
+		} else if errno != unix.EOPNOTSUPP && errno != unix.EISDIR && errno != unix.EINVAL {
+			return -1, false, sysFail(errno, "cannot create the array's directory entry")
+		}
+	}
+	dirLen := len(dir) - 1
+	for range 100 {
+		p := append(s.Temp[:dirLen], TempPrefix...)
+		p = appendUint(p, uint64(unix.Getpid()))
+		p = append(p, '-')
+		p = appendUint(p, tempCounter.Add(1))
+		p = append(p, 0)
+		fd, errno := sysOpenat(unix.AT_FDCWD, p, unix.O_CREAT|unix.O_EXCL|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+		if errno == 0 {
+			return fd, true, Status{}
+		}
+		if errno != unix.EEXIST {
+			return -1, false, sysFail(errno, "cannot create a temporary file")
+		}
+	}
+	return -1, false, fail(ErrIO, "cannot find a free temporary name")
+}
+
+// fillSegment sets the mode, reserves the space, maps the segment and writes the header.
+func fillSegment(fd int, size uint64, header []byte, opt CreateOptions, isFile bool) (Mapping, Status) {
+	if opt.HasMode {
+		if err := unix.Fchmod(fd, opt.Mode); err != nil {
+			return Mapping{}, sysFail(errnoOf(err), "cannot set the mode")
+		}
+	}
+	if errno := sysFallocate(fd, size); errno != 0 {
+		if !(isFile && (errno == unix.EOPNOTSUPP || errno == unix.ENOSYS)) {
+			return Mapping{}, sysFail(errno, "cannot reserve memory for the array")
+		}
+		// A file system without fallocate: the file is sized, though not reserved.
+		if err := unix.Ftruncate(fd, int64(size)); err != nil {
+			return Mapping{}, sysFail(errnoOf(err), "cannot size the file")
+		}
+	}
+	m, errno := mmap(fd, size, false)
+	if errno != 0 {
+		return Mapping{}, sysFail(errno, "cannot map the array")
+	}
+	copy(unsafe.Slice((*byte)(addrPtr(m.Addr)), len(header)), header)
+	return m, Status{}
+}
+
+// publish gives the finished segment its final name, atomically.
+func publish(s *Scratch, fd int, named bool, t Target, replace bool) Status {
+	if !named {
+		p := append(s.Proc[:0], "/proc/self/fd/"...)
+		p = appendUint(p, uint64(fd))
+		p = append(p, 0)
+		if !replace {
+			return linkStatus(sysLinkat(p, t.Path, unix.AT_SYMLINK_FOLLOW))
+		}
+		// Replace: name the file temporarily, then rename it over the old one.
+		dirLen := len(dirPath(t, s.Temp[:0:len(s.Temp)])) - 1
+		for range 100 {
+			tp := append(s.Temp[:dirLen], TempPrefix...)
+			tp = appendUint(tp, uint64(unix.Getpid()))
+			tp = append(tp, '-')
+			tp = appendUint(tp, tempCounter.Add(1))
+			tp = append(tp, 0)
+			errno := sysLinkat(p, tp, unix.AT_SYMLINK_FOLLOW)
+			if errno == unix.EEXIST {
+				continue
+			}
+			if errno != 0 {
+				return sysFail(errno, "cannot name the new array")
+			}
+			if errno := sysRenameat(tp, t.Path); errno != 0 {
+				sysUnlinkat(unix.AT_FDCWD, tp)
+				return sysFail(errno, "cannot replace the array")
+			}
+			return Status{}
+		}
+		return fail(ErrIO, "cannot find a free temporary name")
+	}
+	if replace {
+		if errno := sysRenameat(s.Temp[:], t.Path); errno != 0 {
+			return sysFail(errno, "cannot replace the array")
+		}
+		s.Temp[0] = 0 // renamed: nothing left to clean up
+		return Status{}
+	}
+	if st := linkStatus(sysLinkat(s.Temp[:], t.Path, 0)); !st.Ok() {
+		return st
+	}
+	sysUnlinkat(unix.AT_FDCWD, s.Temp[:])
+	s.Temp[0] = 0
+	return Status{}
+}
+
+func linkStatus(errno unix.Errno) Status {
+	switch errno {
+	case 0:
+		return Status{}
+	case unix.EEXIST:
+		return Status{Code: ErrExists, Errno: errno, Msg: "an array of that name exists"}
+	}
+	return sysFail(errno, "cannot publish the array under its name")
+}
+
+// Attach maps an existing array after validating its header, which ends up in s.Hdr.
+func Attach(s *Scratch, name []byte, readOnly bool) (Mapping, Target, Status) {
+	t, st := ResolveName(name, s.Path[:0:len(s.Path)])
+	if !st.Ok() {
+		return Mapping{}, Target{}, st
+	}
+	flags := unix.O_RDWR | unix.O_CLOEXEC | unix.O_NONBLOCK
+	if readOnly {
+		flags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK
+	}
+	fd, errno := sysOpenat(unix.AT_FDCWD, t.Path, flags, 0)
+	if errno != 0 {
+		if errno == unix.ENOENT {
+			return Mapping{}, Target{}, Status{Code: ErrNotFound, Errno: errno, Msg: "no array of that name"}
+		}
+		return Mapping{}, Target{}, sysFail(errno, "cannot open the array")
+	}
+	m, st := attachFd(s, fd, readOnly)
+	unix.Close(fd)
+	if !st.Ok() {
+		return Mapping{}, Target{}, st
+	}
+	return m, t, st
+}
+
+func attachFd(s *Scratch, fd int, readOnly bool) (Mapping, Status) {
+	var stat unix.Stat_t
+	if st := readHeader(s, fd, &stat); !st.Ok() {
+		return Mapping{}, st
+	}
+	m, errno := mmap(fd, s.Hdr.SegmentSize(), readOnly)
+	if errno != 0 {
+		return Mapping{}, sysFail(errno, "cannot map the array")
+	}
+	return m, Status{}
+}
+
+// readHeader stats the open segment fd and reads and validates its header into s.Hdr.
+func readHeader(s *Scratch, fd int, stat *unix.Stat_t) Status {
+	if err := unix.Fstat(fd, stat); err != nil {
+		return sysFail(errnoOf(err), "cannot stat the array")
+	}
+	if stat.Mode&unix.S_IFMT != unix.S_IFREG {
+		return fail(ErrFormat, "not an npshm array: not a regular file")
+	}
+	size := uint64(stat.Size)
+	want := min(uint64(dataAlign), size)
+	n, errno := sysPread(fd, s.Header[:want])
+	if errno != 0 {
+		return sysFail(errno, "cannot read the array's header")
+	}
+	if need := HeaderNeed(s.Header[:n]); need > n && uint64(need) <= size {
+		if n, errno = sysPread(fd, s.Header[:need]); errno != 0 {
+			return sysFail(errno, "cannot read the array's header")
+		}
+	}
+	return s.Hdr.Decode(s.Header[:n], size, s.Descr[:0:MaxDescr])
+}
+
+// Delete removes the name of an array.
+func Delete(s *Scratch, name []byte) Status {
+	t, st := ResolveName(name, s.Path[:0:len(s.Path)])
+	if !st.Ok() {
+		return st
+	}
+	switch errno := sysUnlinkat(unix.AT_FDCWD, t.Path); errno {
+	case 0:
+		return Status{}
+	case unix.ENOENT:
+		return Status{Code: ErrNotFound, Errno: errno, Msg: "no array of that name"}
+	default:
+		return sysFail(errno, "cannot delete the array")
+	}
+}
+
+// Unmap releases a mapping.
+func Unmap(m Mapping) Status {
+	if m.Addr == 0 {
+		return Status{}
+	}
+	if errno := munmap(m); errno != 0 {
+		return sysFail(errno, "cannot unmap the array")
+	}
+	return Status{}
+}
+
+// Lister walks /dev/shm and reports the npshm arrays in it.
+type Lister struct {
+	dirfd int
+	n     int
+	off   int
+	done  bool
+}
+
+// ListEntry is what Next reports of one array; Name is NUL-terminated (Name[:len(Name)-1] is the
+// name), and the header is in the Scratch's Hdr.
+type ListEntry struct {
+	Name []byte
+	Mode uint32
+	UID  uint32
+}
+
+// Open starts a listing of /dev/shm.
+func (l *Lister) Open() Status {
+	dir := [...]byte{'/', 'd', 'e', 'v', '/', 's', 'h', 'm', 0}
+	fd, errno := sysOpenat(unix.AT_FDCWD, dir[:], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if errno != 0 {
+		return sysFail(errno, "cannot read /dev/shm")
+	}
+	*l = Lister{dirfd: fd}
+	return Status{}
+}
+
+// Close ends the listing.
+func (l *Lister) Close() {
+	if l.dirfd > 0 {
+		unix.Close(l.dirfd)
+		l.dirfd = -1
+	}
+}
+
+// Next reports the next readable npshm array, using s for its buffers. ok is false at the end.
+func (l *Lister) Next(s *Scratch) (e ListEntry, ok bool, st Status) {
+	for {
+		if l.off >= l.n {
+			if l.done {
+				return ListEntry{}, false, Status{}
+			}
+			n, err := unix.Getdents(l.dirfd, s.Dirent[:])
+			if err != nil {
+				return ListEntry{}, false, sysFail(errnoOf(err), "cannot read /dev/shm")
+			}
+			if n == 0 {
+				l.done = true
+				continue
+			}
+			l.n, l.off = n, 0
+		}
+		// struct linux_dirent64: ino u64, off i64, reclen u16, type u8, name.
+		rec := s.Dirent[l.off:l.n]
+		reclen := int(rec[16]) | int(rec[17])<<8
+		if reclen < 20 || reclen > len(rec) {
+			l.done, l.off = true, l.n
+			return ListEntry{}, false, fail(ErrIO, "malformed directory entry in /dev/shm")
+		}
+		l.off += reclen
+		typ := rec[18]
+		name := rec[19:reclen]
+		end := 0
+		for end < len(name) && name[end] != 0 {
+			end++
+		}
+		if end == len(name) {
+			continue
+		}
+		name = name[:end+1]
+		if (typ != unix.DT_REG && typ != unix.DT_UNKNOWN) || string(name) == ".\x00" || string(name) == "..\x00" || hasTempPrefix(name) {
+			continue
+		}
+		fd, errno := sysOpenat(l.dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
+		if errno != 0 {
+			continue
+		}
+		var stat unix.Stat_t
+		st := readHeader(s, fd, &stat)
+		unix.Close(fd)
+		if !st.Ok() {
+			continue
+		}
+		return ListEntry{Name: name, Mode: stat.Mode & 0o7777, UID: stat.Uid}, true, Status{}
+	}
+}
+
+func hasTempPrefix(name []byte) bool {
+	_, ok := cutPrefix(name, TempPrefix)
+	return ok
+}
+
+func appendUint(b []byte, v uint64) []byte {
+	var digits [20]byte
+	i := len(digits)
+	for {
+		i--
+		digits[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return append(b, digits[i:]...)
+}
+
+func errnoOf(err error) unix.Errno {
+	if e, ok := err.(unix.Errno); ok {
+		return e
+	}
+	return unix.EIO
+}

@@ -1,0 +1,151 @@
+// Package core implements the npshm segment format (docs/FORMAT.md) and the operations on named
+// arrays: create, attach, delete and list.
+//
+// Every function here that the C ABI reaches makes no Go heap allocation and starts no goroutine:
+// the Go runtime does not survive fork(), and a forked child that enters Go and allocates hangs
+// (docs/DESIGN.md). Inputs are byte slices, outputs go into caller-provided memory (a Scratch, which
+// the C ABI allocates with malloc), errors are plain Status values, and system calls are made
+// directly. Tests assert zero allocations with testing.AllocsPerRun.
+package core
+
+import "golang.org/x/sys/unix"
+
+// Code is a status code; the values are those of include/npshm.h.
+type Code int32
+
+// The status codes of include/npshm.h.
+const (
+	OK            Code = 0
+	ErrExists     Code = -1
+	ErrNotFound   Code = -2
+	ErrInvalid    Code = -3
+	ErrNoSpace    Code = -4
+	ErrFormat     Code = -5
+	ErrMismatch   Code = -6
+	ErrPermission Code = -7
+	ErrIO         Code = -8
+)
+
+// String names the code as the C header does.
+func (c Code) String() string {
+	switch c {
+	case OK:
+		return "NPSHM_OK"
+	case ErrExists:
+		return "NPSHM_ERR_EXISTS"
+	case ErrNotFound:
+		return "NPSHM_ERR_NOT_FOUND"
+	case ErrInvalid:
+		return "NPSHM_ERR_INVALID"
+	case ErrNoSpace:
+		return "NPSHM_ERR_NO_SPACE"
+	case ErrFormat:
+		return "NPSHM_ERR_FORMAT"
+	case ErrMismatch:
+		return "NPSHM_ERR_MISMATCH"
+	case ErrPermission:
+		return "NPSHM_ERR_PERMISSION"
+	case ErrIO:
+		return "NPSHM_ERR_IO"
+	}
+	return "NPSHM_ERR_UNKNOWN"
+}
+
+// Status is the outcome of an operation. Msg is always a constant string, so that a Status can be
+// made and returned without allocating. When HasNum is set, Num is printed after Msg.
+type Status struct {
+	Code   Code
+	Errno  unix.Errno
+	Msg    string
+	Num    int64
+	HasNum bool
+}
+
+// Ok reports whether the status is success.
+func (s Status) Ok() bool { return s.Code == OK }
+
+func fail(code Code, msg string) Status { return Status{Code: code, Msg: msg} }
+
+func failNum(code Code, msg string, num int64) Status {
+	return Status{Code: code, Msg: msg, Num: num, HasNum: true}
+}
+
+// sysFail turns an errno from a system call into a Status with the matching code.
+func sysFail(errno unix.Errno, msg string) Status {
+	code := ErrIO
+	switch errno {
+	case unix.EEXIST:
+		code = ErrExists
+	case unix.ENOENT, unix.ENOTDIR:
+		code = ErrNotFound
+	case unix.ENOSPC, unix.EDQUOT:
+		code = ErrNoSpace
+	case unix.EACCES, unix.EPERM, unix.EROFS:
+		code = ErrPermission
+	case unix.ENAMETOOLONG, unix.EISDIR:
+		code = ErrInvalid
+	}
+	return Status{Code: code, Errno: errno, Msg: msg}
+}
+
+// AppendMessage appends "op("name"): msg[ num][: strerror]" to dst without growing it beyond its
+// capacity, so that it can write into a fixed C buffer without allocating.
+func (s Status) AppendMessage(dst []byte, op string, name []byte) []byte {
+	w := boundedWriter{buf: dst}
+	w.str(op)
+	if name != nil {
+		w.str("(\"")
+		if len(name) > 200 {
+			w.bytes(name[:200])
+			w.str("...")
+		} else {
+			w.bytes(name)
+		}
+		w.str("\")")
+	}
+	w.str(": ")
+	w.str(s.Msg)
+	if s.HasNum {
+		w.str(" ")
+		w.int(s.Num)
+	}
+	if s.Errno != 0 {
+		w.str(": ")
+		w.str(s.Errno.Error())
+	}
+	return w.buf
+}
+
+// boundedWriter appends to a slice up to its capacity and silently drops the rest.
+type boundedWriter struct{ buf []byte }
+
+func (w *boundedWriter) str(s string) {
+	n := min(len(s), cap(w.buf)-len(w.buf))
+	w.buf = append(w.buf, s[:n]...)
+}
+
+func (w *boundedWriter) bytes(b []byte) {
+	n := min(len(b), cap(w.buf)-len(w.buf))
+	w.buf = append(w.buf, b[:n]...)
+}
+
+func (w *boundedWriter) int(v int64) {
+	var digits [20]byte
+	u := uint64(v)
+	if v < 0 {
+		u = uint64(-v)
+	}
+	i := len(digits)
+	for {
+		i--
+		digits[i] = byte('0' + u%10)
+		u /= 10
+		if u == 0 {
+			break
+		}
+	}
+	if v < 0 {
+		w.str("-")
+	}
+	w.bytes(digits[i:])
+}

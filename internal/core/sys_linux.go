@@ -1,0 +1,104 @@
+package core
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// atFdcwd is AT_FDCWD as a system call argument.
+var atFdcwd = func() uintptr { fd := unix.AT_FDCWD; return uintptr(fd) }()
+
+// Direct system calls on NUL-terminated byte paths. x/sys/unix's path-taking wrappers copy their
+// string arguments to the heap, which the forked-child paths must not do.
+
+func sysOpenat(dirfd int, path []byte, flags int, mode uint32) (int, unix.Errno) {
+	r, _, e := unix.Syscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(&path[0])),
+		uintptr(flags), uintptr(mode), 0, 0)
+	return int(r), e
+}
+
+func sysFaccessat(path []byte) unix.Errno {
+	_, _, e := unix.Syscall6(unix.SYS_FACCESSAT, atFdcwd,
+		uintptr(unsafe.Pointer(&path[0])), unix.X_OK, 0, 0, 0)
+	return e
+}
+
+func sysLinkat(oldpath, newpath []byte, flags int) unix.Errno {
+	_, _, e := unix.Syscall6(unix.SYS_LINKAT, atFdcwd, uintptr(unsafe.Pointer(&oldpath[0])),
+		atFdcwd, uintptr(unsafe.Pointer(&newpath[0])), uintptr(flags), 0)
+	return e
+}
+
+func sysRenameat(oldpath, newpath []byte) unix.Errno {
+	_, _, e := unix.Syscall6(unix.SYS_RENAMEAT, atFdcwd, uintptr(unsafe.Pointer(&oldpath[0])),
+		atFdcwd, uintptr(unsafe.Pointer(&newpath[0])), 0, 0)
+	return e
+}
+
+func sysUnlinkat(dirfd int, path []byte) unix.Errno {
+	_, _, e := unix.Syscall(unix.SYS_UNLINKAT, uintptr(dirfd), uintptr(unsafe.Pointer(&path[0])), 0)
+	return e
+}
+
+// sysPread reads len(buf) bytes at offset 0, retrying short reads; it returns how many it got.
+func sysPread(fd int, buf []byte) (int, unix.Errno) {
+	got := 0
+	for got < len(buf) {
+		r, _, e := unix.Syscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&buf[got])),
+			uintptr(len(buf)-got), uintptr(got), 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return got, e
+		}
+		if r == 0 {
+			break
+		}
+		got += int(r)
+	}
+	return got, 0
+}
+
+func sysFallocate(fd int, size uint64) unix.Errno {
+	for {
+		_, _, e := unix.Syscall6(unix.SYS_FALLOCATE, uintptr(fd), 0, 0, uintptr(size), 0, 0)
+		if e != unix.EINTR {
+			return e
+		}
+	}
+}
+
+func mmap(fd int, size uint64, readOnly bool) (Mapping, unix.Errno) {
+	prot := unix.PROT_READ | unix.PROT_WRITE
+	if readOnly {
+		prot = unix.PROT_READ
+	}
+	r, _, e := unix.Syscall6(unix.SYS_MMAP, 0, uintptr(size), uintptr(prot), unix.MAP_SHARED, uintptr(fd), 0)
+	if e != 0 {
+		return Mapping{}, e
+	}
+	return Mapping{Addr: r, Len: size, ReadOnly: readOnly}, 0
+}
+
+func munmap(m Mapping) unix.Errno {
+	_, _, e := unix.Syscall(unix.SYS_MUNMAP, m.Addr, uintptr(m.Len), 0)
+	return e
+}
+
+// addrPtr turns the address of memory outside the Go heap (a mapping) into a pointer.
+func addrPtr(addr uintptr) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&addr))
+}
+
+// Bytes returns the whole mapped segment.
+func (m Mapping) Bytes() []byte {
+	if m.Addr == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(addrPtr(m.Addr)), m.Len)
+}
+
+// Ptr returns the mapping's first byte as a pointer.
+func (m Mapping) Ptr() unsafe.Pointer { return addrPtr(m.Addr) }
