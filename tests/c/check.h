@@ -10,11 +10,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "npshm.h"
@@ -110,5 +112,59 @@ static inline int check_result(const char *test) {
 /* A pointer that npshm never returns: out parameters must keep it on failure. */
 static char check_sentinel_obj_ __attribute__((unused));
 #define SENTINEL ((npshm_array *)(void *)&check_sentinel_obj_)
+
+/*
+ * Runs body(arg) in a child forked after this process used the library (it
+ * creates, lists and deletes an array first, and keeps it mapped across the
+ * fork): the child's exit status is body's return value, under alarm(100).
+ * Returns what the test's main should return.
+ */
+static inline int npshm_count_cb_(const npshm_info *info, void *ctx) {
+    (void)info;
+    ++*(int *)ctx;
+    return 0;
+}
+static inline int run_forked(int (*body)(void *), void *arg, const char *test) {
+    char name[64];
+    snprintf(name, sizeof name, "npshm-warmup-%d", (int)getpid());
+    npshm_array *a = NULL;
+    int rc = npshm_create(name, 1, (int64_t[]){16}, "uint8", 0, &a);
+    if (rc != NPSHM_OK) {
+        FAILF("warm-up npshm_create: %s %s", rc_name(rc), npshm_last_error());
+        return check_result(test);
+    }
+    int n = 0;
+    rc = npshm_list(npshm_count_cb_, &n);
+    if (rc != NPSHM_OK) FAILF("warm-up npshm_list: %s %s", rc_name(rc), npshm_last_error());
+    rc = npshm_delete(name);
+    if (rc != NPSHM_OK) FAILF("warm-up npshm_delete: %s %s", rc_name(rc), npshm_last_error());
+    ((unsigned char *)npshm_data(a))[15] = 15;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(100);
+        if (((unsigned char *)npshm_data(a))[15] != 15) FAILF("the inherited mapping lost its data");
+        npshm_release(a);
+        int r = body(arg);
+        _exit(r == 0 && check_count() == 0 ? 0 : r == 77 ? 77 : 1);
+    }
+    npshm_release(a);
+    if (pid < 0) {
+        FAILF("fork: %s", strerror(errno));
+        return check_result(test);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(status)) {
+        FAILF("the forked child died of signal %d%s", WTERMSIG(status),
+              WTERMSIG(status) == SIGALRM ? " (SIGALRM: it hung)" : "");
+    } else if (WEXITSTATUS(status) == 77 && check_count() == 0) {
+        return 77;
+    } else if (WEXITSTATUS(status) != 0) {
+        FAILF("the test failed in the forked child (exit %d)", WEXITSTATUS(status));
+    }
+    return check_result(test);
+}
 
 #endif /* NPSHM_TEST_CHECK_H */

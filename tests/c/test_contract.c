@@ -5,7 +5,8 @@
  * threads and failed calls leaving nothing behind.
  *
  * Every array name starts with "npshm-ct-<pid>-", and the test removes what it
- * makes. Exit status 0 if every check passed, 1 otherwise.
+ * makes. Exit status 0 if every check passed, 1 otherwise. With --fork the
+ * suite runs in a forked child (see main).
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -1369,12 +1370,9 @@ static void test_no_leftovers(void) {
     closedir(d);
 }
 
-int main(void) {
-    setvbuf(stdout, NULL, _IOLBF, 0);
+static int run_suite(const char *where) {
     snprintf(g_prefix, sizeof g_prefix, "npshm-ct-%d-", (int)getpid());
-    g_page = (size_t)sysconf(_SC_PAGESIZE);
-    umask(022);
-
+    printf("test_contract: %s (pid %d)\n", where, (int)getpid());
     static const struct {
         const char *name;
         void (*fn)(void);
@@ -1405,4 +1403,28 @@ int main(void) {
         printf("%-24s %s\n", tests[i].name, check_count() == before ? "ok" : "FAILED");
     }
     return check_result("test_contract");
+}
+
+static int suite_in_child(void *arg) {
+    (void)arg;
+    return run_suite("in a child forked after the parent used the library");
+}
+
+/*
+ * test_contract           the suite in this process
+ * test_contract --fork    the suite in a child forked after this process used the
+ *                         library: there the library works without the Go runtime
+ *                         (its C path), and must keep exactly the same contract.
+ */
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    g_page = (size_t)sysconf(_SC_PAGESIZE);
+    umask(022);
+    if (argc == 2 && strcmp(argv[1], "--fork") == 0)
+        return run_forked(suite_in_child, NULL, "test_contract --fork");
+    if (argc != 1) {
+        fprintf(stderr, "usage: %s [--fork]\n", argv[0]);
+        return 2;
+    }
+    return run_suite("in the process that loaded the library");
 }

@@ -2,7 +2,9 @@
  * test_vectors.c - the committed test vectors (tests/vectors, see its README.md),
  * read through the C interface.
  *
- *   test_vectors VECTORS_DIR
+ *   test_vectors [--fork] VECTORS_DIR
+ *
+ * (--fork: in a child forked after the parent used the library.)
  *
  * For each MANIFEST line the .seg file is copied into /dev/shm under a unique
  * name and attached (read-write, read-only, with expectations, and in place as
@@ -238,13 +240,8 @@ static bool in_manifest(const char *file, const struct vector *vs, int n) {
     return false;
 }
 
-int main(int argc, char **argv) {
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
-        return 2;
-    }
-    const char *dir = argv[1];
+static int run(void *arg) {
+    const char *dir = arg;
     char manifest[PATH_MAX];
     snprintf(manifest, sizeof manifest, "%s/MANIFEST", dir);
     FILE *f = fopen(manifest, "r");
@@ -292,4 +289,14 @@ int main(int argc, char **argv) {
     }
     printf("%d vectors (%d valid, %d invalid)\n", n, n_ok, n_err);
     return check_result("test_vectors");
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 3 && strcmp(argv[1], "--fork") == 0) return run_forked(run, argv[2], "test_vectors --fork");
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s [--fork] VECTORS_DIR\n", argv[0]);
+        return 2;
+    }
+    return run(argv[1]);
 }
