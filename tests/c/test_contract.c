@@ -1348,6 +1348,106 @@ static void test_threads(void) {
     }
 }
 
+/* Hostile input never crashes: random dtype strings are accepted or INVALID,
+ * randomly corrupted headers attach or are FORMAT. */
+static unsigned rnd_state = 12345;
+static unsigned rnd(void) {
+    rnd_state = rnd_state * 1103515245u + 12345u;
+    return (rnd_state >> 8) & 0xffffff;
+}
+
+static void test_hostile_input(void) {
+    char name[128], path[256];
+    mkname(name, sizeof name, "hostile");
+    snprintf(path, sizeof path, SHM_DIR "/%s", name);
+    static const char alphabet[] = "[](),' <>|=0123456789fiucbSUVMmOqdD?[nsY]xy_";
+    static const char *seeds[] = {"[('x', '<f4'), ('y', '<i8', (3,))]", "<M8[ns]", "|S7", "<U3",
+                                  "[('p', [('a', '<i2')]), ('q', '<f8', (2, 2))]", "float64"};
+    const int64_t shape[] = {2};
+    int accepted = 0;
+    for (int i = 0; i < 3000; i++) {
+        char dt[64];
+        if (i % 2) { /* a mutated valid spelling */
+            snprintf(dt, sizeof dt, "%s", seeds[rnd() % (sizeof seeds / sizeof seeds[0])]);
+            size_t len = strlen(dt);
+            for (int k = 0, n = 1 + (int)(rnd() % 3); k < n && len > 0; k++)
+                dt[rnd() % len] = alphabet[rnd() % (sizeof alphabet - 1)];
+        } else { /* random characters */
+            size_t len = 1 + rnd() % 30;
+            for (size_t k = 0; k < len; k++) dt[k] = alphabet[rnd() % (sizeof alphabet - 1)];
+            dt[len] = '\0';
+        }
+        npshm_array *a = SENTINEL;
+        int rc = npshm_create(name, 1, shape, dt, 0, &a);
+        if (rc == NPSHM_OK) {
+            accepted++;
+            CHECKF(npshm_nbytes(a) == 2 * npshm_itemsize(a), "dtype \"%s\": nbytes %zu itemsize %zu", dt,
+                   npshm_nbytes(a), npshm_itemsize(a));
+            npshm_array *b = NULL;
+            /* What was stored reads back, and is accepted as its own spelling. */
+            if (npshm_attach_expect(name, 0, 1, shape, npshm_dtype(a), &b) != NPSHM_OK)
+                FAILF("dtype \"%s\" stored as \"%s\" does not attach as itself: %s", dt, npshm_dtype(a),
+                      npshm_last_error());
+            else
+                npshm_release(b);
+            npshm_release(a);
+            npshm_delete(name);
+        } else {
+            CHECKF(rc == NPSHM_ERR_INVALID, "dtype \"%s\": %s (%s)", dt, rc_name(rc), npshm_last_error());
+            CHECKF(a == SENTINEL, "dtype \"%s\": failed create changed *out", dt);
+        }
+    }
+    CHECKF(accepted > 0, "no mutated dtype was accepted");
+    CHECK(!shm_exists(name));
+
+    /* Corrupt headers. */
+    npshm_array *a = NULL;
+    if (EXPECT_RC(npshm_create(name, 2, (int64_t[]){3, 4}, "[('x', '<f4'), ('y', '<i8', (3,))]", 0, &a),
+                  NPSHM_OK) != NPSHM_OK)
+        return;
+    npshm_release(a);
+    size_t len = 0;
+    unsigned char *seg = read_file(path, &len);
+    EXPECT_RC(npshm_delete(name), NPSHM_OK);
+    if (!seg) {
+        FAILF("cannot read the segment");
+        return;
+    }
+    uint32_t hl = le32(seg + 12);
+    unsigned char *copy = malloc(len);
+    for (int i = 0; i < 400; i++) {
+        memcpy(copy, seg, len);
+        for (int k = 0, n = 1 + (int)(rnd() % 4); k < n; k++) {
+            size_t at = rnd() % (hl + 4);
+            copy[at] = (rnd() % 4 == 0) ? (unsigned char)rnd() : copy[at] ^ (unsigned char)(1u << (rnd() % 8));
+        }
+        if (i % 2 == 0 && hl + 4 <= len) put32(copy + le32(seg + 12), crc32_ieee(copy, hl)); /* get past the checksum */
+        if (!write_file(path, copy, len, 0600)) {
+            FAILF("cannot write %s", path);
+            break;
+        }
+        npshm_array *b = SENTINEL;
+        int rc = npshm_attach(name, NPSHM_READONLY, &b);
+        if (rc == NPSHM_OK) {
+            CHECKF(npshm_nbytes(b) <= len, "a corrupt header claims %zu bytes in a %zu-byte segment",
+                   npshm_nbytes(b), len);
+            volatile unsigned char sink = 0;
+            const unsigned char *p = npshm_data(b);
+            for (size_t k = 0; k < npshm_nbytes(b); k++) sink ^= p[k]; /* all mapped */
+            (void)sink;
+            npshm_release(b);
+        } else {
+            CHECKF(rc == NPSHM_ERR_FORMAT, "a corrupt header gave %s (%s)", rc_name(rc), npshm_last_error());
+            CHECK(b == SENTINEL);
+        }
+        struct find_ctx fc;
+        list_count(name, &fc); /* must not crash either */
+        unlink(path);
+    }
+    free(copy);
+    free(seg);
+}
+
 /* Nothing of ours is left in /dev/shm: no array, no temporary file. */
 static void test_no_leftovers(void) {
     char tmp_prefix[64];
@@ -1395,6 +1495,7 @@ static int run_suite(const char *where) {
         {"msync_mlock", test_msync_mlock},
         {"permissions", test_permissions},
         {"threads", test_threads},
+        {"hostile_input", test_hostile_input},
         {"no_leftovers", test_no_leftovers},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
