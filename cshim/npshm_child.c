@@ -114,6 +114,7 @@ typedef struct parser {
     char *out;
     size_t olen, ocap;
     int overflow;
+    char last_kind; /* kind of the dtype parsed last: a simple kind, or '[' for a structured one */
 } parser;
 
 static void emitn(parser *p, const char *s, size_t n) {
@@ -204,6 +205,7 @@ static status emit_simple(parser *p, char order, char kind, long long size, cons
     emitc(p, kind);
     emit_int(p, size);
     emitn(p, unit, unit_len);
+    p->last_kind = kind;
     return OK_STATUS;
 }
 
@@ -221,6 +223,13 @@ static int parse_decimal(const char *s, size_t n, long long *v) {
 static status datetime(parser *p, char order, char kind, const char *unit, size_t n, long long *itemsize) {
     if (n > 0 && !valid_unit(unit, n))
         return st_fail(NPSHM_ERR_INVALID, "unknown datetime64/timedelta64 unit");
+    if (n > 2 && unit[1] == '1' && (unit[2] < '0' || unit[2] > '9')) {
+        /* numpy drops a multiplier of 1: "M8[1s]" is "<M8[s]". */
+        status s = emit_simple(p, order, kind, 8, NULL, 0, itemsize);
+        emitc(p, '[');
+        emitn(p, unit + 2, n - 2);
+        return s;
+    }
     return emit_simple(p, order, kind, 8, unit, n, itemsize);
 }
 
@@ -281,16 +290,66 @@ static status simple(parser *p, const char *s, size_t n, long long *itemsize) {
 
 static status parse_any(parser *p, int depth, long long *itemsize);
 
-static status copy_string(parser *p) {
+/* string_char decodes the character of a string literal at in[i] (a byte or an escape: \\ \' \"
+ * \t \n \r \xHH below \x80) into *c and returns the index after it, or 0 for an unknown escape. */
+static int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return 16;
+}
+static size_t string_char(const char *in, size_t len, size_t i, unsigned char *c) {
+    if (in[i] != '\\') { *c = (unsigned char)in[i]; return i + 1; }
+    if (i + 1 >= len) return 0;
+    switch (in[i + 1]) {
+    case '\\': case '\'': case '"': *c = (unsigned char)in[i + 1]; return i + 2;
+    case 't': *c = '\t'; return i + 2;
+    case 'n': *c = '\n'; return i + 2;
+    case 'r': *c = '\r'; return i + 2;
+    case 'x':
+        if (i + 3 < len) {
+            int hi = hex_digit(in[i + 2]), lo = hex_digit(in[i + 3]);
+            if (hi < 8 && lo < 16) { *c = (unsigned char)(hi << 4 | lo); return i + 4; }
+        }
+    }
+    return 0;
+}
+
+/* copy_string reads a Python string literal (a field name or title) and emits it as Python's repr
+ * spells it (internal/core/dtype.go, copyString); *empty tells whether the string is empty. */
+static status copy_string(parser *p, int *empty) {
     int q = at(p);
     if (q != '\'' && q != '"') return st_fail(NPSHM_ERR_INVALID, "expected a quoted field name in a structured dtype");
+    int single = 0, dbl = 0;
     size_t end = p->pos + 1;
-    while (end < p->len && p->in[end] != q) {
-        if (p->in[end] == '\\') end++;
-        end++;
+    for (;;) {
+        if (end >= p->len) return st_fail(NPSHM_ERR_INVALID, "unterminated field name in a structured dtype");
+        if ((unsigned char)p->in[end] == q) break;
+        unsigned char c;
+        size_t next = string_char(p->in, p->len, end, &c);
+        if (next == 0) return st_fail(NPSHM_ERR_INVALID, "unsupported escape in a structured dtype field name");
+        single |= c == '\'';
+        dbl |= c == '"';
+        end = next;
     }
-    if (end >= p->len) return st_fail(NPSHM_ERR_INVALID, "unterminated field name in a structured dtype");
-    emitn(p, p->in + p->pos, end + 1 - p->pos);
+    char quote = single && !dbl ? '"' : '\'';
+    emitc(p, quote);
+    for (size_t i = p->pos + 1; i < end;) {
+        unsigned char c;
+        i = string_char(p->in, p->len, i, &c);
+        if (c == '\\' || c == (unsigned char)quote) { emitc(p, '\\'); emitc(p, (char)c); }
+        else if (c == '\t') emit(p, "\\t");
+        else if (c == '\n') emit(p, "\\n");
+        else if (c == '\r') emit(p, "\\r");
+        else if (c < 0x20 || c == 0x7f) {
+            static const char hex[] = "0123456789abcdef";
+            emit(p, "\\x");
+            emitc(p, hex[c >> 4]);
+            emitc(p, hex[c & 15]);
+        } else emitc(p, (char)c);
+    }
+    emitc(p, quote);
+    if (empty) *empty = end == p->pos + 1;
     p->pos = end + 1;
     return OK_STATUS;
 }
@@ -321,6 +380,7 @@ static status parse_subshape(parser *p, long long *count_out) {
     long long count = 1;
     int dims = 0;
     size_t start = p->olen;
+    int overflow = p->overflow;
     emit(p, ", (");
     for (;;) {
         skip_space(p);
@@ -338,9 +398,9 @@ static status parse_subshape(parser *p, long long *count_out) {
         if (n != 0 && count > MAX_ITEMSIZE / n) return st_fail(NPSHM_ERR_INVALID, "sub-array shape too large");
         count *= n;
     }
-    if (dims == 0) {
+    if (dims == 0) { /* an empty shape: take back the ", (" and whether it overflowed */
         if (p->olen > start) p->olen = start;
-        p->overflow = p->overflow && p->olen > p->ocap;
+        p->overflow = overflow;
     } else if (dims == 1) {
         emit(p, ",)");
     } else {
@@ -350,22 +410,25 @@ static status parse_subshape(parser *p, long long *count_out) {
     return OK_STATUS;
 }
 
-static status parse_field(parser *p, int depth, long long *itemsize) {
+/* parse_field parses one field; *pad tells whether it is padding: a plain void field with an empty name. */
+static status parse_field(parser *p, int depth, long long *itemsize, int *pad) {
     status s;
+    int unnamed = 0;
     if (!expect(p, '(')) return st_fail(NPSHM_ERR_INVALID, "expected '(' to open a structured dtype field");
     emitc(p, '(');
     skip_space(p);
     if (at(p) == '(') {
         p->pos++;
         emitc(p, '(');
-        if ((s = copy_string(p)).code) return s;
+        skip_space(p);
+        if ((s = copy_string(p, NULL)).code) return s;
         if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, "expected ',' in a (title, name) pair");
         emit(p, ", ");
         skip_space(p);
-        if ((s = copy_string(p)).code) return s;
+        if ((s = copy_string(p, NULL)).code) return s;
         if (!expect(p, ')')) return st_fail(NPSHM_ERR_INVALID, "expected ')' after a (title, name) pair");
         emitc(p, ')');
-    } else if ((s = copy_string(p)).code) {
+    } else if ((s = copy_string(p, &unnamed)).code) {
         return s;
     }
     if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, "expected ',' after a structured dtype field name");
@@ -373,6 +436,7 @@ static status parse_field(parser *p, int depth, long long *itemsize) {
     skip_space(p);
     long long size;
     if ((s = parse_any(p, depth + 1, &size)).code) return s;
+    *pad = unnamed && p->last_kind == 'V';
     skip_space(p);
     if (at(p) == ',') {
         p->pos++;
@@ -390,14 +454,18 @@ static status parse_field(parser *p, int depth, long long *itemsize) {
     return OK_STATUS;
 }
 
+/* parse_struct parses a structured dtype; a run of padding fields becomes one ('', '|Vn') field,
+ * as numpy spells it. */
 static status parse_struct(parser *p, int depth, long long *itemsize) {
     p->pos++;
     emitc(p, '[');
-    long long total = 0;
+    long long total = 0, pad_size = 0;
     int first = 1;
+    size_t pad_start = (size_t)-1; /* the padding field emitted last, if the last one is padding */
     for (;;) {
         skip_space(p);
         if (at(p) == ']') { p->pos++; break; }
+        size_t sep_start = p->olen;
         if (!first) {
             if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, "expected ',' between structured dtype fields");
             skip_space(p);
@@ -405,13 +473,28 @@ static status parse_struct(parser *p, int depth, long long *itemsize) {
             emit(p, ", ");
         }
         first = 0;
+        size_t field_start = p->olen;
         long long size;
-        status s = parse_field(p, depth, &size);
+        int pad = 0;
+        status s = parse_field(p, depth, &size, &pad);
         if (s.code) return s;
         total += size;
         if (total > MAX_ITEMSIZE) return st_fail(NPSHM_ERR_INVALID, "structured dtype too large");
+        if (!pad) { pad_start = (size_t)-1; continue; }
+        if (size == 0) return st_fail(NPSHM_ERR_INVALID, "structured dtype padding of zero bytes");
+        if (pad_start != (size_t)-1 && pad_start <= sep_start && sep_start <= p->olen) {
+            field_start = pad_start; /* merge with the padding before */
+            size += pad_size;
+        }
+        if (field_start <= p->olen) p->olen = field_start;
+        emit(p, "('', '|V");
+        emit_int(p, size);
+        emit(p, "')");
+        pad_start = field_start;
+        pad_size = size;
     }
     emitc(p, ']');
+    p->last_kind = '[';
     *itemsize = total;
     return OK_STATUS;
 }
@@ -439,8 +522,10 @@ static status parse_any(parser *p, int depth, long long *itemsize) {
 
 /* normalize writes the canonical descriptor (not NUL-terminated) into out[0..*olen). */
 static status normalize(const char *in, size_t len, char *out, size_t cap, size_t *olen, long long *itemsize) {
-    parser p = {in, len, 0, out, 0, cap, 0};
+    parser p = {in, len, 0, out, 0, cap, 0, 0};
     skip_space(&p);
+    if (at(&p) == '\'' || at(&p) == '"') /* numpy refuses "'<f8'" as well */
+        return st_fail(NPSHM_ERR_INVALID, "a dtype is quoted only inside a structured dtype");
     status s = parse_any(&p, 0, itemsize);
     if (s.code) return s;
     skip_space(&p);

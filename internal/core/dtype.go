@@ -17,6 +17,10 @@ const maxItemsize = 1 << 40
 func NormalizeDtype(in []byte, out []byte) ([]byte, int64, Status) {
 	p := dtypeParser{in: in, out: out[:0]}
 	p.skipSpace()
+	if c := p.peek(); c == '\'' || c == '"' {
+		// Quotes belong to a structured dtype's fields; numpy refuses "'<f8'" as well.
+		return nil, 0, fail(ErrInvalid, "a dtype is quoted only inside a structured dtype")
+	}
 	size, st := p.parseAny(0)
 	if !st.Ok() {
 		return nil, 0, st
@@ -49,6 +53,7 @@ type dtypeParser struct {
 	pos      int
 	out      []byte
 	overflow bool
+	lastKind byte // kind of the dtype parsed last: a simple kind, or '[' for a structured one
 }
 
 func (p *dtypeParser) emit(s string) {
@@ -144,17 +149,20 @@ func (p *dtypeParser) parseAny(depth int) (int64, Status) {
 }
 
 // parseStruct parses "[('name', descr[, shape]), ...]" and emits it in Python's repr spelling.
+// Padding is emitted as numpy spells it: one unnamed |Vn field for each run of padding fields.
 func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 	p.pos++ // '['
 	p.emitByte('[')
 	var total int64
 	first := true
+	padStart, padSize := -1, int64(0) // the padding field emitted last, if the last one is padding
 	for {
 		p.skipSpace()
 		if p.peek() == ']' {
 			p.pos++
 			break
 		}
+		sepStart := len(p.out)
 		if !first {
 			if !p.expect(',') {
 				return 0, fail(ErrInvalid, "expected ',' between structured dtype fields")
@@ -167,7 +175,8 @@ func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 			p.emit(", ")
 		}
 		first = false
-		size, st := p.parseField(depth)
+		fieldStart := len(p.out)
+		size, pad, st := p.parseField(depth)
 		if !st.Ok() {
 			return 0, st
 		}
@@ -175,48 +184,76 @@ func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 		if total > maxItemsize {
 			return 0, fail(ErrInvalid, "structured dtype too large")
 		}
+		if !pad {
+			padStart = -1
+			continue
+		}
+		if size == 0 {
+			return 0, fail(ErrInvalid, "structured dtype padding of zero bytes")
+		}
+		if padStart >= 0 && padStart <= sepStart && sepStart <= len(p.out) {
+			// Merge with the padding before: numpy describes a gap as one void field.
+			fieldStart, size = padStart, size+padSize
+		}
+		if fieldStart <= len(p.out) {
+			p.out = p.out[:fieldStart]
+		}
+		p.emit("('', '|V")
+		p.emitInt(size)
+		p.emit("')")
+		padStart, padSize = fieldStart, size
 	}
 	p.emitByte(']')
+	p.lastKind = '['
 	return total, Status{}
 }
 
-func (p *dtypeParser) parseField(depth int) (int64, Status) {
+// parseField parses one field and reports whether it is padding: a plain void field with an empty
+// name.
+func (p *dtypeParser) parseField(depth int) (int64, bool, Status) {
 	if !p.expect('(') {
-		return 0, fail(ErrInvalid, "expected '(' to open a structured dtype field")
+		return 0, false, fail(ErrInvalid, "expected '(' to open a structured dtype field")
 	}
 	p.emitByte('(')
 	p.skipSpace()
 	// The field name: a string, or a (title, name) pair of strings.
+	unnamed := false
 	if p.peek() == '(' {
 		p.pos++
 		p.emitByte('(')
-		if st := p.copyString(); !st.Ok() {
-			return 0, st
+		p.skipSpace()
+		if _, st := p.copyString(); !st.Ok() {
+			return 0, false, st
 		}
 		if !p.expect(',') {
-			return 0, fail(ErrInvalid, "expected ',' in a (title, name) pair")
+			return 0, false, fail(ErrInvalid, "expected ',' in a (title, name) pair")
 		}
 		p.emit(", ")
 		p.skipSpace()
-		if st := p.copyString(); !st.Ok() {
-			return 0, st
+		if _, st := p.copyString(); !st.Ok() {
+			return 0, false, st
 		}
 		if !p.expect(')') {
-			return 0, fail(ErrInvalid, "expected ')' after a (title, name) pair")
+			return 0, false, fail(ErrInvalid, "expected ')' after a (title, name) pair")
 		}
 		p.emitByte(')')
-	} else if st := p.copyString(); !st.Ok() {
-		return 0, st
+	} else {
+		empty, st := p.copyString()
+		if !st.Ok() {
+			return 0, false, st
+		}
+		unnamed = empty
 	}
 	if !p.expect(',') {
-		return 0, fail(ErrInvalid, "expected ',' after a structured dtype field name")
+		return 0, false, fail(ErrInvalid, "expected ',' after a structured dtype field name")
 	}
 	p.emit(", ")
 	p.skipSpace()
 	size, st := p.parseAny(depth + 1)
 	if !st.Ok() {
-		return 0, st
+		return 0, false, st
 	}
+	pad := unnamed && p.lastKind == 'V'
 	p.skipSpace()
 	if p.peek() == ',' {
 		p.pos++
@@ -224,19 +261,19 @@ func (p *dtypeParser) parseField(depth int) (int64, Status) {
 		if p.peek() != ')' {
 			count, st := p.parseSubShape()
 			if !st.Ok() {
-				return 0, st
+				return 0, false, st
 			}
 			if count != 0 && size > maxItemsize/count {
-				return 0, fail(ErrInvalid, "structured dtype field too large")
+				return 0, false, fail(ErrInvalid, "structured dtype field too large")
 			}
 			size *= count
 		}
 	}
 	if !p.expect(')') {
-		return 0, fail(ErrInvalid, "expected ')' to close a structured dtype field")
+		return 0, false, fail(ErrInvalid, "expected ')' to close a structured dtype field")
 	}
 	p.emitByte(')')
-	return size, Status{}
+	return size, pad, Status{}
 }
 
 // parseSubShape parses "(d1, d2, ...)" or a bare integer and returns the element count. It emits the
@@ -255,7 +292,7 @@ func (p *dtypeParser) parseSubShape() (int64, Status) {
 	p.pos++
 	count := int64(1)
 	dims := 0
-	start := len(p.out)
+	start, overflow := len(p.out), p.overflow
 	p.emit(", (")
 	for {
 		p.skipSpace()
@@ -289,9 +326,9 @@ func (p *dtypeParser) parseSubShape() (int64, Status) {
 		count *= n
 	}
 	switch dims {
-	case 0:
+	case 0: // an empty shape: take back the ", (" and whether it overflowed
 		p.out = p.out[:start]
-		p.overflow = p.overflow && len(p.out) > cap(p.out)
+		p.overflow = overflow
 	case 1:
 		p.emit(",)")
 	default:
@@ -313,25 +350,105 @@ func (p *dtypeParser) parseUint() (int64, bool) {
 	return n, p.pos > start
 }
 
-// copyString copies a Python string literal (with its quotes and escapes) to the output.
-func (p *dtypeParser) copyString() Status {
+// copyString reads a Python string literal (a field name or title) and emits it as Python's repr
+// spells it: in single quotes unless the value holds a single quote and no double quote, with
+// backslash escapes for that quote, the backslash, and control characters. The escapes read are
+// \\ \' \" \t \n \r and \xHH below \x80. It reports whether the string is empty.
+func (p *dtypeParser) copyString() (bool, Status) {
 	q := p.peek()
 	if q != '\'' && q != '"' {
-		return fail(ErrInvalid, "expected a quoted field name in a structured dtype")
+		return false, fail(ErrInvalid, "expected a quoted field name in a structured dtype")
 	}
+	single, double := false, false
 	end := p.pos + 1
-	for end < len(p.in) && p.in[end] != q {
-		if p.in[end] == '\\' {
-			end++
+	for {
+		if end >= len(p.in) {
+			return false, fail(ErrInvalid, "unterminated field name in a structured dtype")
 		}
-		end++
+		if p.in[end] == q {
+			break
+		}
+		c, next, ok := stringChar(p.in, end)
+		if !ok {
+			return false, fail(ErrInvalid, "unsupported escape in a structured dtype field name")
+		}
+		single = single || c == '\''
+		double = double || c == '"'
+		end = next
 	}
-	if end >= len(p.in) {
-		return fail(ErrInvalid, "unterminated field name in a structured dtype")
+	quote := byte('\'')
+	if single && !double {
+		quote = '"'
 	}
-	p.emitBytes(p.in[p.pos : end+1])
+	p.emitByte(quote)
+	for i := p.pos + 1; i < end; {
+		c, next, _ := stringChar(p.in, i)
+		i = next
+		switch {
+		case c == '\\' || c == quote:
+			p.emitByte('\\')
+			p.emitByte(c)
+		case c == '\t':
+			p.emit(`\t`)
+		case c == '\n':
+			p.emit(`\n`)
+		case c == '\r':
+			p.emit(`\r`)
+		case c < 0x20 || c == 0x7f:
+			const hex = "0123456789abcdef"
+			p.emit(`\x`)
+			p.emitByte(hex[c>>4])
+			p.emitByte(hex[c&15])
+		default:
+			p.emitByte(c)
+		}
+	}
+	p.emitByte(quote)
+	empty := end == p.pos+1
 	p.pos = end + 1
-	return Status{}
+	return empty, Status{}
+}
+
+// stringChar decodes the character of a string literal at in[i], a byte or an escape, and returns
+// it with the index after it; ok is false for an escape it does not know.
+func stringChar(in []byte, i int) (c byte, next int, ok bool) {
+	if in[i] != '\\' {
+		return in[i], i + 1, true
+	}
+	if i+1 >= len(in) {
+		return 0, 0, false
+	}
+	switch in[i+1] {
+	case '\\', '\'', '"':
+		return in[i+1], i + 2, true
+	case 't':
+		return '\t', i + 2, true
+	case 'n':
+		return '\n', i + 2, true
+	case 'r':
+		return '\r', i + 2, true
+	case 'x':
+		if i+3 < len(in) {
+			hi, lo := hexDigit(in[i+2]), hexDigit(in[i+3])
+			if hi < 8 && lo < 16 {
+				return byte(hi<<4 | lo), i + 4, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// hexDigit returns the value of a hexadecimal digit, or 16 if c is none.
+func hexDigit(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return 16
 }
 
 // simple parses one non-structured dtype spelling and emits its canonical descriptor.
@@ -437,6 +554,7 @@ func (p *dtypeParser) emitSimple(order, kind byte, size int64, unit []byte) (int
 	p.emitByte(kind)
 	p.emitInt(size)
 	p.emitBytes(unit)
+	p.lastKind = kind
 	return itemsize, Status{}
 }
 
@@ -555,6 +673,13 @@ func cutPrefix(s []byte, prefix string) ([]byte, bool) {
 func (p *dtypeParser) datetime(order, kind byte, unit []byte) (int64, Status) {
 	if len(unit) > 0 && !validDatetimeUnit(unit) {
 		return 0, fail(ErrInvalid, "unknown datetime64/timedelta64 unit")
+	}
+	if len(unit) > 2 && unit[1] == '1' && (unit[2] < '0' || unit[2] > '9') {
+		// numpy drops a multiplier of 1: "M8[1s]" is "<M8[s]".
+		size, st := p.emitSimple(order, kind, 8, nil)
+		p.emitByte('[')
+		p.emitBytes(unit[2:])
+		return size, st
 	}
 	return p.emitSimple(order, kind, 8, unit)
 }
