@@ -1077,8 +1077,17 @@ static void test_msync_mlock(void) {
     EXPECT_RC(npshm_msync(a, 8), NPSHM_ERR_INVALID);
     EXPECT_RC(npshm_msync(a, -1), NPSHM_ERR_INVALID);
     EXPECT_RC(npshm_msync(NULL, NPSHM_MS_SYNC), NPSHM_ERR_INVALID);
-    EXPECT_RC(npshm_mlock(a), NPSHM_OK);
-    EXPECT_RC(npshm_munlock(a), NPSHM_OK);
+    /* mlock within RLIMIT_MEMLOCK (some containers allow only 64 KiB). */
+    struct rlimit ml;
+    if (geteuid() == 0 || (getrlimit(RLIMIT_MEMLOCK, &ml) == 0 && ml.rlim_cur >= 1024 * 1024)) {
+        EXPECT_RC(npshm_mlock(a), NPSHM_OK);
+        EXPECT_RC(npshm_munlock(a), NPSHM_OK);
+    } else {
+        int rc = npshm_mlock(a);
+        CHECKF(rc == NPSHM_OK || rc == NPSHM_ERR_NO_SPACE || rc == NPSHM_ERR_PERMISSION,
+               "mlock under a small RLIMIT_MEMLOCK: %s", rc_name(rc));
+        if (rc == NPSHM_OK) EXPECT_RC(npshm_munlock(a), NPSHM_OK);
+    }
     EXPECT_RC(npshm_mlock(NULL), NPSHM_ERR_INVALID);
     EXPECT_RC(npshm_munlock(NULL), NPSHM_ERR_INVALID);
     npshm_release(a);
