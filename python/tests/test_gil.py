@@ -1,0 +1,62 @@
+"""Long calls release the GIL: another Python thread keeps running while they work."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import npshm
+
+SIZE = 1 << 30  # 1 GiB: reserving (and freeing) it takes a while
+
+
+def _ticks_during(call) -> tuple[int, float]:
+    """Run call() while a thread records timestamps; return how many fell in the middle half of
+    the call, and the call's duration."""
+    ticks: list[float] = []
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        time.sleep(0.01)
+        t0 = time.perf_counter()
+        call()
+        t1 = time.perf_counter()
+    finally:
+        stop.set()
+        t.join()
+        sys.setswitchinterval(old)
+    lo, hi = t0 + (t1 - t0) / 4, t1 - (t1 - t0) / 4
+    return sum(1 for x in ticks if lo < x < hi), t1 - t0
+
+
+def test_create_and_delete_release_the_gil(name):
+    import shutil
+
+    if shutil.disk_usage("/dev/shm").free < 3 * SIZE:
+        pytest.skip("not enough room in /dev/shm")
+    holder: list[np.ndarray] = []
+    n, dt = _ticks_during(lambda: holder.append(npshm.create(name, SIZE, np.uint8)))
+    if dt < 0.02:
+        pytest.skip(f"create took only {dt * 1e3:.1f} ms: too fast to tell")
+    assert n > 0, f"no other thread ran during a {dt * 1e3:.0f} ms create"
+
+    holder[0][:: 4096] = 1  # touch every page, so that releasing has work to do
+    n, dt = _ticks_during(holder.clear)
+    if dt >= 0.02:
+        assert n > 0, f"no other thread ran during a {dt * 1e3:.0f} ms release"
+
+    n, dt = _ticks_during(lambda: npshm.delete(name))
+    if dt >= 0.02:
+        assert n > 0, f"no other thread ran during a {dt * 1e3:.0f} ms delete"
