@@ -99,10 +99,11 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	return m, t, Status{}
 }
 
-// dirPath writes the NUL-terminated directory of t into buf.
+// dirPath writes the NUL-terminated directory of t into buf, ending in '/' so that a temporary
+// name can be appended to it.
 func dirPath(t Target, buf []byte) []byte {
 	if t.Dir == 0 {
-		return append(buf, '.', 0)
+		return append(buf, '.', '/', 0)
 	}
 	buf = append(buf, t.Path[:t.Dir]...)
 	return append(buf, 0)
