@@ -183,7 +183,10 @@ func readManifest(t testing.TB) map[string]core.Code {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	codes := map[string]core.Code{"FORMAT": core.ErrFormat, "INVALID": core.ErrInvalid}
+	codes := map[string]core.Code{}
+	for c := core.ErrIO; c < core.OK; c++ {
+		codes[strings.TrimPrefix(c.String(), "NPSHM_ERR_")] = c
+	}
 	m := map[string]core.Code{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -1,0 +1,295 @@
+package core
+
+import (
+	"bytes"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The shared test vectors (tests/vectors/README.md): segments written to docs/FORMAT.md that the
+// Go, C and Python tests all read. This test defines them; with -update it writes them:
+//
+//	go test ./internal/core -run TestVectors -update
+
+var update = flag.Bool("update", false, "rewrite tests/vectors from the definitions in vectors_test.go")
+
+const (
+	vectorDir = "../../tests/vectors"
+	vectorPID = 4242
+	vectorNs  = 1700000000123456789
+)
+
+type vectorDef struct {
+	file    string
+	shape   []int64 // nil: a 0-d array
+	dtype   string  // any spelling; the vector holds the canonical descriptor
+	fortran bool
+	// Invalid vectors: the status a reader must report, and how the segment (a valid one of
+	// shape and dtype) is spoiled.
+	code    Code
+	corrupt func(t testing.TB, seg []byte) []byte
+}
+
+var vectorDefs = []vectorDef{
+	{file: "f8_0d.seg", dtype: "float64"},
+	{file: "f8_zero_size.seg", shape: []int64{0, 3}, dtype: "float64"},
+	{file: "u1_1d.seg", shape: []int64{100}, dtype: "uint8"},
+	{file: "b1.seg", shape: []int64{7}, dtype: "bool"},
+	{file: "i2_big_endian.seg", shape: []int64{4, 5}, dtype: ">i2"},
+	{file: "f2.seg", shape: []int64{6}, dtype: "float16"},
+	{file: "c16.seg", shape: []int64{3}, dtype: "complex128"},
+	{file: "M8_ns.seg", shape: []int64{5}, dtype: "datetime64[ns]"},
+	{file: "m8_s.seg", shape: []int64{5}, dtype: "timedelta64[s]"},
+	{file: "S7.seg", shape: []int64{4}, dtype: "S7"},
+	{file: "U3.seg", shape: []int64{2, 2}, dtype: "U3"},
+	{file: "struct.seg", shape: []int64{3}, dtype: "[('x', '<f4'), ('y', '<i8', (3,)), ('', '|V4'), ('z', [('a', '|u1'), ('b', '>f8')], (2, 2))]"},
+	{file: "ones_64d.seg", shape: ones(64), dtype: "<f8"},
+	{file: "f4_fortran.seg", shape: []int64{3, 4}, dtype: "float32", fortran: true},
+	{file: "i8_3d.seg", shape: []int64{17, 5, 3}, dtype: "int64"},
+	// A header longer than a page (readers read it in two steps), with a descriptor that still fits
+	// the 4096-byte buffer of tests/c/test_vectors.c.
+	{file: "V16_long_header.seg", shape: []int64{2}, dtype: "[('" + strings.Repeat("n", 4027) + "', '|V16')]"},
+
+	{file: "bad_magic.seg", shape: []int64{4}, dtype: "<f8", code: ErrFormat,
+		corrupt: func(t testing.TB, seg []byte) []byte { copy(seg, "NPSHMARX"); return reseal(t, seg) }},
+	{file: "bad_checksum.seg", shape: []int64{4}, dtype: "<f8", code: ErrFormat,
+		corrupt: func(t testing.TB, seg []byte) []byte {
+			end := binary.LittleEndian.Uint32(seg[12:])
+			seg[end] ^= 0x01
+			return seg
+		}},
+	{file: "truncated_data.seg", shape: []int64{100}, dtype: "<f8", code: ErrFormat,
+		corrupt: func(t testing.TB, seg []byte) []byte { return seg[:len(seg)-400] }},
+	{file: "version_2.seg", shape: []int64{4}, dtype: "<f8", code: ErrFormat,
+		corrupt: func(t testing.TB, seg []byte) []byte {
+			binary.LittleEndian.PutUint16(seg[8:], 2)
+			return reseal(t, seg)
+		}},
+	{file: "unknown_flag.seg", shape: []int64{4}, dtype: "<f8", code: ErrFormat,
+		corrupt: func(t testing.TB, seg []byte) []byte {
+			binary.LittleEndian.PutUint16(seg[10:], 2)
+			return reseal(t, seg)
+		}},
+	{file: "non_canonical_descr.seg", shape: []int64{4}, dtype: "<f8", code: ErrFormat,
+		corrupt: func(t testing.TB, seg []byte) []byte { return replaceDescr(t, seg, "=f8", 8) }},
+	{file: "itemsize_mismatch.seg", shape: []int64{4}, dtype: "<f8", code: ErrFormat,
+		corrupt: func(t testing.TB, seg []byte) []byte { return replaceDescr(t, seg, "<f4", 8) }},
+	{file: "object_descr.seg", shape: []int64{4}, dtype: "<f8", code: ErrFormat,
+		corrupt: func(t testing.TB, seg []byte) []byte { return replaceDescr(t, seg, "|O", 8) }},
+	{file: "nbytes_mismatch.seg", shape: []int64{4}, dtype: "<f8", code: ErrFormat,
+		corrupt: func(t testing.TB, seg []byte) []byte {
+			binary.LittleEndian.PutUint64(seg[24:], 40)
+			return reseal(t, seg)
+		}},
+}
+
+// reseal recomputes the checksum of a header.
+func reseal(t testing.TB, seg []byte) []byte {
+	end := binary.LittleEndian.Uint32(seg[12:])
+	binary.LittleEndian.PutUint32(seg[end:], crc32.ChecksumIEEE(seg[:end]))
+	return seg
+}
+
+// replaceDescr re-encodes the segment's header with another descriptor and itemsize, consistently
+// otherwise (lengths and checksum), as a careless writer would.
+func replaceDescr(t testing.TB, seg []byte, descr string, itemsize uint64) []byte {
+	var h Header
+	if st := h.Decode(seg, uint64(len(seg)), make([]byte, 0, MaxDescr)); !st.Ok() {
+		t.Fatal(st.Msg)
+	}
+	data := seg[h.DataOffset:]
+	h.Descr, h.Itemsize = []byte(descr), itemsize
+	h.HeaderLen = uint32(fixedHeaderLen + 8*h.Ndim + len(descr))
+	out := make([]byte, h.DataOffset+uint64(len(data)))
+	h.Encode(out)
+	copy(out[h.DataOffset:], data)
+	return out
+}
+
+// vectorData is byte k of every vector's data.
+func vectorData(k uint64) byte { return byte((7*k + 3) % 251) }
+
+// buildVector returns the segment of a vector and its MANIFEST line.
+func buildVector(t testing.TB, v vectorDef) ([]byte, string) {
+	t.Helper()
+	descr, itemsize, st := NormalizeDtype([]byte(v.dtype), make([]byte, 0, MaxDescr))
+	if !st.Ok() {
+		t.Fatalf("%s: %s", v.file, st.Msg)
+	}
+	h := Header{Ndim: len(v.shape), Itemsize: uint64(itemsize), Descr: descr, CreatorPID: vectorPID, CreatedNs: vectorNs}
+	copy(h.Shape[:], v.shape)
+	if v.fortran {
+		h.Flags = FlagFortran
+	}
+	if st := h.Layout(); !st.Ok() {
+		t.Fatalf("%s: %s", v.file, st.Msg)
+	}
+	seg := make([]byte, h.SegmentSize())
+	h.Encode(seg)
+	for k := range h.DataNbytes {
+		seg[h.DataOffset+k] = vectorData(k)
+	}
+	if v.corrupt != nil {
+		return v.corrupt(t, seg), fmt.Sprintf("%s ERR %s", v.file, strings.TrimPrefix(v.code.String(), "NPSHM_ERR_"))
+	}
+	shape := "-"
+	if len(v.shape) > 0 {
+		s := make([]string, len(v.shape))
+		for i, d := range v.shape {
+			s[i] = strconv.FormatInt(d, 10)
+		}
+		shape = strings.Join(s, ",")
+	}
+	fortran := 0
+	if v.fortran {
+		fortran = 1
+	}
+	return seg, fmt.Sprintf("%s OK %d %s %d %d %d %s", v.file, len(v.shape), shape, itemsize, h.DataNbytes, fortran, descr)
+}
+
+const manifestHead = `# The shared test vectors: see README.md. Generated by
+#   go test ./internal/core -run TestVectors -update
+# from internal/core/vectors_test.go; do not edit by hand.
+# FILE OK NDIM SHAPE ITEMSIZE NBYTES FORTRAN DESCR
+# FILE ERR CODE
+`
+
+func buildManifest(t testing.TB) (map[string][]byte, string) {
+	segs := map[string][]byte{}
+	var b strings.Builder
+	b.WriteString(manifestHead)
+	for _, v := range vectorDefs {
+		seg, line := buildVector(t, v)
+		if _, dup := segs[v.file]; dup {
+			t.Fatalf("two vectors named %s", v.file)
+		}
+		segs[v.file] = seg
+		b.WriteString(line + "\n")
+	}
+	return segs, b.String()
+}
+
+func TestVectors(t *testing.T) {
+	segs, manifest := buildManifest(t)
+	if *update {
+		old, _ := filepath.Glob(filepath.Join(vectorDir, "*.seg"))
+		for _, f := range old {
+			if _, ok := segs[filepath.Base(f)]; !ok {
+				if err := os.Remove(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for name, seg := range segs {
+			if err := os.WriteFile(filepath.Join(vectorDir, name), seg, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(vectorDir, "MANIFEST"), []byte(manifest), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The committed vectors are what the definitions make, byte for byte.
+	got, err := os.ReadFile(filepath.Join(vectorDir, "MANIFEST"))
+	if err != nil {
+		t.Fatalf("%v (run with -update to write the vectors)", err)
+	}
+	if string(got) != manifest {
+		t.Errorf("MANIFEST differs from the definitions in vectors_test.go (run with -update):\n%s", got)
+	}
+	files, _ := filepath.Glob(filepath.Join(vectorDir, "*.seg"))
+	for _, f := range files {
+		if _, ok := segs[filepath.Base(f)]; !ok {
+			t.Errorf("%s is not a defined vector", f)
+		}
+	}
+	for name, want := range segs {
+		have, err := os.ReadFile(filepath.Join(vectorDir, name))
+		if err != nil {
+			t.Errorf("%v (run with -update)", err)
+		} else if !bytes.Equal(have, want) {
+			t.Errorf("%s differs from what its definition makes (run with -update)", name)
+		}
+	}
+
+	// Every vector reads as the MANIFEST says.
+	for _, line := range strings.Split(string(got), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		checkVector(t, line)
+	}
+}
+
+// checkVector reads the vector of one MANIFEST line from its file and checks it as any reader
+// must: with Decode, and attached as a file.
+func checkVector(t *testing.T, line string) {
+	t.Helper()
+	f := strings.SplitN(line, " ", 8)
+	path := filepath.Join(vectorDir, f[0])
+	seg, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("%s: %v", f[0], err)
+		return
+	}
+	var h Header
+	st := h.Decode(seg, uint64(len(seg)), make([]byte, 0, MaxDescr))
+	s := new(Scratch)
+	m, _, ast := Attach(s, []byte("file://"+path), true)
+	if ast.Ok() {
+		defer Unmap(m)
+	}
+	if f[1] == "ERR" {
+		if len(f) != 3 || "NPSHM_ERR_"+f[2] != st.Code.String() || ast.Code != st.Code {
+			t.Errorf("%s: Decode %v (%s), Attach %v; MANIFEST says %s", f[0], st.Code, st.Msg, ast.Code, line)
+		}
+		return
+	}
+	if len(f) != 8 || f[1] != "OK" {
+		t.Errorf("bad MANIFEST line %q", line)
+		return
+	}
+	if !st.Ok() || !ast.Ok() {
+		t.Errorf("%s: Decode %v (%s), Attach %v (%s)", f[0], st.Code, st.Msg, ast.Code, ast.Msg)
+		return
+	}
+	shape := "-"
+	if h.Ndim > 0 {
+		s := make([]string, h.Ndim)
+		for i, d := range h.Shape[:h.Ndim] {
+			s[i] = strconv.FormatInt(d, 10)
+		}
+		shape = strings.Join(s, ",")
+	}
+	fortran := "0"
+	if h.Fortran() {
+		fortran = "1"
+	}
+	have := []string{f[0], "OK", strconv.Itoa(h.Ndim), shape, strconv.FormatUint(h.Itemsize, 10),
+		strconv.FormatUint(h.DataNbytes, 10), fortran, string(h.Descr)}
+	if !slices.Equal(have, f) {
+		t.Errorf("%s: reads as %q, MANIFEST says %q", f[0], have, f)
+	}
+	if h.CreatorPID != vectorPID || h.CreatedNs != vectorNs || uint64(len(seg)) != h.SegmentSize() ||
+		h.DataOffset%4096 != 0 {
+		t.Errorf("%s: header %s, segment of %d bytes", f[0], hdrString(&h), len(seg))
+	}
+	for k, b := range seg[h.DataOffset:] {
+		if b != vectorData(uint64(k)) {
+			t.Errorf("%s: data byte %d is %d, want %d", f[0], k, b, vectorData(uint64(k)))
+			break
+		}
+	}
+	if !bytes.Equal(m.Bytes(), seg) {
+		t.Errorf("%s: attached segment differs from the file", f[0])
+	}
+}
