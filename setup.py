@@ -55,6 +55,10 @@ class BuildNpshm(build_ext):
             print("npshm:", " ".join(cmd), flush=True)
             subprocess.run(cmd, cwd=ROOT, check=True)
         ext.library_dirs = [str(libdir)]
+        # The extension needs no libpython (abi3); drop the interpreter's own rpath, which some
+        # Python builds (pyenv) put into LDSHARED, so that $ORIGIN is the only search path.
+        self.compiler.linker_so = [a for a in self.compiler.linker_so
+                                   if not a.startswith(("-Wl,-rpath", "-Wl,-R"))]
         super().build_extension(ext)
         dest = Path(self.get_ext_fullpath(ext.name)).parent / "libnpshm.so"
         shutil.copyfile(lib, dest)

@@ -43,6 +43,14 @@ typedef struct {
 #define PyBUF_FORMAT 0x0004
 #define PyBUF_ND 0x0008
 #define PyBUF_STRIDES (0x0010 | PyBUF_ND)
+/* 3.10's headers hide the buffer slot numbers from the limited API (bpo-10181, fixed in 3.11);
+ * the numbers are fixed by the stable ABI and 3.10's PyType_FromSpec accepts them. */
+#ifndef Py_bf_getbuffer
+#define Py_bf_getbuffer 1
+#endif
+#ifndef Py_bf_releasebuffer
+#define Py_bf_releasebuffer 2
+#endif
 #endif
 
 /* ---- state set once by _setup() ---------------------------------------------------------- */

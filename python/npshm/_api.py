@@ -91,8 +91,11 @@ def _check_ndim(shape: ShapeLike, sub: tuple[int, ...]) -> ShapeLike:
     """Add a subarray dtype's dimensions, and refuse more dimensions than numpy allows."""
     if sub:
         shape = _shape_tuple(shape) + sub
-    if MAX_NDIM < 64 and not isinstance(shape, int):
-        n = len(shape)  # type: ignore[arg-type]
+    if MAX_NDIM < 64:
+        try:
+            n = len(shape)  # type: ignore[arg-type]
+        except TypeError:  # one int; anything else fails in the C extension
+            n = 1
         if n > MAX_NDIM:
             raise ValueError(
                 f"shape has {n} dimensions; numpy {np.__version__} allows at most {MAX_NDIM}"

@@ -1,0 +1,85 @@
+"""The wheel installs into a fresh virtual environment on a machine with neither Go nor a C
+compiler, and works there (PATH is stripped of both for the install and the run).
+
+The wheel is $NPSHM_WHEEL, or the newest dist/npshm-*.whl; without one the test is skipped
+(`./build.sh wheel` makes it). Besides this interpreter, every other CPython 3.10+ found on
+PATH or under pyenv is tried, with numpy 1.x on the oldest one: the wheel is abi3."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SMOKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wheel_smoke.py")
+
+
+def _wheel() -> str | None:
+    w = os.environ.get("NPSHM_WHEEL")
+    if w:
+        return w
+    found = sorted(glob.glob(os.path.join(ROOT, "dist", "npshm-*.whl")), key=os.path.getmtime)
+    return found[-1] if found else None
+
+
+def _version(exe: str) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:2])"],
+                             capture_output=True, text=True, timeout=30).stdout.split()
+        return (int(out[0]), int(out[1]))
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return None
+
+
+def _interpreters() -> list[tuple[str, str]]:
+    """(python, numpy requirement): this one, plus other CPythons >= 3.10 found here."""
+    base = getattr(sys, "_base_executable", sys.executable)
+    out = [(base, "numpy")]
+    seen = {sys.version_info[:2]}
+    cands = [shutil.which(f"python3.{m}") for m in range(10, 15)]
+    cands += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3")))
+    others = []
+    for c in cands:
+        if not c:
+            continue
+        v = _version(c)
+        if v and v >= (3, 10) and v not in seen:
+            seen.add(v)
+            others.append((v, c))
+    others.sort()
+    for i, (v, c) in enumerate(others):
+        # the oldest numpy supported (1.24) on the oldest Python, to cover numpy < 2 too
+        out.append((c, "numpy==1.24.*" if i == 0 and v <= (3, 11) else "numpy"))
+    return out
+
+
+WHEEL = _wheel()
+
+
+@pytest.mark.skipif(WHEEL is None, reason="no wheel: run ./build.sh wheel, or set NPSHM_WHEEL")
+@pytest.mark.parametrize("python, numpy_req", _interpreters(),
+                         ids=lambda x: os.path.basename(os.path.dirname(os.path.dirname(x)))
+                         if "/" in x else x)
+def test_wheel_installs_and_works_without_go_or_compiler(tmp_path, python, numpy_req):
+    venv = tmp_path / "venv"
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    bindir = venv / "bin"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GOROOT", "CC")}
+    env["PATH"] = str(bindir)  # no go, no cc, no gcc
+    for tool in ("go", "cc", "gcc"):
+        assert shutil.which(tool, path=env["PATH"]) is None
+    subprocess.run(
+        [str(bindir / "python"), "-m", "pip", "install", "--only-binary", ":all:",
+         "--disable-pip-version-check", "-q", numpy_req, WHEEL],
+        check=True, env=env, cwd=tmp_path,
+    )
+    r = subprocess.run([str(bindir / "python"), SMOKE], env=env, cwd=tmp_path,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("ok npshm"), r.stdout
+    print(r.stdout)

@@ -1,0 +1,40 @@
+"""Smoke test of an installed npshm, run by test_wheel.py inside a fresh virtual environment
+whose PATH has neither Go nor a C compiler."""
+
+import multiprocessing as mp
+import os
+import shutil
+import sys
+
+import numpy as np
+
+import npshm
+
+
+def child(name: str) -> int:
+    a = npshm.attach(name)
+    a[1] = 2
+    return int(a.sum())
+
+
+def main() -> None:
+    for tool in ("go", "cc", "gcc", "clang"):
+        assert shutil.which(tool) is None, f"{tool} is on PATH"
+    assert os.path.dirname(npshm.__file__).startswith(sys.prefix), npshm.__file__
+    name = f"npshm-wheel-smoke-{os.getpid()}"
+    a = npshm.create_shared_array(name, (3,), np.float64, full=1.0)
+    try:
+        b = npshm.attach_shared_array(name, validate_shape=(3,), validate_dtype=np.float64)
+        assert npshm.is_shared_array(b[1:])
+        with mp.get_context("spawn").Pool(1) as pool:
+            assert pool.apply(child, (name,)) == 4
+        assert a.tolist() == [1.0, 2.0, 1.0]
+        assert name.encode() in {d.name for d in npshm.list()}
+    finally:
+        npshm.delete(name)
+    print(f"ok npshm {npshm.__version__} libnpshm {npshm.lib_version} numpy {np.__version__} "
+          f"python {sys.version.split()[0]}")
+
+
+if __name__ == "__main__":
+    main()
