@@ -44,7 +44,8 @@ extern "C" {
 #define NPSHM_ERR_PERMISSION  (-7) /* the operating system refused access: EACCES, EPERM */
 #define NPSHM_ERR_IO          (-8) /* any other operating-system failure; see npshm_last_errno() */
 
-/* Flags for npshm_create and npshm_attach. */
+/* Flags for npshm_create and npshm_attach. A flag the function does not take (NPSHM_READONLY for
+ * create; NPSHM_REPLACE, NPSHM_FORTRAN or a mode for attach; any other bit) is NPSHM_ERR_INVALID. */
 #define NPSHM_READONLY  0x1u  /* attach: map the memory read-only */
 #define NPSHM_REPLACE   0x2u  /* create: replace an existing array of that name;
                                  mappings of the old array stay valid */
@@ -148,15 +149,16 @@ typedef struct npshm_info {
     int fortran;            /* 1 if in Fortran order */
 } npshm_info;
 
-/* Called once per array; return 0 to go on, anything else to stop. */
+/* Called once per array; return 0 to go on, or a positive value to stop (a positive value cannot
+ * be mistaken for one of the negative error codes). */
 typedef int (*npshm_list_fn)(const npshm_info *info, void *ctx);
 
 /*
  * npshm_list - call fn for every npshm array in /dev/shm that the caller may
  * read, in no particular order. Segments of other libraries, corrupt ones and
  * unfinished creations are skipped. Returns NPSHM_OK, a negative error code
- * (IO, PERMISSION) if /dev/shm cannot be read, or the first nonzero value fn
- * returned.
+ * (IO, PERMISSION) if /dev/shm cannot be read, or the value with which fn
+ * asked to stop.
  */
 int npshm_list(npshm_list_fn fn, void *ctx);
 
