@@ -115,6 +115,15 @@ func FuzzCMatchesGo(f *testing.F) {
 		for _, size := range []uint64{uint64(len(in)), 1 << 20, 0} {
 			checkSameHeader(t, in, size)
 		}
+		// And with the checksum made to match, to reach the checks behind it.
+		if len(in) >= 16 {
+			if end := uint64(binary.LittleEndian.Uint32(in[12:])); end+4 <= uint64(len(in)) {
+				in = bytes.Clone(in)
+				binary.LittleEndian.PutUint32(in[end:], crcIEEE(in[:end]))
+				checkSameHeader(t, in, uint64(len(in)))
+				checkSameHeader(t, in, 1<<40)
+			}
+		}
 	})
 }
 
