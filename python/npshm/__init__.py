@@ -15,15 +15,15 @@ memory-mapped file.
 
 Examples
 --------
->>> import numpy as np, npshm
->>> a = npshm.create_shared_array("doc_pkg", (10, 3), np.int32, force=True, full=0)
->>> b = npshm.attach_shared_array("doc_pkg", validate_shape=(10, 3), validate_dtype=np.int32)
+>>> import os, numpy as np, npshm
+>>> name = f"example-{os.getpid()}"
+>>> a = npshm.create_shared_array(name, (10, 3), np.int32, force=True, full=0)
+>>> b = npshm.attach_shared_array(name, validate_shape=(10, 3), validate_dtype=np.int32)
 >>> b[:, 1] = 1
 >>> int(a[:, 1].sum())
 10
->>> npshm.delete_shared_array("doc_pkg")
-True
-"""
+>>> npshm.delete_shared_array(name)
+True"""
 
 from ._api import (
     MS_ASYNC,

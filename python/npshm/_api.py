@@ -178,9 +178,13 @@ def create_shared_array(
 
     Examples
     --------
-    >>> a = create_shared_array("doc_example", shape=(10, 3), dtype=np.int32, force=True, full=0)
+    >>> import os
+    >>> name = f"example-{os.getpid()}"
+    >>> a = create_shared_array(name, shape=(10, 3), dtype=np.int32, force=True, full=0)
     >>> a[:, 1] = 1
-    >>> delete_shared_array("doc_example")
+    >>> attach_shared_array(name, validate_shape=(10, 3))[:, 1].tolist() == [1] * 10
+    True
+    >>> delete_shared_array(name)
     True
     """
     dt, descr, sub = resolve(dtype)
