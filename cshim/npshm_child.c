@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,21 @@ __attribute__((constructor)) static void register_fork_handler(void) {
     (void)pthread_atfork(NULL, NULL, on_fork_child);
 }
 int npshm__in_forked_child(void) { return atomic_load_explicit(&forked, memory_order_relaxed); }
+
+/* ---- crash-test hook (internal/core/testhook.go): NPSHM_TEST_PAUSE, read once at load ---- */
+
+enum { PAUSE_NONE, PAUSE_CREATE_PUBLISH, PAUSE_REPLACE_RENAME, PAUSE_LOAD };
+static int pause_at;
+__attribute__((constructor)) static void read_pause_point(void) {
+    static const char *const names[] = {"", "create-publish", "replace-rename", "load"};
+    const char *v = getenv("NPSHM_TEST_PAUSE");
+    for (int i = 1; v != NULL && i < (int)(sizeof names / sizeof *names); i++)
+        if (strcmp(v, names[i]) == 0) pause_at = i;
+}
+/* Stops the process with SIGSTOP if NPSHM_TEST_PAUSE named this point. */
+static void test_pause(int point) {
+    if (__builtin_expect(pause_at == point, 0)) kill(getpid(), SIGSTOP);
+}
 
 /* ---- limits and format constants (docs/FORMAT.md; internal/core/header.go) ---- */
 
@@ -366,7 +382,9 @@ static int parse_uint(parser *p, long long *v) {
     return p->pos > start;
 }
 
-static status parse_subshape(parser *p, long long *count_out) {
+/* parse_subshape parses a sub-array shape: *count_out gets the element count, *shaped whether it
+ * makes a sub-array (an empty tuple does not). */
+static status parse_subshape(parser *p, long long *count_out, int *shaped) {
     long long n;
     if (at(p) != '(') {
         if (!parse_uint(p, &n)) return st_fail(NPSHM_ERR_INVALID, "expected a sub-array shape in a structured dtype field");
@@ -374,6 +392,7 @@ static status parse_subshape(parser *p, long long *count_out) {
         emit_int(p, n);
         emit(p, ",)");
         *count_out = n;
+        *shaped = 1;
         return OK_STATUS;
     }
     p->pos++;
@@ -407,10 +426,12 @@ static status parse_subshape(parser *p, long long *count_out) {
         emitc(p, ')');
     }
     *count_out = count;
+    *shaped = dims > 0;
     return OK_STATUS;
 }
 
-/* parse_field parses one field; *pad tells whether it is padding: a plain void field with an empty name. */
+/* parse_field parses one field; *pad tells whether it is padding, as numpy.lib.format.descr_to_dtype
+ * decides: an empty name and a void type, that is a plain void or any sub-array. */
 static status parse_field(parser *p, int depth, long long *itemsize, int *pad) {
     status s;
     int unnamed = 0;
@@ -436,14 +457,16 @@ static status parse_field(parser *p, int depth, long long *itemsize, int *pad) {
     skip_space(p);
     long long size;
     if ((s = parse_any(p, depth + 1, &size)).code) return s;
-    *pad = unnamed && p->last_kind == 'V';
+    int is_void = p->last_kind == 'V';
     skip_space(p);
     if (at(p) == ',') {
         p->pos++;
         skip_space(p);
         if (at(p) != ')') {
             long long count;
-            if ((s = parse_subshape(p, &count)).code) return s;
+            int shaped = 0;
+            if ((s = parse_subshape(p, &count, &shaped)).code) return s;
+            is_void |= shaped;
             if (count != 0 && size > MAX_ITEMSIZE / count) return st_fail(NPSHM_ERR_INVALID, "structured dtype field too large");
             size *= count;
         }
@@ -451,28 +474,29 @@ static status parse_field(parser *p, int depth, long long *itemsize, int *pad) {
     if (!expect(p, ')')) return st_fail(NPSHM_ERR_INVALID, "expected ')' to close a structured dtype field");
     emitc(p, ')');
     *itemsize = size;
+    *pad = unnamed && is_void;
     return OK_STATUS;
 }
 
-/* parse_struct parses a structured dtype; a run of padding fields becomes one ('', '|Vn') field,
- * as numpy spells it. */
+/* parse_struct parses a structured dtype. Padding is emitted as numpy spells it: one ('', '|Vn')
+ * field for each run of padding fields, and none for padding of zero bytes. */
 static status parse_struct(parser *p, int depth, long long *itemsize) {
     p->pos++;
     emitc(p, '[');
     long long total = 0, pad_size = 0;
-    int first = 1;
+    int first = 1, fields = 0; /* fields: in the output so far */
     size_t pad_start = (size_t)-1; /* the padding field emitted last, if the last one is padding */
     for (;;) {
         skip_space(p);
         if (at(p) == ']') { p->pos++; break; }
-        size_t sep_start = p->olen;
         if (!first) {
             if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, "expected ',' between structured dtype fields");
             skip_space(p);
             if (at(p) == ']') { p->pos++; break; }
-            emit(p, ", ");
         }
         first = 0;
+        size_t sep_start = p->olen;
+        if (fields > 0) emit(p, ", ");
         size_t field_start = p->olen;
         long long size;
         int pad = 0;
@@ -480,11 +504,16 @@ static status parse_struct(parser *p, int depth, long long *itemsize) {
         if (s.code) return s;
         total += size;
         if (total > MAX_ITEMSIZE) return st_fail(NPSHM_ERR_INVALID, "structured dtype too large");
-        if (!pad) { pad_start = (size_t)-1; continue; }
-        if (size == 0) return st_fail(NPSHM_ERR_INVALID, "structured dtype padding of zero bytes");
-        if (pad_start != (size_t)-1 && pad_start <= sep_start && sep_start <= p->olen) {
+        if (!pad) { pad_start = (size_t)-1; fields++; continue; }
+        if (size == 0) { /* no bytes: no field */
+            if (sep_start <= p->olen) p->olen = sep_start;
+            continue;
+        }
+        if (pad_start != (size_t)-1) {
             field_start = pad_start; /* merge with the padding before */
             size += pad_size;
+        } else {
+            fields++;
         }
         if (field_start <= p->olen) p->olen = field_start;
         emit(p, "('', '|V");
@@ -782,6 +811,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
         goto fail;
     }
     memcpy(base, hbuf, hlen);
+    test_pause(PAUSE_CREATE_PUBLISH);
     if (!named) {
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
         if (!(flags & NPSHM_REPLACE)) {
@@ -804,9 +834,11 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
             }
             if (!linked) { s = st_fail(NPSHM_ERR_IO, "cannot find a free temporary name"); tmp[0] = 0; goto fail; }
             named = 1; /* so that a failed rename removes the temporary name */
+            test_pause(PAUSE_REPLACE_RENAME);
             if (rename(tmp, t.path) != 0) { s = st_sys(errno, "cannot replace the array"); goto fail; }
         }
     } else if (flags & NPSHM_REPLACE) {
+        test_pause(PAUSE_REPLACE_RENAME);
         if (rename(tmp, t.path) != 0) { s = st_sys(errno, "cannot replace the array"); goto fail; }
     } else {
         if (link(tmp, t.path) != 0) {

@@ -149,12 +149,14 @@ func (p *dtypeParser) parseAny(depth int) (int64, Status) {
 }
 
 // parseStruct parses "[('name', descr[, shape]), ...]" and emits it in Python's repr spelling.
-// Padding is emitted as numpy spells it: one unnamed |Vn field for each run of padding fields.
+// Padding is emitted as numpy spells it (numpy.lib.format.descr_to_dtype, then dtype_to_descr):
+// one unnamed |Vn field for each run of padding fields, and none for padding of zero bytes.
 func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 	p.pos++ // '['
 	p.emitByte('[')
 	var total int64
 	first := true
+	fields := 0                       // fields in the output so far
 	padStart, padSize := -1, int64(0) // the padding field emitted last, if the last one is padding
 	for {
 		p.skipSpace()
@@ -162,7 +164,6 @@ func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 			p.pos++
 			break
 		}
-		sepStart := len(p.out)
 		if !first {
 			if !p.expect(',') {
 				return 0, fail(ErrInvalid, "expected ',' between structured dtype fields")
@@ -172,9 +173,12 @@ func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 				p.pos++
 				break
 			}
-			p.emit(", ")
 		}
 		first = false
+		sepStart := len(p.out)
+		if fields > 0 {
+			p.emit(", ")
+		}
 		fieldStart := len(p.out)
 		size, pad, st := p.parseField(depth)
 		if !st.Ok() {
@@ -186,14 +190,20 @@ func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 		}
 		if !pad {
 			padStart = -1
+			fields++
 			continue
 		}
-		if size == 0 {
-			return 0, fail(ErrInvalid, "structured dtype padding of zero bytes")
+		if size == 0 { // no bytes: no field
+			if sepStart <= len(p.out) {
+				p.out = p.out[:sepStart]
+			}
+			continue
 		}
-		if padStart >= 0 && padStart <= sepStart && sepStart <= len(p.out) {
+		if padStart >= 0 {
 			// Merge with the padding before: numpy describes a gap as one void field.
 			fieldStart, size = padStart, size+padSize
+		} else {
+			fields++
 		}
 		if fieldStart <= len(p.out) {
 			p.out = p.out[:fieldStart]
@@ -208,8 +218,8 @@ func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 	return total, Status{}
 }
 
-// parseField parses one field and reports whether it is padding: a plain void field with an empty
-// name.
+// parseField parses one field and reports whether it is padding, as numpy.lib.format.descr_to_dtype
+// decides: an empty name and a void type, that is a plain void or any sub-array.
 func (p *dtypeParser) parseField(depth int) (int64, bool, Status) {
 	if !p.expect('(') {
 		return 0, false, fail(ErrInvalid, "expected '(' to open a structured dtype field")
@@ -253,16 +263,17 @@ func (p *dtypeParser) parseField(depth int) (int64, bool, Status) {
 	if !st.Ok() {
 		return 0, false, st
 	}
-	pad := unnamed && p.lastKind == 'V'
+	void := p.lastKind == 'V'
 	p.skipSpace()
 	if p.peek() == ',' {
 		p.pos++
 		p.skipSpace()
 		if p.peek() != ')' {
-			count, st := p.parseSubShape()
+			count, shaped, st := p.parseSubShape()
 			if !st.Ok() {
 				return 0, false, st
 			}
+			void = void || shaped
 			if count != 0 && size > maxItemsize/count {
 				return 0, false, fail(ErrInvalid, "structured dtype field too large")
 			}
@@ -273,21 +284,22 @@ func (p *dtypeParser) parseField(depth int) (int64, bool, Status) {
 		return 0, false, fail(ErrInvalid, "expected ')' to close a structured dtype field")
 	}
 	p.emitByte(')')
-	return size, pad, Status{}
+	return size, unnamed && void, Status{}
 }
 
-// parseSubShape parses "(d1, d2, ...)" or a bare integer and returns the element count. It emits the
-// tuple as Python's repr does; an empty tuple means a plain field, so nothing is emitted.
-func (p *dtypeParser) parseSubShape() (int64, Status) {
+// parseSubShape parses "(d1, d2, ...)" or a bare integer and returns the element count, and whether
+// it makes a sub-array. It emits the tuple as Python's repr does; an empty tuple means a plain
+// field, so nothing is emitted.
+func (p *dtypeParser) parseSubShape() (int64, bool, Status) {
 	if p.peek() != '(' {
 		n, ok := p.parseUint()
 		if !ok {
-			return 0, fail(ErrInvalid, "expected a sub-array shape in a structured dtype field")
+			return 0, false, fail(ErrInvalid, "expected a sub-array shape in a structured dtype field")
 		}
 		p.emit(", (")
 		p.emitInt(n)
 		p.emit(",)")
-		return n, Status{}
+		return n, true, Status{}
 	}
 	p.pos++
 	count := int64(1)
@@ -302,7 +314,7 @@ func (p *dtypeParser) parseSubShape() (int64, Status) {
 		}
 		if dims > 0 {
 			if !p.expect(',') {
-				return 0, fail(ErrInvalid, "expected ',' in a sub-array shape")
+				return 0, false, fail(ErrInvalid, "expected ',' in a sub-array shape")
 			}
 			p.skipSpace()
 			if p.peek() == ')' {
@@ -313,15 +325,15 @@ func (p *dtypeParser) parseSubShape() (int64, Status) {
 		}
 		n, ok := p.parseUint()
 		if !ok {
-			return 0, fail(ErrInvalid, "bad sub-array dimension in a structured dtype field")
+			return 0, false, fail(ErrInvalid, "bad sub-array dimension in a structured dtype field")
 		}
 		p.emitInt(n)
 		dims++
 		if dims > MaxNdim {
-			return 0, fail(ErrInvalid, "sub-array shape has too many dimensions")
+			return 0, false, fail(ErrInvalid, "sub-array shape has too many dimensions")
 		}
 		if n != 0 && count > maxItemsize/n {
-			return 0, fail(ErrInvalid, "sub-array shape too large")
+			return 0, false, fail(ErrInvalid, "sub-array shape too large")
 		}
 		count *= n
 	}
@@ -334,7 +346,7 @@ func (p *dtypeParser) parseSubShape() (int64, Status) {
 	default:
 		p.emitByte(')')
 	}
-	return count, Status{}
+	return count, dims > 0, Status{}
 }
 
 func (p *dtypeParser) parseUint() (int64, bool) {

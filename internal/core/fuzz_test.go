@@ -196,15 +196,20 @@ func TestFuzzCorpus(t *testing.T) {
 		files[filepath.Join("FuzzDecodeHeader", s.name)] = fmt.Sprintf("go test fuzz v1\n[]byte(%s)\nuint64(%d)\nbool(%v)\n",
 			strconv.Quote(string(s.buf)), s.size, strings.Contains(s.name, "-"))
 	}
-	structured := 0
 	for _, in := range dtypeSeeds() {
 		if strings.Contains(in, "[") && len(in) < 2000 {
-			structured++
-			files[filepath.Join("FuzzNormalizeDtype", fmt.Sprintf("structured-%03d", structured))] =
+			files[filepath.Join("FuzzNormalizeDtype", fmt.Sprintf("structured-%08x", crc32IEEE([]byte(in))))] =
 				fmt.Sprintf("go test fuzz v1\n[]byte(%s)\n", strconv.Quote(in))
 		}
 	}
 	dir := filepath.Join("testdata", "fuzz")
+	if *update {
+		for _, target := range []string{"FuzzDecodeHeader", "FuzzNormalizeDtype"} {
+			if err := os.RemoveAll(filepath.Join(dir, target)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	for name, content := range files {
 		path := filepath.Join(dir, name)
 		if *update {
