@@ -173,6 +173,21 @@ int npshm_last_errno(void);
 /* Library version, e.g. "0.1.0". */
 const char *npshm_version(void);
 
+/*
+ * npshm_clean_temporaries - remove what killed processes left behind.
+ *   dir      the directory to clean: NULL for /dev/shm, or the directory of
+ *            file:// arrays.
+ *   removed  receives how many files were removed (may be NULL).
+ * A process killed while it replaces an array (between naming the new array
+ * temporarily and renaming it over the old one), or while it creates one
+ * where O_TMPFILE is unavailable, leaves a complete but unreachable file
+ * ".npshm-tmp-<pid>-<n>". This removes those whose process <pid> no longer
+ * exists (judged in the caller's pid namespace); those of live processes,
+ * and those the caller may not remove, stay. npshm_list never reports them.
+ * Errors: INVALID, NOT_FOUND, PERMISSION, IO (the directory cannot be read).
+ */
+int npshm_clean_temporaries(const char *dir, int *removed);
+
 #ifdef __cplusplus
 }
 #endif

@@ -84,6 +84,7 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	}
 	m, st := fillSegment(fd, size, s.Header[:hlen], opt, t.IsFile)
 	if st.Ok() {
+		testPause(pauseCreatePublish)
 		st = publish(s, fd, named, t, opt.Replace)
 	}
 	unix.Close(fd)
@@ -196,6 +197,7 @@ func publish(s *Scratch, fd int, named bool, t Target, replace bool) Status {
 			if errno != 0 {
 				return sysFail(errno, "cannot name the new array")
 			}
+			testPause(pauseReplaceRename)
 			if errno := sysRenameat(tp, t.Path); errno != 0 {
 				sysUnlinkat(unix.AT_FDCWD, tp)
 				return sysFail(errno, "cannot replace the array")
@@ -205,6 +207,7 @@ func publish(s *Scratch, fd int, named bool, t Target, replace bool) Status {
 		return fail(ErrIO, "cannot find a free temporary name")
 	}
 	if replace {
+		testPause(pauseReplaceRename)
 		if errno := sysRenameat(s.Temp[:], t.Path); errno != 0 {
 			return sysFail(errno, "cannot replace the array")
 		}

@@ -1,0 +1,73 @@
+/* The C path of npshm_clean_temporaries (internal/core/clean_linux.go), for forked children: the
+ * same rule (remove .npshm-tmp-<pid>-<n> whose pid is gone), status codes and messages. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "npshm.h"
+#include "npshm_shim.h"
+
+#define TEMP_PREFIX ".npshm-tmp-"
+#define MAX_PATH_LEN 4095
+
+__attribute__((visibility("hidden"))) int npshm__c_clean_temporaries(const char *dir, int *removed);
+
+/* The pid of a temporary name .npshm-tmp-<pid>-<n>, or 0 if name is not one. */
+static int temp_pid(const char *name) {
+    size_t pl = strlen(TEMP_PREFIX);
+    if (strncmp(name, TEMP_PREFIX, pl) != 0) return 0;
+    const char *p = name + pl;
+    int pid = 0, i = 0;
+    for (; p[i] >= '0' && p[i] <= '9'; i++) {
+        if (i >= 9) return 0;
+        pid = pid * 10 + (p[i] - '0');
+    }
+    if (i == 0 || pid <= 0 || p[i] != '-' || p[i + 1] == 0) return 0;
+    for (const char *q = p + i + 1; *q; q++)
+        if (*q < '0' || *q > '9') return 0;
+    return pid;
+}
+
+static int status_of(int e) {
+    switch (e) {
+    case ENOENT: case ENOTDIR: return NPSHM_ERR_NOT_FOUND;
+    case EACCES: case EPERM: case EROFS: return NPSHM_ERR_PERMISSION;
+    case ENOSPC: case EDQUOT: return NPSHM_ERR_NO_SPACE;
+    case ENAMETOOLONG: case EISDIR: return NPSHM_ERR_INVALID;
+    }
+    return NPSHM_ERR_IO;
+}
+
+int npshm__c_clean_temporaries(const char *dir, int *removed) {
+    const char *op = "npshm_clean_temporaries";
+    if (dir != NULL && (dir[0] == 0 || strnlen(dir, MAX_PATH_LEN + 1) > MAX_PATH_LEN))
+        return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "directory is empty or too long");
+    int fd = open(dir ? dir : "/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return npshm__fail(status_of(e), e, op, dir, "cannot read the directory");
+    }
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        int e = errno;
+        close(fd);
+        return npshm__fail(status_of(e), e, op, dir, "cannot read the directory");
+    }
+    int n = 0;
+    struct dirent *de;
+    errno = 0;
+    while ((de = readdir(d)) != NULL) {
+        int pid = temp_pid(de->d_name);
+        if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH && unlinkat(fd, de->d_name, 0) == 0) n++;
+        errno = 0;
+    }
+    int e = errno;
+    closedir(d);
+    if (removed != NULL) *removed = n;
+    if (e != 0) return npshm__fail(status_of(e), e, op, dir, "cannot read the directory");
+    return NPSHM_OK;
+}

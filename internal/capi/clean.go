@@ -1,0 +1,41 @@
+package capi
+
+import (
+	"unsafe"
+
+	"github.com/npshm/npshm/cshim"
+	"github.com/npshm/npshm/internal/core"
+)
+
+// CleanTemporaries is npshm_clean_temporaries: dir is a C string, or NULL for /dev/shm.
+func CleanTemporaries(dir unsafe.Pointer, removed *int32) (rc int32) {
+	const op = "npshm_clean_temporaries"
+	defer guard(&rc, op)
+	var dirB []byte
+	if dir != nil {
+		b, ok := cbytes(dir, core.MaxPath)
+		if !ok || len(b) == 0 {
+			return invalid(op, nil, "directory is empty or too long")
+		}
+		dirB = unsafe.Slice((*byte)(dir), len(b)+1) // with its NUL, for the system call
+	}
+	s := cshim.Scratch()
+	if s == nil {
+		return cshim.Fail(cshim.OutOfMemory, op, dirB)
+	}
+	n, st := core.CleanTemporaries(s, dirB)
+	if removed != nil {
+		*removed = int32(n)
+	}
+	if !st.Ok() {
+		return cshim.Fail(st, op, trimNul(dirB))
+	}
+	return 0
+}
+
+func trimNul(b []byte) []byte {
+	if len(b) > 0 && b[len(b)-1] == 0 {
+		return b[:len(b)-1]
+	}
+	return b
+}

@@ -1,0 +1,44 @@
+package core
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// The crash-test hook. With the environment variable NPSHM_TEST_PAUSE naming one of the points
+// below when the library is loaded, a process that reaches that point stops itself with SIGSTOP,
+// so that a test can SIGKILL it there and check what is left (tests/c/test_hardening.c,
+// python/tests/test_hardening_crash.py). cshim/npshm_child.c has the same points in the C path.
+//
+// The variable is read once, in init; in production the hook costs one load and one predictable
+// branch at each point, and never allocates (the forked-child rule of capi).
+const (
+	pauseNone          = iota
+	pauseCreatePublish // create: the segment is complete, but not yet published under its name
+	pauseReplaceRename // replace: the new segment is linked to its temporary name, not yet renamed
+	pauseLoad          // a file load: the segment is half filled (for the file loader's use)
+)
+
+// pauseNames are the values of NPSHM_TEST_PAUSE, indexed by point.
+var pauseNames = [...]string{"", "create-publish", "replace-rename", "load"}
+
+var pauseAt int32
+
+func init() { pauseAt = pausePointOf(os.Getenv("NPSHM_TEST_PAUSE")) }
+
+func pausePointOf(v string) int32 {
+	for i, n := range pauseNames {
+		if i > 0 && v == n {
+			return int32(i)
+		}
+	}
+	return pauseNone
+}
+
+// testPause stops the process if NPSHM_TEST_PAUSE named this point.
+func testPause(point int32) {
+	if pauseAt == point {
+		unix.Kill(unix.Getpid(), unix.SIGSTOP)
+	}
+}
