@@ -76,10 +76,8 @@ test_go() {
     go vet ./...
     go test -count=1 ./...
     local target
-    for target in FuzzDecodeHeader FuzzNormalizeDtype; do
-        if grep -q "func $target" internal/core/*_test.go 2>/dev/null; then
-            go test -run '^$' -fuzz "^$target\$" -fuzztime 5s ./internal/core
-        fi
+    for target in internal/core:FuzzDecodeHeader internal/core:FuzzNormalizeDtype cshim:FuzzCMatchesGo; do
+        go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime 5s "./${target%%:*}"
     done
 }
 
