@@ -716,6 +716,30 @@ done:
     return out;
 }
 
+PyDoc_STRVAR(clean_doc,
+             "clean_temporaries(dir)\n--\n\nRemove the temporary files that killed processes "
+             "left in dir (None: /dev/shm); return how many were removed.");
+
+static PyObject *mod_clean_temporaries(PyObject *self, PyObject *dir_obj)
+{
+    (void)self;
+    PyObject *keep = NULL;
+    const char *dir = NULL;
+    if (dir_obj != Py_None) {
+        dir = name_bytes(dir_obj, &keep);
+        if (!dir)
+            return NULL;
+    }
+    int removed = 0, rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = npshm_clean_temporaries(dir, &removed);
+    Py_END_ALLOW_THREADS
+    Py_XDECREF(keep);
+    if (rc < 0)
+        return raise_code(rc);
+    return PyLong_FromLong(removed);
+}
+
 static PyObject *mod_version(PyObject *self, PyObject *unused)
 {
     (void)self;
@@ -752,6 +776,7 @@ static PyMethodDef module_methods[] = {
     {"attach", (PyCFunction)(void (*)(void))mod_attach, METH_FASTCALL, attach_doc},
     {"delete", mod_delete, METH_O, delete_doc},
     {"list", mod_list, METH_NOARGS, list_doc},
+    {"clean_temporaries", mod_clean_temporaries, METH_O, clean_doc},
     {"version", mod_version, METH_NOARGS, "version()\n--\n\nThe version of libnpshm."},
     {"_setup", (PyCFunction)(void (*)(void))mod_setup, METH_FASTCALL, setup_doc},
     {NULL, NULL, 0, NULL},

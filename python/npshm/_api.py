@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 
@@ -23,6 +24,7 @@ __all__ = [
     "attach",
     "delete",
     "list",
+    "clean_temporaries",
     "msync",
     "mlock",
     "munlock",
@@ -467,6 +469,35 @@ def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
         )
         out.append(d)
     return out
+
+
+def clean_temporaries(directory: Union[str, bytes, "PathLike[str]", None] = None) -> int:
+    """Remove the files that processes killed while creating or replacing an array left behind.
+
+    Such a process can leave a complete but unreachable file ``.npshm-tmp-<pid>-<n>``; this removes
+    those whose process no longer exists. Files of live processes, and files this process may not
+    remove, stay. :func:`list` never reports them.
+
+    Parameters
+    ----------
+    directory : str, bytes or os.PathLike, optional
+        The directory to clean: ``None`` for ``/dev/shm``, or the directory of ``file://`` arrays.
+
+    Returns
+    -------
+    int
+        How many files were removed.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the directory does not exist.
+    PermissionError, OSError
+        If it cannot be read.
+    """
+    if directory is not None and not isinstance(directory, (str, bytes)):
+        directory = os.fspath(directory)
+    return _native.clean_temporaries(directory)
 
 
 def _need_mapping(array: Any) -> Mapping:

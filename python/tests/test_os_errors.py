@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -112,3 +114,31 @@ def test_permission_error_for_another_user(name, names):
 
     assert _as_nobody(check) == 0
     assert os.path.exists("/dev/shm/" + shared)
+
+
+def _dead_pid() -> int:
+    p = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                       capture_output=True, text=True, check=True)
+    return int(p.stdout)
+
+
+def test_clean_temporaries(tmp_path, names):
+    dead, live = _dead_pid(), os.getpid()
+    n = 900000 + int.from_bytes(os.urandom(3), "little")
+    stale = tmp_path / f".npshm-tmp-{dead}-{n}"
+    mine = tmp_path / f".npshm-tmp-{live}-{n}"
+    other = tmp_path / "not-a-temporary"
+    for p in (stale, mine, other):
+        p.write_bytes(b"x" * 100)
+    assert npshm.clean_temporaries(tmp_path) == 1
+    assert not stale.exists() and mine.exists() and other.exists()
+    assert npshm.clean_temporaries(str(tmp_path)) == 0
+
+    shm_stale = f".npshm-tmp-{dead}-{n}"
+    names.made.append(shm_stale)
+    with open("/dev/shm/" + shm_stale, "wb") as f:
+        f.write(b"x")
+    assert npshm.clean_temporaries() >= 1
+    assert not os.path.exists("/dev/shm/" + shm_stale)
+    with pytest.raises(FileNotFoundError):
+        npshm.clean_temporaries(tmp_path / "missing")
