@@ -723,7 +723,7 @@ static npshm_array *make_handle(void *base, const header *h, const char *display
 }
 
 static status c_create(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
-                       npshm_array **out, char *descr, unsigned char *hbuf) {
+                       npshm_init_fn init, void *ctx, npshm_array **out, char *descr, unsigned char *hbuf) {
     target t;
     status s = resolve(name, &t);
     if (s.code) return s;
@@ -811,6 +811,13 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
         goto fail;
     }
     memcpy(base, hbuf, hlen);
+    if (init != NULL) {
+        int r = init((char *)base + h.data_offset, (size_t)h.data_nbytes, ctx);
+        if (r != 0) {
+            s = (status){r, 0, "the init function abandoned the array", 0, 0};
+            goto fail;
+        }
+    }
     test_pause(PAUSE_CREATE_PUBLISH);
     if (!named) {
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
@@ -935,9 +942,18 @@ typedef struct work {
     unsigned char hbuf[MAX_HEADER];
 } work;
 
+/* npshm_create_init's C path; init NULL is npshm_create. */
+__attribute__((visibility("hidden"))) int npshm__c_create_init(const char *name, int ndim, const int64_t *shape,
+                                                               const char *dtype, unsigned flags,
+                                                               npshm_init_fn init, void *ctx, npshm_array **out);
 int npshm__c_create(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
                     npshm_array **out) {
-    const char *op = "npshm_create";
+    return npshm__c_create_init(name, ndim, shape, dtype, flags, NULL, NULL, out);
+}
+
+int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
+                         npshm_init_fn init, void *ctx, npshm_array **out) {
+    const char *op = init ? "npshm_create_init" : "npshm_create";
     if (name == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
     if (ndim < 0 || ndim > MAX_NDIM) return report(st_num(NPSHM_ERR_INVALID, "ndim must be between 0 and 64, not", ndim), op, name);
@@ -946,7 +962,7 @@ int npshm__c_create(const char *name, int ndim, const int64_t *shape, const char
     if (dtype == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "dtype is NULL or too long");
     work *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
-    status s = c_create(name, ndim, shape, dtype, flags, out, w->descr, w->hbuf);
+    status s = c_create(name, ndim, shape, dtype, flags, init, ctx, out, w->descr, w->hbuf);
     free(w);
     return s.code ? report(s, op, name) : NPSHM_OK;
 }

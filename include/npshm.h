@@ -188,6 +188,22 @@ const char *npshm_version(void);
  */
 int npshm_clean_temporaries(const char *dir, int *removed);
 
+/* Fills a new array's data for npshm_create_init: data is zero-filled, nbytes long. Return 0 to
+ * publish the array, or another value to abandon it (a positive one, which cannot be mistaken for
+ * an NPSHM_ERR_* code). */
+typedef int (*npshm_init_fn)(void *data, size_t nbytes, void *ctx);
+
+/*
+ * npshm_create_init - npshm_create, with the data filled by init(data, nbytes, ctx) before the
+ * array gets its name: no process can attach it (nor, with NPSHM_REPLACE, see the old array
+ * disappear) until it is filled, and a process killed while filling leaves nothing under the
+ * name. init runs in the calling thread and may call the library. If init returns nonzero, nothing
+ * is left behind, the old array (NPSHM_REPLACE) stays, and npshm_create_init returns init's value.
+ * Arguments and errors otherwise as npshm_create; init NULL is INVALID.
+ */
+int npshm_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
+                      npshm_init_fn init, void *ctx, npshm_array **out);
+
 #ifdef __cplusplus
 }
 #endif

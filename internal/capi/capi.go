@@ -68,6 +68,29 @@ func Create(name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dtype unsafe.
 	out *unsafe.Pointer) (rc int32) {
 	const op = "npshm_create"
 	defer guard(&rc, op)
+	return create(op, name, ndim, shape, dtype, flags, nil, nil, out)
+}
+
+// CreateInit is npshm_create_init: fn (an npshm_init_fn, not NULL) fills the data before the array
+// is published. It has scratch memory of its own because fn may call back into the library.
+func CreateInit(name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dtype unsafe.Pointer, flags uint32,
+	fn, ctx unsafe.Pointer, out *unsafe.Pointer) (rc int32) {
+	const op = "npshm_create_init"
+	defer guard(&rc, op)
+	if fn == nil {
+		nameB, _ := cbytes(name, maxName)
+		return invalid(op, nameB, "init is NULL")
+	}
+	return create(op, name, ndim, shape, dtype, flags, fn, ctx, out)
+}
+
+// callInit is the core's InitFunc for npshm_create_init: it calls the user's function.
+func callInit(data unsafe.Pointer, n uint64, fn, ctx unsafe.Pointer) int32 {
+	return cshim.CallInit(fn, ctx, data, n)
+}
+
+func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dtype unsafe.Pointer, flags uint32,
+	fn, ctx unsafe.Pointer, out *unsafe.Pointer) int32 {
 	nameB, ok := cbytes(name, maxName)
 	switch {
 	case !ok:
@@ -87,14 +110,20 @@ func Create(name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dtype unsafe.
 		return invalid(op, nameB, "dtype is NULL or too long")
 	}
 	s := cshim.Scratch()
-	if s == nil {
-		return cshim.Fail(cshim.OutOfMemory, op, nameB)
-	}
 	opt := core.CreateOptions{
 		Replace: flags&FlagReplace != 0,
 		Fortran: flags&FlagFortran != 0,
 		HasMode: flags&FlagHasMode != 0,
 		Mode:    (flags & modeMask) >> modeShift,
+	}
+	if fn != nil {
+		var raw unsafe.Pointer
+		s, raw = cshim.NewScratch()
+		defer cshim.FreeScratch(raw)
+		opt.Init, opt.InitA, opt.InitB = callInit, fn, ctx
+	}
+	if s == nil {
+		return cshim.Fail(cshim.OutOfMemory, op, nameB)
 	}
 	m, t, st := core.Create(s, nameB, shapeOf(shape, ndim), dtypeB, opt)
 	if !st.Ok() {

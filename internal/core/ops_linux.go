@@ -37,7 +37,16 @@ type CreateOptions struct {
 	Fortran bool
 	HasMode bool
 	Mode    uint32
+	// Init, if set, fills the data before the array is published, so that no attacher sees it
+	// unfilled: it gets the data's address and size and InitA, InitB as given. A nonzero result
+	// abandons the creation (nothing is left) and becomes the status code. It must be a plain
+	// function, not a closure, for Create to stay allocation-free.
+	Init         InitFunc
+	InitA, InitB unsafe.Pointer
 }
+
+// InitFunc is the type of CreateOptions.Init.
+type InitFunc func(data unsafe.Pointer, n uint64, a, b unsafe.Pointer) int32
 
 // tempCounter makes temporary names unique within a process.
 var tempCounter atomic.Uint64
@@ -83,6 +92,11 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 		return Mapping{}, t, st
 	}
 	m, st := fillSegment(fd, size, s.Header[:hlen], opt, t.IsFile)
+	if st.Ok() && opt.Init != nil {
+		if r := opt.Init(addrPtr(m.Data(h)), h.DataNbytes, opt.InitA, opt.InitB); r != 0 {
+			st = Status{Code: Code(r), Msg: "the init function abandoned the array"}
+		}
+	}
 	if st.Ok() {
 		testPause(pauseCreatePublish)
 		st = publish(s, fd, named, t, opt.Replace)

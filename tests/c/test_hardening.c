@@ -11,6 +11,8 @@
  *                                    attach gives a complete array or NOT_FOUND
  *   test_hardening leak [CYCLES]     create/attach/release/delete cycles bring open descriptors and
  *                                    mappings back to their baseline, and resident memory stays flat
+ *                                    (the churners fill arrays with npshm_create_init, so that
+ *                                    attachers can check every element)
  *   test_hardening all               all three at CI size (the default)
  *
  * --fork runs the chosen scenarios in a child forked after the process used the library, so that
@@ -34,6 +36,12 @@
 #include <time.h>
 
 #define SHM_DIR "/dev/shm"
+
+/* 0 makes the churners fill after publishing (npshm_create, then write): the races test must then
+ * fail, which shows that it can see a half-filled array. */
+#ifndef FILL_BEFORE_PUBLISH
+#define FILL_BEFORE_PUBLISH 1
+#endif
 
 static char g_prefix[64]; /* "npshm-hd-<pid>-" */
 static char g_self[4096]; /* this executable, for the processes that must load the library afresh */
@@ -336,14 +344,37 @@ static void create_race(const char *name) {
     EXPECT_RC(npshm_delete(name), NPSHM_OK);
 }
 
+/* npshm_init_fn: every element is the generation *ctx. */
+static int fill_generation(void *data, size_t nbytes, void *ctx) {
+    int64_t g = *(const int64_t *)ctx, *p = data;
+    for (size_t k = 0; k < nbytes / 8; k++) p[k] = g;
+    return 0;
+}
+
 /* The churner (a fresh process): ITER times, replace name (mode "replace") or create and delete
- * it (mode "delete"), with sizes that identify the generation. */
-static int churner(const char *name, const char *mode, int iters) {
+ * it (mode "delete"); generation g has 64 + (g % 7) * 4096 elements, all g, filled by
+ * npshm_create_init before the array is published. With forked set it churns in a child forked
+ * after using the library (the C path). */
+static int churner(const char *name, const char *mode, int iters, bool forked) {
     bool replace = strcmp(mode, "replace") == 0;
-    for (int i = 0; i < iters; i++) {
-        int64_t n = 64 + (i % 7) * 4096;
+    if (forked) {
+        npshm_array *x = NULL;
+        (void)npshm_attach("npshm-hd-no-such-array", 0, &x);
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid != 0) {
+            int st = wait_exit(pid);
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 3;
+        }
+    }
+    for (int i = 1; i <= iters; i++) {
+        int64_t n = 64 + (i % 7) * 4096, g = i;
         npshm_array *a = NULL;
-        int rc = npshm_create(name, 2, (int64_t[]){n, 1}, "int64", replace ? NPSHM_REPLACE : 0, &a);
+        int rc = FILL_BEFORE_PUBLISH
+                     ? npshm_create_init(name, 2, (int64_t[]){n, 1}, "int64", replace ? NPSHM_REPLACE : 0,
+                                         fill_generation, &g, &a)
+                     : npshm_create(name, 2, (int64_t[]){n, 1}, "int64", replace ? NPSHM_REPLACE : 0, &a);
+        if (rc == NPSHM_OK && !FILL_BEFORE_PUBLISH) fill_generation(npshm_data(a), npshm_nbytes(a), &g);
         if (rc != NPSHM_OK) {
             fprintf(stderr, "churner: create %s %s\n", rc_name(rc), npshm_last_error());
             return 1;
@@ -357,6 +388,11 @@ static int churner(const char *name, const char *mode, int iters) {
     return 0;
 }
 
+static int abandon(void *data, size_t nbytes, void *ctx) {
+    (void)data, (void)nbytes, (void)ctx;
+    return 42;
+}
+
 struct attach_stats {
     const char *name;
     bool replace;
@@ -364,8 +400,8 @@ struct attach_stats {
     long ok, missing, bad;
 };
 
-/* Attaches until told to stop: each attach is a complete array (a size of the churner's, every
- * page readable) or, when arrays are deleted, NOT_FOUND. */
+/* Attaches until told to stop: each attach is a complete array (a generation's size, every
+ * element its generation) or, when arrays are deleted, NOT_FOUND. */
 static void *attach_loop(void *varg) {
     struct attach_stats *s = varg;
     while (!atomic_load(s->stop)) {
@@ -384,11 +420,16 @@ static void *attach_loop(void *varg) {
         bool good = npshm_ndim(a) == 2 && shape[1] == 1 && (shape[0] - 64) % 4096 == 0 &&
                     shape[0] >= 64 && shape[0] <= 64 + 6 * 4096 && nb == (size_t)shape[0] * 8 &&
                     strcmp(npshm_dtype(a), "<i8") == 0;
-        volatile const unsigned char *p = npshm_data(a);
-        for (size_t k = 0; good && k < nb; k += 4096) (void)p[k]; /* SIGBUS if not backed */
-        if (good) (void)p[nb - 1];
+        const int64_t *p = npshm_data(a);
+        int64_t g = good ? p[0] : -1;
+        good = good && (g % 7) * 4096 + 64 == shape[0];
+        size_t bad_at = 0;
+        for (size_t k = 0; good && k < nb / 8; k++)
+            if (p[k] != g) { good = false; bad_at = k; }
         if (good) s->ok++;
-        else if (s->bad++ < 5) FAILF("attach during churn saw ndim %d nbytes %zu", npshm_ndim(a), nb);
+        else if (s->bad++ < 5)
+            FAILF("attach during churn: ndim %d nbytes %zu, first %lld, element %zu is %lld", npshm_ndim(a), nb,
+                  (long long)g, bad_at, (long long)p[bad_at]);
         npshm_release(a);
     }
     return NULL;
@@ -409,13 +450,23 @@ static long churn_race(const char *name, const char *mode, int iters) {
     for (int i = 0; i < 2; i++) CHECK(pthread_create(&t[i], NULL, attach_loop, &st[i]) == 0);
     char it[16];
     snprintf(it, sizeof it, "%d", iters);
-    char *args[] = {"--churn", (char *)name, (char *)mode, it, NULL};
+    char *args[] = {"--churn", (char *)name, (char *)mode, it, g_forked ? "1" : "0", NULL};
     pid_t pid = spawn_self(NULL, args);
     int status = wait_exit(pid);
     atomic_store(&stop, 1);
     for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
     CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s churner ended with status %#x", mode, status);
     long ok = st[0].ok + st[1].ok, missing = st[0].missing + st[1].missing;
+    /* An init function that gives up leaves the old array, or nothing. */
+    npshm_array *x = SENTINEL;
+    CHECK(npshm_create_init(name, 1, (int64_t[]){8}, "int64", NPSHM_REPLACE, abandon, NULL, &x) == 42 && x == SENTINEL);
+    CHECK(npshm_last_error()[0] != 0);
+    if (!replace) EXPECT_RC(npshm_attach(name, 0, &x), NPSHM_ERR_NOT_FOUND);
+    else if (EXPECT_RC(npshm_attach(name, 0, &x), NPSHM_OK) == NPSHM_OK) {
+        CHECK(npshm_nbytes(x) == (size_t)(64 + (iters % 7) * 4096) * 8);
+        npshm_release(x);
+    }
+    EXPECT_RC(npshm_create_init(name, 0, NULL, "int64", 0, NULL, NULL, &x), NPSHM_ERR_INVALID);
     CHECKF(ok > 0, "%s race: no attach succeeded", mode);
     printf("  %s race: %d churns, %ld complete attaches, %ld NOT_FOUND\n", mode, iters, ok, missing);
     npshm_delete(name);
@@ -553,8 +604,8 @@ int main(int argc, char **argv) {
         return victim(argv[2], argv[3], strcmp(argv[4], "1") == 0, atoi(argv[5]));
     if (argc == 5 && strcmp(argv[1], "--racer") == 0)
         return racer(argv[2], atoi(argv[3]), atoi(argv[4]));
-    if (argc == 5 && strcmp(argv[1], "--churn") == 0)
-        return churner(argv[2], argv[3], atoi(argv[4]));
+    if (argc == 6 && strcmp(argv[1], "--churn") == 0)
+        return churner(argv[2], argv[3], atoi(argv[4]), strcmp(argv[5], "1") == 0);
 
     bool fork_first = false;
     int i = 1;
