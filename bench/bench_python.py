@@ -149,12 +149,12 @@ import numpy
 t0 = time.perf_counter()
 import {mod}
 t1 = time.perf_counter()
-def rss():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-print((t1 - t0) * 1e3)
+try:  # the first call waits for the Go runtime's start, which the import only began
+    {mod}.attach("bench-no-such-array")
+except FileNotFoundError:
+    pass
+t2 = time.perf_counter()
+print((t1 - t0) * 1e3, (t2 - t0) * 1e3)
 """
 
 _RSS_PROBE = r"""
@@ -172,16 +172,17 @@ print(rss() - before)
 """
 
 
-def _median_of_runs(code: str, runs: int) -> float:
+def _median_of_runs(code: str, runs: int, field: int = -1) -> float:
     vals = []
     for _ in range(runs):
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        vals.append(float(r.stdout.split()[-1]))
+        vals.append(float(r.stdout.split()[field]))
     return statistics.median(vals)
 
 
-def import_and_rss(runs: int) -> list[tuple[str, float, float]]:
-    """(module, median ms its import adds after numpy, median KiB of RSS it adds)."""
+def import_and_rss(runs: int) -> list[tuple[str, float, float, float]]:
+    """(module, median ms its import adds after numpy, the same up to the end of a first call,
+    median KiB of RSS it adds)."""
     rows = []
     use_npshm = ("a = m.create('bench-rss-%d' % os.getpid(), 1000); b = m.attach('bench-rss-%d'"
                  " % os.getpid()); m.delete('bench-rss-%d' % os.getpid()); del a, b")
@@ -193,9 +194,10 @@ def import_and_rss(runs: int) -> list[tuple[str, float, float]]:
     except ImportError:
         pass
     for mod, use in probes:
-        ms = _median_of_runs(_IMPORT_PROBE.format(mod=mod), runs)
+        ms = _median_of_runs(_IMPORT_PROBE.format(mod=mod), runs, 0)
+        first = _median_of_runs(_IMPORT_PROBE.format(mod=mod), runs, 1)
         kib = _median_of_runs(_RSS_PROBE.format(mod=mod, use=use), max(5, runs // 2))
-        rows.append((mod, ms, kib))
+        rows.append((mod, ms, first, kib))
     return rows
 
 
@@ -241,10 +243,12 @@ def main() -> int:
 
     lines += ["", f"import time after numpy, and RSS after import + one create/attach/delete "
               f"(median of {runs} fresh interpreters):"]
-    for mod, ms, kib in import_and_rss(runs):
-        lines.append(f"  {mod:<12} import +{ms:6.2f} ms   RSS +{kib / 1024:6.2f} MiB")
+    for mod, ms, first, kib in import_and_rss(runs):
+        lines.append(f"  {mod:<12} import +{ms:6.2f} ms   import and a first call +{first:6.2f} ms"
+                     f"   RSS +{kib / 1024:6.2f} MiB")
         if mod == "npshm":
-            verdicts.append(("import npshm <= 20 ms over numpy", ms <= 20, f"{ms:.2f} ms"))
+            verdicts.append(("import npshm (and its first call) <= 20 ms over numpy",
+                             first <= 20, f"{ms:.2f} ms ({first:.2f} ms with the first call)"))
             verdicts.append(("loaded runtime <= 10 MiB RSS", kib <= 10 * 1024,
                              f"{kib / 1024:.2f} MiB"))
 
