@@ -1,8 +1,8 @@
 """The wheel installs into a fresh virtual environment on a machine with neither Go nor a C
 compiler, and works there (PATH is stripped of both for the install and the run).
 
-The wheel is $NPSHM_WHEEL, or the newest dist/npshm-*.whl; without one the test is skipped
-(`./build.sh wheel` makes it). Besides this interpreter, every other CPython 3.10+ found on
+The wheel is $NPSHM_WHEEL; without it the test is skipped (`./build.sh wheel` makes the wheel;
+a wheel lying in dist/ is not picked up, since it may be older than the tree). Besides this interpreter, every other CPython 3.10+ found on
 PATH or under pyenv is tried, with numpy 1.x on the oldest one: the wheel is abi3."""
 
 from __future__ import annotations
@@ -15,16 +15,14 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SMOKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wheel_smoke.py")
 
 
 def _wheel() -> str | None:
     w = os.environ.get("NPSHM_WHEEL")
-    if w:
-        return w
-    found = sorted(glob.glob(os.path.join(ROOT, "dist", "npshm-*.whl")), key=os.path.getmtime)
-    return found[-1] if found else None
+    if w and not os.path.isfile(w):
+        raise FileNotFoundError(f"NPSHM_WHEEL={w} is not a file")
+    return os.path.abspath(w) if w else None
 
 
 def _version(exe: str) -> tuple[int, int] | None:
@@ -61,7 +59,7 @@ def _interpreters() -> list[tuple[str, str]]:
 WHEEL = _wheel()
 
 
-@pytest.mark.skipif(WHEEL is None, reason="no wheel: run ./build.sh wheel, or set NPSHM_WHEEL")
+@pytest.mark.skipif(WHEEL is None, reason="no wheel: set NPSHM_WHEEL to one (./build.sh wheel makes it)")
 @pytest.mark.parametrize("python, numpy_req", _interpreters(),
                          ids=lambda x: os.path.basename(os.path.dirname(os.path.dirname(x)))
                          if "/" in x else x)
