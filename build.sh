@@ -8,6 +8,8 @@
 #   ./build.sh python   build and install the Python package into .venv
 #   ./build.sh wheel    write dist/npshm-<version>-<tags>.whl, repaired for manylinux
 #   ./build.sh bench    run the benchmarks side by side with the peers; results in bench/results/
+#   ./build.sh soak     the hardening scenarios at soak size (long fuzzing, 100,000-cycle leak checks,
+#                       many crashes, races and forks); rewrites the table in docs/RELIABILITY.md
 #   ./build.sh clean    remove build/, dist/ and .venv/
 #
 # It installs what it needs itself: Go modules from the module proxy, PyPI packages into .venv, and,
@@ -134,9 +136,20 @@ case "${1:-}" in
         ;;
     wheel) wheel ;;
     bench) bench ;;
+    soak)
+        # The hardening scenarios at soak size (tests/hardening/soak.py); the fast variants run in
+        # `test`. SharedArray is installed, if it builds here, so that its segments can be tested.
+        build_lib
+        build_python
+        "$PY" -m pip install -q --disable-pip-version-check SharedArray ||
+            say "SharedArray did not install: its scenario is skipped"
+        say "soak: hardening scenarios at soak size (about half an hour)"
+        "$PY" "$ROOT/tests/hardening/soak.py" "$BUILD" "$PY" --fuzztime "${NPSHM_SOAK_FUZZTIME:-2m}" \
+            --scale "${NPSHM_SOAK_SCALE:-1}"
+        ;;
     clean) rm -rf "$BUILD" "$ROOT/dist" "$VENV" ;;
     *)
-        sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
 esac
