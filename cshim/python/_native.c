@@ -418,7 +418,7 @@ static PyType_Spec mapping_spec = {
     "npshm._native.Mapping",
     sizeof(MappingObject),
     0,
-    Py_TPFLAGS_DEFAULT,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_DISALLOW_INSTANTIATION, /* only npshm makes them */
     mapping_slots,
 };
 

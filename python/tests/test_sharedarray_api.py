@@ -147,3 +147,5 @@ def test_map_owner_attributes(name):
     assert m.addr % 4096 == 0  # data starts on a page boundary
     del a
     gc.collect()
+    with pytest.raises(TypeError):
+        sa.Mapping()  # only npshm makes them
