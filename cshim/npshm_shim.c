@@ -2,6 +2,7 @@
  * memory, and msync/mlock. Everything here is plain C and libc, which stay usable in a forked
  * child (glibc resets its malloc locks across fork). */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -64,12 +65,19 @@ int npshm__call_list(void *fn, void *ctx, const char *name, const char *dtype, i
 /* ---- public functions that need no Go ---- */
 
 int npshm__fail(int code, int errnum, const char *op, const char *name, const char *what) {
+    /* The same text as the Go core's Status.AppendMessage: names past 200 bytes are cut, and the
+     * errno reads as Go spells it, which is strerror's with a lower-case first letter. */
+    char err[128] = "";
+    if (errnum != 0) {
+        snprintf(err, sizeof err, ": %s", strerror(errnum));
+        err[2] = (char)tolower((unsigned char)err[2]);
+    }
     last_errno = errnum;
     if (name != NULL)
-        snprintf(errbuf, ERRBUF_CAP, "%s(\"%s\"): %s%s%s", op, name, what, errnum ? ": " : "",
-                 errnum ? strerror(errnum) : "");
+        snprintf(errbuf, ERRBUF_CAP, "%s(\"%.200s%s\"): %s%s", op, name, strlen(name) > 200 ? "..." : "",
+                 what, err);
     else
-        snprintf(errbuf, ERRBUF_CAP, "%s: %s", op, what);
+        snprintf(errbuf, ERRBUF_CAP, "%s: %s%s", op, what, err);
     return code;
 }
 

@@ -41,11 +41,13 @@ def main() -> int:
         if a.sum() != -499500.0:
             print("[producer] FAILED: the consumer's writes are not visible", file=sys.stderr)
             return 1
-        listed = [d for d in npshm.list() if d.name == name]
+        # list() gives names as bytes, as SharedArray's does.
+        listed = [d for d in npshm.list() if d.name == name.encode()]
         print(f"[producer] npshm.list() shows it: {listed[0]}")
     finally:
         npshm.delete_shared_array(name)
-    print(f"[producer] deleted {name!r}; it no longer exists: {not any(d.name == name for d in npshm.list())}")
+    gone = not any(d.name == name.encode() for d in npshm.list())
+    print(f"[producer] deleted {name!r}; it no longer exists: {gone}")
     return 0
 
 

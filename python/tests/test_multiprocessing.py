@@ -254,9 +254,6 @@ def test_forked_child_behaves_like_parent(names):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
-@pytest.mark.xfail(strict=True, reason="known: the C path spells OS errors as strerror() does "
-                   "('File exists') where the Go core writes 'file exists', and does not shorten "
-                   "long names in messages as the core does; remove this mark once they agree")
 def test_forked_child_gives_the_same_messages(names):
     mine, theirs = _parent_and_child(names)
     d = _diffs(mine, theirs)
