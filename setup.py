@@ -15,6 +15,7 @@ Environment:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,14 @@ from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
 LIMITED_API = "0x030A0000"
+
+
+def _version() -> str:
+    """The version, from the one place it is written: NPSHM_VERSION in include/npshm.h."""
+    match = re.search(r'#define NPSHM_VERSION "([^"]+)"', (ROOT / "include" / "npshm.h").read_text())
+    if not match:
+        sys.exit("npshm: NPSHM_VERSION not found in include/npshm.h")
+    return match.group(1)
 
 
 def _go() -> str:
@@ -50,7 +59,10 @@ class BuildNpshm(build_ext):
         if prebuilt:
             shutil.copyfile(prebuilt, lib)
         else:
+            # As CMakeLists.txt builds it: only the public npshm_* symbols exported.
+            version_script = ROOT / "export" / "libnpshm.map"
             cmd = [_go(), "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
+                   f"-ldflags=-extldflags=-Wl,--version-script={version_script}",
                    "-o", str(lib), "./export"]
             print("npshm:", " ".join(cmd), flush=True)
             subprocess.run(cmd, cwd=ROOT, check=True)
@@ -66,6 +78,7 @@ class BuildNpshm(build_ext):
 
 
 setup(
+    version=_version(),
     ext_modules=[
         Extension(
             "npshm._native",

@@ -46,11 +46,11 @@ from ._api import (
 )
 from ._native import version as _lib_version
 
-__version__: str = "0.1.0"
-"""The version of the Python package."""
-
 lib_version: str = _lib_version()
 """The version of the libnpshm it runs on."""
+
+__version__: str = lib_version
+"""The version of the Python package: that of the libnpshm it is built with."""
 
 __all__ = [
     "create_shared_array",
