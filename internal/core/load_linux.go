@@ -1,0 +1,609 @@
+package core
+
+import (
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Loading arrays from files (npio, .npy) straight into new shared arrays, and writing arrays to
+// files. docs/FORMAT.md, "Array files" and "Loading"; the C path (cshim/npshm_child_files.c) does
+// the same for forked children.
+
+// LockPrefix starts the names of the lock files that make one process load a given name.
+const LockPrefix = ".npshm-lock-"
+
+// FileScratch is the working memory of a load or a write, beside a Scratch. Like Scratch it holds
+// no Go pointers but into itself, so that it may live in C memory.
+type FileScratch struct {
+	File   [MaxHeaderLen]byte // the file's header as read, then the descriptor handed to Create
+	Descr  [MaxDescr + 1]byte // the file's canonical descriptor
+	Expect [MaxDescr + 1]byte // the expected dtype, canonical
+	Lock   [MaxPath + 320]byte
+	FH     FileHeader
+	fill   fillState
+}
+
+// FillMode says how a load copies the file's data into the new array.
+type FillMode int32
+
+const (
+	// FillSerial reads with pread from this thread only.
+	FillSerial FillMode = iota
+	// FillGoroutines reads with several goroutines (it allocates: not for the C ABI).
+	FillGoroutines
+	// FillC uses CFill (set by the C ABI): C threads, no Go allocation.
+	FillC
+)
+
+// CFill copies n bytes of file src at offset off into dst, with threads of its own, checking
+// *cancel between chunks. It returns 0, EINTR if cancelled, ENODATA if the file ended early, or
+// the errno of a failed read. Set once, by the C ABI's package initialisation.
+var CFill func(src int, off uint64, dst unsafe.Pointer, n uint64, cancel unsafe.Pointer) unix.Errno
+
+// fillState is what the Create init function needs of a load; it lives in the FileScratch.
+type fillState struct {
+	src    int
+	off    uint64
+	cancel uintptr
+	mode   FillMode
+	errno  unix.Errno
+	failed bool
+}
+
+// LoadOptions are the choices of Load.
+type LoadOptions struct {
+	ReadOnly  bool
+	Exclusive bool // fail with ErrExists if the name exists, instead of attaching to it
+	HasMode   bool
+	Mode      uint32
+	Offset    uint64 // where the array's record starts in the file
+	// The expected geometry: an existing array, and the file, must have it (else ErrMismatch).
+	ExpectShape bool
+	Shape       []int64
+	ExpectDtype []byte // nil for any
+	// Cancel, if not nil, points to an int32 (in memory that stays put, such as C memory) that
+	// stops the load when it becomes nonzero: ErrIO with errno EINTR.
+	Cancel unsafe.Pointer
+	Fill   FillMode
+}
+
+// LoadResult says what Load did.
+type LoadResult struct {
+	Attached bool   // an existing array was attached; the file was not loaded
+	End      uint64 // the offset just past the record in the file, 0 if the file was not read
+}
+
+func cancelled(p unsafe.Pointer) bool {
+	return p != nil && atomic.LoadInt32((*int32)(p)) != 0
+}
+
+var errCancelled = Status{Code: ErrIO, Errno: unix.EINTR, Msg: "load cancelled"}
+
+// Load attaches the array name, or if there is none, loads the array file at path (NUL-terminated)
+// into a new array of that name. Of many processes loading the same name at once, exactly one
+// reads the file, behind a lock file (FORMAT.md, "Loading"); the others wait and attach. Nobody can
+// attach a partly filled array, and a loader that dies leaves nothing and blocks nobody. The
+// mapping's header is in s.Hdr.
+func Load(s *Scratch, fs *FileScratch, path []byte, name []byte, opt *LoadOptions) (Mapping, Target, LoadResult, Status) {
+	var res LoadResult
+	if opt.HasMode && opt.Mode&^0o7777 != 0 {
+		return Mapping{}, Target{}, res, failNum(ErrInvalid, "mode has bits beyond 07777:", int64(opt.Mode))
+	}
+	if len(opt.Shape) > MaxNdim {
+		return Mapping{}, Target{}, res, fail(ErrInvalid, "expected ndim must be between 0 and 64")
+	}
+	t, st := ResolveName(name, s.Path[:0:len(s.Path)])
+	if !st.Ok() {
+		return Mapping{}, t, res, st
+	}
+	var expect []byte
+	if opt.ExpectDtype != nil {
+		d, _, st := NormalizeDtype(opt.ExpectDtype, fs.Expect[:0:MaxDescr])
+		if !st.Ok() {
+			return Mapping{}, t, res, st
+		}
+		expect = d
+	}
+	lockPath := LockPath(t, fs.Lock[:0:len(fs.Lock)])
+	if lockPath == nil {
+		return Mapping{}, t, res, fail(ErrInvalid, "name too long for its lock file")
+	}
+
+	src := -1
+	defer func() {
+		if src >= 0 {
+			unix.Close(src)
+		}
+	}()
+	readFile := func() Status {
+		fd, st := openFile(path)
+		if !st.Ok() {
+			return st
+		}
+		src = fd
+		if st := readFileHeader(fs, src, opt.Offset); !st.Ok() {
+			return st
+		}
+		res.End = opt.Offset + fs.FH.HeaderLen + fs.FH.DataNbytes
+		return fileMatches(&fs.FH, opt, expect)
+	}
+	// Without a full expectation, the file says what an existing array must look like.
+	fileFirst := !(opt.ExpectShape && expect != nil)
+	if fileFirst {
+		if st := readFile(); !st.Ok() {
+			return Mapping{}, t, res, st
+		}
+	}
+	if !opt.Exclusive {
+		m, st := attachMatching(s, fs, name, opt, expect, fileFirst)
+		if st.Code != ErrNotFound {
+			res.Attached = st.Ok()
+			return m, t, res, st
+		}
+	}
+	if !fileFirst {
+		if st := readFile(); !st.Ok() {
+			return Mapping{}, t, res, st
+		}
+	}
+	lock, st := takeLock(lockPath, opt.Cancel)
+	if !st.Ok() {
+		return Mapping{}, t, res, st
+	}
+	defer dropLock(lockPath, lock)
+	// Whoever held the lock before may have published the array meanwhile.
+	if opt.Exclusive {
+		if errno := sysFaccessatF(t.Path); errno != unix.ENOENT {
+			if errno == 0 {
+				return Mapping{}, t, res, Status{Code: ErrExists, Errno: unix.EEXIST, Msg: "an array of that name exists"}
+			}
+			return Mapping{}, t, res, sysFail(errno, "cannot check the array's name")
+		}
+	} else {
+		m, st := attachMatching(s, fs, name, opt, expect, true)
+		if st.Code != ErrNotFound {
+			res.Attached = st.Ok()
+			return m, t, res, st
+		}
+	}
+	m, t, st := loadNew(s, fs, src, name, opt)
+	if st.Code == ErrExists && !opt.Exclusive {
+		// Created by plain create, outside the lock: attach it like any existing array.
+		m, st = attachMatching(s, fs, name, opt, expect, true)
+		res.Attached = st.Ok()
+	}
+	return m, t, res, st
+}
+
+// loadNew creates the array from the file whose header is in fs.FH and whose fd is src.
+func loadNew(s *Scratch, fs *FileScratch, src int, name []byte, opt *LoadOptions) (Mapping, Target, Status) {
+	fh := &fs.FH
+	dtype := fs.File[:copy(fs.File[:], fh.Descr)] // Create normalises it into s.Descr
+	fs.fill = fillState{src: src, off: opt.Offset + fh.HeaderLen, cancel: uintptr(opt.Cancel), mode: opt.Fill}
+	copt := CreateOptions{Fortran: fh.Fortran, HasMode: opt.HasMode, Mode: opt.Mode,
+		Init: loadInit, InitA: unsafe.Pointer(fs)}
+	m, t, st := Create(s, name, fh.Shape[:fh.Ndim], dtype, copt)
+	if fs.fill.failed {
+		switch fs.fill.errno {
+		case unix.EINTR:
+			st = errCancelled
+		case unix.ENODATA:
+			st = truncated("file is shorter than the array its header describes")
+		default:
+			st = sysFail(fs.fill.errno, "cannot read the file")
+		}
+	}
+	if st.Ok() && opt.ReadOnly {
+		// Created read-write: map it again read-only.
+		unix.Mprotect(m.Bytes(), unix.PROT_READ)
+		m.ReadOnly = true
+	}
+	return m, t, st
+}
+
+// loadInit is Create's init function for a load: it fills the data from the file.
+func loadInit(data unsafe.Pointer, n uint64, a, _ unsafe.Pointer) int32 {
+	fs := (*FileScratch)(a)
+	f := &fs.fill
+	half := n / 2 / dataAlign * dataAlign
+	errno := fillRange(f, data, 0, half)
+	if errno == 0 {
+		testPause(pauseLoad)
+		errno = fillRange(f, data, half, n-half)
+	}
+	if errno != 0 {
+		f.errno, f.failed = errno, true
+		return int32(ErrIO)
+	}
+	return 0
+}
+
+func fillRange(f *fillState, data unsafe.Pointer, at, n uint64) unix.Errno {
+	if n == 0 {
+		return 0
+	}
+	dst := unsafe.Add(data, at)
+	cancel := *(*unsafe.Pointer)(unsafe.Pointer(&f.cancel))
+	switch {
+	case f.mode == FillC && CFill != nil:
+		return CFill(f.src, f.off+at, dst, n, cancel)
+	case f.mode == FillGoroutines:
+		return fillGoroutines(f.src, f.off+at, dst, n, cancel)
+	}
+	return fillSerial(f.src, f.off+at, dst, n, cancel)
+}
+
+// fillChunk is how much a fill reads between two looks at the cancel flag.
+const fillChunk = 8 << 20
+
+// fillSerial preads n bytes at off into dst.
+func fillSerial(src int, off uint64, dst unsafe.Pointer, n uint64, cancel unsafe.Pointer) unix.Errno {
+	for done := uint64(0); done < n; {
+		if cancelled(cancel) {
+			return unix.EINTR
+		}
+		want := min(n-done, fillChunk)
+		p := unsafe.Add(dst, done)
+		sysMadvise(p, want, unix.MADV_POPULATE_WRITE)
+		r, _, e := unix.Syscall6(unix.SYS_PREAD64, uintptr(src), uintptr(p), uintptr(want), uintptr(off+done), 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return e
+		}
+		if r == 0 {
+			return unix.ENODATA
+		}
+		done += uint64(r)
+	}
+	return 0
+}
+
+func sysMadvise(p unsafe.Pointer, n uint64, advice int) {
+	unix.Syscall(unix.SYS_MADVISE, uintptr(p)&^(dataAlign-1), uintptr(n)+uintptr(p)&(dataAlign-1), uintptr(advice))
+}
+
+// fillGoroutines splits the work over goroutines in chunks handed out in turn.
+func fillGoroutines(src int, off uint64, dst unsafe.Pointer, n uint64, cancel unsafe.Pointer) unix.Errno {
+	workers := min(4, max(1, int(n/(64<<20))))
+	if workers == 1 {
+		return fillSerial(src, off, dst, n, cancel)
+	}
+	var next atomic.Uint64
+	var first atomic.Int32
+	var stop atomic.Int32
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for stop.Load() == 0 {
+				at := next.Add(fillChunk) - fillChunk
+				if at >= n {
+					return
+				}
+				if e := fillSerial(src, off+at, unsafe.Add(dst, at), min(fillChunk, n-at), cancel); e != 0 {
+					first.CompareAndSwap(0, int32(e))
+					stop.Store(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return unix.Errno(first.Load())
+}
+
+// openFile opens an array file for reading.
+func openFile(path []byte) (int, Status) {
+	fd, errno := sysOpenat(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if errno != 0 {
+		if errno == unix.ENOENT {
+			return -1, Status{Code: ErrNotFound, Errno: errno, Msg: "no such file"}
+		}
+		return -1, sysFail(errno, "cannot open the file")
+	}
+	return fd, Status{}
+}
+
+// readFileHeader reads and decodes the header of the record at off in fd into fs.FH.
+func readFileHeader(fs *FileScratch, fd int, off uint64) Status {
+	var stat unix.Stat_t
+	if err := unix.Fstat(fd, &stat); err != nil {
+		return sysFail(errnoOf(err), "cannot stat the file")
+	}
+	if stat.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return Status{Code: ErrInvalid, Errno: unix.EISDIR, Msg: "the file is a directory"}
+	}
+	size := uint64(stat.Size)
+	avail := uint64(0)
+	if size > off {
+		avail = size - off
+	}
+	want := min(avail, uint64(len(fs.File)))
+	got := uint64(0)
+	for got < want {
+		r, _, e := unix.Syscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&fs.File[got])),
+			uintptr(want-got), uintptr(off+got), 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return sysFail(e, "cannot read the file")
+		}
+		if r == 0 {
+			break
+		}
+		got += uint64(r)
+	}
+	if got < want {
+		avail = got // the file shrank meanwhile
+	}
+	return DecodeFileHeader(fs.File[:got], avail, fs.Descr[:0:MaxDescr], &fs.FH)
+}
+
+// fileMatches checks the file's geometry against the expectations.
+func fileMatches(fh *FileHeader, opt *LoadOptions, expect []byte) Status {
+	return matchGeometry(fh.Ndim, fh.Shape[:fh.Ndim], fh.Descr, opt, expect)
+}
+
+func matchGeometry(ndim int, shape []int64, descr []byte, opt *LoadOptions, expect []byte) Status {
+	if opt.ExpectShape {
+		if len(opt.Shape) != ndim {
+			return Status{Code: ErrMismatch, Msg: "array has a different number of dimensions:", Num: int64(ndim), HasNum: true}
+		}
+		for i, d := range opt.Shape {
+			if d != shape[i] {
+				return Status{Code: ErrMismatch, Msg: "array has a different size in dimension", Num: int64(i), HasNum: true}
+			}
+		}
+	}
+	if expect != nil && string(expect) != string(descr) {
+		return Status{Code: ErrMismatch, Msg: "array has a different dtype"}
+	}
+	return Status{}
+}
+
+// attachMatching attaches name and checks it against the expectations and, if withFile, against
+// the file's header in fs.FH. A mismatch unmaps it again.
+func attachMatching(s *Scratch, fs *FileScratch, name []byte, opt *LoadOptions, expect []byte, withFile bool) (Mapping, Status) {
+	m, _, st := Attach(s, name, opt.ReadOnly)
+	if !st.Ok() {
+		return Mapping{}, st
+	}
+	h := &s.Hdr
+	st = matchGeometry(h.Ndim, h.Shape[:h.Ndim], h.Descr, opt, expect)
+	if st.Ok() && withFile && fs.FH.Format != 0 {
+		fh := &fs.FH
+		o := LoadOptions{ExpectShape: true, Shape: fh.Shape[:fh.Ndim]}
+		st = matchGeometry(h.Ndim, h.Shape[:h.Ndim], h.Descr, &o, fh.Descr)
+		if st.Ok() && h.Fortran() != fh.Fortran && !layoutSame(fh) {
+			st = Status{Code: ErrMismatch, Msg: "array has a different memory order than the file"}
+		}
+	}
+	if !st.Ok() {
+		munmap(m)
+		return Mapping{}, st
+	}
+	return m, Status{}
+}
+
+// layoutSame reports whether C and Fortran order coincide for the file's shape.
+func layoutSame(fh *FileHeader) bool {
+	big := 0
+	for _, d := range fh.Shape[:fh.Ndim] {
+		if d > 1 {
+			big++
+		}
+	}
+	return big <= 1
+}
+
+// LockPath writes the NUL-terminated path of the lock file of target t into buf: in t's directory,
+// LockPrefix and the name; a name too long for that is shortened to its first 200 bytes, '~' and
+// the FNV-1a 64-bit hash of the whole name in 16 hex digits. It returns nil if buf is too small.
+func LockPath(t Target, buf []byte) []byte {
+	base := t.Path[t.Dir : len(t.Path)-1]
+	out := append(buf[:0], t.Path[:t.Dir]...)
+	if len(out)+len(LockPrefix)+255+1 > cap(buf) {
+		return nil
+	}
+	out = append(out, LockPrefix...)
+	if len(LockPrefix)+len(base) <= 255 {
+		out = append(out, base...)
+	} else {
+		out = append(out, base[:200]...)
+		out = append(out, '~')
+		h := uint64(14695981039346656037)
+		for _, c := range base {
+			h ^= uint64(c)
+			h *= 1099511628211
+		}
+		for i := 15; i >= 0; i-- {
+			out = append(out, "0123456789abcdef"[h>>(4*uint(i))&15])
+		}
+	}
+	return append(out, 0)
+}
+
+// takeLock opens (creating it, mode 0600) and locks the lock file, making sure that the locked
+// file is still the one under that path: a finished loader removes it. With cancel set it polls,
+// so that a cancelled waiter stops.
+func takeLock(path []byte, cancel unsafe.Pointer) (int, Status) {
+	for {
+		fd, errno := sysOpenat(unix.AT_FDCWD, path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		if errno != 0 {
+			return -1, sysFail(errno, "cannot open the lock file")
+		}
+		if st := flockWait(fd, cancel); !st.Ok() {
+			unix.Close(fd)
+			return -1, st
+		}
+		var held, named unix.Stat_t
+		if unix.Fstat(fd, &held) == nil && sysStat(path, &named) == 0 && held.Ino == named.Ino && held.Dev == named.Dev {
+			return fd, Status{}
+		}
+		unix.Close(fd) // removed or replaced while we waited: lock the current one
+	}
+}
+
+func flockWait(fd int, cancel unsafe.Pointer) Status {
+	if cancel == nil {
+		for {
+			_, _, e := unix.Syscall(unix.SYS_FLOCK, uintptr(fd), unix.LOCK_EX, 0)
+			if e != unix.EINTR {
+				if e != 0 {
+					return sysFail(e, "cannot lock the lock file")
+				}
+				return Status{}
+			}
+		}
+	}
+	wait := int64(50_000)
+	for {
+		_, _, e := unix.Syscall(unix.SYS_FLOCK, uintptr(fd), unix.LOCK_EX|unix.LOCK_NB, 0)
+		switch e {
+		case 0:
+			return Status{}
+		case unix.EWOULDBLOCK, unix.EINTR:
+		default:
+			return sysFail(e, "cannot lock the lock file")
+		}
+		if cancelled(cancel) {
+			return errCancelled
+		}
+		ts := unix.Timespec{Nsec: wait}
+		unix.Syscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
+		wait = min(wait*2, 5_000_000)
+	}
+}
+
+// dropLock removes the lock file, then unlocks it: a waiter that locked the removed file notices and
+// locks a new one.
+func dropLock(path []byte, fd int) {
+	sysUnlinkat(unix.AT_FDCWD, path)
+	unix.Close(fd)
+}
+
+func sysStat(path []byte, st *unix.Stat_t) unix.Errno {
+	_, _, e := unix.Syscall6(unix.SYS_NEWFSTATAT, atFdcwd, uintptr(unsafe.Pointer(&path[0])),
+		uintptr(unsafe.Pointer(st)), 0, 0, 0)
+	return e
+}
+
+func sysFaccessatF(path []byte) unix.Errno {
+	_, _, e := unix.Syscall6(unix.SYS_FACCESSAT, atFdcwd, uintptr(unsafe.Pointer(&path[0])), unix.F_OK, 0, 0, 0)
+	return e
+}
+
+// WriteFile writes the array whose header is h and whose data starts at data to the file path
+// (NUL-terminated), in the given format. The file is written under a temporary name and renamed
+// into place, so that nobody reads a partly written file; its mode is 0666 less the umask.
+func WriteFile(s *Scratch, fs *FileScratch, path []byte, h *Header, data unsafe.Pointer, format int) Status {
+	if len(path) < 2 || path[len(path)-1] != 0 {
+		return fail(ErrInvalid, "path is empty")
+	}
+	if len(path)-1 > MaxPath {
+		return fail(ErrInvalid, "path too long")
+	}
+	var hlen int
+	switch format {
+	case FormatNpio:
+		n, st := EncodeNpioHeader(fs.File[:], h.Descr, h.Shape[:h.Ndim], h.Fortran())
+		if !st.Ok() {
+			return st
+		}
+		hlen = n
+	case FormatNpy:
+		hlen = EncodeNpyHeader(fs.File[:], h.Descr, h.Shape[:h.Ndim], h.Fortran())
+		if hlen == 0 {
+			return fail(ErrInvalid, "dtype descriptor too long for a .npy header")
+		}
+	default:
+		return fail(ErrInvalid, "unknown file format")
+	}
+	p := append(s.Path[:0], path...)
+	dir := 0
+	for i, c := range p[:len(p)-1] {
+		if c == '/' {
+			dir = i + 1
+		}
+	}
+	if dir == len(p)-1 {
+		return fail(ErrInvalid, "path names a directory")
+	}
+	t := Target{Path: p, Dir: dir, IsFile: true}
+	fd, named, st := openTempMode(s, dirPath(t, s.Temp[:0:len(s.Temp)]), 0o666)
+	if !st.Ok() {
+		return st
+	}
+	st = writeAll(fd, unsafe.Pointer(&fs.File[0]), uint64(hlen), 0)
+	if st.Ok() {
+		st = writeAll(fd, data, h.DataNbytes, uint64(hlen))
+	}
+	if st.Ok() {
+		st = publish(s, fd, named, t, true)
+	}
+	unix.Close(fd)
+	if !st.Ok() && named && s.Temp[0] != 0 {
+		sysUnlinkat(unix.AT_FDCWD, s.Temp[:])
+	}
+	return st
+}
+
+func writeAll(fd int, p unsafe.Pointer, n, off uint64) Status {
+	for done := uint64(0); done < n; {
+		want := min(n-done, 1<<30)
+		r, _, e := unix.Syscall6(unix.SYS_PWRITE64, uintptr(fd), uintptr(unsafe.Add(p, done)), uintptr(want),
+			uintptr(off+done), 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return sysFail(e, "cannot write the file")
+		}
+		done += uint64(r)
+	}
+	return Status{}
+}
+
+// openTempMode is openTemp for ordinary files: the mode is applied with the umask.
+func openTempMode(s *Scratch, dir []byte, mode uint32) (fd int, named bool, st Status) {
+	if procState.Load() != 2 {
+		fd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, mode)
+		if errno == 0 {
+			if procState.Load() == 0 {
+				if sysFaccessat(procSelfFd[:]) == 0 {
+					procState.Store(1)
+				} else {
+					procState.Store(2)
+				}
+			}
+			if procState.Load() == 1 {
+				return fd, false, Status{}
+			}
+			unix.Close(fd)
+		} else if errno != unix.EOPNOTSUPP && errno != unix.EISDIR && errno != unix.EINVAL {
+			return -1, false, sysFail(errno, "cannot create the file")
+		}
+	}
+	dirLen := len(dir) - 1
+	for range 100 {
+		p := append(s.Temp[:dirLen], TempPrefix...)
+		p = appendUint(p, uint64(unix.Getpid()))
+		p = append(p, '-')
+		p = appendUint(p, tempCounter.Add(1))
+		p = append(p, 0)
+		fd, errno := sysOpenat(unix.AT_FDCWD, p, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, mode)
+		if errno == 0 {
+			return fd, true, Status{}
+		}
+		if errno != unix.EEXIST {
+			return -1, false, sysFail(errno, "cannot create a temporary file")
+		}
+	}
+	return -1, false, fail(ErrIO, "cannot find a free temporary name")
+}
