@@ -163,7 +163,7 @@ static int victim(const char *point, const char *name, bool forked, int fd) {
 /* One crash: a victim pauses at point while creating (replace=false) or replacing name, and is
  * killed there. */
 static void crash_once(const char *point, bool replace, bool forked) {
-    char name[128], tag[96];
+    char name[256], tag[96];
     snprintf(tag, sizeof tag, "crash-%s-%s-%s", point, replace ? "old" : "new", forked ? "c" : "go");
     mkname(name, sizeof name, tag);
     npshm_delete(name);
@@ -474,7 +474,7 @@ static long churn_race(const char *name, const char *mode, int iters) {
 }
 
 static void test_races(int rounds) {
-    char name[128];
+    char name[256];
     int before = check_count();
     mkname(name, sizeof name, "race");
     for (int r = 0; r < rounds; r++) create_race(name);
@@ -553,7 +553,7 @@ static bool cycle(const char *name, int i) {
 
 static void test_leak(int cycles) {
     int before = check_count();
-    char name[128];
+    char name[256];
     mkname(name, sizeof name, "leak");
     npshm_delete(name);
     for (int i = 0; i < 500; i++) cycle(name, i); /* warm-up: thread scratch, Go runtime, libc */
