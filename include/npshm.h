@@ -204,6 +204,69 @@ typedef int (*npshm_init_fn)(void *data, size_t nbytes, void *ctx);
 int npshm_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
                       npshm_init_fn init, void *ctx, npshm_array **out);
 
+/* ---- Array files: npio (cdxcore.npio) and numpy's .npy ----------------------------------- */
+
+/* read_file flag: fail with NPSHM_ERR_EXISTS if the name exists, instead of attaching to it. */
+#define NPSHM_EXCLUSIVE 0x10u
+
+/* Options and results of npshm_read_file_ex. Zero-initialise it ({0}) and set what you need. */
+typedef struct npshm_read_options {
+    int expect_shape;            /* nonzero: the array (and the file) must have ndim dimensions of shape */
+    int ndim;
+    const int64_t *shape;
+    const char *dtype;           /* the expected dtype (any spelling npshm_create takes), or NULL for any */
+    uint64_t offset;             /* where the array's record starts in the file (several arrays may follow
+                                    each other in one file); 0 for a file holding one array */
+    const volatile int *cancel;  /* if not NULL, a load (or a wait for another process's load) stops soon
+                                    after *cancel becomes nonzero: NPSHM_ERR_IO with errno EINTR. It may be
+                                    set from a signal handler or another thread. */
+    int attached;                /* out: 1 if an existing array was attached, 0 if this call loaded the file */
+    uint64_t end;                /* out: the offset just past the array's record, 0 if the file was not read */
+} npshm_read_options;
+
+/*
+ * npshm_read_file - attach the array name or, if there is none, load the array file path into a
+ * new array of that name (the fill of cdxcore.npshm.read_shared_array).
+ *   path   an npio file (cdxcore.npio.to_file) or a .npy file (numpy.save; versions 1, 2 and 3,
+ *          C or Fortran order): the format is recognised by the file's first bytes, whatever its
+ *          name. npio stores datetime64/timedelta64 without a unit: they load as the generic unit
+ *          ("<M8", "<m8").
+ *   name   as for npshm_create.
+ *   flags  NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_MODE(perm) (of a new array), or 0.
+ * Of any number of processes (or threads) loading the same name at the same moment, exactly one
+ * reads the file; the others wait for it and attach the complete array. A new array is built like
+ * npshm_create builds one and gets its name only when completely filled, so nobody sees a partly
+ * filled array, and a loader killed half-way leaves nothing attachable and blocks nobody: the wait
+ * is on a lock file /dev/shm/.npshm-lock-<name> (docs/FORMAT.md, "Loading") that the kernel
+ * unlocks when its holder dies. An existing array must have the file's shape and dtype.
+ * Errors, none of which leaves an array or a temporary file behind:
+ *   NOT_FOUND  no such file (or no file:// directory);
+ *   FORMAT     the file is truncated (npshm_last_errno() == ENODATA; Python raises EOFError) or its
+ *              header is corrupt or unsupported (errno 0; Python raises ValueError);
+ *   MISMATCH   the existing array differs from the file or from the expectations of
+ *              npshm_read_file_ex;
+ *   EXISTS     (NPSHM_EXCLUSIVE) the name exists;
+ *   INVALID, NO_SPACE, PERMISSION, IO (EINTR: cancelled).
+ */
+int npshm_read_file(const char *path, const char *name, unsigned flags, npshm_array **out);
+
+/* npshm_read_file with options (may be NULL). With both an expected shape and dtype, an existing
+ * array is attached without opening the file (as cdxcore does); otherwise the file's header is read
+ * first. */
+int npshm_read_file_ex(const char *path, const char *name, unsigned flags, npshm_read_options *opts,
+                       npshm_array **out);
+
+/*
+ * npshm_write_file - write an array to the file path: .npy (numpy.save's exact bytes) if path ends
+ * in ".npy", else npio (what cdxcore.npio.to_file writes). The file appears complete or not at all
+ * (written under a temporary name, then renamed over path), with mode 0666 less the umask.
+ * npio holds only bool, int8..int64, uint16..uint64, float16..float64, complex64, complex128 and
+ * unit-less datetime64/timedelta64, in little-endian C order: another dtype, or a Fortran-order
+ * array of more than one non-trivial dimension, is INVALID (write .npy instead).
+ * Errors: INVALID, NOT_FOUND (no such directory), NO_SPACE, PERMISSION, IO.
+ */
+int npshm_write_file(const char *path, const npshm_array *array);
+
 #ifdef __cplusplus
 }
 #endif
