@@ -74,6 +74,9 @@ static int run(void *arg) {
         const char *req = getenv("NPSHM_REQUIRE_NOSPACE_TEST");
         return req && strcmp(req, "1") == 0 ? 1 : 77;
     }
+    /* With --fork, the parent unmaps its warm-up array (run_forked) just after the fork: wait until
+     * its pages are back, or the filling below would race with their return. */
+    for (int i = 0; i < 1000 && avail_bytes() < total; i++) usleep(1000);
     printf(SHM_DIR ": %lld bytes, %lld available\n", (long long)total, (long long)avail_bytes());
     EXPECT_SHM_HOLDS(0);
 
