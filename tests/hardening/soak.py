@@ -149,12 +149,32 @@ def python_suites(py: str, scale: float) -> None:
             record(scenario, f"`{prefix}*`", n, True, ", ".join(f"some {k}" for k in extra))
 
 
+FUZZ_LABELS = {
+    "FuzzDecodeHeader": "fuzz: segment header decoder (Go core)",
+    "FuzzNormalizeDtype": "fuzz: dtype parser (Go core)",
+    "FuzzDecodeFileHeader": "fuzz: npio / .npy file header decoder (Go core)",
+    "FuzzCMatchesGo": "fuzz: C path against the Go core (header, dtype)",
+    "FuzzCFileHeaderMatchesGo": "fuzz: C path against the Go core (file headers)",
+}
+
+
+def fuzz_targets() -> list[tuple[str, str]]:
+    """Every Go fuzz target in the module: (package directory, function)."""
+    found = []
+    for d, _, files in os.walk(ROOT):
+        if any(part.startswith((".", "_")) or part in ("build", "python", "bench") for part in
+               os.path.relpath(d, ROOT).split(os.sep) if part != "."):
+            continue
+        for f in sorted(files):
+            if f.endswith("_test.go"):
+                for m in re.finditer(r"^func (Fuzz\w+)\(", open(os.path.join(d, f)).read(), re.M):
+                    found.append(("./" + os.path.relpath(d, ROOT), m.group(1)))
+    return found
+
+
 def go_fuzz(fuzztime: str) -> None:
-    for pkg, target, what in [
-        ("./internal/core", "FuzzDecodeHeader", "fuzz: segment header decoder (Go core)"),
-        ("./internal/core", "FuzzNormalizeDtype", "fuzz: dtype parser (Go core)"),
-        ("./cshim", "FuzzCMatchesGo", "fuzz: C path against the Go core (header, dtype)"),
-    ]:
+    for pkg, target in fuzz_targets():
+        what = FUZZ_LABELS.get(target, f"fuzz: {target} ({pkg[2:]})")
         rc, out = run(["go", "test", "-run", "^$", "-fuzz", f"^{target}$", "-fuzztime", fuzztime, pkg])
         execs = re.findall(r"execs: (\d+)", out)
         record(what, f"`go test -fuzz {target} -fuzztime {fuzztime}`", int(execs[-1]) if execs else 0, rc == 0,
