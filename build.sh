@@ -78,7 +78,8 @@ test_go() {
     go vet ./...
     go test -count=1 ./...
     local target
-    for target in internal/core:FuzzDecodeHeader internal/core:FuzzNormalizeDtype cshim:FuzzCMatchesGo; do
+    for target in internal/core:FuzzDecodeHeader internal/core:FuzzNormalizeDtype cshim:FuzzCMatchesGo \
+                  internal/core:FuzzDecodeFileHeader cshim:FuzzCFileHeaderMatchesGo; do
         go test -run '^$' -fuzz "^${target#*:}\$" -fuzztime 5s "./${target%%:*}"
     done
 }

@@ -99,3 +99,23 @@ func CEncodeNpyHeader(descr string, shape []int64, fortran bool) []byte {
 	n := C.npshm__c_encode_npy_header((*C.uchar)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), cd, C.int(len(shape)), sp, C.int(f))
 	return buf[:n]
 }
+
+// CReadFile loads a file with the C path (npshm__c_read_file), for the differential tests: it
+// returns a copy of the array's header fields and data, then releases it.
+func CReadFile(path, name string, flags uint32) (h core.Header, data []byte, attached bool, rc int) {
+	cp, cn := C.CString(path), C.CString(name)
+	defer C.free(unsafe.Pointer(cp))
+	defer C.free(unsafe.Pointer(cn))
+	var o C.npshm_read_options
+	var a *C.npshm_array
+	rc = int(C.npshm__c_read_file(cp, cn, C.uint(flags), &o, &a))
+	if rc != 0 {
+		return h, nil, false, rc
+	}
+	d := HandleHeader(unsafe.Pointer(a), &h)
+	h.Descr = append([]byte(nil), h.Descr...)
+	data = C.GoBytes(d, C.int(h.DataNbytes))
+	C.npshm_release(a)
+	return h, data, o.attached != 0, 0
+}
+
