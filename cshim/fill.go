@@ -118,4 +118,3 @@ func CReadFile(path, name string, flags uint32) (h core.Header, data []byte, att
 	C.npshm_release(a)
 	return h, data, o.attached != 0, 0
 }
-

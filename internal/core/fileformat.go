@@ -276,7 +276,9 @@ func (p *npyParser) word(w string) bool {
 	return true
 }
 
-func isAlnum(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
 
 // shape reads a tuple of non-negative ints into fh.
 func (p *npyParser) shape(fh *FileHeader) Status {
