@@ -56,6 +56,8 @@ build_lib() {
     say "libnpshm.so, C/C++ tests and examples (CMake)"
     cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build "$BUILD"
+    say "npshm command line tool (build/bin/npshm)"
+    go build -o "$BUILD/bin/npshm" ./cmd/npshm
 }
 
 make_venv() {
