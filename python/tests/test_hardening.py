@@ -212,8 +212,10 @@ def test_killed_while_publishing(name, point, op, forked):
         while _state(vpid):
             time.sleep(0.002)
         check("killed")
-        assert len(_temps(vpid)) == expected
-        assert npshm.clean_temporaries() >= expected
+        # What is left is removable (another process on the machine may have cleaned it already:
+        # its pid is dead).
+        assert len(_temps(vpid)) <= expected
+        npshm.clean_temporaries()
         assert _temps(vpid) == []
     # No lock is held: the name can be used at once.
     npshm.create_shared_array(name, (4,), np.int8, force=True, full=1)

@@ -233,12 +233,13 @@ static void crash_once(const char *point, bool replace, bool forked) {
     else
         EXPECT_RC(npshm_attach(name, 0, &a), NPSHM_ERR_NOT_FOUND);
     CHECK(a == SENTINEL);
+    /* What is left is removable. (Another process on the machine may have removed it already: its
+     * pid is dead.) */
     temps = temps_of(vpid);
-    CHECKF(temps == (renaming ? 1 : 0), "%s: %d temporary files after the kill", tag, temps);
+    CHECKF(temps <= (renaming ? 1 : 0), "%s: %d temporary files after the kill", tag, temps);
     removed = -1;
     EXPECT_RC(npshm_clean_temporaries(NULL, &removed), NPSHM_OK);
-    CHECKF(removed >= temps && temps_of(vpid) == 0, "%s: npshm_clean_temporaries removed %d, %d left",
-           tag, removed, temps_of(vpid));
+    CHECKF(temps_of(vpid) == 0, "%s: npshm_clean_temporaries removed %d, %d left", tag, removed, temps_of(vpid));
 
     /* No lock is held: the name can be created or replaced at once. */
     npshm_array *b = NULL;
