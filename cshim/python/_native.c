@@ -771,6 +771,74 @@ static PyObject *mod_setup(PyObject *self, PyObject *const *args, Py_ssize_t nar
     Py_RETURN_NONE;
 }
 
+/* ---- array files (npshm_read_file_ex) ------------------------------------------------------ */
+
+PyDoc_STRVAR(read_file_doc,
+             "read_file(path, name, flags, shape, descr, offset, cancel_addr)\n--\n\n"
+             "npshm_read_file_ex without the GIL: attach name or load the npio/.npy file path into it. "
+             "shape and descr (or None) are the expectations; cancel_addr is the address of a C int "
+             "that stops the load when set (0: none). Returns (array, attached, end). A truncated "
+             "file raises EOFError, a cancelled load InterruptedError.");
+
+static PyObject *mod_read_file(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "read_file() takes 7 arguments");
+        return NULL;
+    }
+    PyObject *keep_path = NULL, *keep_name = NULL, *ret = NULL;
+    const char *path = name_bytes(args[0], &keep_path);
+    if (!path)
+        return NULL;
+    const char *name = name_bytes(args[1], &keep_name);
+    if (!name)
+        goto out;
+    unsigned long flags = PyLong_AsUnsignedLong(args[2]);
+    if (flags == (unsigned long)-1 && PyErr_Occurred())
+        goto out;
+    npshm_read_options o;
+    memset(&o, 0, sizeof o);
+    int64_t dims[NPSHM_MAX_NDIM];
+    if (args[3] != Py_None) {
+        int ndim = parse_shape(args[3], dims);
+        if (ndim < 0)
+            goto out;
+        o.expect_shape = 1;
+        o.ndim = ndim;
+        o.shape = dims;
+    }
+    if (args[4] != Py_None && !(o.dtype = PyUnicode_AsUTF8AndSize(args[4], NULL)))
+        goto out;
+    o.offset = PyLong_AsUnsignedLongLong(args[5]);
+    if (o.offset == (unsigned long long)-1 && PyErr_Occurred())
+        goto out;
+    o.cancel = PyLong_AsVoidPtr(args[6]);
+    if (!o.cancel && PyErr_Occurred())
+        goto out;
+    npshm_array *h = NULL;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = npshm_read_file_ex(path, name, (unsigned)flags, &o, &h);
+    Py_END_ALLOW_THREADS
+    if (rc < 0) {
+        if (rc == NPSHM_ERR_FORMAT && npshm_last_errno() == ENODATA)
+            PyErr_SetString(PyExc_EOFError, npshm_last_error());
+        else if (rc == NPSHM_ERR_IO && npshm_last_errno() == EINTR)
+            PyErr_SetString(PyExc_InterruptedError, npshm_last_error());
+        else
+            raise_code(rc);
+        goto out;
+    }
+    PyObject *arr = wrap(h, NULL);
+    if (arr)
+        ret = Py_BuildValue("(NOK)", arr, o.attached ? Py_True : Py_False, (unsigned long long)o.end);
+out:
+    Py_XDECREF(keep_path);
+    Py_XDECREF(keep_name);
+    return ret;
+}
+
 static PyMethodDef module_methods[] = {
     {"create", (PyCFunction)(void (*)(void))mod_create, METH_FASTCALL, create_doc},
     {"attach", (PyCFunction)(void (*)(void))mod_attach, METH_FASTCALL, attach_doc},
@@ -779,6 +847,7 @@ static PyMethodDef module_methods[] = {
     {"clean_temporaries", mod_clean_temporaries, METH_O, clean_doc},
     {"version", mod_version, METH_NOARGS, "version()\n--\n\nThe version of libnpshm."},
     {"_setup", (PyCFunction)(void (*)(void))mod_setup, METH_FASTCALL, setup_doc},
+    {"read_file", (PyCFunction)(void (*)(void))mod_read_file, METH_FASTCALL, read_file_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -44,6 +44,7 @@ from ._api import (
     msync,
     munlock,
 )
+from ._files import from_file, read_shared_array, to_file
 from ._native import version as _lib_version
 
 lib_version: str = _lib_version()
@@ -57,6 +58,9 @@ __all__ = [
     "attach_shared_array",
     "delete_shared_array",
     "is_shared_array",
+    "read_shared_array",
+    "to_file",
+    "from_file",
     "create",
     "attach",
     "delete",

@@ -54,3 +54,13 @@ def list() -> _list[
 def clean_temporaries(dir: Union[str, bytes, None], /) -> int: ...
 def version() -> str: ...
 def _setup(ndarray: type, dtype_from_descr: Callable[[str], np.dtype[Any]], /) -> None: ...
+def read_file(
+    path: Union[str, bytes],
+    name: Union[str, bytes],
+    flags: int,
+    shape: Union[Sequence[int], None],
+    descr: Union[str, None],
+    offset: int,
+    cancel_addr: int,
+    /,
+) -> tuple[np.ndarray[Any, Any], bool, int]: ...
