@@ -130,6 +130,7 @@ bench() {
     make_venv SharedArray cdxcore
     say "Python benchmark: npshm against SharedArray and cdxcore.npshm"
     "$PY" "$ROOT/bench/bench_python.py"
+    "$PY" "$ROOT/bench/bench_files.py"   # 1 GiB file into a shared array, against cdxcore and cp
 }
 
 case "${1:-}" in
