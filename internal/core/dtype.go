@@ -82,16 +82,7 @@ func (p *dtypeParser) emitByte(c byte) {
 
 func (p *dtypeParser) emitInt(v int64) {
 	var digits [20]byte
-	i := len(digits)
-	for {
-		i--
-		digits[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	p.emitBytes(digits[i:])
+	p.emitBytes(appendUint(digits[:0], uint64(v)))
 }
 
 func (p *dtypeParser) skipSpace() {

@@ -147,11 +147,7 @@ func openTemp(s *Scratch, dir []byte) (fd int, named bool, st Status) {
 	}
 	dirLen := len(dir) - 1
 	for range 100 {
-		p := append(s.Temp[:dirLen], TempPrefix...)
-		p = appendUint(p, uint64(unix.Getpid()))
-		p = append(p, '-')
-		p = appendUint(p, tempCounter.Add(1))
-		p = append(p, 0)
+		p := appendTempName(s.Temp[:dirLen])
 		fd, errno := sysOpenat(unix.AT_FDCWD, p, unix.O_CREAT|unix.O_EXCL|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
 		if errno == 0 {
 			return fd, true, Status{}
@@ -199,11 +195,7 @@ func publish(s *Scratch, fd int, named bool, t Target, replace bool) Status {
 		// Replace: name the file temporarily, then rename it over the old one.
 		dirLen := len(dirPath(t, s.Temp[:0:len(s.Temp)])) - 1
 		for range 100 {
-			tp := append(s.Temp[:dirLen], TempPrefix...)
-			tp = appendUint(tp, uint64(unix.Getpid()))
-			tp = append(tp, '-')
-			tp = appendUint(tp, tempCounter.Add(1))
-			tp = append(tp, 0)
+			tp := appendTempName(s.Temp[:dirLen])
 			errno := sysLinkat(p, tp, unix.AT_SYMLINK_FOLLOW)
 			if errno == unix.EEXIST {
 				continue
@@ -422,6 +414,16 @@ func (l *Lister) Next(s *Scratch) (e ListEntry, ok bool, st Status) {
 func hasTempPrefix(name []byte) bool {
 	_, ok := cutPrefix(name, TempPrefix)
 	return ok
+}
+
+// appendTempName appends a fresh NUL-terminated temporary name, .npshm-tmp-<pid>-<n>, to a
+// directory path.
+func appendTempName(dir []byte) []byte {
+	p := append(dir, TempPrefix...)
+	p = appendUint(p, uint64(unix.Getpid()))
+	p = append(p, '-')
+	p = appendUint(p, tempCounter.Add(1))
+	return append(p, 0)
 }
 
 func appendUint(b []byte, v uint64) []byte {
