@@ -17,9 +17,10 @@ import (
 
 // Array files: the C ABI's side of core.Load and core.WriteFile.
 
-// Fill is core.CFill: the parallel copy in C threads (npshm_fill.c), allocation-free in Go.
-func Fill(src int, off uint64, dst unsafe.Pointer, n uint64, cancel unsafe.Pointer) unix.Errno {
-	return unix.Errno(C.npshm__fill(C.int(src), C.uint64_t(off), dst, C.uint64_t(n), (*C.int)(cancel)))
+// Fill is core.CFill: the copy in C threads (npshm_fill.c), allocation-free in Go.
+func Fill(src int, off uint64, dst unsafe.Pointer, n uint64, dstFd int, dstOff uint64, cancel unsafe.Pointer) unix.Errno {
+	return unix.Errno(C.npshm__fill(C.int(src), C.uint64_t(off), dst, C.uint64_t(n), C.int(dstFd),
+		C.uint64_t(dstOff), (*C.int)(cancel)))
 }
 
 var fileScratchSize = C.size_t(unsafe.Sizeof(core.FileScratch{}))

@@ -475,6 +475,8 @@ static fstatus encode_npio_header(unsigned char *buf, const char *descr, int ndi
 typedef struct ftarget {
     char path[MAX_PATH_LEN + 32];
     size_t dir;
+    const char *display;
+    int is_file;
 } ftarget;
 
 /* As resolve in npshm_child.c, keeping only what the lock needs; the operations that follow check
@@ -490,6 +492,8 @@ static fstatus ftarget_of(const char *name, ftarget *t) {
         memcpy(t->path, rest, rn + 1);
         const char *slash = strrchr(rest, '/');
         t->dir = slash ? (size_t)(slash - rest) + 1 : 0;
+        t->display = name;
+        t->is_file = 1;
         return F_OK_;
     }
     if (n >= 6 && memcmp(name, "shm://", 6) == 0) { name += 6; n -= 6; }
@@ -501,6 +505,8 @@ static fstatus ftarget_of(const char *name, ftarget *t) {
     memcpy(t->path, "/dev/shm/", 9);
     memcpy(t->path + 9, name, n + 1);
     t->dir = 9;
+    t->display = name;
+    t->is_file = 0;
     return F_OK_;
 }
 
@@ -582,24 +588,141 @@ typedef struct fwork {
     fheader fh;
 } fwork;
 
-typedef struct fill_ctx {
-    int src;
-    uint64_t off;
-    const volatile int *cancel;
-    int err;
-} fill_ctx;
+/* ---- a new segment filled from the file (npshm_child.c's c_create, with the descriptor kept for
+ * sendfile; internal/core/load_linux.go's loadNew) ---- */
 
-static int fill_init(void *data, size_t nbytes, void *ctx) {
-    fill_ctx *c = ctx;
-    uint64_t half = (uint64_t)nbytes / 2 / 4096 * 4096;
+static uint32_t crc_tab[256];
+__attribute__((constructor)) static void crc_tab_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        crc_tab[i] = c;
+    }
+}
+static uint32_t crc32_ieee(const unsigned char *b, size_t n) {
+    uint32_t c = ~0u;
+    for (size_t i = 0; i < n; i++) c = crc_tab[(c ^ b[i]) & 0xff] ^ (c >> 8);
+    return ~c;
+}
+static void put_le(unsigned char *p, uint64_t v, int n) { for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i)); }
+
+static _Atomic unsigned long ltemp_counter;
+
+static fstatus fill_data(int src, uint64_t off, void *data, uint64_t n, int fd, uint64_t dst_off,
+                         const volatile int *cancel) {
+    uint64_t half = n / 2 / 4096 * 4096;
     int e = 0;
-    if (half) e = npshm__fill(c->src, c->off, data, half, c->cancel);
+    if (half) e = npshm__fill(src, off, data, half, fd, dst_off, cancel);
     if (!e) {
         if (__builtin_expect(pause_load, 0)) kill(getpid(), SIGSTOP);
-        if (nbytes - half) e = npshm__fill(c->src, c->off + half, (char *)data + half, nbytes - half, c->cancel);
+        if (n - half) e = npshm__fill(src, off + half, (char *)data + half, n - half, fd, dst_off + half, cancel);
     }
-    c->err = e;
-    return e ? 1 : 0;
+    if (!e) return F_OK_;
+    if (e == EINTR) return (fstatus){NPSHM_ERR_IO, EINTR, "load cancelled", 0, 0};
+    if (e == ENODATA) return ftrunc("file is shorter than the array its header describes");
+    return fsys(e, "cannot read the file");
+}
+
+static fstatus load_new(const ftarget *t, const fheader *fh, int src, uint64_t data_off, unsigned flags,
+                        const volatile int *cancel, unsigned char *hbuf, npshm_array **out) {
+    size_t dlen = strlen(fh->descr);
+    uint64_t nbytes;
+    if (shape_nbytes(fh->shape, fh->ndim, fh->itemsize, &nbytes)) return ffail(NPSHM_ERR_INVALID, "array too large: its size in bytes overflows");
+    uint32_t header_len = (uint32_t)(64 + 8 * fh->ndim + dlen);
+    uint64_t data_offset = ((uint64_t)header_len + 4 + 4095) / 4096 * 4096;
+    uint64_t size = data_offset + nbytes;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    memcpy(hbuf, "NPSHMARR", 8);
+    put_le(hbuf + 8, 1, 2);
+    put_le(hbuf + 10, fh->fortran ? 1 : 0, 2);
+    put_le(hbuf + 12, header_len, 4);
+    put_le(hbuf + 16, data_offset, 8);
+    put_le(hbuf + 24, nbytes, 8);
+    put_le(hbuf + 32, fh->itemsize, 8);
+    put_le(hbuf + 40, (uint64_t)fh->ndim, 4);
+    put_le(hbuf + 44, dlen, 4);
+    put_le(hbuf + 48, (uint64_t)getpid(), 4);
+    put_le(hbuf + 52, 0, 4);
+    put_le(hbuf + 56, (uint64_t)((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec), 8);
+    for (int i = 0; i < fh->ndim; i++) put_le(hbuf + 64 + 8 * i, (uint64_t)fh->shape[i], 8);
+    memcpy(hbuf + 64 + 8 * fh->ndim, fh->descr, dlen);
+    put_le(hbuf + header_len, crc32_ieee(hbuf, header_len), 4);
+
+    char dir[MAX_PATH_LEN + 8], tmp[MAX_PATH_LEN + 64], proc[64];
+    if (t->dir == 0) snprintf(dir, sizeof dir, "./");
+    else snprintf(dir, sizeof dir, "%.*s", (int)t->dir, t->path);
+    int named = 0;
+    tmp[0] = 0;
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0 && access("/proc/self/fd", X_OK) != 0) { close(fd); fd = -1; errno = EOPNOTSUPP; }
+    if (fd < 0) {
+        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return fsys(errno, "cannot create the array's directory entry");
+        for (int i = 0; i < 100 && fd < 0; i++) {
+            snprintf(tmp, sizeof tmp, "%s" TEMP_PREFIX "%d-%lu", dir, (int)getpid(), atomic_fetch_add(&ltemp_counter, 1) + 1);
+            fd = open(tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+            if (fd < 0 && errno != EEXIST) return fsys(errno, "cannot create a temporary file");
+        }
+        if (fd < 0) return ffail(NPSHM_ERR_IO, "cannot find a free temporary name");
+        named = 1;
+    }
+    fstatus s = F_OK_;
+    void *base = MAP_FAILED;
+    if ((flags & NPSHM_HAS_MODE) && fchmod(fd, (flags >> 16) & 07777) != 0) { s = fsys(errno, "cannot set the mode"); goto fail; }
+    int e;
+    while ((e = fallocate(fd, 0, 0, (off_t)size)) != 0 && errno == EINTR) {}
+    if (e != 0) {
+        if (!(t->is_file && (errno == EOPNOTSUPP || errno == ENOSYS))) { s = fsys(errno, "cannot reserve memory for the array"); goto fail; }
+        if (ftruncate(fd, (off_t)size) != 0) { s = fsys(errno, "cannot size the file"); goto fail; }
+    }
+    base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) { s = fsys(errno, "cannot map the array"); goto fail; }
+    memcpy(base, hbuf, header_len + 4);
+    if ((s = fill_data(src, data_off, (char *)base + data_offset, nbytes, fd, data_offset, cancel)).code) goto fail;
+    if (!named) {
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, t->path, AT_SYMLINK_FOLLOW) != 0) {
+            s = errno == EEXIST ? (fstatus){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
+                                : fsys(errno, "cannot publish the array under its name");
+            goto fail;
+        }
+    } else {
+        if (link(tmp, t->path) != 0) {
+            s = errno == EEXIST ? (fstatus){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
+                                : fsys(errno, "cannot publish the array under its name");
+            goto fail;
+        }
+        unlink(tmp);
+        tmp[0] = 0;
+    }
+    close(fd);
+    npshm_array *a = npshm__handle_new(dlen, strlen(t->display));
+    if (a == NULL) {
+        munmap(base, size);
+        unlink(t->path);
+        return (fstatus){NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory", 0, 0};
+    }
+    a->base = base;
+    a->maplen = size;
+    a->data = (char *)base + data_offset;
+    a->nbytes = nbytes;
+    a->itemsize = fh->itemsize;
+    a->ndim = fh->ndim;
+    a->fortran = fh->fortran;
+    memcpy(a->shape, fh->shape, sizeof(int64_t) * (size_t)fh->ndim);
+    memcpy(a->dtype, fh->descr, dlen);
+    strcpy(a->name, t->display);
+    if (flags & NPSHM_READONLY) {
+        (void)mprotect(base, size, PROT_READ);
+        a->readonly = 1;
+    }
+    *out = a;
+    return F_OK_;
+fail:
+    if (named && tmp[0]) unlink(tmp);
+    if (base != MAP_FAILED) munmap(base, size);
+    close(fd);
+    return s;
 }
 
 static fstatus read_header_at(fwork *w, int fd, uint64_t off) {
@@ -745,29 +868,18 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
         if (rc != NPSHM_ERR_NOT_FOUND) { if (s.code) goto report; goto done_rc; }
     }
     {
-        fill_ctx c = {src, o->offset + w->fh.header_len, o->cancel, 0};
-        unsigned cflags = (w->fh.fortran ? NPSHM_FORTRAN : 0) | (flags & (NPSHM_HAS_MODE | (07777u << 16)));
         npshm_array *a = NULL;
-        rc = npshm__c_create_init(name, w->fh.ndim, w->fh.shape, w->fh.descr, cflags, fill_init, &c, &a);
-        if (c.err) {
-            s = c.err == EINTR ? (fstatus){NPSHM_ERR_IO, EINTR, "load cancelled", 0, 0}
-              : c.err == ENODATA ? ftrunc("file is shorter than the array its header describes")
-                                 : fsys(c.err, "cannot read the file");
-            goto report;
-        }
-        if (rc == NPSHM_ERR_EXISTS && !(flags & NPSHM_EXCLUSIVE)) {
+        s = load_new(&t, &w->fh, src, o->offset + w->fh.header_len, flags, o->cancel, w->file, &a);
+        if (s.code == NPSHM_ERR_EXISTS && !(flags & NPSHM_EXCLUSIVE)) {
             s = F_OK_;
             rc = attach_matching(name, ro, o, expect, w, 1, out, &s);
             if (rc == 0) { o->attached = 1; goto done; }
             if (s.code) goto report;
             goto done_rc;
         }
-        if (rc != 0) { reprefix(rc, "npshm_create_init"); goto done_rc; } /* create_init reported it */
-        if (ro) {
-            (void)mprotect(a->base, a->maplen, PROT_READ);
-            a->readonly = 1;
-        }
+        if (s.code) goto report;
         *out = a;
+        rc = 0;
         goto done;
     }
 report:

@@ -11,11 +11,14 @@
 
 #pragma GCC visibility push(hidden)
 
-/* Copies n bytes of the file src from offset off into dst (a fresh mapping), with up to four threads
- * (plain pthreads: usable from Go's side of the library and in forked children alike), looking at
- * *cancel (if not NULL) between chunks of 8 MiB. Returns 0, EINTR if cancelled, ENODATA if the file
- * ended early, or the errno of a failed read. */
-int npshm__fill(int src, uint64_t off, void *dst, uint64_t n, const volatile int *cancel);
+/* Copies n bytes of the file src from offset off into dst, a fresh mapping of the file dst_fd at
+ * dst_off (dst_fd -1: no descriptor): sendfile into dst_fd from the front and, with more than one
+ * CPU and at least 64 MiB, a second thread preading into the mapping from the back, meeting in the
+ * middle; *cancel (if not NULL) is looked at between chunks of 8 MiB. Plain pthreads: usable from
+ * Go's side of the library and in forked children alike. Returns 0, EINTR if cancelled, ENODATA if
+ * the file ended early, or the errno of a failed read or write. */
+int npshm__fill(int src, uint64_t off, void *dst, uint64_t n, int dst_fd, uint64_t dst_off,
+                const volatile int *cancel);
 
 /* The C path of npshm_read_file_ex and npshm_write_file (cshim/npshm_child_files.c), for forked
  * children; the same rules, status codes and messages as internal/core/load_linux.go. */

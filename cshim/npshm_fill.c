@@ -1,10 +1,18 @@
-/* The parallel copy of a file's data into a new array, shared by the Go side of the library
- * (through cshim/fill.go) and the C path of forked children. Plain C and pthreads. */
+/* The copy of a file's data into a new array, shared by the Go side of the library (through
+ * cshim/fill.go) and the C path of forked children. Plain C and pthreads.
+ *
+ * What we measured (a 1 GiB file in the page cache into a fresh tmpfs segment, 2 CPUs): sendfile
+ * into the segment's descriptor costs the least CPU per byte (no page faults: about 2.9 GB/s on one
+ * thread), but a second sendfile thread only waits for the first (tmpfs writes hold the inode lock);
+ * pread into the mapping runs in parallel with it (page faults take no such lock). So one thread
+ * sendfiles chunks from the front while another preads chunks into the mapping from the back, and
+ * they meet wherever their speeds put the middle: about 4 GB/s on an idle machine. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "npshm_files.h"
@@ -14,19 +22,18 @@
 #endif
 
 #define CHUNK (8u << 20)
-#define MAX_THREADS 4
-#define MIN_PER_THREAD (32u << 20)
+#define MIN_PARALLEL (64u << 20)
 
 typedef struct fill_job {
-    int src;
-    uint64_t off, n;
+    int src, dst_fd;
+    uint64_t off, n, dst_off;
     char *dst;
     const volatile int *cancel;
-    _Atomic uint64_t next;
+    _Atomic uint64_t lohi; /* next chunk from the front << 32 | chunks before the back's next */
     atomic_int err;
 } fill_job;
 
-static int fill_chunk(fill_job *j, uint64_t at, uint64_t len) {
+static int pread_chunk(fill_job *j, uint64_t at, uint64_t len) {
     char *p = j->dst + at;
     /* Map the (already reserved) pages in one go instead of a fault per page. */
     uintptr_t a = (uintptr_t)p & ~(uintptr_t)4095;
@@ -44,42 +51,70 @@ static int fill_chunk(fill_job *j, uint64_t at, uint64_t len) {
     return 0;
 }
 
-static void *fill_worker(void *arg) {
-    fill_job *j = arg;
-    for (;;) {
-        if (atomic_load(&j->err)) return NULL;
-        if (j->cancel && *j->cancel) {
-            int zero = 0;
-            atomic_compare_exchange_strong(&j->err, &zero, EINTR);
-            return NULL;
+static int sendfile_chunk(fill_job *j, uint64_t at, uint64_t len) {
+    uint64_t done = 0;
+    while (done < len) {
+        if (lseek(j->dst_fd, (off_t)(j->dst_off + at + done), SEEK_SET) < 0) break;
+        off_t in = (off_t)(j->off + at + done);
+        ssize_t r = sendfile(j->dst_fd, j->src, &in, len - done);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EINVAL || errno == ENOSYS) break; /* not for this pair of files */
+            return errno;
         }
-        uint64_t at = atomic_fetch_add(&j->next, CHUNK);
-        if (at >= j->n) return NULL;
-        uint64_t len = j->n - at < CHUNK ? j->n - at : CHUNK;
-        int e = fill_chunk(j, at, len);
-        if (e) {
-            int zero = 0;
-            atomic_compare_exchange_strong(&j->err, &zero, e);
-            return NULL;
+        if (r == 0) return ENODATA;
+        done += (uint64_t)r;
+    }
+    return done < len ? pread_chunk(j, at + done, len - done) : 0;
+}
+
+static int take(fill_job *j, int front, uint64_t *chunk) {
+    uint64_t v = atomic_load(&j->lohi);
+    for (;;) {
+        uint64_t lo = v >> 32, hi = v & 0xffffffffu;
+        if (lo >= hi) return 0;
+        uint64_t nv = front ? (lo + 1) << 32 | hi : lo << 32 | (hi - 1);
+        if (atomic_compare_exchange_weak(&j->lohi, &v, nv)) {
+            *chunk = front ? lo : hi - 1;
+            return 1;
         }
     }
 }
 
-int npshm__fill(int src, uint64_t off, void *dst, uint64_t n, const volatile int *cancel) {
-    fill_job j = {.src = src, .off = off, .n = n, .dst = dst, .cancel = cancel};
-    atomic_init(&j.next, 0);
-    atomic_init(&j.err, 0);
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int want = (int)(n / MIN_PER_THREAD);
-    if (want > MAX_THREADS) want = MAX_THREADS;
-    if (cpus > 0 && want > cpus) want = (int)cpus;
-    pthread_t threads[MAX_THREADS];
-    int started = 0;
-    for (int i = 1; i < want; i++) {
-        if (pthread_create(&threads[started], NULL, fill_worker, &j) != 0) break;
-        started++;
+static void work(fill_job *j, int front) {
+    uint64_t c;
+    while (!atomic_load(&j->err) && take(j, front, &c)) {
+        int e;
+        if (j->cancel && *j->cancel) {
+            e = EINTR;
+        } else {
+            uint64_t at = c * CHUNK, len = j->n - at < CHUNK ? j->n - at : CHUNK;
+            e = front && j->dst_fd >= 0 ? sendfile_chunk(j, at, len) : pread_chunk(j, at, len);
+        }
+        if (e) {
+            int zero = 0;
+            atomic_compare_exchange_strong(&j->err, &zero, e);
+        }
     }
-    fill_worker(&j); /* this thread works too */
-    for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
+}
+
+static void *back_worker(void *arg) {
+    work(arg, 0);
+    return NULL;
+}
+
+int npshm__fill(int src, uint64_t off, void *dst, uint64_t n, int dst_fd, uint64_t dst_off,
+                const volatile int *cancel) {
+    fill_job j = {.src = src, .dst_fd = dst_fd, .off = off, .n = n, .dst_off = dst_off, .dst = dst, .cancel = cancel};
+    uint64_t chunks = (n + CHUNK - 1) / CHUNK;
+    if (chunks > 0xffffffffu) return EFBIG;
+    atomic_init(&j.lohi, chunks);
+    atomic_init(&j.err, 0);
+    pthread_t back;
+    int started = n >= MIN_PARALLEL && dst_fd >= 0 && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+                  pthread_create(&back, NULL, back_worker, &j) == 0;
+    work(&j, 1);
+    if (started) pthread_join(back, NULL);
+    if (!atomic_load(&j.err) && cancel && *cancel && n > 0) return EINTR;
     return atomic_load(&j.err);
 }

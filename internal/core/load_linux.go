@@ -1,8 +1,10 @@
 package core
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -38,15 +40,18 @@ const (
 	FillC
 )
 
-// CFill copies n bytes of file src at offset off into dst, with threads of its own, checking
-// *cancel between chunks. It returns 0, EINTR if cancelled, ENODATA if the file ended early, or
-// the errno of a failed read. Set once, by the C ABI's package initialisation.
-var CFill func(src int, off uint64, dst unsafe.Pointer, n uint64, cancel unsafe.Pointer) unix.Errno
+// CFill copies n bytes of file src at offset off into dst, which is mapped from the file dstFd at
+// offset dstOff, with threads of its own, checking *cancel between chunks. It returns 0, EINTR if
+// cancelled, ENODATA if the file ended early, or the errno of a failed read. Set once, by the C
+// ABI's package initialisation.
+var CFill func(src int, off uint64, dst unsafe.Pointer, n uint64, dstFd int, dstOff uint64, cancel unsafe.Pointer) unix.Errno
 
 // fillState is what the Create init function needs of a load; it lives in the FileScratch.
 type fillState struct {
 	src    int
 	off    uint64
+	dstFd  int
+	dstOff uint64
 	cancel uintptr
 	mode   FillMode
 	errno  unix.Errno
@@ -178,33 +183,67 @@ func Load(s *Scratch, fs *FileScratch, path []byte, name []byte, opt *LoadOption
 	return m, t, res, st
 }
 
-// loadNew creates the array from the file whose header is in fs.FH and whose fd is src.
+// loadNew creates the array from the file whose header is in fs.FH and whose fd is src: as Create
+// does (FORMAT.md, "Creation"), but with the data copied from the file before publishing, partly
+// with sendfile into the new segment's descriptor, which Create does not hand out.
 func loadNew(s *Scratch, fs *FileScratch, src int, name []byte, opt *LoadOptions) (Mapping, Target, Status) {
 	fh := &fs.FH
-	dtype := fs.File[:copy(fs.File[:], fh.Descr)] // Create normalises it into s.Descr
-	fs.fill = fillState{src: src, off: opt.Offset + fh.HeaderLen, cancel: uintptr(opt.Cancel), mode: opt.Fill}
-	copt := CreateOptions{Fortran: fh.Fortran, HasMode: opt.HasMode, Mode: opt.Mode,
-		Init: loadInit, InitA: unsafe.Pointer(fs)}
-	m, t, st := Create(s, name, fh.Shape[:fh.Ndim], dtype, copt)
-	if fs.fill.failed {
-		switch fs.fill.errno {
-		case unix.EINTR:
-			st = errCancelled
-		case unix.ENODATA:
-			st = truncated("file is shorter than the array its header describes")
-		default:
-			st = sysFail(fs.fill.errno, "cannot read the file")
+	t, st := ResolveName(name, s.Path[:0:len(s.Path)])
+	if !st.Ok() {
+		return Mapping{}, t, st
+	}
+	h := &s.Hdr
+	*h = Header{Ndim: fh.Ndim, Itemsize: fh.Itemsize, Descr: fh.Descr, Shape: fh.Shape}
+	if fh.Fortran {
+		h.Flags = FlagFortran
+	}
+	if st := h.Layout(); !st.Ok() {
+		return Mapping{}, t, st
+	}
+	h.CreatorPID = uint32(unix.Getpid())
+	h.CreatedNs = time.Now().UnixNano()
+	hlen := h.Encode(s.Header[:])
+	size := h.SegmentSize()
+	fd, named, st := openTemp(s, dirPath(t, s.Temp[:0:len(s.Temp)]))
+	if !st.Ok() {
+		return Mapping{}, t, st
+	}
+	m, st := fillSegment(fd, size, s.Header[:hlen], CreateOptions{HasMode: opt.HasMode, Mode: opt.Mode}, t.IsFile)
+	if st.Ok() {
+		fs.fill = fillState{src: src, off: opt.Offset + fh.HeaderLen, dstFd: fd, dstOff: h.DataOffset,
+			cancel: uintptr(opt.Cancel), mode: opt.Fill}
+		if loadInit(addrPtr(m.Data(h)), h.DataNbytes, unsafe.Pointer(fs), nil) != 0 {
+			switch fs.fill.errno {
+			case unix.EINTR:
+				st = errCancelled
+			case unix.ENODATA:
+				st = truncated("file is shorter than the array its header describes")
+			default:
+				st = sysFail(fs.fill.errno, "cannot read the file")
+			}
 		}
 	}
-	if st.Ok() && opt.ReadOnly {
-		// Created read-write: map it again read-only.
+	if st.Ok() {
+		st = publish(s, fd, named, t, false)
+	}
+	unix.Close(fd)
+	if !st.Ok() {
+		if named {
+			sysUnlinkat(unix.AT_FDCWD, s.Temp[:])
+		}
+		if m.Addr != 0 {
+			munmap(m)
+		}
+		return Mapping{}, t, st
+	}
+	if opt.ReadOnly {
 		unix.Mprotect(m.Bytes(), unix.PROT_READ)
 		m.ReadOnly = true
 	}
-	return m, t, st
+	return m, t, Status{}
 }
 
-// loadInit is Create's init function for a load: it fills the data from the file.
+// loadInit fills the data from the file: half, the crash-test pause point, the other half.
 func loadInit(data unsafe.Pointer, n uint64, a, _ unsafe.Pointer) int32 {
 	fs := (*FileScratch)(a)
 	f := &fs.fill
@@ -229,11 +268,42 @@ func fillRange(f *fillState, data unsafe.Pointer, at, n uint64) unix.Errno {
 	cancel := *(*unsafe.Pointer)(unsafe.Pointer(&f.cancel))
 	switch {
 	case f.mode == FillC && CFill != nil:
-		return CFill(f.src, f.off+at, dst, n, cancel)
+		return CFill(f.src, f.off+at, dst, n, f.dstFd, f.dstOff+at, cancel)
 	case f.mode == FillGoroutines:
-		return fillGoroutines(f.src, f.off+at, dst, n, cancel)
+		return fillGoroutines(f, f.off+at, dst, n, f.dstOff+at, cancel)
 	}
-	return fillSerial(f.src, f.off+at, dst, n, cancel)
+	return fillSendfile(f.src, f.off+at, f.dstFd, f.dstOff+at, dst, n, cancel)
+}
+
+// fillSendfile copies with sendfile into the segment's descriptor (no page faults, the least CPU
+// per byte); where sendfile cannot, with pread into the mapping.
+func fillSendfile(src int, off uint64, dstFd int, dstOff uint64, dst unsafe.Pointer, n uint64, cancel unsafe.Pointer) unix.Errno {
+	if dstFd < 0 {
+		return fillSerial(src, off, dst, n, cancel)
+	}
+	for done := uint64(0); done < n; {
+		if cancelled(cancel) {
+			return unix.EINTR
+		}
+		want := min(n-done, fillChunk)
+		if _, err := unix.Seek(dstFd, int64(dstOff+done), 0); err != nil {
+			return fillSerial(src, off+done, unsafe.Add(dst, done), n-done, cancel)
+		}
+		in := int64(off + done)
+		r, _, e := unix.Syscall6(unix.SYS_SENDFILE, uintptr(dstFd), uintptr(src), uintptr(unsafe.Pointer(&in)), uintptr(want), 0, 0)
+		switch {
+		case e == unix.EINTR:
+			continue
+		case e == unix.EINVAL || e == unix.ENOSYS:
+			return fillSerial(src, off+done, unsafe.Add(dst, done), n-done, cancel)
+		case e != 0:
+			return e
+		case r == 0:
+			return unix.ENODATA
+		}
+		done += uint64(r)
+	}
+	return 0
 }
 
 // fillChunk is how much a fill reads between two looks at the cancel flag.
@@ -267,32 +337,59 @@ func sysMadvise(p unsafe.Pointer, n uint64, advice int) {
 	unix.Syscall(unix.SYS_MADVISE, uintptr(p)&^(dataAlign-1), uintptr(n)+uintptr(p)&(dataAlign-1), uintptr(advice))
 }
 
-// fillGoroutines splits the work over goroutines in chunks handed out in turn.
-func fillGoroutines(src int, off uint64, dst unsafe.Pointer, n uint64, cancel unsafe.Pointer) unix.Errno {
-	workers := min(4, max(1, int(n/(64<<20))))
-	if workers == 1 {
-		return fillSerial(src, off, dst, n, cancel)
+// fillGoroutines copies with sendfile from the front and, on a machine with more than one CPU,
+// a goroutine with pread into the mapping from the back, meeting in the middle (the segment's
+// writes by sendfile take a lock that a second sendfile would wait for; page faults do not).
+func fillGoroutines(f *fillState, off uint64, dst unsafe.Pointer, n, dstOff uint64, cancel unsafe.Pointer) unix.Errno {
+	if n < 64<<20 || runtime.NumCPU() < 2 || f.dstFd < 0 {
+		return fillSendfile(f.src, off, f.dstFd, dstOff, dst, n, cancel)
 	}
-	var next atomic.Uint64
-	var first atomic.Int32
-	var stop atomic.Int32
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for stop.Load() == 0 {
-				at := next.Add(fillChunk) - fillChunk
-				if at >= n {
-					return
-				}
-				if e := fillSerial(src, off+at, unsafe.Add(dst, at), min(fillChunk, n-at), cancel); e != 0 {
-					first.CompareAndSwap(0, int32(e))
-					stop.Store(1)
-				}
+	chunks := (n + fillChunk - 1) / fillChunk
+	var lohi atomic.Uint64 // next chunk from the front << 32 | chunks left before the back's
+	lohi.Store(chunks)
+	take := func(front bool) (uint64, bool) {
+		for {
+			v := lohi.Load()
+			lo, hi := v>>32, v&0xffffffff
+			if lo >= hi {
+				return 0, false
 			}
-		}()
+			nv, c := (lo+1)<<32|hi, lo
+			if !front {
+				nv, c = lo<<32|(hi-1), hi-1
+			}
+			if lohi.CompareAndSwap(v, nv) {
+				return c, true
+			}
+		}
 	}
+	var first atomic.Int32
+	work := func(front bool) {
+		for first.Load() == 0 {
+			c, ok := take(front)
+			if !ok {
+				return
+			}
+			at := c * fillChunk
+			m := min(fillChunk, n-at)
+			var e unix.Errno
+			if front {
+				e = fillSendfile(f.src, off+at, f.dstFd, dstOff+at, unsafe.Add(dst, at), m, cancel)
+			} else {
+				e = fillSerial(f.src, off+at, unsafe.Add(dst, at), m, cancel)
+			}
+			if e != 0 {
+				first.CompareAndSwap(0, int32(e))
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		work(false)
+	}()
+	work(true)
 	wg.Wait()
 	return unix.Errno(first.Load())
 }
