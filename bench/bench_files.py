@@ -64,6 +64,7 @@ def main() -> None:
     with open(path, "rb") as f:  # into the page cache
         while f.read(64 << 20):
             pass
+    load_before = os.getloadavg()[0]
     tag = f"npshm-bench-files-{os.getpid()}"
     times: dict[str, list[float]] = {"npshm": [], "cdxcore": [], "cp": []}
 
@@ -123,6 +124,8 @@ def main() -> None:
         f"file: {size / (1 << 30):.3f} GiB npio (cdxcore.npio.to_file), float64, in the page cache, on "
         f"{args.dir}",
         f"{args.rounds} rounds, subjects interleaved; each load makes a new shared array",
+        f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f} "
+        "(other work on the machine slows every subject)",
         "",
         f"{'subject':<44}{'GB/s: min':>10}{'median':>9}{'max':>9}",
     ]
