@@ -544,7 +544,10 @@ static status parse_any(parser *p, int depth, long long *itemsize) {
     }
     size_t end = p->pos;
     while (end < p->len && p->in[end] != ' ' && p->in[end] != '\t' && p->in[end] != '\n') end++;
+    /* Inside a structured dtype an unquoted type is taken, and written quoted as numpy writes it. */
+    if (depth > 0) emitc(p, '\'');
     status s = simple(p, p->in + p->pos, end - p->pos, itemsize);
+    if (depth > 0) emitc(p, '\'');
     p->pos = end;
     return s;
 }

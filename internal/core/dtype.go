@@ -134,7 +134,14 @@ func (p *dtypeParser) parseAny(depth int) (int64, Status) {
 	for end < len(p.in) && p.in[end] != ' ' && p.in[end] != '\t' && p.in[end] != '\n' {
 		end++
 	}
+	// Inside a structured dtype an unquoted type is taken, and written quoted as numpy writes it.
+	if depth > 0 {
+		p.emitByte('\'')
+	}
 	size, st := p.simple(p.in[p.pos:end])
+	if depth > 0 {
+		p.emitByte('\'')
+	}
 	p.pos = end
 	return size, st
 }
