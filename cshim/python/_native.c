@@ -516,16 +516,51 @@ static int parse_shape(PyObject *obj, int64_t *dims)
 }
 
 PyDoc_STRVAR(create_doc,
-             "create(name, shape, descr, flags, dtype)\n--\n\n"
-             "Create a zero-filled array and return a numpy array over it. descr is the dtype's "
-             ".npy descriptor, dtype the numpy.dtype the result gets.");
+             "create(name, shape, descr, flags, dtype, fill=None)\n--\n\n"
+             "Create an array and return a numpy array over it. descr is the dtype's .npy descriptor, "
+             "dtype the numpy.dtype the result gets. fill (bytes) is the whole data in C order, or one "
+             "element to repeat; it is written before the array gets its name (npshm_create_init), so "
+             "no process sees the array unfilled. Without it the array is zero-filled.");
+
+/* What fill_init copies: the whole data, or one element that it repeats. */
+typedef struct fill_source {
+    const char *bytes;
+    size_t len;
+} fill_source;
+
+static int fill_init(void *data, size_t nbytes, void *ctx)
+{
+    const fill_source *src = ctx;
+    if (nbytes == 0 || src->len == 0)
+        return 0;
+    if (src->len >= nbytes) {
+        memcpy(data, src->bytes, nbytes);
+        return 0;
+    }
+    /* One element, repeated: copy it, then double the filled prefix until the end. */
+    memcpy(data, src->bytes, src->len);
+    size_t done = src->len;
+    while (done < nbytes) {
+        size_t n = done < nbytes - done ? done : nbytes - done;
+        memcpy((char *)data + done, data, n);
+        done += n;
+    }
+    return 0;
+}
 
 static PyObject *mod_create(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "create() takes 5 arguments");
+    if (nargs != 5 && nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "create() takes 5 or 6 arguments");
         return NULL;
+    }
+    fill_source fill = {NULL, 0};
+    if (nargs == 6 && args[5] != Py_None) {
+        Py_ssize_t len;
+        if (PyBytes_AsStringAndSize(args[5], (char **)&fill.bytes, &len) < 0)
+            return NULL;
+        fill.len = (size_t)len;
     }
     PyObject *keep;
     const char *name = name_bytes(args[0], &keep);
@@ -545,7 +580,10 @@ static PyObject *mod_create(PyObject *self, PyObject *const *args, Py_ssize_t na
     npshm_array *h = NULL;
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = npshm_create(name, ndim, ndim ? dims : NULL, descr, (unsigned)flags, &h);
+    if (fill.bytes != NULL)
+        rc = npshm_create_init(name, ndim, ndim ? dims : NULL, descr, (unsigned)flags, fill_init, &fill, &h);
+    else
+        rc = npshm_create(name, ndim, ndim ? dims : NULL, descr, (unsigned)flags, &h);
     Py_END_ALLOW_THREADS
     if (rc < 0) {
         raise_code(rc);

@@ -121,6 +121,13 @@ def _prepare_fill(full: Any, shape: ShapeLike, dt: np.dtype) -> np.ndarray:
     return src
 
 
+def _fill_bytes(src: np.ndarray, shape: ShapeLike) -> bytes:
+    """The bytes the extension fills a new array with: one element to repeat, or all of them."""
+    if src.size == 1:
+        return src.tobytes()
+    return np.ascontiguousarray(np.broadcast_to(src, _shape_tuple(shape))).tobytes()
+
+
 # ---- cdxcore.npshm -------------------------------------------------------------------------
 
 
@@ -191,22 +198,15 @@ def create_shared_array(
     """
     dt, descr, sub = resolve(dtype)
     shape = _check_ndim(shape, sub)
-    fill = None if full is None else _prepare_fill(full, shape, dt)
+    fill = None if full is None else _fill_bytes(_prepare_fill(full, shape, dt), shape)
     flags = _flags(mode, _REPLACE if force else 0)
     try:
-        arr = _native.create(name, shape, descr, flags, dt)
+        # The fill is written before the array gets its name: nobody sees it unfilled.
+        return _native.create(name, shape, descr, flags, dt, fill)
     except FileExistsError:
         if raise_on_error:
             raise
         return None
-    if fill is not None:
-        try:
-            arr[...] = fill
-        except BaseException:
-            del arr
-            _native.delete(name)
-            raise
-    return arr
 
 
 def attach_shared_array(

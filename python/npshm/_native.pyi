@@ -44,6 +44,7 @@ def create(
     descr: str,
     flags: int,
     dtype: Union[np.dtype[Any], None],
+    fill: Union[bytes, None] = ...,
     /,
 ) -> np.ndarray[Any, Any]: ...
 def attach(name: Union[str, bytes], flags: int = ..., /) -> np.ndarray[Any, Any]: ...

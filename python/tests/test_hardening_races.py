@@ -112,18 +112,6 @@ def _attach_until(name: str, done: threading.Event, deleting: bool, seen: dict) 
         del a
 
 
-def _fills_before_publishing() -> bool:
-    """Whether the extension fills full= through npshm_create_init (before the array has a name):
-    it imports that symbol. Until it does, create_shared_array(full=...) publishes a zero-filled
-    array and fills it afterwards, and the race below sees half-filled arrays."""
-    with open(npshm._native.__file__, "rb") as f:
-        return b"npshm_create_init" in f.read()
-
-
-@pytest.mark.xfail(
-    not _fills_before_publishing(), strict=False,
-    reason="create_shared_array(full=) fills after publishing; it must use npshm_create_init",
-)
 @pytest.mark.parametrize("mode", ["replace", "delete"])
 def test_attach_racing_replace_or_delete_sees_complete_arrays(name, mode):
     if mode == "replace":
