@@ -558,7 +558,16 @@ static fstatus take_lock(const char *path, const volatile int *cancel, int *fd_o
             while (!locked) {
                 if (flock(fd, LOCK_EX | LOCK_NB) == 0) { locked = 1; break; }
                 if (errno != EWOULDBLOCK && errno != EINTR) { int e = errno; close(fd); return fsys(e, "cannot lock the lock file"); }
-                if (*cancel) { close(fd); return (fstatus){NPSHM_ERR_IO, EINTR, "load cancelled", 0, 0}; }
+                if (*cancel) {
+                    /* If nobody holds the lock after all (the wait may have been for nothing but a
+                     * signal), the file may be ours alone: remove it as a loader would. */
+                    struct stat held, named;
+                    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &held) == 0 && stat(path, &named) == 0 &&
+                        held.st_ino == named.st_ino && held.st_dev == named.st_dev)
+                        unlink(path);
+                    close(fd);
+                    return (fstatus){NPSHM_ERR_IO, EINTR, "load cancelled", 0, 0};
+                }
                 struct timespec ts = {0, wait};
                 nanosleep(&ts, NULL);
                 wait = wait * 2 > 5000000 ? 5000000 : wait * 2;

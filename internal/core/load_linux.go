@@ -536,15 +536,28 @@ func takeLock(path []byte, cancel unsafe.Pointer) (int, Status) {
 			return -1, sysFail(errno, "cannot open the lock file")
 		}
 		if st := flockWait(fd, cancel); !st.Ok() {
+			// Cancelled (or failed) while waiting. If nobody holds the lock after all (the wait may
+			// have been for nothing but a signal), the file may be ours alone: remove it as a
+			// loader would. If somebody holds it, they remove it.
+			if _, _, e := unix.Syscall(unix.SYS_FLOCK, uintptr(fd), unix.LOCK_EX|unix.LOCK_NB, 0); e == 0 {
+				if sameFile(fd, path) {
+					sysUnlinkat(unix.AT_FDCWD, path)
+				}
+			}
 			unix.Close(fd)
 			return -1, st
 		}
-		var held, named unix.Stat_t
-		if unix.Fstat(fd, &held) == nil && sysStat(path, &named) == 0 && held.Ino == named.Ino && held.Dev == named.Dev {
+		if sameFile(fd, path) {
 			return fd, Status{}
 		}
 		unix.Close(fd) // removed or replaced while we waited: lock the current one
 	}
+}
+
+// sameFile reports whether fd is the file at path.
+func sameFile(fd int, path []byte) bool {
+	var held, named unix.Stat_t
+	return unix.Fstat(fd, &held) == nil && sysStat(path, &named) == 0 && held.Ino == named.Ino && held.Dev == named.Dev
 }
 
 func flockWait(fd int, cancel unsafe.Pointer) Status {

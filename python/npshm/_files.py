@@ -10,10 +10,12 @@ with nothing left behind.
 
 from __future__ import annotations
 
+import _thread
 import ctypes
 import os
 import tempfile
 import threading
+import time
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -53,9 +55,11 @@ def _load(path: Union[str, bytes], name: Any, flags: int, shape: Any, descr: Opt
     """_native.read_file in a helper thread; KeyboardInterrupt cancels it."""
     cancel = ctypes.c_int(0)
     result: list[Any] = []
+    running = threading.Event()
     finished = threading.Event()
 
     def run() -> None:
+        running.set()
         try:
             result.append(_native.read_file(path, name, flags, shape, descr, offset, ctypes.addressof(cancel)))
         except BaseException as e:  # handed to the caller's thread
@@ -63,17 +67,19 @@ def _load(path: Union[str, bytes], name: Any, flags: int, shape: Any, descr: Opt
         finally:
             finished.set()
 
-    # Waiting on our own Event, not Thread.join: an interrupted join can report a running thread
-    # as finished (CPython's bpo-45274 handling), and the process could then exit mid-load.
-    threading.Thread(target=run, name="npshm-read-file", daemon=True).start()
+    # A bare thread (threading.Thread.start waits for it, and Ctrl+C could interrupt that wait), and
+    # our own Event to wait on (an interrupted Thread.join can report a running thread as finished).
+    # On any interruption the load is cancelled and waited for, so that it never outlives the call:
+    # a thread that is not running half a second after being asked for never was.
     try:
+        _thread.start_new_thread(run, ())
         finished.wait()
     except BaseException:
         cancel.value = 1
-        while True:
+        deadline = time.monotonic() + 0.5
+        while not finished.is_set() and (running.is_set() or time.monotonic() < deadline):
             try:
-                if finished.wait(0.05):
-                    break
+                finished.wait(0.05)
             except KeyboardInterrupt:
                 pass
         raise
