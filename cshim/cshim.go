@@ -16,7 +16,6 @@ import (
 	"github.com/npshm/npshm/internal/core"
 )
 
-
 var scratchSize = C.size_t(unsafe.Sizeof(core.Scratch{}))
 
 // Scratch returns this thread's scratch memory, or nil if it cannot be allocated.

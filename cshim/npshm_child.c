@@ -59,6 +59,7 @@ static void test_pause(int point) {
 #define MAX_DEPTH 16
 #define FLAG_FORTRAN 1
 #define TEMP_PREFIX ".npshm-tmp-"
+#define RESERVED_PREFIX ".npshm-" /* internal/core/name.go reservedPrefix */
 #define CREATE_FLAGS (NPSHM_REPLACE | NPSHM_FORTRAN | NPSHM_HAS_MODE | (07777u << 16))
 
 typedef struct status {
@@ -676,6 +677,8 @@ static status resolve(const char *name, target *t) {
         memcpy(t->path, rest, rn + 1);
         const char *slash = strrchr(rest, '/');
         t->dir = slash ? (size_t)(slash - rest) + 1 : 0;
+        if (strncmp(rest + t->dir, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) == 0)
+            return st_fail(NPSHM_ERR_INVALID, "names starting with .npshm- are reserved for npshm's own files");
         t->display = name;
         t->is_file = 1;
         return OK_STATUS;
@@ -686,6 +689,8 @@ static status resolve(const char *name, target *t) {
     if (n > MAX_SHM_NAME) return st_num(NPSHM_ERR_INVALID, "name longer than 255 bytes:", (long long)n);
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return st_fail(NPSHM_ERR_INVALID, "name may not be '.' or '..'");
     if (memchr(name, '/', n)) return st_fail(NPSHM_ERR_INVALID, "name contains '/'");
+    if (strncmp(name, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) == 0)
+        return st_fail(NPSHM_ERR_INVALID, "names starting with .npshm- are reserved for npshm's own files");
     memcpy(t->path, "/dev/shm/", 9);
     memcpy(t->path + 9, name, n + 1);
     t->dir = 9;

@@ -9,6 +9,9 @@ const (
 	MaxPath = 4095
 	// TempPrefix starts the names of creations in progress.
 	TempPrefix = ".npshm-tmp-"
+	// reservedPrefix starts every name npshm gives its own files (temporaries, load locks); arrays
+	// may not be named so, or a load or a clean-up could remove them.
+	reservedPrefix = ".npshm-"
 )
 
 // Target is a resolved name: Path is NUL-terminated (for system calls; Path[:len(Path)-1] is the
@@ -46,6 +49,9 @@ func ResolveName(name []byte, buf []byte) (Target, Status) {
 				dir = i + 1
 			}
 		}
+		if _, reserved := cutPrefix(rest[dir:], reservedPrefix); reserved {
+			return Target{}, fail(ErrInvalid, "names starting with .npshm- are reserved for npshm's own files")
+		}
 		return Target{Path: path, Dir: dir, Display: name, IsFile: true}, Status{}
 	}
 	if rest, ok := cutPrefix(name, "shm://"); ok {
@@ -66,6 +72,9 @@ func ResolveName(name []byte, buf []byte) (Target, Status) {
 		if c == '/' {
 			return Target{}, fail(ErrInvalid, "name contains '/'")
 		}
+	}
+	if _, reserved := cutPrefix(name, reservedPrefix); reserved {
+		return Target{}, fail(ErrInvalid, "names starting with .npshm- are reserved for npshm's own files")
 	}
 	path := append(buf[:0], shmDir...)
 	path = append(path, name...)

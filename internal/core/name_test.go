@@ -68,6 +68,7 @@ func TestResolveNameRefused(t *testing.T) {
 		"file://", "file:///" + strings.Repeat("p", 4095), "file://" + strings.Repeat("p", 4096),
 		"file:///tmp/", "file:///", "file://dir/",
 		"FILE:///tmp/x", "file:/x", "SHM://x", "shm:/x",
+		".npshm-lock-x", "/.npshm-tmp-1-2", "shm://.npshm-", "file:///tmp/.npshm-lock-a", "file://.npshm-tmp-1-1",
 	} {
 		buf := make([]byte, 0, MaxPath+len(shmDir)+2)
 		if tg, st := ResolveName([]byte(name), buf); st.Code != ErrInvalid {
