@@ -204,7 +204,7 @@ func loadNew(s *Scratch, fs *FileScratch, src int, name []byte, opt *LoadOptions
 	h.CreatedNs = time.Now().UnixNano()
 	hlen := h.Encode(s.Header[:])
 	size := h.SegmentSize()
-	fd, named, st := openTemp(s, dirPath(t, s.Temp[:0:len(s.Temp)]))
+	fd, named, st := openTemp(s, dirPath(t, s.Temp[:0:len(s.Temp)]), unix.O_RDWR, 0o600)
 	if !st.Ok() {
 		return Mapping{}, t, st
 	}
@@ -646,7 +646,7 @@ func WriteFile(s *Scratch, fs *FileScratch, path []byte, h *Header, data unsafe.
 		return fail(ErrInvalid, "path names a directory")
 	}
 	t := Target{Path: p, Dir: dir, IsFile: true}
-	fd, named, st := openTempMode(s, dirPath(t, s.Temp[:0:len(s.Temp)]), 0o666)
+	fd, named, st := openTemp(s, dirPath(t, s.Temp[:0:len(s.Temp)]), unix.O_WRONLY, 0o666)
 	if !st.Ok() {
 		return st
 	}
@@ -678,42 +678,4 @@ func writeAll(fd int, p unsafe.Pointer, n, off uint64) Status {
 		done += uint64(r)
 	}
 	return Status{}
-}
-
-// openTempMode is openTemp for ordinary files: the mode is applied with the umask.
-func openTempMode(s *Scratch, dir []byte, mode uint32) (fd int, named bool, st Status) {
-	if procState.Load() != 2 {
-		fd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, mode)
-		if errno == 0 {
-			if procState.Load() == 0 {
-				if sysFaccessat(procSelfFd[:]) == 0 {
-					procState.Store(1)
-				} else {
-					procState.Store(2)
-				}
-			}
-			if procState.Load() == 1 {
-				return fd, false, Status{}
-			}
-			unix.Close(fd)
-		} else if errno != unix.EOPNOTSUPP && errno != unix.EISDIR && errno != unix.EINVAL {
-			return -1, false, sysFail(errno, "cannot create the file")
-		}
-	}
-	dirLen := len(dir) - 1
-	for range 100 {
-		p := append(s.Temp[:dirLen], TempPrefix...)
-		p = appendUint(p, uint64(unix.Getpid()))
-		p = append(p, '-')
-		p = appendUint(p, tempCounter.Add(1))
-		p = append(p, 0)
-		fd, errno := sysOpenat(unix.AT_FDCWD, p, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, mode)
-		if errno == 0 {
-			return fd, true, Status{}
-		}
-		if errno != unix.EEXIST {
-			return -1, false, sysFail(errno, "cannot create a temporary file")
-		}
-	}
-	return -1, false, fail(ErrIO, "cannot find a free temporary name")
 }

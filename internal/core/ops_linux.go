@@ -87,7 +87,7 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	size := h.SegmentSize()
 
 	dir := dirPath(t, s.Temp[:0:len(s.Temp)])
-	fd, named, st := openTemp(s, dir)
+	fd, named, st := openTemp(s, dir, unix.O_RDWR, 0o600)
 	if !st.Ok() {
 		return Mapping{}, t, st
 	}
@@ -124,11 +124,12 @@ func dirPath(t Target, buf []byte) []byte {
 	return append(buf, 0)
 }
 
-// openTemp opens an unnamed file in dir (O_TMPFILE), or where that is not possible a new file
-// named .npshm-tmp-<pid>-<n>, whose NUL-terminated path is then left in s.Temp.
-func openTemp(s *Scratch, dir []byte) (fd int, named bool, st Status) {
+// openTemp opens an unnamed file in dir (O_TMPFILE) for access (O_RDWR or O_WRONLY) with the
+// permission bits perm (less the umask), or where that is not possible a new file named
+// .npshm-tmp-<pid>-<n>, whose NUL-terminated path is then left in s.Temp.
+func openTemp(s *Scratch, dir []byte, access int, perm uint32) (fd int, named bool, st Status) {
 	if procState.Load() != 2 {
-		fd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+		fd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_TMPFILE|access|unix.O_CLOEXEC, perm)
 		if errno == 0 {
 			if procState.Load() == 0 {
 				if sysFaccessat(procSelfFd[:]) == 0 {
@@ -142,13 +143,16 @@ func openTemp(s *Scratch, dir []byte) (fd int, named bool, st Status) {
 			}
 			unix.Close(fd)
 		} else if errno != unix.EOPNOTSUPP && errno != unix.EISDIR && errno != unix.EINVAL {
+			if access == unix.O_WRONLY { // writing an array file, as the C path words it
+				return -1, false, sysFail(errno, "cannot create the file")
+			}
 			return -1, false, sysFail(errno, "cannot create the array's directory entry")
 		}
 	}
 	dirLen := len(dir) - 1
 	for range 100 {
 		p := appendTempName(s.Temp[:dirLen])
-		fd, errno := sysOpenat(unix.AT_FDCWD, p, unix.O_CREAT|unix.O_EXCL|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+		fd, errno := sysOpenat(unix.AT_FDCWD, p, unix.O_CREAT|unix.O_EXCL|access|unix.O_CLOEXEC, perm)
 		if errno == 0 {
 			return fd, true, Status{}
 		}
