@@ -19,6 +19,7 @@
 
 #include "npshm.h"
 #include "npshm_shim.h"
+#include "npshm_child.h"
 
 /* ---- fork detection ---- */
 
@@ -44,50 +45,16 @@ static void test_pause(int point) {
     if (__builtin_expect(pause_at == point, 0)) kill(getpid(), SIGSTOP);
 }
 
-/* ---- limits and format constants (docs/FORMAT.md; internal/core/header.go) ---- */
+/* ---- limits and format constants (more in npshm_child.h) ---- */
 
-#define MAX_NDIM 64
-#define MAX_DESCR 65536
-#define MAX_PATH_LEN 4095
-#define MAX_SHM_NAME 255
-#define FIXED_HEADER 64
-#define MAX_HEADER (FIXED_HEADER + 8 * MAX_NDIM + MAX_DESCR + 4)
-#define DATA_ALIGN 4096
 #define MIN_DATA_ALIGN 64
-#define MAX_NBYTES (1ULL << 56)
 #define MAX_ITEMSIZE (1LL << 40)
 #define MAX_DEPTH 16
 #define FLAG_FORTRAN 1
-#define TEMP_PREFIX ".npshm-tmp-"
 #define RESERVED_PREFIX ".npshm-" /* internal/core/name.go reservedPrefix */
 #define CREATE_FLAGS (NPSHM_REPLACE | NPSHM_FORTRAN | NPSHM_HAS_MODE | (07777u << 16))
 
-typedef struct status {
-    int code;
-    int errnum;
-    const char *msg;
-    long long num;
-    int has_num;
-} status;
-
-static const status OK_STATUS = {0, 0, NULL, 0, 0};
-static status st_fail(int code, const char *msg) { status s = {code, 0, msg, 0, 0}; return s; }
-static status st_num(int code, const char *msg, long long num) { status s = {code, 0, msg, num, 1}; return s; }
-
-static status st_sys(int errnum, const char *msg) {
-    int code = NPSHM_ERR_IO;
-    switch (errnum) {
-    case EEXIST: code = NPSHM_ERR_EXISTS; break;
-    case ENOENT: case ENOTDIR: code = NPSHM_ERR_NOT_FOUND; break;
-    case ENOSPC: case EDQUOT: code = NPSHM_ERR_NO_SPACE; break;
-    case EACCES: case EPERM: case EROFS: code = NPSHM_ERR_PERMISSION; break;
-    case ENAMETOOLONG: case EISDIR: code = NPSHM_ERR_INVALID; break;
-    }
-    status s = {code, errnum, msg, 0, 0};
-    return s;
-}
-
-static int report(status s, const char *op, const char *name) {
+int npshm__report(status s, const char *op, const char *name) {
     char what[256];
     if (s.has_num)
         snprintf(what, sizeof what, "%s %lld", s.msg, s.num);
@@ -107,21 +74,12 @@ __attribute__((constructor)) static void crc_init(void) {
         crc_table[i] = c;
     }
 }
-static uint32_t crc32_ieee(const unsigned char *b, size_t n) {
+uint32_t npshm__crc32(const unsigned char *b, size_t n) {
     uint32_t c = ~0u;
     for (size_t i = 0; i < n; i++)
         c = crc_table[(c ^ b[i]) & 0xff] ^ (c >> 8);
     return ~c;
 }
-
-static void put16(unsigned char *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
-static void put32(unsigned char *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = v >> (8 * i); }
-static void put64(unsigned char *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = v >> (8 * i); }
-static uint16_t get16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const unsigned char *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const unsigned char *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
 
 /* ---- dtype descriptors (internal/core/dtype.go) ---- */
 
@@ -592,7 +550,7 @@ typedef struct header {
     size_t descr_len;
 } header;
 
-static status shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uint64_t *out) {
+status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uint64_t *out) {
     int zero = itemsize == 0;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0) return st_num(NPSHM_ERR_INVALID, "dimensions must not be negative, got", (long long)shape[i]);
@@ -622,7 +580,7 @@ static status decode_header(const unsigned char *buf, size_t len, uint64_t seg, 
     if ((uint64_t)h->header_len != FIXED_HEADER + 8ull * ndim + descr_len) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: inconsistent header length");
     size_t end = h->header_len;
     if (len < end + 4 || seg < end + 4) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: segment shorter than its header");
-    if (crc32_ieee(buf, end) != get32(buf + end)) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: checksum mismatch");
+    if (npshm__crc32(buf, end) != get32(buf + end)) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: checksum mismatch");
     h->data_offset = get64(buf + 16);
     h->data_nbytes = get64(buf + 24);
     h->itemsize = get64(buf + 32);
@@ -639,7 +597,7 @@ static status decode_header(const unsigned char *buf, size_t len, uint64_t seg, 
     if (olen != h->descr_len || memcmp(scratch, h->descr, olen) != 0) return st_fail(NPSHM_ERR_FORMAT, "segment holds a non-canonical dtype descriptor");
     if ((uint64_t)itemsize != h->itemsize) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: itemsize does not match the dtype");
     uint64_t nbytes;
-    if (shape_bytes(h->shape, h->ndim, h->itemsize, &nbytes).code) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: bad shape");
+    if (npshm__shape_bytes(h->shape, h->ndim, h->itemsize, &nbytes).code) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: bad shape");
     if (nbytes != h->data_nbytes) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: data size does not match shape and dtype");
     if (h->data_offset % MIN_DATA_ALIGN != 0 || h->data_offset < end + 4 || h->data_offset > MAX_NBYTES)
         return st_fail(NPSHM_ERR_FORMAT, "corrupt header: bad data offset");
@@ -746,7 +704,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     h.descr = descr;
     h.descr_len = dlen;
     h.flags = (flags & NPSHM_FORTRAN) ? FLAG_FORTRAN : 0;
-    if ((s = shape_bytes(h.shape, ndim, h.itemsize, &h.data_nbytes)).code) return s;
+    if ((s = npshm__shape_bytes(h.shape, ndim, h.itemsize, &h.data_nbytes)).code) return s;
     h.header_len = (uint32_t)(FIXED_HEADER + 8 * ndim + dlen);
     h.data_offset = ((uint64_t)h.header_len + 4 + DATA_ALIGN - 1) / DATA_ALIGN * DATA_ALIGN;
     h.creator_pid = (uint32_t)getpid();
@@ -768,7 +726,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     put64(hbuf + 56, (uint64_t)h.created_ns);
     for (int i = 0; i < ndim; i++) put64(hbuf + FIXED_HEADER + 8 * i, (uint64_t)h.shape[i]);
     memcpy(hbuf + FIXED_HEADER + 8 * ndim, descr, dlen);
-    put32(hbuf + h.header_len, crc32_ieee(hbuf, h.header_len));
+    put32(hbuf + h.header_len, npshm__crc32(hbuf, h.header_len));
     size_t hlen = h.header_len + 4;
     uint64_t size = h.data_offset + h.data_nbytes;
 
@@ -964,7 +922,7 @@ int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const
     const char *op = init ? "npshm_create_init" : "npshm_create";
     if (name == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
-    if (ndim < 0 || ndim > MAX_NDIM) return report(st_num(NPSHM_ERR_INVALID, "ndim must be between 0 and 64, not", ndim), op, name);
+    if (ndim < 0 || ndim > MAX_NDIM) return npshm__report(st_num(NPSHM_ERR_INVALID, "ndim must be between 0 and 64, not", ndim), op, name);
     if (ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "shape is NULL");
     if (flags & ~CREATE_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (NPSHM_READONLY applies to attach only)");
     if (dtype == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "dtype is NULL or too long");
@@ -972,7 +930,7 @@ int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
     status s = c_create(name, ndim, shape, dtype, flags, init, ctx, out, w->descr, w->hbuf);
     free(w);
-    return s.code ? report(s, op, name) : NPSHM_OK;
+    return s.code ? npshm__report(s, op, name) : NPSHM_OK;
 }
 
 int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim, const int64_t *shape,
@@ -988,7 +946,7 @@ int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim,
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
     status s = c_attach(name, flags, expect_geom, ndim, shape, expect_geom ? dtype : NULL, out, w->descr, w->hbuf);
     free(w);
-    return s.code ? report(s, op, name) : NPSHM_OK;
+    return s.code ? npshm__report(s, op, name) : NPSHM_OK;
 }
 
 int npshm__c_delete(const char *name) {
@@ -996,11 +954,11 @@ int npshm__c_delete(const char *name) {
     if (name == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     target t;
     status s = resolve(name, &t);
-    if (s.code) return report(s, op, name);
+    if (s.code) return npshm__report(s, op, name);
     if (unlink(t.path) != 0) {
         s = errno == ENOENT ? (status){NPSHM_ERR_NOT_FOUND, ENOENT, "no array of that name", 0, 0}
                             : st_sys(errno, "cannot delete the array");
-        return report(s, op, name);
+        return npshm__report(s, op, name);
     }
     return NPSHM_OK;
 }
@@ -1014,7 +972,7 @@ int npshm__c_list(void *fn, void *ctx) {
     if (d == NULL) {
         int e = errno;
         free(w);
-        return report(st_sys(e, "cannot read /dev/shm"), op, NULL);
+        return npshm__report(st_sys(e, "cannot read /dev/shm"), op, NULL);
     }
     int rc = NPSHM_OK;
     struct dirent *de;

@@ -20,47 +20,15 @@
 #include "npshm.h"
 #include "npshm_shim.h"
 #include "npshm_files.h"
+#include "npshm_child.h"
 
-#define MAX_NDIM 64
-#define MAX_DESCR 65536
-#define MAX_PATH_LEN 4095
-#define MAX_SHM_NAME 255
-#define MAX_HEADER (64 + 8 * MAX_NDIM + MAX_DESCR + 4)
 #define NPIO_MAX_HEADER (8 + 8 * MAX_NDIM)
 #define LOCK_PREFIX ".npshm-lock-"
-#define TEMP_PREFIX ".npshm-tmp-"
 #define GROWTH_DIGITS 21
 #define READ_FLAGS (NPSHM_READONLY | NPSHM_EXCLUSIVE | NPSHM_HAS_MODE | (07777u << 16))
 
-typedef struct fstatus {
-    int code, errnum;
-    const char *msg;
-    long long num;
-    int has_num;
-} fstatus;
-
-static const fstatus F_OK_ = {0, 0, NULL, 0, 0};
-static fstatus ffail(int code, const char *msg) { fstatus s = {code, 0, msg, 0, 0}; return s; }
-static fstatus fnum(int code, const char *msg, long long n) { fstatus s = {code, 0, msg, n, 1}; return s; }
-static fstatus ftrunc(const char *msg) { fstatus s = {NPSHM_ERR_FORMAT, ENODATA, msg, 0, 0}; return s; }
-static fstatus fsys(int e, const char *msg) {
-    int code = NPSHM_ERR_IO;
-    switch (e) {
-    case EEXIST: code = NPSHM_ERR_EXISTS; break;
-    case ENOENT: case ENOTDIR: code = NPSHM_ERR_NOT_FOUND; break;
-    case ENOSPC: case EDQUOT: code = NPSHM_ERR_NO_SPACE; break;
-    case EACCES: case EPERM: case EROFS: code = NPSHM_ERR_PERMISSION; break;
-    case ENAMETOOLONG: case EISDIR: code = NPSHM_ERR_INVALID; break;
-    }
-    fstatus s = {code, e, msg, 0, 0};
-    return s;
-}
-static int freport(fstatus s, const char *op, const char *name) {
-    char what[256];
-    if (s.has_num) snprintf(what, sizeof what, "%s %lld", s.msg, s.num);
-    else snprintf(what, sizeof what, "%s", s.msg);
-    return npshm__fail(s.code, s.errnum, op, name, what);
-}
+/* A truncated file: FORMAT with ENODATA, which the differential tests read as "eof". */
+static status ftrunc(const char *msg) { status s = {NPSHM_ERR_FORMAT, ENODATA, msg, 0, 0}; return s; }
 
 /* ---- crash-test hook (internal/core/testhook.go): the "load" point ---- */
 
@@ -96,53 +64,32 @@ static uint32_t be32(const unsigned char *p) {
 static uint64_t be64(const unsigned char *p) { return (uint64_t)be32(p) << 32 | be32(p + 4); }
 static void put_be32(unsigned char *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (24 - 8 * i)); }
 static void put_be64(unsigned char *p, uint64_t v) { put_be32(p, (uint32_t)(v >> 32)); put_be32(p + 4, (uint32_t)v); }
-static uint32_t le32(const unsigned char *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/* The data size of a shape, as shapeBytes; nonzero on overflow. */
-static int shape_nbytes(const int64_t *shape, int ndim, uint64_t itemsize, uint64_t *out) {
-    int zero = itemsize == 0;
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0) return 1;
-        if (shape[i] == 0) zero = 1;
-    }
-    if (zero) { *out = 0; return 0; }
-    uint64_t n = itemsize;
-    for (int i = 0; i < ndim; i++) {
-        if ((uint64_t)shape[i] > (1ULL << 56) / n) return 1;
-        n *= (uint64_t)shape[i];
-    }
-    *out = n;
-    return 0;
-}
-
-static fstatus finish(fheader *fh, uint64_t avail) {
-    if (shape_nbytes(fh->shape, fh->ndim, fh->itemsize, &fh->nbytes))
-        return ffail(NPSHM_ERR_FORMAT, "corrupt header: the array's size in bytes overflows");
+static status finish(fheader *fh, uint64_t avail) {
+    if (npshm__shape_bytes(fh->shape, fh->ndim, fh->itemsize, &fh->nbytes).code)
+        return st_fail(NPSHM_ERR_FORMAT, "corrupt header: the array's size in bytes overflows");
     if (avail - fh->header_len < fh->nbytes) return ftrunc("file is shorter than the array its header describes");
-    return F_OK_;
+    return OK_STATUS;
 }
 
-static fstatus decode_npio(const unsigned char *buf, size_t len, uint64_t avail, fheader *fh, char *canon) {
+static status decode_npio(const unsigned char *buf, size_t len, uint64_t avail, fheader *fh, char *canon) {
     memset(fh, 0, sizeof *fh);
     fh->format = 1;
     fh->descr = canon;
     if (avail < 4) return ftrunc("file ends inside the array's header");
-    if (len < 4) return ffail(NPSHM_ERR_FORMAT, "npio header longer than npshm reads");
+    if (len < 4) return st_fail(NPSHM_ERR_FORMAT, "npio header longer than npshm reads");
     uint32_t total = be32(buf);
-    if (total < 8 || total % 8 != 0) return fnum(NPSHM_ERR_FORMAT, "not an npio or .npy file: bad npio header length", total);
-    if (total > NPIO_MAX_HEADER) return fnum(NPSHM_ERR_FORMAT, "npio header: more than 64 dimensions, header length", total);
+    if (total < 8 || total % 8 != 0) return st_num(NPSHM_ERR_FORMAT, "not an npio or .npy file: bad npio header length", total);
+    if (total > NPIO_MAX_HEADER) return st_num(NPSHM_ERR_FORMAT, "npio header: more than 64 dimensions, header length", total);
     if (avail < total || len < total) return ftrunc("file ends inside the array's header");
     int code = buf[4];
     int ndim = buf[5] << 16 | buf[6] << 8 | buf[7];
     if ((uint64_t)total != 8 + 8 * (uint64_t)ndim)
-        return ffail(NPSHM_ERR_FORMAT, "corrupt npio header: its length does not match its number of dimensions");
-    if (code >= NPIO_CODES) return fnum(NPSHM_ERR_FORMAT, "corrupt npio header: unknown dtype code", code);
+        return st_fail(NPSHM_ERR_FORMAT, "corrupt npio header: its length does not match its number of dimensions");
+    if (code >= NPIO_CODES) return st_num(NPSHM_ERR_FORMAT, "corrupt npio header: unknown dtype code", code);
     fh->ndim = ndim;
     for (int i = 0; i < ndim; i++) {
         uint64_t d = be64(buf + 8 + 8 * i);
-        if (d > (1ULL << 62)) return ffail(NPSHM_ERR_FORMAT, "corrupt npio header: dimension too large");
+        if (d > (1ULL << 62)) return st_fail(NPSHM_ERR_FORMAT, "corrupt npio header: dimension too large");
         fh->shape[i] = (int64_t)d;
     }
     strcpy(canon, npio_descr[code]);
@@ -217,8 +164,8 @@ static int np_word(npy_parser *p, const char *w) {
     p->pos = end;
     return 1;
 }
-static fstatus np_shape(npy_parser *p, fheader *fh) {
-    fstatus bad = ffail(NPSHM_ERR_FORMAT, "corrupt .npy header: 'shape' is not a tuple of sizes");
+static status np_shape(npy_parser *p, fheader *fh) {
+    status bad = st_fail(NPSHM_ERR_FORMAT, "corrupt .npy header: 'shape' is not a tuple of sizes");
     if (!np_eat(p, '(')) return bad;
     int n = 0, comma = 0;
     for (;;) {
@@ -228,20 +175,20 @@ static fstatus np_shape(npy_parser *p, fheader *fh) {
         size_t start = p->pos;
         int64_t v = 0;
         while (p->pos < p->len && p->b[p->pos] >= '0' && p->b[p->pos] <= '9') {
-            if (v > (1LL << 62) / 10) return ffail(NPSHM_ERR_FORMAT, "corrupt .npy header: dimension too large");
+            if (v > (1LL << 62) / 10) return st_fail(NPSHM_ERR_FORMAT, "corrupt .npy header: dimension too large");
             v = v * 10 + (p->b[p->pos] - '0');
             p->pos++;
         }
         size_t digits = p->pos - start;
         if (digits == 0 || (digits > 1 && p->b[start] == '0')) return bad;
         if (np_peek(p) == 'L') p->pos++;
-        if (n == MAX_NDIM) return ffail(NPSHM_ERR_FORMAT, ".npy header: more than 64 dimensions");
+        if (n == MAX_NDIM) return st_fail(NPSHM_ERR_FORMAT, ".npy header: more than 64 dimensions");
         fh->shape[n++] = v;
         comma = np_eat(p, ',');
     }
     if (n == 1 && !comma) return bad;
     fh->ndim = n;
-    return F_OK_;
+    return OK_STATUS;
 }
 
 static int is_object_text(const unsigned char *s, size_t n) {
@@ -263,9 +210,9 @@ static int contains_object(const unsigned char *t, size_t n) {
     return 0;
 }
 
-static fstatus parse_npy_dict(const unsigned char *b, size_t len, fheader *fh, char *canon) {
+static status parse_npy_dict(const unsigned char *b, size_t len, fheader *fh, char *canon) {
     npy_parser p = {b, len, 0};
-    fstatus bad = ffail(NPSHM_ERR_FORMAT, "corrupt .npy header: not a dict of descr, fortran_order and shape");
+    status bad = st_fail(NPSHM_ERR_FORMAT, "corrupt .npy header: not a dict of descr, fortran_order and shape");
     if (!np_eat(&p, '{')) return bad;
     int seen[3] = {0, 0, 0};
     for (;;) {
@@ -285,11 +232,11 @@ static fstatus parse_npy_dict(const unsigned char *b, size_t len, fheader *fh, c
                 return bad;
             }
             if (is_object_text(text, tn) || contains_object(text, tn))
-                return ffail(NPSHM_ERR_FORMAT, ".npy file holds Python objects, which cannot be shared");
+                return st_fail(NPSHM_ERR_FORMAT, ".npy file holds Python objects, which cannot be shared");
             int64_t size;
             const char *err;
             if (npshm__c_normalize_dtype((const char *)text, tn, canon, MAX_DESCR + 1, &size, &err) != 0)
-                return ffail(NPSHM_ERR_FORMAT, ".npy header holds a dtype npshm does not support");
+                return st_fail(NPSHM_ERR_FORMAT, ".npy header holds a dtype npshm does not support");
             fh->itemsize = (uint64_t)size;
         } else if (kn == 13 && memcmp(key, "fortran_order", 13) == 0) {
             if (seen[1]) return bad;
@@ -300,7 +247,7 @@ static fstatus parse_npy_dict(const unsigned char *b, size_t len, fheader *fh, c
         } else if (kn == 5 && memcmp(key, "shape", 5) == 0) {
             if (seen[2]) return bad;
             seen[2] = 1;
-            fstatus s = np_shape(&p, fh);
+            status s = np_shape(&p, fh);
             if (s.code) return s;
         } else {
             return bad;
@@ -312,10 +259,10 @@ static fstatus parse_npy_dict(const unsigned char *b, size_t len, fheader *fh, c
     }
     np_space(&p);
     if (p.pos != p.len || !seen[0] || !seen[1] || !seen[2]) return bad;
-    return F_OK_;
+    return OK_STATUS;
 }
 
-static fstatus decode_npy(const unsigned char *buf, size_t len, uint64_t avail, fheader *fh, char *canon) {
+static status decode_npy(const unsigned char *buf, size_t len, uint64_t avail, fheader *fh, char *canon) {
     memset(fh, 0, sizeof *fh);
     fh->format = 2;
     fh->descr = canon;
@@ -326,20 +273,20 @@ static fstatus decode_npy(const unsigned char *buf, size_t len, uint64_t avail, 
         pre = 10;
     } else if ((buf[6] == 2 || buf[6] == 3) && buf[7] == 0) {
         if (avail < 12 || len < 12) return ftrunc("file ends inside the array's header");
-        hlen = le32(buf + 8);
+        hlen = get32(buf + 8);
         pre = 12;
     } else {
-        return fnum(NPSHM_ERR_FORMAT, "unsupported .npy format version", (long long)buf[6] * 1000 + buf[7]);
+        return st_num(NPSHM_ERR_FORMAT, "unsupported .npy format version", (long long)buf[6] * 1000 + buf[7]);
     }
     if (avail < pre + hlen) return ftrunc("file ends inside the array's header");
-    if ((uint64_t)len < pre + hlen) return fnum(NPSHM_ERR_FORMAT, ".npy header longer than npshm reads:", (long long)hlen);
-    fstatus s = parse_npy_dict(buf + pre, hlen, fh, canon);
+    if ((uint64_t)len < pre + hlen) return st_num(NPSHM_ERR_FORMAT, ".npy header longer than npshm reads:", (long long)hlen);
+    status s = parse_npy_dict(buf + pre, hlen, fh, canon);
     if (s.code) return s;
     fh->header_len = pre + hlen;
     return finish(fh, avail);
 }
 
-static fstatus decode_file_header(const unsigned char *buf, size_t len, uint64_t avail, fheader *fh, char *canon) {
+static status decode_file_header(const unsigned char *buf, size_t len, uint64_t avail, fheader *fh, char *canon) {
     static const char magic[] = "\x93NUMPY";
     if ((uint64_t)len > avail) len = (size_t)avail;
     size_t n = len < 6 ? len : 6;
@@ -360,7 +307,7 @@ int npshm__c_decode_file_header(const unsigned char *buf, size_t len, uint64_t a
     fheader fh;
     char *canon = malloc(MAX_DESCR + 1);
     if (canon == NULL) { *err = "out of memory"; return NPSHM_ERR_NO_SPACE; }
-    fstatus s = decode_file_header(buf ? buf : empty, buf ? len : 0, avail, &fh, canon);
+    status s = decode_file_header(buf ? buf : empty, buf ? len : 0, avail, &fh, canon);
     *eof = s.code == NPSHM_ERR_FORMAT && s.errnum == ENODATA;
     if (s.code) { free(canon); *err = s.msg; return s.code; }
     *format = fh.format;
@@ -446,18 +393,18 @@ size_t npshm__c_encode_npy_header(unsigned char *buf, size_t cap, const char *de
     return total;
 }
 
-static fstatus encode_npio_header(unsigned char *buf, const char *descr, int ndim, const int64_t *shape, int fortran,
+static status encode_npio_header(unsigned char *buf, const char *descr, int ndim, const int64_t *shape, int fortran,
                                   size_t *len) {
     int code = npio_code(descr);
     if (code < 0)
-        return ffail(NPSHM_ERR_INVALID, "npio cannot store this dtype (it stores bool, int8 to int64, "
+        return st_fail(NPSHM_ERR_INVALID, "npio cannot store this dtype (it stores bool, int8 to int64, "
                                         "uint16 to uint64, float16 to float64, complex64, complex128 and unit-less "
                                         "datetime64 and timedelta64, little-endian); write a .npy file instead");
     if (fortran) {
         int big = 0;
         for (int i = 0; i < ndim; i++)
             if (shape[i] > 1) big++;
-        if (big > 1) return ffail(NPSHM_ERR_INVALID, "npio stores C order only; write this Fortran-order array as .npy");
+        if (big > 1) return st_fail(NPSHM_ERR_INVALID, "npio stores C order only; write this Fortran-order array as .npy");
     }
     uint32_t total = (uint32_t)(8 + 8 * ndim);
     put_be32(buf, total);
@@ -467,7 +414,7 @@ static fstatus encode_npio_header(unsigned char *buf, const char *descr, int ndi
     buf[7] = (unsigned char)ndim;
     for (int i = 0; i < ndim; i++) put_be64(buf + 8 + 8 * i, (uint64_t)shape[i]);
     *len = total;
-    return F_OK_;
+    return OK_STATUS;
 }
 
 /* ---- names and the lock file (internal/core/name.go, load_linux.go) ---- */
@@ -481,33 +428,33 @@ typedef struct ftarget {
 
 /* As resolve in npshm_child.c, keeping only what the lock needs; the operations that follow check
  * the name fully. */
-static fstatus ftarget_of(const char *name, ftarget *t) {
+static status ftarget_of(const char *name, ftarget *t) {
     size_t n = strlen(name);
     if (n >= 7 && memcmp(name, "file://", 7) == 0) {
         const char *rest = name + 7;
         size_t rn = n - 7;
-        if (rn == 0) return ffail(NPSHM_ERR_INVALID, "file:// name has an empty path");
-        if (rn > MAX_PATH_LEN) return ffail(NPSHM_ERR_INVALID, "file:// path too long");
-        if (rest[rn - 1] == '/') return ffail(NPSHM_ERR_INVALID, "file:// path names a directory");
+        if (rn == 0) return st_fail(NPSHM_ERR_INVALID, "file:// name has an empty path");
+        if (rn > MAX_PATH_LEN) return st_fail(NPSHM_ERR_INVALID, "file:// path too long");
+        if (rest[rn - 1] == '/') return st_fail(NPSHM_ERR_INVALID, "file:// path names a directory");
         memcpy(t->path, rest, rn + 1);
         const char *slash = strrchr(rest, '/');
         t->dir = slash ? (size_t)(slash - rest) + 1 : 0;
         t->display = name;
         t->is_file = 1;
-        return F_OK_;
+        return OK_STATUS;
     }
     if (n >= 6 && memcmp(name, "shm://", 6) == 0) { name += 6; n -= 6; }
     if (n > 0 && name[0] == '/') { name++; n--; }
-    if (n == 0) return ffail(NPSHM_ERR_INVALID, "name is empty");
-    if (n > MAX_SHM_NAME) return fnum(NPSHM_ERR_INVALID, "name longer than 255 bytes:", (long long)n);
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return ffail(NPSHM_ERR_INVALID, "name may not be '.' or '..'");
-    if (memchr(name, '/', n)) return ffail(NPSHM_ERR_INVALID, "name contains '/'");
+    if (n == 0) return st_fail(NPSHM_ERR_INVALID, "name is empty");
+    if (n > MAX_SHM_NAME) return st_num(NPSHM_ERR_INVALID, "name longer than 255 bytes:", (long long)n);
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return st_fail(NPSHM_ERR_INVALID, "name may not be '.' or '..'");
+    if (memchr(name, '/', n)) return st_fail(NPSHM_ERR_INVALID, "name contains '/'");
     memcpy(t->path, "/dev/shm/", 9);
     memcpy(t->path + 9, name, n + 1);
     t->dir = 9;
     t->display = name;
     t->is_file = 0;
-    return F_OK_;
+    return OK_STATUS;
 }
 
 static int lock_path(const ftarget *t, char *out, size_t cap) {
@@ -543,21 +490,21 @@ int npshm__c_lock_path(const char *name, char *out, size_t cap) {
     return lock_path(&t, out, cap);
 }
 
-static fstatus take_lock(const char *path, const volatile int *cancel, int *fd_out) {
+static status take_lock(const char *path, const volatile int *cancel, int *fd_out) {
     for (;;) {
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0) return fsys(errno, "cannot open the lock file");
+        if (fd < 0) return st_sys(errno, "cannot open the lock file");
         int locked = 0;
         if (cancel == NULL) {
             while (!locked) {
                 if (flock(fd, LOCK_EX) == 0) locked = 1;
-                else if (errno != EINTR) { int e = errno; close(fd); return fsys(e, "cannot lock the lock file"); }
+                else if (errno != EINTR) { int e = errno; close(fd); return st_sys(e, "cannot lock the lock file"); }
             }
         } else {
             long wait = 50000;
             while (!locked) {
                 if (flock(fd, LOCK_EX | LOCK_NB) == 0) { locked = 1; break; }
-                if (errno != EWOULDBLOCK && errno != EINTR) { int e = errno; close(fd); return fsys(e, "cannot lock the lock file"); }
+                if (errno != EWOULDBLOCK && errno != EINTR) { int e = errno; close(fd); return st_sys(e, "cannot lock the lock file"); }
                 if (*cancel) {
                     /* If nobody holds the lock after all (the wait may have been for nothing but a
                      * signal), the file may be ours alone: remove it as a loader would. */
@@ -566,7 +513,7 @@ static fstatus take_lock(const char *path, const volatile int *cancel, int *fd_o
                         held.st_ino == named.st_ino && held.st_dev == named.st_dev)
                         unlink(path);
                     close(fd);
-                    return (fstatus){NPSHM_ERR_IO, EINTR, "load cancelled", 0, 0};
+                    return (status){NPSHM_ERR_IO, EINTR, "load cancelled", 0, 0};
                 }
                 struct timespec ts = {0, wait};
                 nanosleep(&ts, NULL);
@@ -576,7 +523,7 @@ static fstatus take_lock(const char *path, const volatile int *cancel, int *fd_o
         struct stat held, named;
         if (fstat(fd, &held) == 0 && stat(path, &named) == 0 && held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
             *fd_out = fd;
-            return F_OK_;
+            return OK_STATUS;
         }
         close(fd);
     }
@@ -600,24 +547,9 @@ typedef struct fwork {
 /* ---- a new segment filled from the file (npshm_child.c's c_create, with the descriptor kept for
  * sendfile; internal/core/load_linux.go's loadNew) ---- */
 
-static uint32_t crc_tab[256];
-__attribute__((constructor)) static void crc_tab_init(void) {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-        crc_tab[i] = c;
-    }
-}
-static uint32_t crc32_ieee(const unsigned char *b, size_t n) {
-    uint32_t c = ~0u;
-    for (size_t i = 0; i < n; i++) c = crc_tab[(c ^ b[i]) & 0xff] ^ (c >> 8);
-    return ~c;
-}
-static void put_le(unsigned char *p, uint64_t v, int n) { for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i)); }
-
 static _Atomic unsigned long ltemp_counter;
 
-static fstatus fill_data(int src, uint64_t off, void *data, uint64_t n, int fd, uint64_t dst_off,
+static status fill_data(int src, uint64_t off, void *data, uint64_t n, int fd, uint64_t dst_off,
                          const volatile int *cancel) {
     uint64_t half = n / 2 / 4096 * 4096;
     int e = 0;
@@ -626,37 +558,37 @@ static fstatus fill_data(int src, uint64_t off, void *data, uint64_t n, int fd, 
         if (__builtin_expect(pause_load, 0)) kill(getpid(), SIGSTOP);
         if (n - half) e = npshm__fill(src, off + half, (char *)data + half, n - half, fd, dst_off + half, cancel);
     }
-    if (!e) return F_OK_;
-    if (e == EINTR) return (fstatus){NPSHM_ERR_IO, EINTR, "load cancelled", 0, 0};
+    if (!e) return OK_STATUS;
+    if (e == EINTR) return (status){NPSHM_ERR_IO, EINTR, "load cancelled", 0, 0};
     if (e == ENODATA) return ftrunc("file is shorter than the array its header describes");
-    return fsys(e, "cannot read the file");
+    return st_sys(e, "cannot read the file");
 }
 
-static fstatus load_new(const ftarget *t, const fheader *fh, int src, uint64_t data_off, unsigned flags,
+static status load_new(const ftarget *t, const fheader *fh, int src, uint64_t data_off, unsigned flags,
                         const volatile int *cancel, unsigned char *hbuf, npshm_array **out) {
     size_t dlen = strlen(fh->descr);
     uint64_t nbytes;
-    if (shape_nbytes(fh->shape, fh->ndim, fh->itemsize, &nbytes)) return ffail(NPSHM_ERR_INVALID, "array too large: its size in bytes overflows");
+    if (npshm__shape_bytes(fh->shape, fh->ndim, fh->itemsize, &nbytes).code) return st_fail(NPSHM_ERR_INVALID, "array too large: its size in bytes overflows");
     uint32_t header_len = (uint32_t)(64 + 8 * fh->ndim + dlen);
     uint64_t data_offset = ((uint64_t)header_len + 4 + 4095) / 4096 * 4096;
     uint64_t size = data_offset + nbytes;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     memcpy(hbuf, "NPSHMARR", 8);
-    put_le(hbuf + 8, 1, 2);
-    put_le(hbuf + 10, fh->fortran ? 1 : 0, 2);
-    put_le(hbuf + 12, header_len, 4);
-    put_le(hbuf + 16, data_offset, 8);
-    put_le(hbuf + 24, nbytes, 8);
-    put_le(hbuf + 32, fh->itemsize, 8);
-    put_le(hbuf + 40, (uint64_t)fh->ndim, 4);
-    put_le(hbuf + 44, dlen, 4);
-    put_le(hbuf + 48, (uint64_t)getpid(), 4);
-    put_le(hbuf + 52, 0, 4);
-    put_le(hbuf + 56, (uint64_t)((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec), 8);
-    for (int i = 0; i < fh->ndim; i++) put_le(hbuf + 64 + 8 * i, (uint64_t)fh->shape[i], 8);
+    put16(hbuf + 8, 1);
+    put16(hbuf + 10, fh->fortran ? 1 : 0);
+    put32(hbuf + 12, header_len);
+    put64(hbuf + 16, data_offset);
+    put64(hbuf + 24, nbytes);
+    put64(hbuf + 32, fh->itemsize);
+    put32(hbuf + 40, (uint64_t)fh->ndim);
+    put32(hbuf + 44, dlen);
+    put32(hbuf + 48, (uint64_t)getpid());
+    put32(hbuf + 52, 0);
+    put64(hbuf + 56, (uint64_t)((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec));
+    for (int i = 0; i < fh->ndim; i++) put64(hbuf + 64 + 8 * i, (uint64_t)fh->shape[i]);
     memcpy(hbuf + 64 + 8 * fh->ndim, fh->descr, dlen);
-    put_le(hbuf + header_len, crc32_ieee(hbuf, header_len), 4);
+    put32(hbuf + header_len, npshm__crc32(hbuf, header_len));
 
     char dir[MAX_PATH_LEN + 8], tmp[MAX_PATH_LEN + 64], proc[64];
     if (t->dir == 0) snprintf(dir, sizeof dir, "./");
@@ -666,39 +598,39 @@ static fstatus load_new(const ftarget *t, const fheader *fh, int src, uint64_t d
     int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd >= 0 && access("/proc/self/fd", X_OK) != 0) { close(fd); fd = -1; errno = EOPNOTSUPP; }
     if (fd < 0) {
-        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return fsys(errno, "cannot create the array's directory entry");
+        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return st_sys(errno, "cannot create the array's directory entry");
         for (int i = 0; i < 100 && fd < 0; i++) {
             snprintf(tmp, sizeof tmp, "%s" TEMP_PREFIX "%d-%lu", dir, (int)getpid(), atomic_fetch_add(&ltemp_counter, 1) + 1);
             fd = open(tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-            if (fd < 0 && errno != EEXIST) return fsys(errno, "cannot create a temporary file");
+            if (fd < 0 && errno != EEXIST) return st_sys(errno, "cannot create a temporary file");
         }
-        if (fd < 0) return ffail(NPSHM_ERR_IO, "cannot find a free temporary name");
+        if (fd < 0) return st_fail(NPSHM_ERR_IO, "cannot find a free temporary name");
         named = 1;
     }
-    fstatus s = F_OK_;
+    status s = OK_STATUS;
     void *base = MAP_FAILED;
-    if ((flags & NPSHM_HAS_MODE) && fchmod(fd, (flags >> 16) & 07777) != 0) { s = fsys(errno, "cannot set the mode"); goto fail; }
+    if ((flags & NPSHM_HAS_MODE) && fchmod(fd, (flags >> 16) & 07777) != 0) { s = st_sys(errno, "cannot set the mode"); goto fail; }
     int e;
     while ((e = fallocate(fd, 0, 0, (off_t)size)) != 0 && errno == EINTR) {}
     if (e != 0) {
-        if (!(t->is_file && (errno == EOPNOTSUPP || errno == ENOSYS))) { s = fsys(errno, "cannot reserve memory for the array"); goto fail; }
-        if (ftruncate(fd, (off_t)size) != 0) { s = fsys(errno, "cannot size the file"); goto fail; }
+        if (!(t->is_file && (errno == EOPNOTSUPP || errno == ENOSYS))) { s = st_sys(errno, "cannot reserve memory for the array"); goto fail; }
+        if (ftruncate(fd, (off_t)size) != 0) { s = st_sys(errno, "cannot size the file"); goto fail; }
     }
     base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) { s = fsys(errno, "cannot map the array"); goto fail; }
+    if (base == MAP_FAILED) { s = st_sys(errno, "cannot map the array"); goto fail; }
     memcpy(base, hbuf, header_len + 4);
     if ((s = fill_data(src, data_off, (char *)base + data_offset, nbytes, fd, data_offset, cancel)).code) goto fail;
     if (!named) {
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
         if (linkat(AT_FDCWD, proc, AT_FDCWD, t->path, AT_SYMLINK_FOLLOW) != 0) {
-            s = errno == EEXIST ? (fstatus){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
-                                : fsys(errno, "cannot publish the array under its name");
+            s = errno == EEXIST ? (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
+                                : st_sys(errno, "cannot publish the array under its name");
             goto fail;
         }
     } else {
         if (link(tmp, t->path) != 0) {
-            s = errno == EEXIST ? (fstatus){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
-                                : fsys(errno, "cannot publish the array under its name");
+            s = errno == EEXIST ? (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
+                                : st_sys(errno, "cannot publish the array under its name");
             goto fail;
         }
         unlink(tmp);
@@ -709,7 +641,7 @@ static fstatus load_new(const ftarget *t, const fheader *fh, int src, uint64_t d
     if (a == NULL) {
         munmap(base, size);
         unlink(t->path);
-        return (fstatus){NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory", 0, 0};
+        return (status){NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory", 0, 0};
     }
     a->base = base;
     a->maplen = size;
@@ -726,7 +658,7 @@ static fstatus load_new(const ftarget *t, const fheader *fh, int src, uint64_t d
         a->readonly = 1;
     }
     *out = a;
-    return F_OK_;
+    return OK_STATUS;
 fail:
     if (named && tmp[0]) unlink(tmp);
     if (base != MAP_FAILED) munmap(base, size);
@@ -734,10 +666,10 @@ fail:
     return s;
 }
 
-static fstatus read_header_at(fwork *w, int fd, uint64_t off) {
+static status read_header_at(fwork *w, int fd, uint64_t off) {
     struct stat st;
-    if (fstat(fd, &st) != 0) return fsys(errno, "cannot stat the file");
-    if (S_ISDIR(st.st_mode)) return (fstatus){NPSHM_ERR_INVALID, EISDIR, "the file is a directory", 0, 0};
+    if (fstat(fd, &st) != 0) return st_sys(errno, "cannot stat the file");
+    if (S_ISDIR(st.st_mode)) return (status){NPSHM_ERR_INVALID, EISDIR, "the file is a directory", 0, 0};
     uint64_t size = (uint64_t)st.st_size;
     uint64_t avail = size > off ? size - off : 0;
     uint64_t want = avail < sizeof w->file ? avail : sizeof w->file;
@@ -746,7 +678,7 @@ static fstatus read_header_at(fwork *w, int fd, uint64_t off) {
         ssize_t r = pread(fd, w->file + got, want - got, (off_t)(off + got));
         if (r < 0) {
             if (errno == EINTR) continue;
-            return fsys(errno, "cannot read the file");
+            return st_sys(errno, "cannot read the file");
         }
         if (r == 0) break;
         got += (uint64_t)r;
@@ -755,15 +687,15 @@ static fstatus read_header_at(fwork *w, int fd, uint64_t off) {
     return decode_file_header(w->file, got, avail, &w->fh, w->descr);
 }
 
-static fstatus match_geometry(int ndim, const int64_t *shape, const char *descr, const npshm_read_options *o,
+static status match_geometry(int ndim, const int64_t *shape, const char *descr, const npshm_read_options *o,
                               const char *expect) {
     if (o->expect_shape) {
-        if (o->ndim != ndim) return fnum(NPSHM_ERR_MISMATCH, "array has a different number of dimensions:", ndim);
+        if (o->ndim != ndim) return st_num(NPSHM_ERR_MISMATCH, "array has a different number of dimensions:", ndim);
         for (int i = 0; i < ndim; i++)
-            if (o->shape[i] != shape[i]) return fnum(NPSHM_ERR_MISMATCH, "array has a different size in dimension", i);
+            if (o->shape[i] != shape[i]) return st_num(NPSHM_ERR_MISMATCH, "array has a different size in dimension", i);
     }
-    if (expect != NULL && strcmp(expect, descr) != 0) return ffail(NPSHM_ERR_MISMATCH, "array has a different dtype");
-    return F_OK_;
+    if (expect != NULL && strcmp(expect, descr) != 0) return st_fail(NPSHM_ERR_MISMATCH, "array has a different dtype");
+    return OK_STATUS;
 }
 
 /* reprefix renames the operation in this thread's last error from "from" to npshm_read_file, for
@@ -783,7 +715,7 @@ static int reprefix(int rc, const char *from) {
 /* attach_matching attaches name and checks it against the expectations and, if with_file, the file.
  * Returns the status code; on failure other than NOT_FOUND the message is set in s. */
 static int attach_matching(const char *name, unsigned ro, const npshm_read_options *o, const char *expect,
-                           const fwork *w, int with_file, npshm_array **out, fstatus *s) {
+                           const fwork *w, int with_file, npshm_array **out, status *s) {
     npshm_array *a = NULL;
     int rc = npshm__c_attach(name, ro, 0, -1, NULL, NULL, &a);
     if (rc != 0) return reprefix(rc, "npshm_attach"); /* its message is this thread's last error */
@@ -795,7 +727,7 @@ static int attach_matching(const char *name, unsigned ro, const npshm_read_optio
             int big = 0;
             for (int i = 0; i < w->fh.ndim; i++)
                 if (w->fh.shape[i] > 1) big++;
-            if (big > 1) *s = ffail(NPSHM_ERR_MISMATCH, "array has a different memory order than the file");
+            if (big > 1) *s = st_fail(NPSHM_ERR_MISMATCH, "array has a different memory order than the file");
         }
     }
     if (s->code) {
@@ -806,11 +738,11 @@ static int attach_matching(const char *name, unsigned ro, const npshm_read_optio
     return 0;
 }
 
-static int open_file(const char *path, int *fd, fstatus *s) {
+static int open_file(const char *path, int *fd, status *s) {
     *fd = open(path, O_RDONLY | O_CLOEXEC);
     if (*fd < 0) {
-        *s = errno == ENOENT ? (fstatus){NPSHM_ERR_NOT_FOUND, ENOENT, "no such file", 0, 0}
-                             : fsys(errno, "cannot open the file");
+        *s = errno == ENOENT ? (status){NPSHM_ERR_NOT_FOUND, ENOENT, "no such file", 0, 0}
+                             : st_sys(errno, "cannot open the file");
         return s->code;
     }
     return 0;
@@ -834,7 +766,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     fwork *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
     memset(&w->fh, 0, sizeof w->fh);
-    fstatus s = F_OK_;
+    status s = OK_STATUS;
     int rc = 0, src = -1, lock = -1;
     unsigned ro = flags & NPSHM_READONLY;
     const char *expect = NULL;
@@ -844,10 +776,10 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
         int64_t size;
         const char *err;
         int code = npshm__c_normalize_dtype(o->dtype, strlen(o->dtype), w->expect, MAX_DESCR + 1, &size, &err);
-        if (code) { s = ffail(code, err); goto report; }
+        if (code) { s = st_fail(code, err); goto report; }
         expect = w->expect;
     }
-    if (lock_path(&t, w->lock, sizeof w->lock) != 0) { s = ffail(NPSHM_ERR_INVALID, "name too long for its lock file"); goto report; }
+    if (lock_path(&t, w->lock, sizeof w->lock) != 0) { s = st_fail(NPSHM_ERR_INVALID, "name too long for its lock file"); goto report; }
     int file_first = !(o->expect_shape && expect != NULL);
     if (file_first) {
         if (open_file(path, &src, &s)) goto report;
@@ -867,10 +799,10 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
         if ((s = match_geometry(w->fh.ndim, w->fh.shape, w->fh.descr, o, expect)).code) goto report;
     }
     if ((s = take_lock(w->lock, o->cancel, &lock)).code) goto report;
-    s = F_OK_;
+    s = OK_STATUS;
     if (flags & NPSHM_EXCLUSIVE) {
-        if (access(t.path, F_OK) == 0) { s = (fstatus){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}; goto report; }
-        if (errno != ENOENT) { s = fsys(errno, "cannot check the array's name"); goto report; }
+        if (access(t.path, F_OK) == 0) { s = (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}; goto report; }
+        if (errno != ENOENT) { s = st_sys(errno, "cannot check the array's name"); goto report; }
     } else {
         rc = attach_matching(name, ro, o, expect, w, 1, out, &s);
         if (rc == 0) { o->attached = 1; goto done; }
@@ -880,7 +812,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
         npshm_array *a = NULL;
         s = load_new(&t, &w->fh, src, o->offset + w->fh.header_len, flags, o->cancel, w->file, &a);
         if (s.code == NPSHM_ERR_EXISTS && !(flags & NPSHM_EXCLUSIVE)) {
-            s = F_OK_;
+            s = OK_STATUS;
             rc = attach_matching(name, ro, o, expect, w, 1, out, &s);
             if (rc == 0) { o->attached = 1; goto done; }
             if (s.code) goto report;
@@ -892,7 +824,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
         goto done;
     }
 report:
-    rc = freport(s, op, name);
+    rc = npshm__report(s, op, name);
 done_rc:
     if (rc != 0) o->attached = 0;
 done:
@@ -904,18 +836,18 @@ done:
 
 /* ---- writing ---- */
 
-static fstatus write_all(int fd, const void *p, uint64_t n, uint64_t off) {
+static status write_all(int fd, const void *p, uint64_t n, uint64_t off) {
     uint64_t done = 0;
     while (done < n) {
         uint64_t want = n - done < (1u << 30) ? n - done : (1u << 30);
         ssize_t r = pwrite(fd, (const char *)p + done, want, (off_t)(off + done));
         if (r < 0) {
             if (errno == EINTR) continue;
-            return fsys(errno, "cannot write the file");
+            return st_sys(errno, "cannot write the file");
         }
         done += (uint64_t)r;
     }
-    return F_OK_;
+    return OK_STATUS;
 }
 
 static _Atomic unsigned long wtemp_counter;
@@ -929,15 +861,15 @@ int npshm__c_write_file(const char *path, const npshm_array *array) {
     if (path[pn - 1] == '/') return npshm__fail(NPSHM_ERR_INVALID, 0, op, path, "path names a directory");
     unsigned char *hbuf = malloc(MAX_HEADER);
     if (hbuf == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, path, "out of memory");
-    fstatus s = F_OK_;
+    status s = OK_STATUS;
     size_t hlen = 0;
     if (pn >= 4 && strcmp(path + pn - 4, ".npy") == 0) {
         hlen = npshm__c_encode_npy_header(hbuf, MAX_HEADER, array->dtype, array->ndim, array->shape, array->fortran);
-        if (hlen == 0) s = ffail(NPSHM_ERR_INVALID, "dtype descriptor too long for a .npy header");
+        if (hlen == 0) s = st_fail(NPSHM_ERR_INVALID, "dtype descriptor too long for a .npy header");
     } else {
         s = encode_npio_header(hbuf, array->dtype, array->ndim, array->shape, array->fortran, &hlen);
     }
-    if (s.code) { free(hbuf); return freport(s, op, path); }
+    if (s.code) { free(hbuf); return npshm__report(s, op, path); }
     char dir[MAX_PATH_LEN + 8], tmp[MAX_PATH_LEN + 64], proc[64];
     const char *slash = strrchr(path, '/');
     if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path + 1), path);
@@ -947,13 +879,13 @@ int npshm__c_write_file(const char *path, const npshm_array *array) {
     int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
     if (fd >= 0 && access("/proc/self/fd", X_OK) != 0) { close(fd); fd = -1; errno = EOPNOTSUPP; }
     if (fd < 0) {
-        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) { s = fsys(errno, "cannot create the file"); goto out; }
+        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) { s = st_sys(errno, "cannot create the file"); goto out; }
         for (int i = 0; i < 100 && fd < 0; i++) {
             snprintf(tmp, sizeof tmp, "%s" TEMP_PREFIX "%d-%lu", dir, (int)getpid(), atomic_fetch_add(&wtemp_counter, 1) + 1);
             fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
-            if (fd < 0 && errno != EEXIST) { s = fsys(errno, "cannot create a temporary file"); tmp[0] = 0; goto out; }
+            if (fd < 0 && errno != EEXIST) { s = st_sys(errno, "cannot create a temporary file"); tmp[0] = 0; goto out; }
         }
-        if (fd < 0) { s = ffail(NPSHM_ERR_IO, "cannot find a free temporary name"); tmp[0] = 0; goto out; }
+        if (fd < 0) { s = st_fail(NPSHM_ERR_IO, "cannot find a free temporary name"); tmp[0] = 0; goto out; }
         named = 1;
     }
     if ((s = write_all(fd, hbuf, hlen, 0)).code) goto out;
@@ -964,16 +896,16 @@ int npshm__c_write_file(const char *path, const npshm_array *array) {
         for (int i = 0; i < 100 && !linked; i++) {
             snprintf(tmp, sizeof tmp, "%s" TEMP_PREFIX "%d-%lu", dir, (int)getpid(), atomic_fetch_add(&wtemp_counter, 1) + 1);
             if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0) linked = 1;
-            else if (errno != EEXIST) { s = fsys(errno, "cannot name the new array"); tmp[0] = 0; goto out; }
+            else if (errno != EEXIST) { s = st_sys(errno, "cannot name the new array"); tmp[0] = 0; goto out; }
         }
-        if (!linked) { s = ffail(NPSHM_ERR_IO, "cannot find a free temporary name"); tmp[0] = 0; goto out; }
+        if (!linked) { s = st_fail(NPSHM_ERR_IO, "cannot find a free temporary name"); tmp[0] = 0; goto out; }
         named = 1;
     }
-    if (rename(tmp, path) != 0) { s = fsys(errno, "cannot replace the array"); goto out; }
+    if (rename(tmp, path) != 0) { s = st_sys(errno, "cannot replace the array"); goto out; }
     tmp[0] = 0;
 out:
     if (fd >= 0) close(fd);
     if (named && tmp[0]) unlink(tmp);
     free(hbuf);
-    return s.code ? freport(s, op, path) : NPSHM_OK;
+    return s.code ? npshm__report(s, op, path) : NPSHM_OK;
 }

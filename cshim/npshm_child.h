@@ -1,0 +1,77 @@
+/* Internal to libnpshm: what the two halves of the C path (npshm_child.c and npshm_child_files.c)
+ * share, so that the file loader builds segments, statuses and messages exactly as npshm_create
+ * does. Never include this from outside the library, nor from a Go preamble. */
+#ifndef NPSHM_CHILD_H
+#define NPSHM_CHILD_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npshm.h"
+
+#pragma GCC visibility push(hidden)
+
+/* ---- limits and format constants (docs/FORMAT.md; internal/core/header.go) ---- */
+
+#define MAX_NDIM 64
+#define MAX_DESCR 65536
+#define MAX_PATH_LEN 4095
+#define MAX_SHM_NAME 255
+#define FIXED_HEADER 64
+#define MAX_HEADER (FIXED_HEADER + 8 * MAX_NDIM + MAX_DESCR + 4)
+#define DATA_ALIGN 4096
+#define MAX_NBYTES (1ULL << 56)
+#define TEMP_PREFIX ".npshm-tmp-"
+
+/* ---- statuses: a code, an errno and a message, as internal/core's Status ---- */
+
+typedef struct status {
+    int code;
+    int errnum;
+    const char *msg;
+    long long num;
+    int has_num;
+} status;
+
+static const status OK_STATUS = {0, 0, NULL, 0, 0};
+static inline status st_fail(int code, const char *msg) { status s = {code, 0, msg, 0, 0}; return s; }
+/* A message followed by a number ("... not 3"). */
+static inline status st_num(int code, const char *msg, long long num) { status s = {code, 0, msg, num, 1}; return s; }
+/* A failed system call: the code its errno maps to (internal/core, errnoStatus). */
+static inline status st_sys(int errnum, const char *msg) {
+    int code = NPSHM_ERR_IO;
+    switch (errnum) {
+    case EEXIST: code = NPSHM_ERR_EXISTS; break;
+    case ENOENT: case ENOTDIR: code = NPSHM_ERR_NOT_FOUND; break;
+    case ENOSPC: case EDQUOT: code = NPSHM_ERR_NO_SPACE; break;
+    case EACCES: case EPERM: case EROFS: code = NPSHM_ERR_PERMISSION; break;
+    case ENAMETOOLONG: case EISDIR: code = NPSHM_ERR_INVALID; break;
+    }
+    status s = {code, errnum, msg, 0, 0};
+    return s;
+}
+
+/* Records s as this thread's last error (npshm__fail) and returns its code. */
+int npshm__report(status s, const char *op, const char *name);
+
+/* ---- bytes ---- */
+
+uint32_t npshm__crc32(const unsigned char *b, size_t n); /* CRC-32 (IEEE) */
+
+static inline void put16(unsigned char *p, uint16_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
+static inline void put32(unsigned char *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i)); }
+static inline void put64(unsigned char *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i)); }
+static inline uint16_t get16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t get32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t get64(const unsigned char *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
+
+/* The data size of an array (internal/core, shapeBytes): INVALID for a negative dimension or a size
+ * over MAX_NBYTES. */
+status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uint64_t *out);
+
+#pragma GCC visibility pop
+
+#endif
