@@ -538,18 +538,6 @@ int npshm__c_normalize_dtype(const char *in, size_t len, char *out, size_t cap, 
 
 /* ---- header (internal/core/header.go) ---- */
 
-typedef struct header {
-    uint16_t flags;
-    uint32_t header_len;
-    uint64_t data_offset, data_nbytes, itemsize;
-    int ndim;
-    uint32_t creator_pid;
-    int64_t created_ns;
-    int64_t shape[MAX_NDIM];
-    const char *descr;
-    size_t descr_len;
-} header;
-
 status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uint64_t *out) {
     int zero = itemsize == 0;
     for (int i = 0; i < ndim; i++) {
@@ -617,13 +605,6 @@ int npshm__c_check_header(const unsigned char *buf, size_t len, uint64_t seg_siz
 
 /* ---- names (internal/core/name.go) ---- */
 
-typedef struct target {
-    char path[MAX_PATH_LEN + 32];
-    size_t dir;        /* length of the directory part including '/' */
-    const char *display;
-    int is_file;
-} target;
-
 static status resolve(const char *name, target *t) {
     size_t n = strlen(name);
     if (n >= 7 && memcmp(name, "file://", 7) == 0) {
@@ -672,7 +653,7 @@ static void dir_of(const target *t, char *dir, size_t cap) {
         snprintf(dir, cap, "%.*s", (int)t->dir, t->path);
 }
 
-static npshm_array *make_handle(void *base, const header *h, const char *display) {
+npshm_array *npshm__make_handle(void *base, const header *h, const char *display) {
     npshm_array *a = npshm__handle_new(h->descr_len, strlen(display));
     if (a == NULL) return NULL;
     a->base = base;
@@ -686,6 +667,108 @@ static npshm_array *make_handle(void *base, const header *h, const char *display
     memcpy(a->dtype, h->descr, h->descr_len);
     strcpy(a->name, display);
     return a;
+}
+
+status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned char *hbuf, segment *seg) {
+    h->header_len = (uint32_t)(FIXED_HEADER + 8 * h->ndim + h->descr_len);
+    h->data_offset = ((uint64_t)h->header_len + 4 + DATA_ALIGN - 1) / DATA_ALIGN * DATA_ALIGN;
+    h->creator_pid = (uint32_t)getpid();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    h->created_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+
+    memcpy(hbuf, "NPSHMARR", 8);
+    put16(hbuf + 8, 1);
+    put16(hbuf + 10, h->flags);
+    put32(hbuf + 12, h->header_len);
+    put64(hbuf + 16, h->data_offset);
+    put64(hbuf + 24, h->data_nbytes);
+    put64(hbuf + 32, h->itemsize);
+    put32(hbuf + 40, (uint32_t)h->ndim);
+    put32(hbuf + 44, (uint32_t)h->descr_len);
+    put32(hbuf + 48, h->creator_pid);
+    put32(hbuf + 52, 0);
+    put64(hbuf + 56, (uint64_t)h->created_ns);
+    for (int i = 0; i < h->ndim; i++) put64(hbuf + FIXED_HEADER + 8 * i, (uint64_t)h->shape[i]);
+    memcpy(hbuf + FIXED_HEADER + 8 * h->ndim, h->descr, h->descr_len);
+    put32(hbuf + h->header_len, npshm__crc32(hbuf, h->header_len));
+    size_t hlen = h->header_len + 4;
+    seg->size = h->data_offset + h->data_nbytes;
+    seg->base = MAP_FAILED;
+    seg->named = 0;
+    seg->tmp[0] = 0;
+
+    dir_of(t, seg->dir, sizeof seg->dir);
+    static atomic_int proc_ok; /* 0 unknown, 1 yes, 2 no: can /proc/self/fd publish O_TMPFILE files? */
+    seg->fd = open(seg->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (seg->fd >= 0 && atomic_load(&proc_ok) == 0)
+        atomic_store(&proc_ok, access("/proc/self/fd", X_OK) == 0 ? 1 : 2);
+    if (seg->fd >= 0 && atomic_load(&proc_ok) == 2) {
+        close(seg->fd);
+        seg->fd = -1;
+        errno = EOPNOTSUPP;
+    }
+    if (seg->fd < 0) {
+        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+            return st_sys(errno, "cannot create the array's directory entry");
+        for (int i = 0; i < 100 && seg->fd < 0; i++) {
+            temp_name(seg->tmp, sizeof seg->tmp, seg->dir);
+            seg->fd = open(seg->tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+            if (seg->fd < 0 && errno != EEXIST) return st_sys(errno, "cannot create a temporary file");
+        }
+        if (seg->fd < 0) return st_fail(NPSHM_ERR_IO, "cannot find a free temporary name");
+        seg->named = 1;
+    }
+    status s;
+    if ((flags & NPSHM_HAS_MODE) && fchmod(seg->fd, (flags >> 16) & 07777) != 0) {
+        s = st_sys(errno, "cannot set the mode");
+        goto fail;
+    }
+    int e;
+    while ((e = fallocate(seg->fd, 0, 0, (off_t)seg->size)) != 0 && errno == EINTR) {}
+    if (e != 0) {
+        if (!(t->is_file && (errno == EOPNOTSUPP || errno == ENOSYS))) {
+            s = st_sys(errno, "cannot reserve memory for the array");
+            goto fail;
+        }
+        if (ftruncate(seg->fd, (off_t)seg->size) != 0) {
+            s = st_sys(errno, "cannot size the file");
+            goto fail;
+        }
+    }
+    seg->base = mmap(NULL, seg->size, PROT_READ | PROT_WRITE, MAP_SHARED, seg->fd, 0);
+    if (seg->base == MAP_FAILED) {
+        s = st_sys(errno, "cannot map the array");
+        goto fail;
+    }
+    memcpy(seg->base, hbuf, hlen);
+    return OK_STATUS;
+fail:
+    npshm__segment_drop(seg);
+    return s;
+}
+
+status npshm__segment_link(const target *t, segment *seg) {
+    if (!seg->named) {
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", seg->fd);
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, t->path, AT_SYMLINK_FOLLOW) != 0)
+            return errno == EEXIST ? (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
+                                   : st_sys(errno, "cannot publish the array under its name");
+        return OK_STATUS;
+    }
+    if (link(seg->tmp, t->path) != 0)
+        return errno == EEXIST ? (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
+                               : st_sys(errno, "cannot publish the array under its name");
+    unlink(seg->tmp);
+    seg->tmp[0] = 0;
+    return OK_STATUS;
+}
+
+void npshm__segment_drop(segment *seg) {
+    if (seg->named && seg->tmp[0]) unlink(seg->tmp);
+    if (seg->base != MAP_FAILED) munmap(seg->base, seg->size);
+    close(seg->fd);
 }
 
 static status c_create(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
@@ -705,136 +788,50 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     h.descr_len = dlen;
     h.flags = (flags & NPSHM_FORTRAN) ? FLAG_FORTRAN : 0;
     if ((s = npshm__shape_bytes(h.shape, ndim, h.itemsize, &h.data_nbytes)).code) return s;
-    h.header_len = (uint32_t)(FIXED_HEADER + 8 * ndim + dlen);
-    h.data_offset = ((uint64_t)h.header_len + 4 + DATA_ALIGN - 1) / DATA_ALIGN * DATA_ALIGN;
-    h.creator_pid = (uint32_t)getpid();
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    h.created_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-
-    memcpy(hbuf, "NPSHMARR", 8);
-    put16(hbuf + 8, 1);
-    put16(hbuf + 10, h.flags);
-    put32(hbuf + 12, h.header_len);
-    put64(hbuf + 16, h.data_offset);
-    put64(hbuf + 24, h.data_nbytes);
-    put64(hbuf + 32, h.itemsize);
-    put32(hbuf + 40, (uint32_t)ndim);
-    put32(hbuf + 44, (uint32_t)dlen);
-    put32(hbuf + 48, h.creator_pid);
-    put32(hbuf + 52, 0);
-    put64(hbuf + 56, (uint64_t)h.created_ns);
-    for (int i = 0; i < ndim; i++) put64(hbuf + FIXED_HEADER + 8 * i, (uint64_t)h.shape[i]);
-    memcpy(hbuf + FIXED_HEADER + 8 * ndim, descr, dlen);
-    put32(hbuf + h.header_len, npshm__crc32(hbuf, h.header_len));
-    size_t hlen = h.header_len + 4;
-    uint64_t size = h.data_offset + h.data_nbytes;
-
-    char dir[MAX_PATH_LEN + 8], tmp[MAX_PATH_LEN + 64], proc[64];
-    dir_of(&t, dir, sizeof dir);
-    tmp[0] = 0;
-    int named = 0;
-    static atomic_int proc_ok; /* 0 unknown, 1 yes, 2 no: can /proc/self/fd publish O_TMPFILE files? */
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0 && atomic_load(&proc_ok) == 0)
-        atomic_store(&proc_ok, access("/proc/self/fd", X_OK) == 0 ? 1 : 2);
-    if (fd >= 0 && atomic_load(&proc_ok) == 2) {
-        close(fd);
-        fd = -1;
-        errno = EOPNOTSUPP;
-    }
-    if (fd < 0) {
-        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-            return st_sys(errno, "cannot create the array's directory entry");
-        for (int i = 0; i < 100 && fd < 0; i++) {
-            temp_name(tmp, sizeof tmp, dir);
-            fd = open(tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-            if (fd < 0 && errno != EEXIST) return st_sys(errno, "cannot create a temporary file");
-        }
-        if (fd < 0) return st_fail(NPSHM_ERR_IO, "cannot find a free temporary name");
-        named = 1;
-    }
-    void *base = MAP_FAILED;
-    if ((flags & NPSHM_HAS_MODE) && fchmod(fd, (flags >> 16) & 07777) != 0) {
-        s = st_sys(errno, "cannot set the mode");
-        goto fail;
-    }
-    int e;
-    while ((e = fallocate(fd, 0, 0, (off_t)size)) != 0 && errno == EINTR) {}
-    if (e != 0) {
-        if (!(t.is_file && (errno == EOPNOTSUPP || errno == ENOSYS))) {
-            s = st_sys(errno, "cannot reserve memory for the array");
-            goto fail;
-        }
-        if (ftruncate(fd, (off_t)size) != 0) {
-            s = st_sys(errno, "cannot size the file");
-            goto fail;
-        }
-    }
-    base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) {
-        s = st_sys(errno, "cannot map the array");
-        goto fail;
-    }
-    memcpy(base, hbuf, hlen);
+    segment seg;
+    if ((s = npshm__segment_new(&t, &h, flags, hbuf, &seg)).code) return s;
     if (init != NULL) {
-        int r = init((char *)base + h.data_offset, (size_t)h.data_nbytes, ctx);
+        int r = init((char *)seg.base + h.data_offset, (size_t)h.data_nbytes, ctx);
         if (r != 0) {
             s = (status){r, 0, "the init function abandoned the array", 0, 0};
             goto fail;
         }
     }
     test_pause(PAUSE_CREATE_PUBLISH);
-    if (!named) {
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        if (!(flags & NPSHM_REPLACE)) {
-            if (linkat(AT_FDCWD, proc, AT_FDCWD, t.path, AT_SYMLINK_FOLLOW) != 0) {
-                s = errno == EEXIST ? (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
-                                    : st_sys(errno, "cannot publish the array under its name");
-                goto fail;
-            }
-        } else {
+    if (!(flags & NPSHM_REPLACE)) {
+        if ((s = npshm__segment_link(&t, &seg)).code) goto fail;
+    } else {
+        if (!seg.named) {
+            char proc[64];
+            snprintf(proc, sizeof proc, "/proc/self/fd/%d", seg.fd);
             int linked = 0;
             for (int i = 0; i < 100 && !linked; i++) {
-                temp_name(tmp, sizeof tmp, dir);
-                if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
+                temp_name(seg.tmp, sizeof seg.tmp, seg.dir);
+                if (linkat(AT_FDCWD, proc, AT_FDCWD, seg.tmp, AT_SYMLINK_FOLLOW) == 0)
                     linked = 1;
                 else if (errno != EEXIST) {
                     s = st_sys(errno, "cannot name the new array");
-                    tmp[0] = 0;
+                    seg.tmp[0] = 0;
                     goto fail;
                 }
             }
-            if (!linked) { s = st_fail(NPSHM_ERR_IO, "cannot find a free temporary name"); tmp[0] = 0; goto fail; }
-            named = 1; /* so that a failed rename removes the temporary name */
-            test_pause(PAUSE_REPLACE_RENAME);
-            if (rename(tmp, t.path) != 0) { s = st_sys(errno, "cannot replace the array"); goto fail; }
+            if (!linked) { s = st_fail(NPSHM_ERR_IO, "cannot find a free temporary name"); seg.tmp[0] = 0; goto fail; }
+            seg.named = 1; /* so that a failed rename removes the temporary name */
         }
-    } else if (flags & NPSHM_REPLACE) {
         test_pause(PAUSE_REPLACE_RENAME);
-        if (rename(tmp, t.path) != 0) { s = st_sys(errno, "cannot replace the array"); goto fail; }
-    } else {
-        if (link(tmp, t.path) != 0) {
-            s = errno == EEXIST ? (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
-                                : st_sys(errno, "cannot publish the array under its name");
-            goto fail;
-        }
-        unlink(tmp);
+        if (rename(seg.tmp, t.path) != 0) { s = st_sys(errno, "cannot replace the array"); goto fail; }
     }
-    close(fd);
-    h.descr = descr;
-    npshm_array *a = make_handle(base, &h, t.display);
+    close(seg.fd);
+    npshm_array *a = npshm__make_handle(seg.base, &h, t.display);
     if (a == NULL) {
-        munmap(base, size);
+        munmap(seg.base, seg.size);
         unlink(t.path);
         return (status){NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory", 0, 0};
     }
     *out = a;
     return OK_STATUS;
 fail:
-    if (named && tmp[0]) unlink(tmp);
-    if (base != MAP_FAILED) munmap(base, size);
-    close(fd);
+    npshm__segment_drop(&seg);
     return s;
 }
 
@@ -892,7 +889,7 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
         }
         if (s.code) { munmap(base, size); return s; }
     }
-    npshm_array *a = make_handle(base, &h, t.display);
+    npshm_array *a = npshm__make_handle(base, &h, t.display);
     if (a == NULL) {
         munmap(base, size);
         return (status){NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory", 0, 0};

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "npshm.h"
+#include "npshm_shim.h"
 
 #pragma GCC visibility push(hidden)
 
@@ -71,6 +72,51 @@ static inline uint64_t get64(const unsigned char *p) { return (uint64_t)get32(p)
 /* The data size of an array (internal/core, shapeBytes): INVALID for a negative dimension or a size
  * over MAX_NBYTES. */
 status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uint64_t *out);
+
+/* ---- segments (internal/core/header.go, ops_linux.go) ---- */
+
+/* A segment's header, decoded or to be written. */
+typedef struct header {
+    uint16_t flags;
+    uint32_t header_len;
+    uint64_t data_offset, data_nbytes, itemsize;
+    int ndim;
+    uint32_t creator_pid;
+    int64_t created_ns;
+    int64_t shape[MAX_NDIM];
+    const char *descr;
+    size_t descr_len;
+} header;
+
+/* A resolved name: the path of its file, where its directory part ends, and the name to show. */
+typedef struct target {
+    char path[MAX_PATH_LEN + 32];
+    size_t dir;        /* length of the directory part including '/' */
+    const char *display;
+    int is_file;
+} target;
+
+/* A new segment, not yet published. */
+typedef struct segment {
+    int fd;
+    void *base;        /* the mapping, of size bytes */
+    uint64_t size;
+    int named;         /* fd has the temporary name tmp (no O_TMPFILE, or linked for a replace) */
+    char dir[MAX_PATH_LEN + 8];
+    char tmp[MAX_PATH_LEN + 64];
+} segment;
+
+/* Builds a new segment for t as npshm_create does: completes h (the caller sets flags, ndim, shape,
+ * itemsize, descr, descr_len and data_nbytes), encodes it into hbuf, creates an unnamed file in t's
+ * directory (or one with a temporary name), applies the mode in flags, reserves and maps the
+ * segment and writes the header into it. On failure nothing is left behind. */
+status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned char *hbuf, segment *seg);
+/* Publishes seg under t's name unless the name is taken (EXISTS). */
+status npshm__segment_link(const target *t, segment *seg);
+/* Abandons an unpublished segment: removes its temporary name, unmaps and closes it. */
+void npshm__segment_drop(segment *seg);
+/* A handle for a mapped segment at base with header h; NULL if out of memory. */
+npshm_array *npshm__make_handle(void *base, const header *h, const char *display);
 
 #pragma GCC visibility pop
 
