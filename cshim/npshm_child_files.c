@@ -419,16 +419,9 @@ static status encode_npio_header(unsigned char *buf, const char *descr, int ndim
 
 /* ---- names and the lock file (internal/core/name.go, load_linux.go) ---- */
 
-typedef struct ftarget {
-    char path[MAX_PATH_LEN + 32];
-    size_t dir;
-    const char *display;
-    int is_file;
-} ftarget;
-
 /* As resolve in npshm_child.c, keeping only what the lock needs; the operations that follow check
  * the name fully. */
-static status ftarget_of(const char *name, ftarget *t) {
+static status ftarget_of(const char *name, target *t) {
     size_t n = strlen(name);
     if (n >= 7 && memcmp(name, "file://", 7) == 0) {
         const char *rest = name + 7;
@@ -457,7 +450,7 @@ static status ftarget_of(const char *name, ftarget *t) {
     return OK_STATUS;
 }
 
-static int lock_path(const ftarget *t, char *out, size_t cap) {
+static int lock_path(const target *t, char *out, size_t cap) {
     const char *base = t->path + t->dir;
     size_t bn = strlen(base);
     if (t->dir + strlen(LOCK_PREFIX) + 255 + 1 > cap) return -1;
@@ -485,7 +478,7 @@ static int lock_path(const ftarget *t, char *out, size_t cap) {
 }
 
 int npshm__c_lock_path(const char *name, char *out, size_t cap) {
-    ftarget t;
+    target t;
     if (ftarget_of(name, &t).code) return -1;
     return lock_path(&t, out, cap);
 }
@@ -544,10 +537,9 @@ typedef struct fwork {
     fheader fh;
 } fwork;
 
-/* ---- a new segment filled from the file (npshm_child.c's c_create, with the descriptor kept for
- * sendfile; internal/core/load_linux.go's loadNew) ---- */
-
-static _Atomic unsigned long ltemp_counter;
+/* ---- a new segment filled from the file (internal/core/load_linux.go's loadNew): built and
+ * published by npshm_child.c's segment functions, as npshm_create's, with the descriptor kept for
+ * sendfile ---- */
 
 static status fill_data(int src, uint64_t off, void *data, uint64_t n, int fd, uint64_t dst_off,
                          const volatile int *cancel) {
@@ -564,105 +556,40 @@ static status fill_data(int src, uint64_t off, void *data, uint64_t n, int fd, u
     return st_sys(e, "cannot read the file");
 }
 
-static status load_new(const ftarget *t, const fheader *fh, int src, uint64_t data_off, unsigned flags,
-                        const volatile int *cancel, unsigned char *hbuf, npshm_array **out) {
-    size_t dlen = strlen(fh->descr);
-    uint64_t nbytes;
-    if (npshm__shape_bytes(fh->shape, fh->ndim, fh->itemsize, &nbytes).code) return st_fail(NPSHM_ERR_INVALID, "array too large: its size in bytes overflows");
-    uint32_t header_len = (uint32_t)(64 + 8 * fh->ndim + dlen);
-    uint64_t data_offset = ((uint64_t)header_len + 4 + 4095) / 4096 * 4096;
-    uint64_t size = data_offset + nbytes;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    memcpy(hbuf, "NPSHMARR", 8);
-    put16(hbuf + 8, 1);
-    put16(hbuf + 10, fh->fortran ? 1 : 0);
-    put32(hbuf + 12, header_len);
-    put64(hbuf + 16, data_offset);
-    put64(hbuf + 24, nbytes);
-    put64(hbuf + 32, fh->itemsize);
-    put32(hbuf + 40, (uint64_t)fh->ndim);
-    put32(hbuf + 44, dlen);
-    put32(hbuf + 48, (uint64_t)getpid());
-    put32(hbuf + 52, 0);
-    put64(hbuf + 56, (uint64_t)((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec));
-    for (int i = 0; i < fh->ndim; i++) put64(hbuf + 64 + 8 * i, (uint64_t)fh->shape[i]);
-    memcpy(hbuf + 64 + 8 * fh->ndim, fh->descr, dlen);
-    put32(hbuf + header_len, npshm__crc32(hbuf, header_len));
-
-    char dir[MAX_PATH_LEN + 8], tmp[MAX_PATH_LEN + 64], proc[64];
-    if (t->dir == 0) snprintf(dir, sizeof dir, "./");
-    else snprintf(dir, sizeof dir, "%.*s", (int)t->dir, t->path);
-    int named = 0;
-    tmp[0] = 0;
-    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0 && access("/proc/self/fd", X_OK) != 0) { close(fd); fd = -1; errno = EOPNOTSUPP; }
-    if (fd < 0) {
-        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return st_sys(errno, "cannot create the array's directory entry");
-        for (int i = 0; i < 100 && fd < 0; i++) {
-            snprintf(tmp, sizeof tmp, "%s" TEMP_PREFIX "%d-%lu", dir, (int)getpid(), atomic_fetch_add(&ltemp_counter, 1) + 1);
-            fd = open(tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-            if (fd < 0 && errno != EEXIST) return st_sys(errno, "cannot create a temporary file");
-        }
-        if (fd < 0) return st_fail(NPSHM_ERR_IO, "cannot find a free temporary name");
-        named = 1;
-    }
-    status s = OK_STATUS;
-    void *base = MAP_FAILED;
-    if ((flags & NPSHM_HAS_MODE) && fchmod(fd, (flags >> 16) & 07777) != 0) { s = st_sys(errno, "cannot set the mode"); goto fail; }
-    int e;
-    while ((e = fallocate(fd, 0, 0, (off_t)size)) != 0 && errno == EINTR) {}
-    if (e != 0) {
-        if (!(t->is_file && (errno == EOPNOTSUPP || errno == ENOSYS))) { s = st_sys(errno, "cannot reserve memory for the array"); goto fail; }
-        if (ftruncate(fd, (off_t)size) != 0) { s = st_sys(errno, "cannot size the file"); goto fail; }
-    }
-    base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (base == MAP_FAILED) { s = st_sys(errno, "cannot map the array"); goto fail; }
-    memcpy(base, hbuf, header_len + 4);
-    if ((s = fill_data(src, data_off, (char *)base + data_offset, nbytes, fd, data_offset, cancel)).code) goto fail;
-    if (!named) {
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        if (linkat(AT_FDCWD, proc, AT_FDCWD, t->path, AT_SYMLINK_FOLLOW) != 0) {
-            s = errno == EEXIST ? (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
-                                : st_sys(errno, "cannot publish the array under its name");
-            goto fail;
-        }
-    } else {
-        if (link(tmp, t->path) != 0) {
-            s = errno == EEXIST ? (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
-                                : st_sys(errno, "cannot publish the array under its name");
-            goto fail;
-        }
-        unlink(tmp);
-        tmp[0] = 0;
-    }
-    close(fd);
-    npshm_array *a = npshm__handle_new(dlen, strlen(t->display));
+static status load_new(const target *t, const fheader *fh, int src, uint64_t data_off, unsigned flags,
+                       const volatile int *cancel, unsigned char *hbuf, npshm_array **out) {
+    header h;
+    memset(&h, 0, sizeof h);
+    h.flags = fh->fortran ? 1 : 0;
+    h.ndim = fh->ndim;
+    memcpy(h.shape, fh->shape, sizeof(int64_t) * (size_t)fh->ndim);
+    h.itemsize = fh->itemsize;
+    h.descr = fh->descr;
+    h.descr_len = strlen(fh->descr);
+    if (npshm__shape_bytes(h.shape, h.ndim, h.itemsize, &h.data_nbytes).code)
+        return st_fail(NPSHM_ERR_INVALID, "array too large: its size in bytes overflows");
+    segment seg;
+    status s = npshm__segment_new(t, &h, flags, hbuf, &seg);
+    if (s.code) return s;
+    if ((s = fill_data(src, data_off, (char *)seg.base + h.data_offset, h.data_nbytes, seg.fd, h.data_offset,
+                       cancel)).code)
+        goto fail;
+    if ((s = npshm__segment_link(t, &seg)).code) goto fail;
+    close(seg.fd);
+    npshm_array *a = npshm__make_handle(seg.base, &h, t->display);
     if (a == NULL) {
-        munmap(base, size);
+        munmap(seg.base, seg.size);
         unlink(t->path);
         return (status){NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory", 0, 0};
     }
-    a->base = base;
-    a->maplen = size;
-    a->data = (char *)base + data_offset;
-    a->nbytes = nbytes;
-    a->itemsize = fh->itemsize;
-    a->ndim = fh->ndim;
-    a->fortran = fh->fortran;
-    memcpy(a->shape, fh->shape, sizeof(int64_t) * (size_t)fh->ndim);
-    memcpy(a->dtype, fh->descr, dlen);
-    strcpy(a->name, t->display);
     if (flags & NPSHM_READONLY) {
-        (void)mprotect(base, size, PROT_READ);
+        (void)mprotect(seg.base, seg.size, PROT_READ);
         a->readonly = 1;
     }
     *out = a;
     return OK_STATUS;
 fail:
-    if (named && tmp[0]) unlink(tmp);
-    if (base != MAP_FAILED) munmap(base, size);
-    close(fd);
+    npshm__segment_drop(&seg);
     return s;
 }
 
@@ -770,7 +697,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     int rc = 0, src = -1, lock = -1;
     unsigned ro = flags & NPSHM_READONLY;
     const char *expect = NULL;
-    ftarget t;
+    target t;
     if ((s = ftarget_of(name, &t)).code) goto report;
     if (o->dtype != NULL) {
         int64_t size;
