@@ -86,6 +86,11 @@ func ReadFileContext(ctx context.Context, path, name string, opts *ReadFileOptio
 		lo.ExpectDtype = []byte(o.Dtype)
 	}
 	cancel := new(int32)
+	if ctx.Err() != nil {
+		// Already cancelled: say so now. AfterFunc would set the flag from another goroutine,
+		// possibly after a small file is loaded.
+		*cancel = 1
+	}
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { atomic.StoreInt32(cancel, 1) })
 		defer stop()
