@@ -92,6 +92,8 @@ test_c() {
 }
 
 test_python() {
+    say "Python peers: cdxcore (to read back our npio files) and SharedArray (foreign segments)"
+    make_venv cdxcore SharedArray
     say "Python (pytest)"
     # Tests run against the installed package, from outside the source tree.
     (cd "$ROOT/python/tests" && "$PY" -m pytest -q -p no:cacheprovider .)
