@@ -131,7 +131,7 @@ bench() {
     build_python
     make_venv SharedArray cdxcore
     say "Python benchmark: npshm against SharedArray and cdxcore.npshm"
-    "$PY" "$ROOT/bench/bench_python.py"
+    "$PY" "$ROOT/bench/bench_python.py" --out "$ROOT/bench/results/python-latency.txt"
     "$PY" "$ROOT/bench/bench_files.py"   # 1 GiB file into a shared array, against cdxcore and cp
 }
 
