@@ -228,12 +228,7 @@ func loadNew(s *Scratch, fs *FileScratch, src int, name []byte, opt *LoadOptions
 	}
 	unix.Close(fd)
 	if !st.Ok() {
-		if named {
-			sysUnlinkat(unix.AT_FDCWD, s.Temp[:])
-		}
-		if m.Addr != 0 {
-			munmap(m)
-		}
+		discard(s, named, m)
 		return Mapping{}, t, st
 	}
 	if opt.ReadOnly {

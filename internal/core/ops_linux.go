@@ -103,15 +103,21 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	}
 	unix.Close(fd)
 	if !st.Ok() {
-		if named {
-			sysUnlinkat(unix.AT_FDCWD, s.Temp[:])
-		}
-		if m.Addr != 0 {
-			munmap(m)
-		}
+		discard(s, named, m)
 		return Mapping{}, t, st
 	}
 	return m, t, Status{}
+}
+
+// discard undoes a creation that failed before its name was published: it removes the temporary
+// name, if the file had one, and unmaps what was mapped, so that nothing is left behind.
+func discard(s *Scratch, named bool, m Mapping) {
+	if named {
+		sysUnlinkat(unix.AT_FDCWD, s.Temp[:])
+	}
+	if m.Addr != 0 {
+		munmap(m)
+	}
 }
 
 // dirPath writes the NUL-terminated directory of t into buf, ending in '/' so that a temporary
