@@ -87,6 +87,11 @@ NOSPACE_SCRIPT = textwrap.dedent(
     enospc("create_shared_array full=", lambda: npshm.create_shared_array("big", (512, 1024), np.float64, full=1.5))
     enospc("create_shared_array force", lambda: npshm.create_shared_array("big", (512, 1024), np.float64, force=True))
     enospc("file name", lambda: npshm.create("file:///dev/shm/big.arr", big, np.uint8))
+    # Loading a file that does not fit (npio: int16, as npio holds no uint8) fails the same way.
+    import tempfile
+    src = os.path.join(tempfile.mkdtemp(), "big.npio")
+    npshm.to_file(src, np.ones((1 << 20,), np.int16))
+    enospc("read_shared_array", lambda: npshm.read_shared_array(src, "big"))
 
     # Fill /dev/shm with small arrays until it is full.
     made = []
@@ -114,6 +119,8 @@ NOSPACE_SCRIPT = textwrap.dedent(
         code = 1
         try:
             enospc("full: forked create", lambda: npshm.create("child", big, np.uint8))
+            enospc("full: forked load", lambda: npshm.read_shared_array(src, "child"))
+            assert sorted(os.listdir("/dev/shm")) == names, os.listdir("/dev/shm")  # no lock, no array
             code = 0
         finally:
             os._exit(code)
