@@ -605,7 +605,7 @@ int npshm__c_check_header(const unsigned char *buf, size_t len, uint64_t seg_siz
 
 /* ---- names (internal/core/name.go) ---- */
 
-static status resolve(const char *name, target *t) {
+status npshm__resolve(const char *name, target *t) {
     size_t n = strlen(name);
     if (n >= 7 && memcmp(name, "file://", 7) == 0) {
         const char *rest = name + 7;
@@ -774,7 +774,7 @@ void npshm__segment_drop(segment *seg) {
 static status c_create(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
                        npshm_init_fn init, void *ctx, npshm_array **out, char *descr, unsigned char *hbuf) {
     target t;
-    status s = resolve(name, &t);
+    status s = npshm__resolve(name, &t);
     if (s.code) return s;
     header h;
     memset(&h, 0, sizeof h);
@@ -857,7 +857,7 @@ static status read_header(int fd, struct stat *st, header *h, unsigned char *hbu
 static status c_attach(const char *name, unsigned flags, int expect_geom, int ndim, const int64_t *shape,
                        const char *dtype, npshm_array **out, char *descr, unsigned char *hbuf) {
     target t;
-    status s = resolve(name, &t);
+    status s = npshm__resolve(name, &t);
     if (s.code) return s;
     int ro = (flags & NPSHM_READONLY) != 0;
     int fd = open(t.path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
@@ -950,7 +950,7 @@ int npshm__c_delete(const char *name) {
     const char *op = "npshm_delete";
     if (name == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     target t;
-    status s = resolve(name, &t);
+    status s = npshm__resolve(name, &t);
     if (s.code) return npshm__report(s, op, name);
     if (unlink(t.path) != 0) {
         s = errno == ENOENT ? (status){NPSHM_ERR_NOT_FOUND, ENOENT, "no array of that name", 0, 0}

@@ -96,6 +96,9 @@ typedef struct target {
     int is_file;
 } target;
 
+/* Resolves a name by docs/FORMAT.md, "Names" (internal/core/name.go's ResolveName). */
+status npshm__resolve(const char *name, target *t);
+
 /* A new segment, not yet published. */
 typedef struct segment {
     int fd;

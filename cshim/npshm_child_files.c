@@ -419,37 +419,6 @@ static status encode_npio_header(unsigned char *buf, const char *descr, int ndim
 
 /* ---- names and the lock file (internal/core/name.go, load_linux.go) ---- */
 
-/* As resolve in npshm_child.c, keeping only what the lock needs; the operations that follow check
- * the name fully. */
-static status ftarget_of(const char *name, target *t) {
-    size_t n = strlen(name);
-    if (n >= 7 && memcmp(name, "file://", 7) == 0) {
-        const char *rest = name + 7;
-        size_t rn = n - 7;
-        if (rn == 0) return st_fail(NPSHM_ERR_INVALID, "file:// name has an empty path");
-        if (rn > MAX_PATH_LEN) return st_fail(NPSHM_ERR_INVALID, "file:// path too long");
-        if (rest[rn - 1] == '/') return st_fail(NPSHM_ERR_INVALID, "file:// path names a directory");
-        memcpy(t->path, rest, rn + 1);
-        const char *slash = strrchr(rest, '/');
-        t->dir = slash ? (size_t)(slash - rest) + 1 : 0;
-        t->display = name;
-        t->is_file = 1;
-        return OK_STATUS;
-    }
-    if (n >= 6 && memcmp(name, "shm://", 6) == 0) { name += 6; n -= 6; }
-    if (n > 0 && name[0] == '/') { name++; n--; }
-    if (n == 0) return st_fail(NPSHM_ERR_INVALID, "name is empty");
-    if (n > MAX_SHM_NAME) return st_num(NPSHM_ERR_INVALID, "name longer than 255 bytes:", (long long)n);
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return st_fail(NPSHM_ERR_INVALID, "name may not be '.' or '..'");
-    if (memchr(name, '/', n)) return st_fail(NPSHM_ERR_INVALID, "name contains '/'");
-    memcpy(t->path, "/dev/shm/", 9);
-    memcpy(t->path + 9, name, n + 1);
-    t->dir = 9;
-    t->display = name;
-    t->is_file = 0;
-    return OK_STATUS;
-}
-
 static int lock_path(const target *t, char *out, size_t cap) {
     const char *base = t->path + t->dir;
     size_t bn = strlen(base);
@@ -479,7 +448,7 @@ static int lock_path(const target *t, char *out, size_t cap) {
 
 int npshm__c_lock_path(const char *name, char *out, size_t cap) {
     target t;
-    if (ftarget_of(name, &t).code) return -1;
+    if (npshm__resolve(name, &t).code) return -1;
     return lock_path(&t, out, cap);
 }
 
@@ -698,7 +667,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     unsigned ro = flags & NPSHM_READONLY;
     const char *expect = NULL;
     target t;
-    if ((s = ftarget_of(name, &t)).code) goto report;
+    if ((s = npshm__resolve(name, &t)).code) goto report;
     if (o->dtype != NULL) {
         int64_t size;
         const char *err;

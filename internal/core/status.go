@@ -130,22 +130,11 @@ func (w *boundedWriter) bytes(b []byte) {
 }
 
 func (w *boundedWriter) int(v int64) {
-	var digits [20]byte
 	u := uint64(v)
 	if v < 0 {
-		u = uint64(-v)
-	}
-	i := len(digits)
-	for {
-		i--
-		digits[i] = byte('0' + u%10)
-		u /= 10
-		if u == 0 {
-			break
-		}
-	}
-	if v < 0 {
 		w.str("-")
+		u = -u
 	}
-	w.bytes(digits[i:])
+	var digits [20]byte
+	w.bytes(appendUint(digits[:0], u))
 }
