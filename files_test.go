@@ -25,6 +25,7 @@ func ExampleReadFile() {
 		log.Fatal(err)
 	}
 	defer npshm.Delete(name + "-src")
+	defer npshm.Delete(name + "-c") // left by a cancelled load only if cancelling failed
 	values, _ := npshm.View[float64](a)
 	for i := range values {
 		values[i] = float64(i) / 2
