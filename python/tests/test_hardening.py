@@ -16,7 +16,6 @@ import sys
 import textwrap
 import threading
 import time
-import warnings
 import zlib
 
 import numpy as np
@@ -25,37 +24,13 @@ import pytest
 import npshm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from _forking import exit_code, fork_child  # noqa: E402
+
 WORKER = os.path.join(HERE, "_hardening_worker.py")
 ROUNDS = int(os.environ.get("NPSHM_HARDENING_ROUNDS", "3"))
 CYCLES = int(os.environ.get("NPSHM_HARDENING_CYCLES", "10000"))
 ROOT = os.geteuid() == 0
-
-
-def _fork(fn) -> int:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            signal_alarm(120)
-            code = fn()
-        except BaseException as e:  # never return into pytest
-            os.write(2, f"forked child {os.getpid()}: {e!r}\n".encode())
-        finally:
-            os._exit(code)
-    return pid
-
-
-def signal_alarm(seconds: int) -> None:
-    import signal
-
-    signal.alarm(seconds)
-
-
-def _exit_code(pid: int) -> int:
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
 
 
 def _temps(pid: int) -> list[str]:
@@ -290,8 +265,8 @@ def test_fork_while_eight_threads_use_npshm(names):
 
     codes = []
     for r in range(4 * ROUNDS):
-        pids = [_fork(child(2 * (r % 16) + j)) for j in range(2)]
-        codes += [_exit_code(p) for p in pids]
+        pids = [fork_child(child(2 * (r % 16) + j)) for j in range(2)]
+        codes += [exit_code(p) for p in pids]
     for t in ts:
         t.join()
     assert not errors, errors[:3]

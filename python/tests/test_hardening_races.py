@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import threading
-import warnings
 
 import numpy as np
 import pytest
@@ -21,29 +20,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "_hardening_worker.py")
 sys.path.insert(0, HERE)
 import _hardening_worker as worker  # noqa: E402
+from _forking import exit_code, fork_child  # noqa: E402
 
 ROUNDS = int(os.environ.get("NPSHM_HARDENING_ROUNDS", "3"))
 K = 8
-
-
-def _fork(fn) -> int:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            code = fn()
-        except BaseException as e:  # never return into pytest
-            os.write(2, f"forked child: {e!r}\n".encode())
-        finally:
-            os._exit(code)
-    return pid
-
-
-def _exit_code(pid: int) -> int:
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
 
 
 def test_k_processes_create_one_name_exactly_one_wins(name):
@@ -68,7 +48,7 @@ def test_k_processes_create_one_name_exactly_one_wins(name):
             except FileExistsError:
                 return 10
 
-        forked = [_fork(forked_racer) for _ in range(K - K // 2)]
+        forked = [fork_child(forked_racer) for _ in range(K - K // 2)]
         os.close(go_r)
         os.close(ready_w)
         for p in fresh:
@@ -80,7 +60,7 @@ def test_k_processes_create_one_name_exactly_one_wins(name):
         os.close(go_w)
         outcomes = [p.stdout.read().strip() for p in fresh]
         assert all(p.wait(60) == 0 for p in fresh)
-        codes = [_exit_code(pid) for pid in forked]
+        codes = [exit_code(pid) for pid in forked]
         wins = outcomes.count("won") + codes.count(0)
         losses = outcomes.count("exists") + codes.count(10)
         assert (wins, losses) == (1, K - 1), f"round {round_}: {outcomes} {codes}"
@@ -131,7 +111,7 @@ def test_attach_racing_replace_or_delete_sees_complete_arrays(name, mode):
             os.write(2, f"forked attacher: {b}\n".encode())
         return 0 if not s["bad"] else 1
 
-    child = _fork(forked_attacher)
+    child = fork_child(forked_attacher)
     threads = [threading.Thread(target=_attach_until, args=(name, done, mode == "delete", seen))
                for _ in range(2)]
     for t in threads:
@@ -142,7 +122,7 @@ def test_attach_racing_replace_or_delete_sees_complete_arrays(name, mode):
         done.set()
         for t in threads:
             t.join()
-    assert _exit_code(child) == 0, "the forked attacher saw an incomplete array"
+    assert exit_code(child) == 0, "the forked attacher saw an incomplete array"
     assert not seen["bad"], f"{len(seen['bad'])} incomplete attaches, e.g. {seen['bad'][:3]}"
     assert seen["complete"] > 0
     npshm.delete_shared_array(name)
