@@ -139,5 +139,20 @@ int npshm_munlock(const npshm_array *array) {
 
 const char *npshm_version(void) { return NPSHM_VERSION; }
 
+const char *npshm_status_name(int status) {
+    switch (status) {
+    case NPSHM_OK: return "NPSHM_OK";
+    case NPSHM_ERR_EXISTS: return "NPSHM_ERR_EXISTS";
+    case NPSHM_ERR_NOT_FOUND: return "NPSHM_ERR_NOT_FOUND";
+    case NPSHM_ERR_INVALID: return "NPSHM_ERR_INVALID";
+    case NPSHM_ERR_NO_SPACE: return "NPSHM_ERR_NO_SPACE";
+    case NPSHM_ERR_FORMAT: return "NPSHM_ERR_FORMAT";
+    case NPSHM_ERR_MISMATCH: return "NPSHM_ERR_MISMATCH";
+    case NPSHM_ERR_PERMISSION: return "NPSHM_ERR_PERMISSION";
+    case NPSHM_ERR_IO: return "NPSHM_ERR_IO";
+    }
+    return "unknown npshm status";
+}
+
 const char *npshm_last_error(void) { return errbuf; }
 int npshm_last_errno(void) { return last_errno; }

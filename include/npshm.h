@@ -170,6 +170,10 @@ const char *npshm_last_error(void);
  * else 0. */
 int npshm_last_errno(void);
 
+/* The name of a status code, e.g. "NPSHM_ERR_EXISTS"; "unknown npshm status" for any other value.
+ * A static string. */
+const char *npshm_status_name(int status);
+
 /* Library version, e.g. "0.1.0". */
 const char *npshm_version(void);
 

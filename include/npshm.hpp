@@ -52,20 +52,7 @@
 namespace npshm {
 
 /* The name of a status code: "NPSHM_OK", "NPSHM_ERR_EXISTS", ... */
-inline const char *code_name(int code) noexcept {
-    switch (code) {
-    case NPSHM_OK: return "NPSHM_OK";
-    case NPSHM_ERR_EXISTS: return "NPSHM_ERR_EXISTS";
-    case NPSHM_ERR_NOT_FOUND: return "NPSHM_ERR_NOT_FOUND";
-    case NPSHM_ERR_INVALID: return "NPSHM_ERR_INVALID";
-    case NPSHM_ERR_NO_SPACE: return "NPSHM_ERR_NO_SPACE";
-    case NPSHM_ERR_FORMAT: return "NPSHM_ERR_FORMAT";
-    case NPSHM_ERR_MISMATCH: return "NPSHM_ERR_MISMATCH";
-    case NPSHM_ERR_PERMISSION: return "NPSHM_ERR_PERMISSION";
-    case NPSHM_ERR_IO: return "NPSHM_ERR_IO";
-    default: return "unknown npshm status";
-    }
-}
+inline const char *code_name(int code) noexcept { return npshm_status_name(code); }
 
 /* The exception every failing call throws. */
 class error : public std::runtime_error {

@@ -23,20 +23,7 @@
 
 static atomic_int check_failures_ __attribute__((unused));
 
-static inline const char *rc_name(int rc) {
-    switch (rc) {
-    case NPSHM_OK: return "NPSHM_OK";
-    case NPSHM_ERR_EXISTS: return "NPSHM_ERR_EXISTS";
-    case NPSHM_ERR_NOT_FOUND: return "NPSHM_ERR_NOT_FOUND";
-    case NPSHM_ERR_INVALID: return "NPSHM_ERR_INVALID";
-    case NPSHM_ERR_NO_SPACE: return "NPSHM_ERR_NO_SPACE";
-    case NPSHM_ERR_FORMAT: return "NPSHM_ERR_FORMAT";
-    case NPSHM_ERR_MISMATCH: return "NPSHM_ERR_MISMATCH";
-    case NPSHM_ERR_PERMISSION: return "NPSHM_ERR_PERMISSION";
-    case NPSHM_ERR_IO: return "NPSHM_ERR_IO";
-    default: return "(not a status code)";
-    }
-}
+static inline const char *rc_name(int rc) { return npshm_status_name(rc); }
 
 __attribute__((format(printf, 3, 4))) static inline void
 check_fail_(const char *file, int line, const char *fmt, ...) {

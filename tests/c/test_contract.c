@@ -159,6 +159,19 @@ static void test_version(void) {
                   NPSHM_EXPECTED_VERSION);
 }
 
+static void test_status_names(void) {
+    static const struct { int code; const char *name; } want[] = {
+        {NPSHM_OK, "NPSHM_OK"}, {NPSHM_ERR_EXISTS, "NPSHM_ERR_EXISTS"},
+        {NPSHM_ERR_NOT_FOUND, "NPSHM_ERR_NOT_FOUND"}, {NPSHM_ERR_INVALID, "NPSHM_ERR_INVALID"},
+        {NPSHM_ERR_NO_SPACE, "NPSHM_ERR_NO_SPACE"}, {NPSHM_ERR_FORMAT, "NPSHM_ERR_FORMAT"},
+        {NPSHM_ERR_MISMATCH, "NPSHM_ERR_MISMATCH"}, {NPSHM_ERR_PERMISSION, "NPSHM_ERR_PERMISSION"},
+        {NPSHM_ERR_IO, "NPSHM_ERR_IO"}, {1, "unknown npshm status"}, {-99, "unknown npshm status"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        CHECKF(strcmp(npshm_status_name(want[i].code), want[i].name) == 0, "npshm_status_name(%d) is \"%s\"",
+               want[i].code, npshm_status_name(want[i].code));
+}
+
 /* A thread that has had no failure sees "" and errno 0; failures are per thread. */
 static void *fresh_thread(void *arg) {
     int *bad = arg;
@@ -1487,6 +1500,7 @@ static int run_suite(const char *where) {
         void (*fn)(void);
     } tests[] = {
         {"version", test_version},
+        {"status_names", test_status_names},
         {"last_error_per_thread", test_last_error_per_thread},
         {"names", test_names},
         {"shapes", test_shapes},
