@@ -15,7 +15,7 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
-#include "npshm_files.h"
+#include "npshm_shim.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23

@@ -75,6 +75,15 @@ int npshm__c_normalize_dtype(const char *in, size_t len, char *out, size_t cap, 
  * long) starts with a valid header, else a negative status with *err set. */
 int npshm__c_check_header(const unsigned char *buf, size_t len, uint64_t seg_size, const char **err);
 
+/* Copies n bytes of the file src from offset off into dst, a fresh mapping of the file dst_fd at
+ * dst_off (dst_fd -1: no descriptor): sendfile into dst_fd from the front and, with more than one
+ * CPU and at least 64 MiB, a second thread preading into the mapping from the back, meeting in the
+ * middle; *cancel (if not NULL) is looked at between chunks of 8 MiB. Plain pthreads: usable from
+ * Go's side of the library and in forked children alike. Returns 0, EINTR if cancelled, ENODATA if
+ * the file ended early, or the errno of a failed read or write. */
+int npshm__fill(int src, uint64_t off, void *dst, uint64_t n, int dst_fd, uint64_t dst_off,
+                const volatile int *cancel);
+
 /* Fill an npshm_info and call a user's npshm_list_fn. */
 int npshm__call_list(void *fn, void *ctx, const char *name, const char *dtype, int ndim,
                      const int64_t *shape, size_t itemsize, size_t nbytes, unsigned mode,

@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/npshm/npshm/internal/capi"
+	_ "github.com/npshm/npshm/internal/ctwin" // the C twin, which dispatch.c calls in forked children
 )
 
 //export npshm__go_create

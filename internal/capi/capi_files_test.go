@@ -7,8 +7,8 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/npshm/npshm/cshim"
 	"github.com/npshm/npshm/internal/core"
+	"github.com/npshm/npshm/internal/ctwin/difftest"
 )
 
 // npshm_read_file(_ex) and npshm_write_file allocate nothing on the Go heap, on success and on
@@ -27,11 +27,11 @@ func TestFilesZeroAllocs(t *testing.T) {
 	check := func(rc, want int32) {
 		t.Helper()
 		if rc != want {
-			t.Fatalf("rc %d, want %d: %s", rc, want, cshim.LastError())
+			t.Fatalf("rc %d, want %d: %s", rc, want, difftest.LastError())
 		}
 	}
 	check(ReadFile(ptr(src), ptr(name), 0, nil, &h), 0) // warm up
-	cshim.Release(h)
+	difftest.Release(h)
 	check(Delete(ptr(name)), 0)
 	opts := &ReadOptions{ExpectShape: 1, Ndim: 1, Shape: unsafe.Pointer(&shape[0])}
 	for _, c := range []struct {
@@ -40,15 +40,15 @@ func TestFilesZeroAllocs(t *testing.T) {
 	}{
 		{"load+delete", func() {
 			check(ReadFile(ptr(src), ptr(name), FlagExclusive, opts, &h), 0)
-			cshim.Release(h)
+			difftest.Release(h)
 			check(Delete(ptr(name)), 0)
 		}},
 		{"load+attach+write", func() {
 			check(ReadFile(ptr(src), ptr(name), 0, nil, &h), 0)
 			check(WriteFile(ptr(out), h), 0)
-			cshim.Release(h)
+			difftest.Release(h)
 			check(ReadFile(ptr(src), ptr(name), FlagReadOnly, opts, &h), 0)
-			cshim.Release(h)
+			difftest.Release(h)
 			check(Delete(ptr(name)), 0)
 		}},
 		{"failures", func() {

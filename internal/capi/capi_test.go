@@ -15,8 +15,8 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/npshm/npshm/cshim"
 	"github.com/npshm/npshm/internal/core"
+	"github.com/npshm/npshm/internal/ctwin/difftest"
 	"golang.org/x/sys/unix"
 )
 
@@ -51,7 +51,7 @@ func TestZeroAllocs(t *testing.T) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	check(Create(ptr(other), 2, unsafe.Pointer(&shape[0]), ptr(simple), 0, &out), 0)
-	cshim.Release(out)
+	difftest.Release(out)
 
 	for _, c := range []struct {
 		what string
@@ -59,20 +59,20 @@ func TestZeroAllocs(t *testing.T) {
 	}{
 		{"Create+Delete", func() {
 			check(Create(ptr(name), 2, unsafe.Pointer(&shape[0]), ptr(dtype), FlagFortran|FlagHasMode|0o640<<modeShift, &out), 0)
-			cshim.Release(out)
+			difftest.Release(out)
 			check(Delete(ptr(name)), 0)
 		}},
 		{"Create with Replace", func() {
 			check(Create(ptr(other), 2, unsafe.Pointer(&shape[0]), ptr(simple), FlagReplace, &out), 0)
-			cshim.Release(out)
+			difftest.Release(out)
 		}},
 		{"Attach", func() {
 			check(Attach(ptr(other), FlagReadOnly, false, -1, nil, nil, &out), 0)
-			cshim.Release(out)
+			difftest.Release(out)
 		}},
 		{"Attach with expectations", func() {
 			check(Attach(ptr(other), 0, true, 2, unsafe.Pointer(&shape[0]), ptr(simple), &out), 0)
-			cshim.Release(out)
+			difftest.Release(out)
 			check(Attach(ptr(other), 0, true, 2, unsafe.Pointer(&shape[0]), ptr(dtype), &out), int32(core.ErrMismatch))
 		}},
 		{"failures", func() {
@@ -88,13 +88,13 @@ func TestZeroAllocs(t *testing.T) {
 		}
 	}
 
-	ctx := cshim.NewListCtx(string(other[:len(other)-1]), 0)
-	defer cshim.FreeListCtx(ctx)
-	fn := cshim.ListFn()
+	ctx := difftest.NewListCtx(string(other[:len(other)-1]), 0)
+	defer difftest.FreeListCtx(ctx)
+	fn := difftest.ListFn()
 	if n := testing.AllocsPerRun(20, func() { check(List(fn, ctx), 0) }); n != 0 {
 		t.Errorf("List: %v allocations per run, want 0", n)
 	}
-	if r := cshim.ListCtxResult(ctx); r.Found != 21 {
+	if r := difftest.ListCtxResult(ctx); r.Found != 21 {
 		t.Errorf("List found our array %d times in 21 listings", r.Found)
 	}
 }
@@ -107,10 +107,10 @@ func TestCreateAttachThroughCAPI(t *testing.T) {
 	var h unsafe.Pointer
 	flags := uint32(FlagFortran | FlagHasMode | 0o604<<modeShift)
 	if rc := Create(ptr(name), 2, unsafe.Pointer(&shape[0]), ptr(cstr("int16")), flags, &h); rc != 0 {
-		t.Fatalf("Create: %d %s", rc, cshim.LastError())
+		t.Fatalf("Create: %d %s", rc, difftest.LastError())
 	}
-	defer cshim.Release(h)
-	info := cshim.Handle(h)
+	defer difftest.Release(h)
+	info := difftest.Handle(h)
 	bare := string(name[:len(name)-1])
 	if info.Dtype != "<i2" || info.Itemsize != 2 || info.Nbytes != 12 || fmt.Sprint(info.Shape) != "[2 3]" ||
 		!info.Fortran || info.ReadOnly || info.Name != bare || uintptr(info.Data)%4096 != 0 {
@@ -123,10 +123,10 @@ func TestCreateAttachThroughCAPI(t *testing.T) {
 
 	var a unsafe.Pointer
 	if rc := Attach(ptr(cstr("shm:///"+bare)), FlagReadOnly, true, 2, unsafe.Pointer(&shape[0]), ptr(cstr("<i2")), &a); rc != 0 {
-		t.Fatalf("Attach: %d %s", rc, cshim.LastError())
+		t.Fatalf("Attach: %d %s", rc, difftest.LastError())
 	}
-	defer cshim.Release(a)
-	ai := cshim.Handle(a)
+	defer difftest.Release(a)
+	ai := difftest.Handle(a)
 	if !ai.ReadOnly || ai.Name != bare || unsafe.Slice((*int16)(ai.Data), 6)[5] != -7 {
 		t.Errorf("attached handle %+v", ai)
 	}
@@ -158,10 +158,10 @@ func TestCreateAttachThroughCAPI(t *testing.T) {
 		var x unsafe.Pointer
 		rc := Attach(ptr(name), 0, true, c.ndim, sp, dp, &x)
 		if rc != c.rc {
-			t.Errorf("attach_expect(%d, %v, %q) = %d (%s), want %d", c.ndim, c.shape, c.dtype, rc, cshim.LastError(), c.rc)
+			t.Errorf("attach_expect(%d, %v, %q) = %d (%s), want %d", c.ndim, c.shape, c.dtype, rc, difftest.LastError(), c.rc)
 		}
 		if rc == 0 {
-			cshim.Release(x)
+			difftest.Release(x)
 		} else if x != nil {
 			t.Errorf("attach_expect(%d, %v, %q) failed but set out", c.ndim, c.shape, c.dtype)
 		}
@@ -221,7 +221,7 @@ func TestArgumentErrors(t *testing.T) {
 		{"list NULL", func() int32 { return List(nil, nil) }, `npshm_list: fn is NULL`},
 	} {
 		rc := c.call()
-		msg := cshim.LastError()
+		msg := difftest.LastError()
 		if rc >= 0 || !strings.Contains(msg, c.msg) {
 			t.Errorf("%s: rc %d, message %q; want an error mentioning %q", c.what, rc, msg, c.msg)
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 // Loading arrays from files (npio, .npy) straight into new shared arrays, and writing arrays to
-// files. docs/FORMAT.md, "Array files" and "Loading"; the C path (cshim/npshm_child_files.c) does
+// files. docs/FORMAT.md, "Array files" and "Loading"; the C twin (internal/ctwin/load.c) does
 // the same for forked children.
 
 // LockPrefix starts the names of the lock files that make one process load a given name.

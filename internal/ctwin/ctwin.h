@@ -1,6 +1,6 @@
-/* Internal to libnpshm: what the two halves of the C path (npshm_child.c and npshm_child_files.c)
- * share, so that the file loader builds segments, statuses and messages exactly as npshm_create
- * does. Never include this from outside the library, nor from a Go preamble. */
+/* Internal to libnpshm: what the two halves of the C twin (ops.c and load.c) share, so that the file
+ * loader builds segments, statuses and messages exactly as npshm_create does, and the entry points
+ * export/dispatch.c calls in forked children. Never include this from outside the library. */
 #ifndef NPSHM_CHILD_H
 #define NPSHM_CHILD_H
 
@@ -120,6 +120,30 @@ status npshm__segment_link(const target *t, segment *seg);
 void npshm__segment_drop(segment *seg);
 /* A handle for a mapped segment at base with header h; NULL if out of memory. */
 npshm_array *npshm__make_handle(void *base, const header *h, const char *display);
+
+/* ---- array files (load.c) ---- */
+
+/* The C path of npshm_read_file_ex and npshm_write_file, for forked children; the same rules,
+ * status codes and messages as internal/core/load_linux.go. */
+int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm_read_options *opts,
+                       npshm_array **out);
+int npshm__c_write_file(const char *path, const npshm_array *array);
+
+/* For the differential tests against the Go core. decode: 0 or a negative status with *err set and
+ * *eof 1 for a truncated file; on success the fields are filled and descr (cap bytes) holds the
+ * canonical descriptor. */
+int npshm__c_decode_file_header(const unsigned char *buf, size_t len, uint64_t avail, int *format, int *ndim,
+                                int64_t *shape, char *descr, size_t cap, uint64_t *itemsize, int *fortran,
+                                uint64_t *header_len, uint64_t *nbytes, const char **err, int *eof);
+/* The lock file path of a name (NUL-terminated into out), or -1. */
+int npshm__c_lock_path(const char *name, char *out, size_t cap);
+/* The .npy header numpy.save writes, into buf; its length or 0. */
+size_t npshm__c_encode_npy_header(unsigned char *buf, size_t cap, const char *descr, int ndim,
+                                  const int64_t *shape, int fortran);
+
+/* Defined in ops.c. */
+int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
+                         npshm_init_fn init, void *ctx, npshm_array **out);
 
 #pragma GCC visibility pop
 

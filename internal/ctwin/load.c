@@ -1,7 +1,7 @@
 /* The C path of the array files (npio, .npy): npshm_read_file_ex and npshm_write_file for processes
  * made by fork(), where the Go runtime cannot be entered (docs/DESIGN.md, "Fork"). It follows
  * internal/core/fileformat.go and load_linux.go rule for rule, with the same status codes and
- * messages; cshim/differential_files_test.go and tests/c/test_files.c (run in a forked child too)
+ * messages; internal/ctwin/difftest and tests/c/test_files.c (run in a forked child too)
  * keep the two equal. Only libc, pthreads and system calls. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,8 +19,7 @@
 
 #include "npshm.h"
 #include "npshm_shim.h"
-#include "npshm_files.h"
-#include "npshm_child.h"
+#include "ctwin.h"
 
 #define NPIO_MAX_HEADER (8 + 8 * MAX_NDIM)
 #define LOCK_PREFIX ".npshm-lock-"
@@ -507,7 +506,7 @@ typedef struct fwork {
 } fwork;
 
 /* ---- a new segment filled from the file (internal/core/load_linux.go's loadNew): built and
- * published by npshm_child.c's segment functions, as npshm_create's, with the descriptor kept for
+ * published by ops.c's segment functions, as npshm_create's, with the descriptor kept for
  * sendfile ---- */
 
 static status fill_data(int src, uint64_t off, void *data, uint64_t n, int fd, uint64_t dst_off,

@@ -1,6 +1,6 @@
 /* The C path: docs/FORMAT.md implemented in C for processes made by fork(), where the Go runtime
  * cannot be entered (docs/DESIGN.md, "Fork"). It follows internal/core rule for rule, with the same
- * status codes and messages; the differential tests (cshim/differential_test.go, the shared vectors,
+ * status codes and messages; the differential tests (internal/ctwin/difftest, the shared vectors,
  * and the contract tests run in a forked child) keep the two equal. Only libc and system calls. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -19,7 +19,7 @@
 
 #include "npshm.h"
 #include "npshm_shim.h"
-#include "npshm_child.h"
+#include "ctwin.h"
 
 /* ---- fork detection ---- */
 
@@ -45,7 +45,7 @@ static void test_pause(int point) {
     if (__builtin_expect(pause_at == point, 0)) kill(getpid(), SIGSTOP);
 }
 
-/* ---- limits and format constants (more in npshm_child.h) ---- */
+/* ---- limits and format constants (more in ctwin.h) ---- */
 
 #define MIN_DATA_ALIGN 64
 #define MAX_ITEMSIZE (1LL << 40)

@@ -1,6 +1,6 @@
-package cshim
+package difftest
 
-// The C path (npshm_child.c), which forked children run, must agree with the Go core rule for rule:
+// The C twin (internal/ctwin), which forked children run, must agree with the Go core rule for rule:
 // same status codes, same canonical descriptors and item sizes, same header verdicts, and segments
 // that each side attaches when the other created them.
 
@@ -27,7 +27,7 @@ import (
 // internal/core/dtype_test.go), so that both implementations see the same table.
 func tableDtypes(t testing.TB) []string {
 	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "../internal/core/dtype_test.go", nil, 0)
+	f, err := parser.ParseFile(token.NewFileSet(), "../../core/dtype_test.go", nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func checkSameHeader(t *testing.T, buf []byte, segSize uint64) {
 // vectorSegments returns the shared test vectors (tests/vectors/*.seg).
 func vectorSegments(t testing.TB) map[string][]byte {
 	t.Helper()
-	files, err := filepath.Glob("../tests/vectors/*.seg")
+	files, err := filepath.Glob("../../../tests/vectors/*.seg")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestCCheckHeaderVectors(t *testing.T) {
 // readManifest returns the status each vector must produce.
 func readManifest(t testing.TB) map[string]core.Code {
 	t.Helper()
-	f, err := os.Open("../tests/vectors/MANIFEST")
+	f, err := os.Open("../../../tests/vectors/MANIFEST")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ var nameCounter atomic.Int64
 
 func uniqueName(t *testing.T) string {
 	t.Helper()
-	n := fmt.Sprintf("npshm-gotest-cshim-%d-%d", os.Getpid(), nameCounter.Add(1))
+	n := fmt.Sprintf("npshm-gotest-difftest-%d-%d", os.Getpid(), nameCounter.Add(1))
 	t.Cleanup(func() { os.Remove("/dev/shm/" + n) })
 	return n
 }

@@ -1,14 +1,16 @@
-package cshim
-
-// Go wrappers around the C path (npshm_child.c) and the C handle, for the tests: the differential
-// tests compare the C path with the Go core, and the capi tests release handles and list arrays
-// with them. Test files cannot use cgo, so these live in a normal file; nothing else calls them.
+// Package difftest holds the differential tests of the C twin (internal/ctwin) against the Go core,
+// and the cgo wrappers they call: the twin's functions, and readers of the C handle and of this
+// thread's last error, which internal/capi's tests use too. Test files cannot use cgo, so the
+// wrappers live in this normal file; nothing but tests imports the package, so none of it is
+// linked into libnpshm.so.
+package difftest
 
 /*
+#cgo CFLAGS: -I${SRCDIR}/../../../include -I${SRCDIR}/../../../cshim -I${SRCDIR}/.. -O2 -Wall -Wextra -std=gnu11
 #include <stdlib.h>
 #include <string.h>
 #include "npshm.h"
-#include "npshm_shim.h"
+#include "ctwin.h"
 
 // What npshm__diff_list_cb saw: every array, and the one named want.
 typedef struct npshm__diff_list_ctx {
@@ -17,7 +19,7 @@ typedef struct npshm__diff_list_ctx {
     int found;
     int stop_after; // return 1 after this many calls if > 0
     int ndim;
-    int64_t shape[NPSHM__MAX_NDIM];
+    int64_t shape[NPSHM_MAX_NDIM];
     size_t itemsize, nbytes;
     unsigned mode, uid;
     int64_t creator_pid, created_ns;
@@ -52,7 +54,9 @@ import "C"
 import (
 	"unsafe"
 
+	_ "github.com/npshm/npshm/cshim" // the C runtime: handles, errors
 	"github.com/npshm/npshm/internal/core"
+	_ "github.com/npshm/npshm/internal/ctwin" // the C functions wrapped here
 )
 
 // CNormalizeDtype runs the C path's dtype normaliser.
@@ -203,3 +207,75 @@ func Handle(h unsafe.Pointer) HandleInfo {
 // LastError is npshm_last_error: this thread's last failure. Call it on the thread of the failure
 // (runtime.LockOSThread).
 func LastError() string { return C.GoString(C.npshm_last_error()) }
+
+// CDecodeFileHeader runs the C path's file-header decoder, for the differential tests.
+func CDecodeFileHeader(buf []byte, avail uint64, fh *core.FileHeader, descr []byte) (code int, msg string, eof bool) {
+	var format, ndim, fortran, ceof C.int
+	var itemsize, hlen, nbytes C.uint64_t
+	var err *C.char
+	var p *C.uchar
+	if len(buf) > 0 {
+		p = (*C.uchar)(unsafe.Pointer(&buf[0]))
+	}
+	rc := C.npshm__c_decode_file_header(p, C.size_t(len(buf)), C.uint64_t(avail), &format, &ndim,
+		(*C.int64_t)(unsafe.Pointer(&fh.Shape[0])), (*C.char)(unsafe.Pointer(&descr[0])), C.size_t(len(descr)),
+		&itemsize, &fortran, &hlen, &nbytes, &err, &ceof)
+	if rc != 0 {
+		return int(rc), C.GoString(err), ceof != 0
+	}
+	fh.Format, fh.Ndim, fh.Fortran = int(format), int(ndim), fortran != 0
+	fh.Itemsize, fh.HeaderLen, fh.DataNbytes = uint64(itemsize), uint64(hlen), uint64(nbytes)
+	fh.Descr = []byte(C.GoString((*C.char)(unsafe.Pointer(&descr[0]))))
+	return 0, "", false
+}
+
+// CLockPath is the C path's lock file path of a name, for the differential tests.
+func CLockPath(name string) (string, bool) {
+	cn := C.CString(name)
+	defer C.free(unsafe.Pointer(cn))
+	buf := make([]byte, 8192)
+	if C.npshm__c_lock_path(cn, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf))) != 0 {
+		return "", false
+	}
+	return C.GoString((*C.char)(unsafe.Pointer(&buf[0]))), true
+}
+
+// CEncodeNpyHeader is the C path's .npy header encoder, for the differential tests.
+func CEncodeNpyHeader(descr string, shape []int64, fortran bool) []byte {
+	cd := C.CString(descr)
+	defer C.free(unsafe.Pointer(cd))
+	buf := make([]byte, core.MaxHeaderLen)
+	var sp *C.int64_t
+	if len(shape) > 0 {
+		sp = (*C.int64_t)(unsafe.Pointer(&shape[0]))
+	}
+	f := 0
+	if fortran {
+		f = 1
+	}
+	n := C.npshm__c_encode_npy_header((*C.uchar)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), cd, C.int(len(shape)), sp, C.int(f))
+	return buf[:n]
+}
+
+// CReadFile loads a file with the C path (npshm__c_read_file), for the differential tests: it
+// returns a copy of the array's header fields and data, then releases it.
+func CReadFile(path, name string, flags uint32) (h core.Header, data []byte, attached bool, rc int) {
+	cp, cn := C.CString(path), C.CString(name)
+	defer C.free(unsafe.Pointer(cp))
+	defer C.free(unsafe.Pointer(cn))
+	var o C.npshm_read_options
+	var a *C.npshm_array
+	rc = int(C.npshm__c_read_file(cp, cn, C.uint(flags), &o, &a))
+	if rc != 0 {
+		return h, nil, false, rc
+	}
+	info := Handle(unsafe.Pointer(a))
+	h = core.Header{Ndim: len(info.Shape), Itemsize: info.Itemsize, DataNbytes: info.Nbytes, Descr: []byte(info.Dtype)}
+	copy(h.Shape[:], info.Shape)
+	if info.Fortran {
+		h.Flags = core.FlagFortran
+	}
+	data = C.GoBytes(info.Data, C.int(h.DataNbytes))
+	C.npshm_release(a)
+	return h, data, o.attached != 0, 0
+}

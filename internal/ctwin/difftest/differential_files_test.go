@@ -1,4 +1,4 @@
-package cshim
+package difftest
 
 import (
 	"bufio"
@@ -14,11 +14,11 @@ import (
 	"github.com/npshm/npshm/internal/core"
 )
 
-// The C path's array files (npshm_child_files.c) against the Go core's (internal/core/fileformat.go,
+// The C twin's array files (internal/ctwin) against the Go core's (internal/core/fileformat.go,
 // load_linux.go): the same decoding of every file vector and of fuzzed headers, the same lock file
 // names, the same .npy headers, and identical arrays loaded from the same files.
 
-const filesDir = "../tests/vectors/files"
+const filesDir = "../../../tests/vectors/files"
 
 func fileVectors(t testing.TB) []string {
 	t.Helper()
