@@ -1,14 +1,12 @@
 /* Internal to libnpshm: the handle layout and the glue between the Go core and C callers.
- * Never include this from outside the library; the public interface is include/npshm.h. It must
- * not declare the public functions, because cgo copies it into its generated export header, whose
- * own declarations of the Go-exported functions would then clash. */
+ * Never include this from outside the library; the public interface is include/npshm.h. */
 #ifndef NPSHM_SHIM_H
 #define NPSHM_SHIM_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define NPSHM__MAX_NDIM 64
+#include "npshm.h"
 
 /* The glue is internal to the library: keep it out of the exported symbols. */
 #pragma GCC visibility push(hidden)
@@ -24,7 +22,7 @@ typedef struct npshm_array {
     int ndim;
     int readonly;
     int fortran;
-    int64_t shape[NPSHM__MAX_NDIM];
+    int64_t shape[NPSHM_MAX_NDIM];
     char *dtype;         /* NUL-terminated, inside storage */
     char *name;          /* NUL-terminated, inside storage */
     char storage[];
@@ -49,31 +47,6 @@ void npshm__set_errno(int errnum);
 /* Records a failure as this thread's last error, as "op("name"): what[: strerror(errnum)]", and
  * returns code. name may be NULL. */
 int npshm__fail(int code, int errnum, const char *op, const char *name, const char *what);
-
-/* 1 in a process made by fork() from a process that had loaded the library. The Go runtime does not
- * survive fork, so there every entry point takes the C path below instead of entering Go
- * (docs/DESIGN.md, "Fork"). */
-int npshm__in_forked_child(void);
-
-/* The C path: the operations of docs/FORMAT.md, with the semantics, status codes and messages of
- * the Go core (internal/core), for forked children. Arguments as in include/npshm.h; attach takes
- * expect=0 for npshm_attach. */
-int npshm__c_create(const char *name, int ndim, const int64_t *shape, const char *dtype,
-                    unsigned flags, npshm_array **out);
-int npshm__c_attach(const char *name, unsigned flags, int expect, int ndim, const int64_t *shape,
-                    const char *dtype, npshm_array **out);
-int npshm__c_delete(const char *name);
-int npshm__c_list(void *fn, void *ctx);
-
-/* The C path's dtype normaliser, for the differential tests against the Go core: writes the
- * canonical descriptor (NUL-terminated) into out and its item size into itemsize; returns 0, or a
- * negative status with *err set to a message. */
-int npshm__c_normalize_dtype(const char *in, size_t len, char *out, size_t cap, int64_t *itemsize,
-                             const char **err);
-
-/* The C path's header decoder, for the differential tests: 0 if buf (of a segment seg_size bytes
- * long) starts with a valid header, else a negative status with *err set. */
-int npshm__c_check_header(const unsigned char *buf, size_t len, uint64_t seg_size, const char **err);
 
 /* Copies n bytes of the file src from offset off into dst, a fresh mapping of the file dst_fd at
  * dst_off (dst_fd -1: no descriptor): sendfile into dst_fd from the front and, with more than one

@@ -2,12 +2,13 @@
  * made by fork() the C path, because the Go runtime cannot be entered there (docs/DESIGN.md). */
 #include "npshm.h"
 #include "npshm_shim.h"
+#include "ctwin.h"
 #include "_cgo_export.h"
 
 int npshm_create(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
                  npshm_array **out) {
     if (npshm__in_forked_child())
-        return npshm__c_create(name, ndim, shape, dtype, flags, out);
+        return npshm__c_create_init(name, ndim, shape, dtype, flags, NULL, NULL, out);
     return npshm__go_create((char *)name, ndim, (int64_t *)shape, (char *)dtype, flags, (void **)out);
 }
 

@@ -1,12 +1,8 @@
 /* Public entry points added after dispatch.c: the Go core, or in a forked child the C path. */
 #include "npshm.h"
 #include "npshm_shim.h"
+#include "ctwin.h"
 #include "_cgo_export.h"
-
-__attribute__((visibility("hidden"))) int npshm__c_clean_temporaries(const char *dir, int *removed);
-__attribute__((visibility("hidden"))) int npshm__c_create_init(const char *name, int ndim, const int64_t *shape,
-                                                               const char *dtype, unsigned flags,
-                                                               npshm_init_fn init, void *ctx, npshm_array **out);
 
 int npshm_clean_temporaries(const char *dir, int *removed) {
     if (removed != NULL) *removed = 0;

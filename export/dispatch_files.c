@@ -1,14 +1,11 @@
 /* The array-file entry points of include/npshm.h: the Go core, or in a forked child the C path
- * (cshim/npshm_child_files.c), as in dispatch.c. */
+ * (internal/ctwin/load.c), as in dispatch.c. */
 #include <stddef.h>
 
 #include "npshm.h"
 #include "npshm_shim.h"
+#include "ctwin.h"
 #include "_cgo_export.h"
-
-__attribute__((visibility("hidden"))) int npshm__c_read_file(const char *path, const char *name, unsigned flags,
-                                                             npshm_read_options *opts, npshm_array **out);
-__attribute__((visibility("hidden"))) int npshm__c_write_file(const char *path, const npshm_array *array);
 
 /* internal/capi/capi_files.go mirrors this layout. */
 _Static_assert(offsetof(npshm_read_options, ndim) == 4 && offsetof(npshm_read_options, shape) == 8 &&

@@ -6,7 +6,7 @@
 package main
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../include -I${SRCDIR}/../cshim -O2 -Wall -Wextra -std=gnu11
+#cgo CFLAGS: -I${SRCDIR}/../include -I${SRCDIR}/../cshim -I${SRCDIR}/../internal/ctwin -O2 -Wall -Wextra -std=gnu11
 #include <stdint.h>
 */
 import "C"

@@ -9,7 +9,7 @@ import (
 // The crash-test hook. With the environment variable NPSHM_TEST_PAUSE naming one of the points
 // below when the library is loaded, a process that reaches that point stops itself with SIGSTOP,
 // so that a test can SIGKILL it there and check what is left (tests/c/test_hardening.c,
-// python/tests/test_hardening.py). The C twin (internal/ctwin) has the same points.
+// python/tests/test_hardening.py). The C twin has the same points (internal/ctwin/fork.c).
 //
 // The variable is read once, in init; in production the hook costs one load and one predictable
 // branch at each point, and never allocates (the forked-child rule of capi).

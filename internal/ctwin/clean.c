@@ -1,5 +1,5 @@
-/* The C path of npshm_clean_temporaries (internal/core/clean_linux.go), for forked children: the
- * same rule (remove .npshm-tmp-<pid>-<n> whose pid is gone), status codes and messages. */
+/* The C twin of internal/core/clean_linux.go: npshm_clean_temporaries for forked children, with
+ * the same rule (remove .npshm-tmp-<pid>-<n> whose pid is gone), status codes and messages. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -8,13 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "npshm.h"
-#include "npshm_shim.h"
-
-#define TEMP_PREFIX ".npshm-tmp-"
-#define MAX_PATH_LEN 4095
-
-__attribute__((visibility("hidden"))) int npshm__c_clean_temporaries(const char *dir, int *removed);
+#include "ctwin.h"
 
 /* The pid of a temporary name .npshm-tmp-<pid>-<n>, or 0 if name is not one. */
 static int temp_pid(const char *name) {

@@ -1,12 +1,15 @@
-/* Internal to libnpshm: what the two halves of the C twin (ops.c and load.c) share, so that the file
- * loader builds segments, statuses and messages exactly as npshm_create does, and the entry points
- * export/dispatch.c calls in forked children. Never include this from outside the library. */
-#ifndef NPSHM_CHILD_H
-#define NPSHM_CHILD_H
+/* The C twin's one internal header: what its files share, and the entry points export/dispatch.c
+ * calls in forked children. The twin implements docs/FORMAT.md a second time, for processes made
+ * by fork(), where the Go runtime cannot be entered (docs/DESIGN.md, "Fork"); each C file is the
+ * twin of the internal/core file of the same name. Never include this from outside the library. */
+#ifndef NPSHM_CTWIN_H
+#define NPSHM_CTWIN_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "npshm.h"
 #include "npshm_shim.h"
@@ -15,15 +18,45 @@
 
 /* ---- limits and format constants (docs/FORMAT.md; internal/core/header.go) ---- */
 
-#define MAX_NDIM 64
 #define MAX_DESCR 65536
 #define MAX_PATH_LEN 4095
 #define MAX_SHM_NAME 255
 #define FIXED_HEADER 64
-#define MAX_HEADER (FIXED_HEADER + 8 * MAX_NDIM + MAX_DESCR + 4)
+#define MAX_HEADER (FIXED_HEADER + 8 * NPSHM_MAX_NDIM + MAX_DESCR + 4)
 #define DATA_ALIGN 4096
 #define MAX_NBYTES (1ULL << 56)
 #define TEMP_PREFIX ".npshm-tmp-"
+#define FLAG_FORTRAN 1
+
+/* ---- the entry points: include/npshm.h's functions in a forked child, with the same arguments
+ * (npshm_create_init's init NULL is npshm_create; attach's expect 0 is npshm_attach) ---- */
+
+int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
+                         npshm_init_fn init, void *ctx, npshm_array **out);                /* ops.c */
+int npshm__c_attach(const char *name, unsigned flags, int expect, int ndim, const int64_t *shape,
+                    const char *dtype, npshm_array **out);                                  /* ops.c */
+int npshm__c_delete(const char *name);                                                      /* ops.c */
+int npshm__c_list(void *fn, void *ctx);                                                     /* ops.c */
+int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm_read_options *opts,
+                       npshm_array **out);                                                  /* load.c */
+int npshm__c_write_file(const char *path, const npshm_array *array);                        /* load.c */
+int npshm__c_clean_temporaries(const char *dir, int *removed);                              /* clean.c */
+
+/* ---- fork detection and the crash-test hook (fork.c) ---- */
+
+/* 1 in a process made by fork() from a process that had loaded the library: there every entry
+ * point takes the twin instead of entering Go. */
+int npshm__in_forked_child(void);
+
+/* The crash-test hook (internal/core/testhook.go): the point NPSHM_TEST_PAUSE named when the
+ * library was loaded, read once. */
+enum { PAUSE_NONE, PAUSE_CREATE_PUBLISH, PAUSE_REPLACE_RENAME, PAUSE_LOAD };
+extern int npshm__pause_at;
+/* Stops the process with SIGSTOP if NPSHM_TEST_PAUSE named this point: one load and one predictable
+ * branch otherwise. */
+static inline void test_pause(int point) {
+    if (__builtin_expect(npshm__pause_at == point, 0)) kill(getpid(), SIGSTOP);
+}
 
 /* ---- statuses: a code, an errno and a message, as internal/core's Status ---- */
 
@@ -53,12 +86,13 @@ static inline status st_sys(int errnum, const char *msg) {
     return s;
 }
 
-/* Records s as this thread's last error (npshm__fail) and returns its code. */
+/* A truncated file: FORMAT with ENODATA, which the differential tests read as "eof". */
+static inline status ftrunc(const char *msg) { status s = {NPSHM_ERR_FORMAT, ENODATA, msg, 0, 0}; return s; }
+
+/* Records s as this thread's last error (npshm__fail) and returns its code (status.c). */
 int npshm__report(status s, const char *op, const char *name);
 
-/* ---- bytes ---- */
-
-uint32_t npshm__crc32(const unsigned char *b, size_t n); /* CRC-32 (IEEE) */
+/* ---- bytes: little-endian, as the segment header stores them ---- */
 
 static inline void put16(unsigned char *p, uint16_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
 static inline void put32(unsigned char *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i)); }
@@ -69,11 +103,24 @@ static inline uint32_t get32(const unsigned char *p) {
 }
 static inline uint64_t get64(const unsigned char *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
 
+/* ---- dtype descriptors (dtype.c) ---- */
+
+/* Writes the canonical descriptor of in[0..len) (not NUL-terminated) into out[0..*olen), at most
+ * cap bytes, and its item size into *itemsize. */
+status npshm__normalize(const char *in, size_t len, char *out, size_t cap, size_t *olen, long long *itemsize);
+
+/* The same, NUL-terminated, with a plain status for the differential tests and the .npy reader:
+ * 0, or a negative status with *err set to a message. */
+int npshm__c_normalize_dtype(const char *in, size_t len, char *out, size_t cap, int64_t *itemsize,
+                             const char **err);
+
+/* ---- segment headers (header.c) ---- */
+
+uint32_t npshm__crc32(const unsigned char *b, size_t n); /* CRC-32 (IEEE) */
+
 /* The data size of an array (internal/core, shapeBytes): INVALID for a negative dimension or a size
  * over MAX_NBYTES. */
 status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uint64_t *out);
-
-/* ---- segments (internal/core/header.go, ops_linux.go) ---- */
 
 /* A segment's header, decoded or to be written. */
 typedef struct header {
@@ -83,10 +130,20 @@ typedef struct header {
     int ndim;
     uint32_t creator_pid;
     int64_t created_ns;
-    int64_t shape[MAX_NDIM];
+    int64_t shape[NPSHM_MAX_NDIM];
     const char *descr;
     size_t descr_len;
 } header;
+
+/* Decodes and checks the header at the start of buf (len bytes of a segment seg bytes long) into h,
+ * whose descr then points into buf; scratch holds MAX_DESCR bytes. */
+status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, header *h, char *scratch);
+
+/* For the differential tests: 0 if buf (of a segment seg_size bytes long) starts with a valid
+ * header, else a negative status with *err set. */
+int npshm__c_check_header(const unsigned char *buf, size_t len, uint64_t seg_size, const char **err);
+
+/* ---- names (name.c) ---- */
 
 /* A resolved name: the path of its file, where its directory part ends, and the name to show. */
 typedef struct target {
@@ -98,6 +155,8 @@ typedef struct target {
 
 /* Resolves a name by docs/FORMAT.md, "Names" (internal/core/name.go's ResolveName). */
 status npshm__resolve(const char *name, target *t);
+
+/* ---- segments (ops.c) ---- */
 
 /* A new segment, not yet published. */
 typedef struct segment {
@@ -121,13 +180,22 @@ void npshm__segment_drop(segment *seg);
 /* A handle for a mapped segment at base with header h; NULL if out of memory. */
 npshm_array *npshm__make_handle(void *base, const header *h, const char *display);
 
-/* ---- array files (load.c) ---- */
+/* ---- array file headers (fileformat.c) ---- */
 
-/* The C path of npshm_read_file_ex and npshm_write_file, for forked children; the same rules,
- * status codes and messages as internal/core/load_linux.go. */
-int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm_read_options *opts,
-                       npshm_array **out);
-int npshm__c_write_file(const char *path, const npshm_array *array);
+/* A decoded npio or .npy header. */
+typedef struct fheader {
+    int format, ndim, fortran;
+    int64_t shape[NPSHM_MAX_NDIM];
+    char *descr; /* canonical, NUL-terminated, in the caller's buffer */
+    uint64_t itemsize, header_len, nbytes;
+} fheader;
+
+/* Decodes the header of the record at the start of buf (len bytes read of avail in the file) into
+ * fh; canon (MAX_DESCR + 1 bytes) receives the descriptor. */
+status npshm__decode_file_header(const unsigned char *buf, size_t len, uint64_t avail, fheader *fh, char *canon);
+/* The npio header of an array, into buf (8 + 8 * NPSHM_MAX_NDIM bytes), its length into *len. */
+status npshm__encode_npio_header(unsigned char *buf, const char *descr, int ndim, const int64_t *shape, int fortran,
+                                 size_t *len);
 
 /* For the differential tests against the Go core. decode: 0 or a negative status with *err set and
  * *eof 1 for a truncated file; on success the fields are filled and descr (cap bytes) holds the
@@ -135,15 +203,14 @@ int npshm__c_write_file(const char *path, const npshm_array *array);
 int npshm__c_decode_file_header(const unsigned char *buf, size_t len, uint64_t avail, int *format, int *ndim,
                                 int64_t *shape, char *descr, size_t cap, uint64_t *itemsize, int *fortran,
                                 uint64_t *header_len, uint64_t *nbytes, const char **err, int *eof);
-/* The lock file path of a name (NUL-terminated into out), or -1. */
-int npshm__c_lock_path(const char *name, char *out, size_t cap);
 /* The .npy header numpy.save writes, into buf; its length or 0. */
 size_t npshm__c_encode_npy_header(unsigned char *buf, size_t cap, const char *descr, int ndim,
                                   const int64_t *shape, int fortran);
 
-/* Defined in ops.c. */
-int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
-                         npshm_init_fn init, void *ctx, npshm_array **out);
+/* ---- loads (load.c) ---- */
+
+/* For the differential tests: the lock file path of a name (NUL-terminated into out), or -1. */
+int npshm__c_lock_path(const char *name, char *out, size_t cap);
 
 #pragma GCC visibility pop
 

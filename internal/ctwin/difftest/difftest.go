@@ -98,7 +98,7 @@ func CCreate(name string, shape []int64, dtype string, flags uint32) (unsafe.Poi
 		copy(unsafe.Slice((*int64)(unsafe.Pointer(cshape)), len(shape)), shape)
 	}
 	var out *C.npshm_array
-	rc := C.npshm__c_create(cname, C.int(len(shape)), cshape, cdtype, C.uint(flags), &out)
+	rc := C.npshm__c_create_init(cname, C.int(len(shape)), cshape, cdtype, C.uint(flags), nil, nil, &out)
 	return unsafe.Pointer(out), core.Code(rc)
 }
 

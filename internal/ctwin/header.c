@@ -1,0 +1,93 @@
+/* The C twin of internal/core/header.go and crc32.go: the segment header, decoded and checked. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctwin.h"
+
+#define MIN_DATA_ALIGN 64
+
+/* ---- CRC-32 (IEEE) ---- */
+
+static uint32_t crc_table[256];
+__attribute__((constructor)) static void crc_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        crc_table[i] = c;
+    }
+}
+uint32_t npshm__crc32(const unsigned char *b, size_t n) {
+    uint32_t c = ~0u;
+    for (size_t i = 0; i < n; i++)
+        c = crc_table[(c ^ b[i]) & 0xff] ^ (c >> 8);
+    return ~c;
+}
+
+/* ---- header (internal/core/header.go) ---- */
+
+status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uint64_t *out) {
+    int zero = itemsize == 0;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0) return st_num(NPSHM_ERR_INVALID, "dimensions must not be negative, got", (long long)shape[i]);
+        if (shape[i] == 0) zero = 1;
+    }
+    if (zero) { *out = 0; return OK_STATUS; }
+    uint64_t n = itemsize;
+    for (int i = 0; i < ndim; i++) {
+        if ((uint64_t)shape[i] > MAX_NBYTES / n) return st_fail(NPSHM_ERR_INVALID, "array too large: its size in bytes overflows");
+        n *= (uint64_t)shape[i];
+    }
+    *out = n;
+    return OK_STATUS;
+}
+
+status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, header *h, char *scratch) {
+    if (len < FIXED_HEADER + 4 || seg < FIXED_HEADER + 4) return st_fail(NPSHM_ERR_FORMAT, "not an npshm array: segment too short for a header");
+    if (memcmp(buf, "NPSHMARR", 8) != 0) return st_fail(NPSHM_ERR_FORMAT, "not an npshm array: bad magic");
+    uint16_t version = get16(buf + 8);
+    if (version != 1) return st_num(NPSHM_ERR_FORMAT, "unsupported npshm format version", version);
+    h->flags = get16(buf + 10);
+    if (h->flags & ~FLAG_FORTRAN) return st_num(NPSHM_ERR_FORMAT, "unknown header flags", h->flags);
+    h->header_len = get32(buf + 12);
+    uint32_t ndim = get32(buf + 40), descr_len = get32(buf + 44);
+    if (ndim > NPSHM_MAX_NDIM) return st_num(NPSHM_ERR_FORMAT, "corrupt header: ndim too large:", ndim);
+    if (descr_len == 0 || descr_len > MAX_DESCR) return st_num(NPSHM_ERR_FORMAT, "corrupt header: bad descriptor length", descr_len);
+    if ((uint64_t)h->header_len != FIXED_HEADER + 8ull * ndim + descr_len) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: inconsistent header length");
+    size_t end = h->header_len;
+    if (len < end + 4 || seg < end + 4) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: segment shorter than its header");
+    if (npshm__crc32(buf, end) != get32(buf + end)) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: checksum mismatch");
+    h->data_offset = get64(buf + 16);
+    h->data_nbytes = get64(buf + 24);
+    h->itemsize = get64(buf + 32);
+    h->ndim = (int)ndim;
+    h->creator_pid = get32(buf + 48);
+    h->created_ns = (int64_t)get64(buf + 56);
+    for (int i = 0; i < h->ndim; i++) h->shape[i] = (int64_t)get64(buf + FIXED_HEADER + 8 * i);
+    h->descr = (const char *)buf + FIXED_HEADER + 8 * ndim;
+    h->descr_len = descr_len;
+    size_t olen;
+    long long itemsize;
+    status s = npshm__normalize(h->descr, h->descr_len, scratch, MAX_DESCR, &olen, &itemsize);
+    if (s.code) return st_fail(NPSHM_ERR_FORMAT, "segment holds an invalid dtype descriptor");
+    if (olen != h->descr_len || memcmp(scratch, h->descr, olen) != 0) return st_fail(NPSHM_ERR_FORMAT, "segment holds a non-canonical dtype descriptor");
+    if ((uint64_t)itemsize != h->itemsize) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: itemsize does not match the dtype");
+    uint64_t nbytes;
+    if (npshm__shape_bytes(h->shape, h->ndim, h->itemsize, &nbytes).code) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: bad shape");
+    if (nbytes != h->data_nbytes) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: data size does not match shape and dtype");
+    if (h->data_offset % MIN_DATA_ALIGN != 0 || h->data_offset < end + 4 || h->data_offset > MAX_NBYTES)
+        return st_fail(NPSHM_ERR_FORMAT, "corrupt header: bad data offset");
+    if (seg < h->data_offset + h->data_nbytes) return st_fail(NPSHM_ERR_FORMAT, "corrupt segment: shorter than the array it claims to hold");
+    return OK_STATUS;
+}
+
+int npshm__c_check_header(const unsigned char *buf, size_t len, uint64_t seg_size, const char **err) {
+    header h;
+    char *scratch = malloc(MAX_DESCR);
+    if (scratch == NULL) { *err = "out of memory"; return NPSHM_ERR_NO_SPACE; }
+    status s = npshm__decode_header(buf, len, seg_size, &h, scratch);
+    free(scratch);
+    if (s.code) { *err = s.msg; return s.code; }
+    return 0;
+}
