@@ -1,7 +1,7 @@
 /* The public entry points of include/npshm.h that do work: each picks the Go core, or in a process
  * made by fork() the C path, because the Go runtime cannot be entered there (docs/DESIGN.md). */
 #include "npshm.h"
-#include "npshm_shim.h"
+#include "cshim.h"
 #include "ctwin.h"
 #include "_cgo_export.h"
 

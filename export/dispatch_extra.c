@@ -1,6 +1,6 @@
 /* Public entry points added after dispatch.c: the Go core, or in a forked child the C path. */
 #include "npshm.h"
-#include "npshm_shim.h"
+#include "cshim.h"
 #include "ctwin.h"
 #include "_cgo_export.h"
 

@@ -3,7 +3,7 @@
 #include <stddef.h>
 
 #include "npshm.h"
-#include "npshm_shim.h"
+#include "cshim.h"
 #include "ctwin.h"
 #include "_cgo_export.h"
 

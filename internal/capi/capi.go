@@ -10,7 +10,6 @@ package capi
 import (
 	"unsafe"
 
-	"github.com/npshm/npshm/cshim"
 	"github.com/npshm/npshm/internal/core"
 )
 
@@ -48,12 +47,12 @@ func cbytes(p unsafe.Pointer, limit int) (b []byte, ok bool) {
 // guard turns a panic into an error status, so that none crosses into C.
 func guard(rc *int32, op string) {
 	if r := recover(); r != nil {
-		*rc = cshim.Fail(core.Status{Code: core.ErrIO, Msg: "internal error (please report)"}, op, nil)
+		*rc = fail(core.Status{Code: core.ErrIO, Msg: "internal error (please report)"}, op, nil)
 	}
 }
 
 func invalid(op string, name []byte, msg string) int32 {
-	return cshim.Fail(core.Status{Code: core.ErrInvalid, Msg: msg}, op, name)
+	return fail(core.Status{Code: core.ErrInvalid, Msg: msg}, op, name)
 }
 
 func shapeOf(shape unsafe.Pointer, ndim int32) []int64 {
@@ -84,11 +83,6 @@ func CreateInit(name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dtype uns
 	return create(op, name, ndim, shape, dtype, flags, fn, ctx, out)
 }
 
-// callInit is the core's InitFunc for npshm_create_init: it calls the user's function.
-func callInit(data unsafe.Pointer, n uint64, fn, ctx unsafe.Pointer) int32 {
-	return cshim.CallInit(fn, ctx, data, n)
-}
-
 func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dtype unsafe.Pointer, flags uint32,
 	fn, ctx unsafe.Pointer, out *unsafe.Pointer) int32 {
 	nameB, ok := cbytes(name, maxName)
@@ -98,7 +92,7 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 	case out == nil:
 		return invalid(op, nameB, "out is NULL")
 	case ndim < 0 || ndim > core.MaxNdim:
-		return cshim.Fail(core.Status{Code: core.ErrInvalid, Msg: "ndim must be between 0 and 64, not",
+		return fail(core.Status{Code: core.ErrInvalid, Msg: "ndim must be between 0 and 64, not",
 			Num: int64(ndim), HasNum: true}, op, nameB)
 	case ndim > 0 && shape == nil:
 		return invalid(op, nameB, "shape is NULL")
@@ -109,7 +103,7 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 	if !ok {
 		return invalid(op, nameB, "dtype is NULL or too long")
 	}
-	s := cshim.Scratch()
+	s := scratch()
 	opt := core.CreateOptions{
 		Replace: flags&FlagReplace != 0,
 		Fortran: flags&FlagFortran != 0,
@@ -118,22 +112,22 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 	}
 	if fn != nil {
 		var raw unsafe.Pointer
-		s, raw = cshim.NewScratch()
-		defer cshim.FreeScratch(raw)
+		s, raw = newScratch()
+		defer freeScratch(raw)
 		opt.Init, opt.InitA, opt.InitB = callInit, fn, ctx
 	}
 	if s == nil {
-		return cshim.Fail(cshim.OutOfMemory, op, nameB)
+		return fail(outOfMemory, op, nameB)
 	}
 	m, t, st := core.Create(s, nameB, shapeOf(shape, ndim), dtypeB, opt)
 	if !st.Ok() {
-		return cshim.Fail(st, op, nameB)
+		return fail(st, op, nameB)
 	}
-	h := cshim.NewHandle(m, &s.Hdr, t.Display)
+	h := newHandle(m, &s.Hdr, t.Display)
 	if h == nil {
 		core.Unmap(m)
 		core.Delete(s, nameB)
-		return cshim.Fail(cshim.OutOfMemory, op, nameB)
+		return fail(outOfMemory, op, nameB)
 	}
 	*out = h
 	return 0
@@ -166,24 +160,24 @@ func Attach(name unsafe.Pointer, flags uint32, expect bool, ndim int32, shape un
 			return invalid(op, nameB, "expected dtype is too long")
 		}
 	}
-	s := cshim.Scratch()
+	s := scratch()
 	if s == nil {
-		return cshim.Fail(cshim.OutOfMemory, op, nameB)
+		return fail(outOfMemory, op, nameB)
 	}
 	m, t, st := core.Attach(s, nameB, flags&FlagReadOnly != 0)
 	if !st.Ok() {
-		return cshim.Fail(st, op, nameB)
+		return fail(st, op, nameB)
 	}
 	if expect {
 		if st := checkExpected(s, ndim, shapeOf(shape, ndim), dtypeB); !st.Ok() {
 			core.Unmap(m)
-			return cshim.Fail(st, op, nameB)
+			return fail(st, op, nameB)
 		}
 	}
-	h := cshim.NewHandle(m, &s.Hdr, t.Display)
+	h := newHandle(m, &s.Hdr, t.Display)
 	if h == nil {
 		core.Unmap(m)
-		return cshim.Fail(cshim.OutOfMemory, op, nameB)
+		return fail(outOfMemory, op, nameB)
 	}
 	*out = h
 	return 0
@@ -224,12 +218,12 @@ func Delete(name unsafe.Pointer) (rc int32) {
 	if !ok {
 		return invalid(op, nil, "name is NULL or too long")
 	}
-	s := cshim.Scratch()
+	s := scratch()
 	if s == nil {
-		return cshim.Fail(cshim.OutOfMemory, op, nameB)
+		return fail(outOfMemory, op, nameB)
 	}
 	if st := core.Delete(s, nameB); !st.Ok() {
-		return cshim.Fail(st, op, nameB)
+		return fail(st, op, nameB)
 	}
 	return 0
 }
@@ -241,27 +235,27 @@ func List(fn, ctx unsafe.Pointer) (rc int32) {
 	if fn == nil {
 		return invalid(op, nil, "fn is NULL")
 	}
-	s, raw := cshim.NewScratch()
+	s, raw := newScratch()
 	if s == nil {
-		return cshim.Fail(cshim.OutOfMemory, op, nil)
+		return fail(outOfMemory, op, nil)
 	}
-	defer cshim.FreeScratch(raw)
+	defer freeScratch(raw)
 	var l core.Lister
 	if st := l.Open(); !st.Ok() {
-		return cshim.Fail(st, op, nil)
+		return fail(st, op, nil)
 	}
 	defer l.Close()
 	for {
 		e, ok, st := l.Next(s)
 		if !st.Ok() {
-			return cshim.Fail(st, op, nil)
+			return fail(st, op, nil)
 		}
 		if !ok {
 			return 0
 		}
 		n := copy(s.Descr[:core.MaxDescr], s.Hdr.Descr)
 		s.Descr[n] = 0
-		if r := cshim.CallList(fn, ctx, e, &s.Hdr, s.Descr[:n+1]); r != 0 {
+		if r := callList(fn, ctx, e, &s.Hdr, s.Descr[:n+1]); r != 0 {
 			return r
 		}
 	}

@@ -3,7 +3,6 @@ package capi
 import (
 	"unsafe"
 
-	"github.com/npshm/npshm/cshim"
 	"github.com/npshm/npshm/internal/core"
 )
 
@@ -19,16 +18,16 @@ func CleanTemporaries(dir unsafe.Pointer, removed *int32) (rc int32) {
 		}
 		dirB = unsafe.Slice((*byte)(dir), len(b)+1) // with its NUL, for the system call
 	}
-	s := cshim.Scratch()
+	s := scratch()
 	if s == nil {
-		return cshim.Fail(cshim.OutOfMemory, op, dirB)
+		return fail(outOfMemory, op, dirB)
 	}
 	n, st := core.CleanTemporaries(s, dirB)
 	if removed != nil {
 		*removed = int32(n)
 	}
 	if !st.Ok() {
-		return cshim.Fail(st, op, trimNul(dirB))
+		return fail(st, op, trimNul(dirB))
 	}
 	return 0
 }

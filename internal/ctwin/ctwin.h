@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "npshm.h"
-#include "npshm_shim.h"
+#include "cshim.h"
 
 #pragma GCC visibility push(hidden)
 

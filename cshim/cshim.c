@@ -1,5 +1,6 @@
-/* C half of libnpshm: handle allocation, the accessors, per-thread error state and scratch
- * memory, and msync/mlock. Everything here is plain C and libc, which stay usable in a forked
+/* The C runtime of the ABI: handle allocation, per-thread error state and scratch memory, the call
+ * of a user's list function, and the public functions that need no Go (accessors, errors,
+ * msync/mlock). Everything here is plain C and libc, which stay usable in a forked
  * child (glibc resets its malloc locks across fork). */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -11,7 +12,7 @@
 #include <sys/mman.h>
 
 #include "npshm.h"
-#include "npshm_shim.h"
+#include "cshim.h"
 
 #define ERRBUF_CAP 1024
 

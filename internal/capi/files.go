@@ -3,13 +3,12 @@ package capi
 import (
 	"unsafe"
 
-	"github.com/npshm/npshm/cshim"
 	"github.com/npshm/npshm/internal/core"
 )
 
 // npshm_read_file, npshm_read_file_ex and npshm_write_file on the core (load_linux.go). Like the rest
 // of capi they make no Go heap allocation: the working memory is malloc'd by cshim, and the file's
-// data is copied by C threads (cshim/npshm_fill.c).
+// data is copied by C threads (cshim/fill.c).
 
 // Flags of npshm_read_file, as in include/npshm.h.
 const (
@@ -17,7 +16,7 @@ const (
 	readFlags     = FlagReadOnly | FlagExclusive | FlagHasMode | modeMask
 )
 
-func init() { core.CFill = cshim.Fill }
+func init() { core.CFill = cFill }
 
 // ReadOptions mirrors struct npshm_read_options (export/dispatch_files.c checks the layout).
 type ReadOptions struct {
@@ -76,16 +75,16 @@ func ReadFile(path, name unsafe.Pointer, flags uint32, opts *ReadOptions, out *u
 		}
 		lo.Offset, lo.Cancel = opts.Offset, opts.Cancel
 	}
-	s := cshim.Scratch()
-	fs, raw := cshim.NewFileScratch()
+	s := scratch()
+	fs, raw := newFileScratch()
 	if s == nil || fs == nil {
-		cshim.FreeScratch(raw)
-		return cshim.Fail(cshim.OutOfMemory, op, nameB)
+		freeScratch(raw)
+		return fail(outOfMemory, op, nameB)
 	}
-	defer cshim.FreeScratch(raw)
+	defer freeScratch(raw)
 	m, t, res, st := core.Load(s, fs, pathZ, nameB, &lo)
 	if !st.Ok() {
-		return cshim.Fail(st, op, nameB)
+		return fail(st, op, nameB)
 	}
 	if opts != nil {
 		if res.Attached {
@@ -93,13 +92,13 @@ func ReadFile(path, name unsafe.Pointer, flags uint32, opts *ReadOptions, out *u
 		}
 		opts.End = res.End
 	}
-	h := cshim.NewHandle(m, &s.Hdr, t.Display)
+	h := newHandle(m, &s.Hdr, t.Display)
 	if h == nil {
 		core.Unmap(m)
 		if !res.Attached {
 			core.Delete(s, nameB)
 		}
-		return cshim.Fail(cshim.OutOfMemory, op, nameB)
+		return fail(outOfMemory, op, nameB)
 	}
 	*out = h
 	return 0
@@ -118,21 +117,21 @@ func WriteFile(path, array unsafe.Pointer) (rc int32) {
 	case array == nil:
 		return invalid(op, pathB, "array is NULL")
 	}
-	s := cshim.Scratch()
-	fs, raw := cshim.NewFileScratch()
+	s := scratch()
+	fs, raw := newFileScratch()
 	if s == nil || fs == nil {
-		cshim.FreeScratch(raw)
-		return cshim.Fail(cshim.OutOfMemory, op, pathB)
+		freeScratch(raw)
+		return fail(outOfMemory, op, pathB)
 	}
-	defer cshim.FreeScratch(raw)
+	defer freeScratch(raw)
 	format := core.FormatNpio
 	if n := len(pathB); n >= 4 && string(pathB[n-4:]) == ".npy" {
 		format = core.FormatNpy
 	}
 	h := &s.Hdr
-	data := cshim.HandleHeader(array, h)
+	data := handleHeader(array, h)
 	if st := core.WriteFile(s, fs, unsafe.Slice((*byte)(path), len(pathB)+1), h, data, format); !st.Ok() {
-		return cshim.Fail(st, op, pathB)
+		return fail(st, op, pathB)
 	}
 	return 0
 }

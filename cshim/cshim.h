@@ -1,7 +1,8 @@
-/* Internal to libnpshm: the handle layout and the glue between the Go core and C callers.
- * Never include this from outside the library; the public interface is include/npshm.h. */
-#ifndef NPSHM_SHIM_H
-#define NPSHM_SHIM_H
+/* Internal to libnpshm: the C runtime of the ABI (cshim/cgo.go says what belongs here), shared by
+ * export/dispatch.c, the C twin (internal/ctwin) and internal/capi's bridge. Never include this
+ * from outside the library; the public interface is include/npshm.h. */
+#ifndef NPSHM_CSHIM_H
+#define NPSHM_CSHIM_H
 
 #include <stddef.h>
 #include <stdint.h>

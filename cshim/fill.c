@@ -1,5 +1,5 @@
 /* The copy of a file's data into a new array, shared by the Go side of the library (through
- * cshim/fill.go) and the C path of forked children. Plain C and pthreads.
+ * internal/capi/bridge.go) and the C twin of forked children. Plain C and pthreads.
  *
  * What we measured (a 1 GiB file in the page cache into a fresh tmpfs segment, 2 CPUs): sendfile
  * into the segment's descriptor costs the least CPU per byte (no page faults: about 2.9 GB/s on one
@@ -15,7 +15,7 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
-#include "npshm_shim.h"
+#include "cshim.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23

@@ -1,0 +1,131 @@
+package capi
+
+// The bridge to cshim's C runtime (cshim/cshim.h): this thread's scratch memory and error, C
+// handles, the user's callbacks, and the parallel fill of loads, all without allocating on the Go
+// heap.
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../../include -I${SRCDIR}/../../cshim -O2 -Wall -Wextra -std=gnu11
+#include <stdint.h>
+#include <stdlib.h>
+#include "cshim.h"
+
+static int npshm__call_init(void *fn, void *ctx, void *data, size_t nbytes) {
+    return ((npshm_init_fn)fn)(data, nbytes, ctx);
+}
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	_ "github.com/npshm/npshm/cshim" // the C functions of cshim.h
+	"github.com/npshm/npshm/internal/core"
+	"golang.org/x/sys/unix"
+)
+
+var scratchSize = C.size_t(unsafe.Sizeof(core.Scratch{}))
+
+// scratch returns this thread's scratch memory, or nil if it cannot be allocated.
+func scratch() *core.Scratch {
+	return (*core.Scratch)(C.npshm__scratch(scratchSize))
+}
+
+// newScratch returns scratch memory, and the handle to free it with freeScratch; nil if out of memory.
+func newScratch() (*core.Scratch, unsafe.Pointer) {
+	p := C.npshm__scratch_new(scratchSize)
+	return (*core.Scratch)(p), p
+}
+
+// freeScratch frees scratch memory from newScratch.
+func freeScratch(p unsafe.Pointer) { C.npshm__scratch_free(p) }
+
+// fail records st as this thread's last error, as "op("name"): message", and returns its code.
+func fail(st core.Status, op string, name []byte) int32 {
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(C.npshm__errbuf())), int(C.npshm__errbuf_cap())+1)
+	msg := st.AppendMessage(buf[:0:len(buf)-1], op, name)
+	buf[len(msg)] = 0
+	C.npshm__set_errno(C.int(st.Errno))
+	return int32(st.Code)
+}
+
+// outOfMemory is the status for a failed malloc.
+var outOfMemory = core.Status{Code: core.ErrNoSpace, Errno: 12, Msg: "out of memory"}
+
+// newHandle makes a C handle for a mapping whose header is h. It returns nil if out of memory.
+func newHandle(m core.Mapping, h *core.Header, name []byte) unsafe.Pointer {
+	a := C.npshm__handle_new(C.size_t(len(h.Descr)), C.size_t(len(name)))
+	if a == nil {
+		return nil
+	}
+	a.base = m.Ptr()
+	a.maplen = C.size_t(m.Len)
+	a.data = unsafe.Add(m.Ptr(), h.DataOffset)
+	a.nbytes = C.size_t(h.DataNbytes)
+	a.itemsize = C.size_t(h.Itemsize)
+	a.ndim = C.int(h.Ndim)
+	if m.ReadOnly {
+		a.readonly = 1
+	}
+	if h.Fortran() {
+		a.fortran = 1
+	}
+	for i := 0; i < h.Ndim; i++ {
+		a.shape[i] = C.int64_t(h.Shape[i])
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(a.dtype)), len(h.Descr)), h.Descr)
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(a.name)), len(name)), name)
+	return unsafe.Pointer(a)
+}
+
+// callList calls a user's npshm_list_fn with the entry e, whose header is h; descr must be a
+// NUL-terminated copy of the descriptor.
+func callList(fn, ctx unsafe.Pointer, e core.ListEntry, h *core.Header, descr []byte) int32 {
+	return int32(C.npshm__call_list(fn, ctx, (*C.char)(unsafe.Pointer(&e.Name[0])),
+		(*C.char)(unsafe.Pointer(&descr[0])), C.int(h.Ndim), (*C.int64_t)(unsafe.Pointer(&h.Shape[0])),
+		C.size_t(h.Itemsize), C.size_t(h.DataNbytes), C.uint(e.Mode), C.uint(e.UID),
+		C.int64_t(h.CreatorPID), C.int64_t(h.CreatedNs), C.int(h.Flags&core.FlagFortran)))
+}
+
+// callInit is the core's InitFunc for npshm_create_init: it calls the user's npshm_init_fn fn with
+// the new array's data and ctx.
+func callInit(data unsafe.Pointer, n uint64, fn, ctx unsafe.Pointer) int32 {
+	return int32(C.npshm__call_init(fn, ctx, data, C.size_t(n)))
+}
+
+// Array files: the C ABI's side of core.Load and core.WriteFile.
+
+// cFill is core.CFill: the copy in C threads (cshim/fill.c), allocation-free in Go.
+func cFill(src int, off uint64, dst unsafe.Pointer, n uint64, dstFd int, dstOff uint64, cancel unsafe.Pointer) unix.Errno {
+	return unix.Errno(C.npshm__fill(C.int(src), C.uint64_t(off), dst, C.uint64_t(n), C.int(dstFd),
+		C.uint64_t(dstOff), (*C.int)(cancel)))
+}
+
+var fileScratchSize = C.size_t(unsafe.Sizeof(core.FileScratch{}))
+
+// newFileScratch returns C memory for a load or a write, and the handle to free it with
+// freeScratch; nil if out of memory.
+func newFileScratch() (*core.FileScratch, unsafe.Pointer) {
+	p := C.npshm__scratch_new(fileScratchSize)
+	return (*core.FileScratch)(p), p
+}
+
+// handleHeader fills h (ndim, shape, itemsize, descr, flags, data size) from a handle and returns
+// the address of its data. h.Descr points into the handle.
+func handleHeader(p unsafe.Pointer, h *core.Header) unsafe.Pointer {
+	a := (*C.npshm_array)(p)
+	*h = core.Header{Ndim: int(a.ndim), Itemsize: uint64(a.itemsize), DataNbytes: uint64(a.nbytes)}
+	for i := 0; i < h.Ndim && i < core.MaxNdim; i++ {
+		h.Shape[i] = int64(a.shape[i])
+	}
+	if a.fortran != 0 {
+		h.Flags = core.FlagFortran
+	}
+	d := unsafe.Pointer(a.dtype)
+	n := 0
+	for *(*byte)(unsafe.Add(d, n)) != 0 && n < core.MaxDescr {
+		n++
+	}
+	h.Descr = unsafe.Slice((*byte)(d), n)
+	return a.data
+}
