@@ -31,6 +31,8 @@ typedef struct npshm_array {
 
 /* A handle with room for a dtype and a name of these lengths (without NUL); NULL if out of memory. */
 npshm_array *npshm__handle_new(size_t dtype_len, size_t name_len);
+/* Unmaps a handle's mapping, if it has one, and frees it (npshm_release); NULL is ignored. */
+void npshm__handle_free(npshm_array *a);
 
 /* This thread's scratch area of the given size (it never changes within a process), allocated on
  * first use and freed at thread exit; NULL if out of memory. */
@@ -40,10 +42,12 @@ void *npshm__scratch(size_t size);
 void *npshm__scratch_new(size_t size);
 void npshm__scratch_free(void *scratch);
 
-/* This thread's error message buffer, its capacity, and its errno slot. */
+/* This thread's error message buffer (npshm_last_error), its capacity, and its errno slot
+ * (npshm_last_errno). */
 char *npshm__errbuf(void);
 size_t npshm__errbuf_cap(void);
 void npshm__set_errno(int errnum);
+int npshm__errno(void);
 
 /* Records a failure as this thread's last error, as "op("name"): what[: strerror(errnum)]", and
  * returns code. name may be NULL. */

@@ -1,9 +1,28 @@
-/* The public entry points of include/npshm.h that do work: each picks the Go core, or in a process
- * made by fork() the C path, because the Go runtime cannot be entered there (docs/DESIGN.md). */
+/* Every public function of include/npshm.h, and nothing else: the public symbols of libnpshm.so
+ * are defined here and only here.
+ *
+ * Those that do work pick an implementation: the Go core through internal/capi (the npshm__go_*
+ * functions of exports.go), or in a process made by fork() the C twin (internal/ctwin), because
+ * the Go runtime cannot be entered there (docs/DESIGN.md, "Fork"). The others need no Go at all:
+ * they read the handle or this thread's error state (cshim), or make one system call. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <sys/mman.h>
+
 #include "npshm.h"
 #include "cshim.h"
 #include "ctwin.h"
 #include "_cgo_export.h"
+
+/* internal/capi/files.go mirrors this layout. */
+_Static_assert(offsetof(npshm_read_options, ndim) == 4 && offsetof(npshm_read_options, shape) == 8 &&
+                   offsetof(npshm_read_options, dtype) == 16 && offsetof(npshm_read_options, offset) == 24 &&
+                   offsetof(npshm_read_options, cancel) == 32 && offsetof(npshm_read_options, attached) == 40 &&
+                   offsetof(npshm_read_options, end) == 48 && sizeof(npshm_read_options) == 56,
+               "npshm_read_options layout");
+
+/* ---- arrays: the Go core, or in a forked child the C twin ---- */
 
 int npshm_create(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
                  npshm_array **out) {
@@ -25,14 +44,127 @@ int npshm_attach_expect(const char *name, unsigned flags, int ndim, const int64_
     return npshm__go_attach_expect((char *)name, flags, ndim, (int64_t *)shape, (char *)dtype, (void **)out);
 }
 
+int npshm_release(npshm_array *array) {
+    npshm__handle_free(array);
+    return NPSHM_OK;
+}
+
 int npshm_delete(const char *name) {
     if (npshm__in_forked_child())
         return npshm__c_delete(name);
     return npshm__go_delete((char *)name);
 }
 
+/* ---- the handle: plain field reads, no call into Go ---- */
+
+void *npshm_data(const npshm_array *array) { return array ? array->data : NULL; }
+size_t npshm_nbytes(const npshm_array *array) { return array ? array->nbytes : 0; }
+int npshm_ndim(const npshm_array *array) { return array ? array->ndim : 0; }
+const int64_t *npshm_shape(const npshm_array *array) { return array ? array->shape : NULL; }
+const char *npshm_dtype(const npshm_array *array) { return array ? array->dtype : NULL; }
+size_t npshm_itemsize(const npshm_array *array) { return array ? array->itemsize : 0; }
+int npshm_is_readonly(const npshm_array *array) { return array ? array->readonly : 0; }
+int npshm_is_fortran(const npshm_array *array) { return array ? array->fortran : 0; }
+const char *npshm_name(const npshm_array *array) { return array ? array->name : NULL; }
+
+/* ---- the mapping: one system call each ---- */
+
+static int status_of_errno(int errnum) {
+    switch (errnum) {
+    case EACCES: case EPERM: return NPSHM_ERR_PERMISSION;
+    case ENOMEM: case EAGAIN: return NPSHM_ERR_NO_SPACE;
+    case EINVAL: return NPSHM_ERR_INVALID;
+    default: return NPSHM_ERR_IO;
+    }
+}
+
+int npshm_msync(const npshm_array *array, int flags) {
+    if (array == NULL)
+        return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_msync", NULL, "array is NULL");
+    if ((flags & ~(NPSHM_MS_ASYNC | NPSHM_MS_SYNC | NPSHM_MS_INVALIDATE)) ||
+        ((flags & NPSHM_MS_ASYNC) && (flags & NPSHM_MS_SYNC)))
+        return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_msync", array->name,
+                         "flags must be NPSHM_MS_ASYNC or NPSHM_MS_SYNC, optionally with NPSHM_MS_INVALIDATE");
+    if (msync(array->base, array->maplen, flags) != 0)
+        return npshm__fail(status_of_errno(errno), errno, "npshm_msync", array->name, "msync failed");
+    return NPSHM_OK;
+}
+
+int npshm_mlock(const npshm_array *array) {
+    if (array == NULL)
+        return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_mlock", NULL, "array is NULL");
+    if (mlock(array->base, array->maplen) != 0)
+        return npshm__fail(status_of_errno(errno), errno, "npshm_mlock", array->name, "mlock failed");
+    return NPSHM_OK;
+}
+
+int npshm_munlock(const npshm_array *array) {
+    if (array == NULL)
+        return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_munlock", NULL, "array is NULL");
+    if (munlock(array->base, array->maplen) != 0)
+        return npshm__fail(status_of_errno(errno), errno, "npshm_munlock", array->name, "munlock failed");
+    return NPSHM_OK;
+}
+
+/* ---- listing, errors, names, the version ---- */
+
 int npshm_list(npshm_list_fn fn, void *ctx) {
     if (npshm__in_forked_child())
         return npshm__c_list((void *)fn, ctx);
     return npshm__go_list((void *)fn, ctx);
+}
+
+const char *npshm_last_error(void) { return npshm__errbuf(); }
+int npshm_last_errno(void) { return npshm__errno(); }
+
+const char *npshm_status_name(int status) {
+    switch (status) {
+    case NPSHM_OK: return "NPSHM_OK";
+    case NPSHM_ERR_EXISTS: return "NPSHM_ERR_EXISTS";
+    case NPSHM_ERR_NOT_FOUND: return "NPSHM_ERR_NOT_FOUND";
+    case NPSHM_ERR_INVALID: return "NPSHM_ERR_INVALID";
+    case NPSHM_ERR_NO_SPACE: return "NPSHM_ERR_NO_SPACE";
+    case NPSHM_ERR_FORMAT: return "NPSHM_ERR_FORMAT";
+    case NPSHM_ERR_MISMATCH: return "NPSHM_ERR_MISMATCH";
+    case NPSHM_ERR_PERMISSION: return "NPSHM_ERR_PERMISSION";
+    case NPSHM_ERR_IO: return "NPSHM_ERR_IO";
+    }
+    return "unknown npshm status";
+}
+
+const char *npshm_version(void) { return NPSHM_VERSION; }
+
+/* ---- leftovers, filled creation, array files: the Go core, or in a forked child the C twin ---- */
+
+int npshm_clean_temporaries(const char *dir, int *removed) {
+    if (removed != NULL) *removed = 0;
+    if (npshm__in_forked_child())
+        return npshm__c_clean_temporaries(dir, removed);
+    return npshm__go_clean_temporaries((char *)dir, removed);
+}
+
+int npshm_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
+                      npshm_init_fn init, void *ctx, npshm_array **out) {
+    if (init == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_create_init", name, "init is NULL");
+    if (npshm__in_forked_child())
+        return npshm__c_create_init(name, ndim, shape, dtype, flags, init, ctx, out);
+    return npshm__go_create_init((char *)name, ndim, (int64_t *)shape, (char *)dtype, flags, (void *)init, ctx,
+                                 (void **)out);
+}
+
+int npshm_read_file(const char *path, const char *name, unsigned flags, npshm_array **out) {
+    return npshm_read_file_ex(path, name, flags, NULL, out);
+}
+
+int npshm_read_file_ex(const char *path, const char *name, unsigned flags, npshm_read_options *opts,
+                       npshm_array **out) {
+    if (npshm__in_forked_child())
+        return npshm__c_read_file(path, name, flags, opts, out);
+    return npshm__go_read_file((char *)path, (char *)name, flags, (void *)opts, (void **)out);
+}
+
+int npshm_write_file(const char *path, const npshm_array *array) {
+    if (npshm__in_forked_child())
+        return npshm__c_write_file(path, array);
+    return npshm__go_write_file((char *)path, (void *)array);
 }

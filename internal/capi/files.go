@@ -18,7 +18,7 @@ const (
 
 func init() { core.CFill = cFill }
 
-// ReadOptions mirrors struct npshm_read_options (export/dispatch_files.c checks the layout).
+// ReadOptions mirrors struct npshm_read_options (export/dispatch.c checks the layout).
 type ReadOptions struct {
 	ExpectShape int32
 	Ndim        int32

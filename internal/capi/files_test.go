@@ -68,7 +68,7 @@ func TestFilesZeroAllocs(t *testing.T) {
 	}
 }
 
-// The layout of struct npshm_read_options that ReadOptions mirrors (dispatch_files.c asserts it).
+// The layout of struct npshm_read_options that ReadOptions mirrors (export/dispatch.c asserts it).
 func TestReadOptionsLayout(t *testing.T) {
 	var o ReadOptions
 	if unsafe.Offsetof(o.Shape) != 8 || unsafe.Offsetof(o.Dtype) != 16 || unsafe.Offsetof(o.Offset) != 24 ||

@@ -230,7 +230,7 @@ static int attach_matching(const char *name, unsigned ro, const npshm_read_optio
         }
     }
     if (s->code) {
-        npshm_release(a);
+        npshm__handle_free(a);
         return s->code;
     }
     *out = a;

@@ -173,8 +173,8 @@ func FreeListCtx(ctx unsafe.Pointer) { C.free(ctx) }
 // CList is the C path's npshm_list.
 func CList(fn, ctx unsafe.Pointer) int32 { return int32(C.npshm__c_list(fn, ctx)) }
 
-// Release is npshm_release.
-func Release(h unsafe.Pointer) { C.npshm_release((*C.npshm_array)(h)) }
+// Release is npshm_release, which export/dispatch.c defines on top of npshm__handle_free.
+func Release(h unsafe.Pointer) { C.npshm__handle_free((*C.npshm_array)(h)) }
 
 // HandleInfo is the content of an npshm_array handle.
 type HandleInfo struct {
@@ -206,7 +206,7 @@ func Handle(h unsafe.Pointer) HandleInfo {
 
 // LastError is npshm_last_error: this thread's last failure. Call it on the thread of the failure
 // (runtime.LockOSThread).
-func LastError() string { return C.GoString(C.npshm_last_error()) }
+func LastError() string { return C.GoString(C.npshm__errbuf()) }
 
 // CDecodeFileHeader runs the C path's file-header decoder, for the differential tests.
 func CDecodeFileHeader(buf []byte, avail uint64, fh *core.FileHeader, descr []byte) (code int, msg string, eof bool) {
@@ -276,6 +276,6 @@ func CReadFile(path, name string, flags uint32) (h core.Header, data []byte, att
 		h.Flags = core.FlagFortran
 	}
 	data = C.GoBytes(info.Data, C.int(h.DataNbytes))
-	C.npshm_release(a)
+	C.npshm__handle_free(a)
 	return h, data, o.attached != 0, 0
 }

@@ -1,8 +1,8 @@
 // Command export is libnpshm.so: built with -buildmode=c-shared, it exports the C ABI of
-// include/npshm.h. The public functions are C (dispatch.c): in a forked child they take cshim's C
-// path, since the Go runtime does not survive fork; otherwise they call these Go functions, which
-// only convert C types for internal/capi. cshim provides what needs no Go at all (accessors,
-// release, errors, msync).
+// include/npshm.h. Every public function is C, in dispatch.c: in a forked child it calls the C
+// twin (internal/ctwin), since the Go runtime does not survive fork; otherwise it calls one of the
+// Go functions of this file, which only convert C types for internal/capi. Functions that need no
+// Go at all (accessors, release, errors, msync) are plain C in dispatch.c over cshim's runtime.
 package main
 
 /*
@@ -43,6 +43,30 @@ func npshm__go_delete(name *C.char) C.int {
 //export npshm__go_list
 func npshm__go_list(fn unsafe.Pointer, ctx unsafe.Pointer) C.int {
 	return C.int(capi.List(fn, ctx))
+}
+
+//export npshm__go_clean_temporaries
+func npshm__go_clean_temporaries(dir *C.char, removed *C.int) C.int {
+	return C.int(capi.CleanTemporaries(unsafe.Pointer(dir), (*int32)(unsafe.Pointer(removed))))
+}
+
+//export npshm__go_create_init
+func npshm__go_create_init(name *C.char, ndim C.int, shape *C.int64_t, dtype *C.char, flags C.uint,
+	fn unsafe.Pointer, ctx unsafe.Pointer, out *unsafe.Pointer) C.int {
+	return C.int(capi.CreateInit(unsafe.Pointer(name), int32(ndim), unsafe.Pointer(shape), unsafe.Pointer(dtype),
+		uint32(flags), fn, ctx, out))
+}
+
+// The array-file entry points (npshm_read_file_ex, npshm_write_file).
+
+//export npshm__go_read_file
+func npshm__go_read_file(path, name *C.char, flags C.uint, opts unsafe.Pointer, out *unsafe.Pointer) C.int {
+	return C.int(capi.ReadFile(unsafe.Pointer(path), unsafe.Pointer(name), uint32(flags), (*capi.ReadOptions)(opts), out))
+}
+
+//export npshm__go_write_file
+func npshm__go_write_file(path *C.char, array unsafe.Pointer) C.int {
+	return C.int(capi.WriteFile(unsafe.Pointer(path), array))
 }
 
 func main() {}
