@@ -82,7 +82,7 @@ setup(
     ext_modules=[
         Extension(
             "npshm._native",
-            sources=["cshim/python/_native.c"],
+            sources=["python/npshm/_native.c"],
             include_dirs=["include"],
             libraries=["npshm"],
             define_macros=[("Py_LIMITED_API", LIMITED_API)],

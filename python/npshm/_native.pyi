@@ -1,4 +1,4 @@
-"""Type stubs of the C extension npshm._native (cshim/python/_native.c)."""
+"""Type stubs of the C extension npshm._native (_native.c, beside this file)."""
 
 from builtins import list as _list
 from typing import Any, Callable, Sequence, Union
