@@ -24,7 +24,9 @@ var (
 
 // Error describes a failed operation on a named array.
 type Error struct {
-	Op    string        // "create", "attach", "delete", "list"
+	// Op is "create", "attach", "delete", "release", "list", "view", "read file", "write file" or
+	// "clean temporaries".
+	Op    string
 	Name  string        // the name given, if any
 	Err   error         // the sentinel (ErrExists, ...)
 	Errno syscall.Errno // the operating system's error, or 0

@@ -15,8 +15,9 @@
  *    it is returned; it may be read from several threads, but must not be
  *    used after (or while) npshm_release() runs on it.
  *  - Every function keeps working in a child made by fork() after the parent
- *    used the library (the library never allocates on the Go heap or starts
- *    goroutines on these paths). The function never aborts or panics.
+ *    used the library: a forked child never enters the Go runtime, which does
+ *    not survive fork; every function runs a C implementation there instead.
+ *    No function aborts or panics.
  *  - Arrays are in C order unless npshm_is_fortran() says otherwise, with the
  *    data starting on a page boundary.
  */

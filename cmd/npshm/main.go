@@ -2,9 +2,12 @@
 //
 //	npshm list                         every array in /dev/shm the caller may read
 //	npshm info NAME...                 shape, dtype, size, mode, creator and time of each array
-//	npshm create NAME SHAPE DTYPE      a new zero-filled array; SHAPE is "10,3" ("" for 0-d)
-//	      [-mode 0640] [-replace] [-fortran]
+//	npshm create [-mode 0640] [-replace] [-fortran] NAME SHAPE DTYPE
+//	                                   a new zero-filled array; SHAPE is "10,3" ("" for 0-d)
 //	npshm delete NAME...               remove names; existing mappings keep working
+//
+// The flags of create come before NAME: Go's flag package stops at the first argument that is not
+// a flag.
 //
 // Names are those of the library: "x" or "shm://x" for /dev/shm/x, "file://PATH" for a file.
 // It exits 1 if any operation failed, 2 on a usage error.

@@ -1,10 +1,12 @@
 // Package capi implements the C ABI's entry points (include/npshm.h) on the core. Package export
 // only converts C types and calls these functions.
 //
-// Fork rule: these functions run in forked children, where the Go runtime's other threads are gone.
-// They therefore make no Go heap allocation and start no goroutine: C strings are read in place,
-// working memory comes from cshim (malloc), handles are C structs, errors go into a C thread-local
-// buffer. capi_test.go asserts zero allocations.
+// They never run in a forked child: there export/dispatch.c calls the C twin (internal/ctwin)
+// instead, because the Go runtime cannot be entered (docs/DESIGN.md, "Fork"). They still make no
+// Go heap allocation and start no goroutine, which keeps the C ABI's calls cheap and free of
+// garbage-collector work: C strings are read in place, working memory comes from cshim (malloc),
+// handles are C structs, errors go into a C thread-local buffer (bridge.go). capi_test.go asserts
+// zero allocations.
 package capi
 
 import (

@@ -1,7 +1,7 @@
 """Hardening, the Python side: a full /dev/shm, processes killed while publishing, fork with
 threads, leaks, foreign and corrupt segments, and other users. (Races: test_hardening_races.py;
 the C side: tests/c/test_hardening.c.) NPSHM_HARDENING_ROUNDS and NPSHM_HARDENING_CYCLES scale the
-repetitions for the soak run (tests/hardening/soak.sh)."""
+repetitions for the soak run (tests/hardening/soak.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Processes racing on one name (hardening): K creators at once, replace and delete racing attach.
 
 Racers are fresh interpreters (the Go core) and children forked from this process after it used
-npshm (the C path). NPSHM_HARDENING_ROUNDS scales the repetitions (tests/hardening/soak.sh).
+npshm (the C path). NPSHM_HARDENING_ROUNDS scales the repetitions (tests/hardening/soak.py).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@
  * --fork runs the chosen scenarios in a child forked after the process used the library, so that
  * the process under test is on the C path. Every scenario prints a line
  *   RESULT <scenario> tries=<n> failures=<n>
- * that tests/hardening/soak.sh collects into docs/RELIABILITY.md.
+ * that tests/hardening/soak.py collects into docs/RELIABILITY.md.
  *
  * The crash tests use the library's test hook: with NPSHM_TEST_PAUSE=<point> in its environment
  * when the library loads, a process stops itself (SIGSTOP) at that point (create-publish: the
