@@ -109,8 +109,8 @@ static inline uint64_t get64(const unsigned char *p) { return (uint64_t)get32(p)
  * cap bytes, and its item size into *itemsize. */
 status npshm__normalize(const char *in, size_t len, char *out, size_t cap, size_t *olen, long long *itemsize);
 
-/* The same, NUL-terminated, with a plain status for the differential tests and the .npy reader:
- * 0, or a negative status with *err set to a message. */
+/* The same, NUL-terminated, with a plain status (for fileformat.c, load.c and the differential
+ * tests): 0, or a negative status with *err set to a message. */
 int npshm__c_normalize_dtype(const char *in, size_t len, char *out, size_t cap, int64_t *itemsize,
                              const char **err);
 
