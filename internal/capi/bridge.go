@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 package capi
 
 // The bridge to cshim's C runtime (cshim/cshim.h): this thread's scratch memory and error, C

@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 // Package capi implements the C ABI's entry points (include/npshm.h) on the core. Package export
 // only converts C types and calls these functions.
 //
@@ -171,7 +173,8 @@ func Attach(name unsafe.Pointer, flags uint32, expect bool, ndim int32, shape un
 		return fail(st, op, nameB)
 	}
 	if expect {
-		if st := checkExpected(s, ndim, shapeOf(shape, ndim), dtypeB); !st.Ok() {
+		st := core.CheckExpected(&s.Hdr, ndim >= 0, shapeOf(shape, ndim), dtypeB, s.Descr[:0:core.MaxDescr])
+		if !st.Ok() {
 			core.Unmap(m)
 			return fail(st, op, nameB)
 		}
@@ -183,33 +186,6 @@ func Attach(name unsafe.Pointer, flags uint32, expect bool, ndim int32, shape un
 	}
 	*out = h
 	return 0
-}
-
-// checkExpected compares the attached header in s.Hdr with the expected geometry.
-func checkExpected(s *core.Scratch, ndim int32, shape []int64, dtype []byte) core.Status {
-	h := &s.Hdr
-	if ndim >= 0 {
-		if int(ndim) != h.Ndim {
-			return core.Status{Code: core.ErrMismatch, Msg: "array has a different number of dimensions:",
-				Num: int64(h.Ndim), HasNum: true}
-		}
-		for i, d := range shape {
-			if d != h.Shape[i] {
-				return core.Status{Code: core.ErrMismatch, Msg: "array has a different size in dimension",
-					Num: int64(i), HasNum: true}
-			}
-		}
-	}
-	if dtype != nil {
-		want, _, st := core.NormalizeDtype(dtype, s.Descr[:0:core.MaxDescr])
-		if !st.Ok() {
-			return st
-		}
-		if string(want) != string(h.Descr) {
-			return core.Status{Code: core.ErrMismatch, Msg: "array has a different dtype"}
-		}
-	}
-	return core.Status{}
 }
 
 // Delete is npshm_delete.

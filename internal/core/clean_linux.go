@@ -22,19 +22,31 @@ func CleanTemporaries(s *Scratch, dir []byte) (removed int, st Status) {
 		return 0, sysFail(errno, "cannot read the directory")
 	}
 	defer unix.Close(dirfd)
+	st = forEachEntry(s, dirfd, func(name []byte) {
+		pid, ok := tempPid(name[:len(name)-1])
+		if ok && !pidAlive(pid) && sysUnlinkat(dirfd, name) == 0 {
+			removed++
+		}
+	})
+	return removed, st
+}
+
+// forEachEntry calls fn with the NUL-terminated name of every entry of the directory dirfd, read
+// into s.Dirent (fn must not keep it).
+func forEachEntry(s *Scratch, dirfd int, fn func(name []byte)) Status {
 	for {
 		n, err := unix.Getdents(dirfd, s.Dirent[:])
 		if err != nil {
-			return removed, sysFail(errnoOf(err), "cannot read the directory")
+			return sysFail(errnoOf(err), "cannot read the directory")
 		}
 		if n == 0 {
-			return removed, Status{}
+			return Status{}
 		}
 		for off := 0; off < n; {
 			rec := s.Dirent[off:n]
 			reclen := int(rec[16]) | int(rec[17])<<8
 			if reclen < 20 || reclen > len(rec) {
-				return removed, fail(ErrIO, "malformed directory entry")
+				return fail(ErrIO, "malformed directory entry")
 			}
 			off += reclen
 			name := rec[19:reclen]
@@ -42,15 +54,8 @@ func CleanTemporaries(s *Scratch, dir []byte) (removed int, st Status) {
 			for end < len(name) && name[end] != 0 {
 				end++
 			}
-			if end == len(name) {
-				continue
-			}
-			pid, ok := tempPid(name[:end])
-			if !ok || pidAlive(pid) {
-				continue
-			}
-			if sysUnlinkat(dirfd, name[:end+1]) == 0 {
-				removed++
+			if end < len(name) {
+				fn(name[:end+1])
 			}
 		}
 	}
@@ -85,4 +90,100 @@ func tempPid(name []byte) (pid int, ok bool) {
 func pidAlive(pid int) bool {
 	_, _, e := unix.RawSyscall(unix.SYS_KILL, uintptr(pid), 0, 0)
 	return e != unix.ESRCH
+}
+
+// Leftover is a file that a dead process left behind (FORMAT.md, "Creation" and "Loading"): a
+// temporary segment .npshm-tmp-<pid>-<n>, complete but unreachable, or the empty lock file
+// .npshm-lock-<name> of a load.
+type Leftover struct {
+	Name  []byte // NUL-terminated, in the Scratch: valid during the callback only
+	PID   int    // the process that made a temporary segment; 0 for a lock file
+	Lock  bool   // a lock file
+	Bytes int64  // the memory the file holds
+	UID   uint32 // its owner
+}
+
+// ScanLeftovers calls fn for every leftover in dir (NUL-terminated; nil for /dev/shm) that the
+// caller may remove: a temporary segment whose process no longer exists (as CleanTemporaries
+// judges it), or a lock file that no loader holds, owned by the caller (by anyone, for root). It
+// removes nothing; RemoveLeftover does.
+func ScanLeftovers(s *Scratch, dir []byte, fn func(Leftover)) Status {
+	if dir == nil {
+		dir = append(s.Temp[:0:len(s.Temp)], "/dev/shm\x00"...)
+	}
+	dirfd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if errno != 0 {
+		return sysFail(errno, "cannot read the directory")
+	}
+	defer unix.Close(dirfd)
+	return forEachEntry(s, dirfd, func(name []byte) {
+		if l, ok, _ := leftoverAt(dirfd, name, false); ok {
+			fn(l)
+		}
+	})
+}
+
+// RemoveLeftover removes the file name (NUL-terminated) from dir (nil for /dev/shm) if it is still
+// a leftover that ScanLeftovers would report, and reports whether it removed it. A lock file is
+// removed as a loader removes its own: locked, checked to be the file under the name, unlinked.
+func RemoveLeftover(s *Scratch, dir, name []byte) (bool, Status) {
+	if dir == nil {
+		dir = append(s.Temp[:0:len(s.Temp)], "/dev/shm\x00"...)
+	}
+	dirfd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if errno != 0 {
+		return false, sysFail(errno, "cannot read the directory")
+	}
+	defer unix.Close(dirfd)
+	_, ok, errno := leftoverAt(dirfd, name, true)
+	if errno != 0 {
+		return false, sysFail(errno, "cannot remove the file")
+	}
+	return ok, Status{}
+}
+
+// leftoverAt reports whether the entry name of dirfd is a leftover the caller may remove and, if
+// remove is set, removes it: ok is then whether it did, errno why not if unlinking failed.
+func leftoverAt(dirfd int, name []byte, remove bool) (l Leftover, ok bool, errno unix.Errno) {
+	l.Name = name
+	pid, temp := tempPid(name[:len(name)-1])
+	_, lock := cutPrefix(name[:len(name)-1], LockPrefix)
+	if !temp && !lock {
+		return l, false, 0
+	}
+	fd, errno := sysOpenat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errno != 0 {
+		return l, false, 0
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return l, false, 0
+	}
+	if euid := uint32(unix.Geteuid()); euid != 0 && st.Uid != euid {
+		return l, false, 0
+	}
+	l.PID, l.Lock, l.Bytes, l.UID = pid, lock, st.Blocks*512, st.Uid
+	if temp && pidAlive(pid) {
+		return l, false, 0
+	}
+	if lock {
+		// Held by a loader (alive, since the kernel drops the locks of the dead): not a leftover.
+		// Locked here, it stays locked until fd is closed, so no loader uses it meanwhile.
+		if _, _, e := unix.Syscall(unix.SYS_FLOCK, uintptr(fd), unix.LOCK_EX|unix.LOCK_NB, 0); e != 0 {
+			return l, false, 0
+		}
+	}
+	if remove {
+		// Still the file checked above, not one put in its place meanwhile.
+		var named unix.Stat_t
+		if unix.Fstatat(dirfd, string(name[:len(name)-1]), &named, unix.AT_SYMLINK_NOFOLLOW) != nil ||
+			named.Ino != st.Ino || named.Dev != st.Dev {
+			return l, false, 0
+		}
+		if errno := sysUnlinkat(dirfd, name); errno != 0 {
+			return l, false, errno
+		}
+	}
+	return l, true, 0
 }

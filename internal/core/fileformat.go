@@ -2,8 +2,7 @@ package core
 
 import (
 	"encoding/binary"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // Array files on disk (docs/FORMAT.md, "Array files"): cdxcore's npio format and numpy's .npy
@@ -51,9 +50,9 @@ type FileHeader struct {
 
 // Truncated reports whether st is the refusal of a file that ends too early: a FORMAT status with
 // errno ENODATA (Python raises EOFError for it, and ValueError for other FORMAT statuses).
-func Truncated(st Status) bool { return st.Code == ErrFormat && st.Errno == unix.ENODATA }
+func Truncated(st Status) bool { return st.Code == ErrFormat && st.Errno == syscall.ENODATA }
 
-func truncated(msg string) Status { return Status{Code: ErrFormat, Errno: unix.ENODATA, Msg: msg} }
+func truncated(msg string) Status { return Status{Code: ErrFormat, Errno: syscall.ENODATA, Msg: msg} }
 
 // DecodeFileHeader decodes the header of the array record at the start of buf: buf holds the first
 // min(avail, len(buf)) bytes of a record that has avail bytes up to the end of the file. The

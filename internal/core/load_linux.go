@@ -443,20 +443,7 @@ func fileMatches(fh *FileHeader, opt *LoadOptions, expect []byte) Status {
 }
 
 func matchGeometry(ndim int, shape []int64, descr []byte, opt *LoadOptions, expect []byte) Status {
-	if opt.ExpectShape {
-		if len(opt.Shape) != ndim {
-			return Status{Code: ErrMismatch, Msg: "array has a different number of dimensions:", Num: int64(ndim), HasNum: true}
-		}
-		for i, d := range opt.Shape {
-			if d != shape[i] {
-				return Status{Code: ErrMismatch, Msg: "array has a different size in dimension", Num: int64(i), HasNum: true}
-			}
-		}
-	}
-	if expect != nil && string(expect) != string(descr) {
-		return Status{Code: ErrMismatch, Msg: "array has a different dtype"}
-	}
-	return Status{}
+	return MatchGeometry(ndim, shape, descr, opt.ExpectShape, opt.Shape, expect)
 }
 
 // attachMatching attaches name and checks it against the expectations and, if withFile, against

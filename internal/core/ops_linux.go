@@ -20,17 +20,6 @@ type Scratch struct {
 	Dirent [8192]byte
 }
 
-// Mapping is a mapped segment: Addr is the segment's first byte (the header), the data starts at
-// Addr + Hdr.DataOffset.
-type Mapping struct {
-	Addr     uintptr
-	Len      uint64
-	ReadOnly bool
-}
-
-// Data returns the address of the array's first element.
-func (m Mapping) Data(h *Header) uintptr { return m.Addr + uintptr(h.DataOffset) }
-
 // CreateOptions are the choices of Create.
 type CreateOptions struct {
 	Replace bool
@@ -434,20 +423,6 @@ func appendTempName(dir []byte) []byte {
 	p = append(p, '-')
 	p = appendUint(p, tempCounter.Add(1))
 	return append(p, 0)
-}
-
-func appendUint(b []byte, v uint64) []byte {
-	var digits [20]byte
-	i := len(digits)
-	for {
-		i--
-		digits[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return append(b, digits[i:]...)
 }
 
 func errnoOf(err error) unix.Errno {

@@ -8,7 +8,7 @@
 // directly. Tests assert zero allocations with testing.AllocsPerRun.
 package core
 
-import "golang.org/x/sys/unix"
+import "syscall"
 
 // Code is a status code; the values are those of include/npshm.h.
 type Code int32
@@ -55,7 +55,7 @@ func (c Code) String() string {
 // made and returned without allocating. When HasNum is set, Num is printed after Msg.
 type Status struct {
 	Code   Code
-	Errno  unix.Errno
+	Errno  syscall.Errno
 	Msg    string
 	Num    int64
 	HasNum bool
@@ -71,18 +71,18 @@ func failNum(code Code, msg string, num int64) Status {
 }
 
 // sysFail turns an errno from a system call into a Status with the matching code.
-func sysFail(errno unix.Errno, msg string) Status {
+func sysFail(errno syscall.Errno, msg string) Status {
 	code := ErrIO
 	switch errno {
-	case unix.EEXIST:
+	case syscall.EEXIST:
 		code = ErrExists
-	case unix.ENOENT, unix.ENOTDIR:
+	case syscall.ENOENT, syscall.ENOTDIR:
 		code = ErrNotFound
-	case unix.ENOSPC, unix.EDQUOT:
+	case syscall.ENOSPC, syscall.EDQUOT:
 		code = ErrNoSpace
-	case unix.EACCES, unix.EPERM, unix.EROFS:
+	case syscall.EACCES, syscall.EPERM, syscall.EROFS:
 		code = ErrPermission
-	case unix.ENAMETOOLONG, unix.EISDIR:
+	case syscall.ENAMETOOLONG, syscall.EISDIR:
 		code = ErrInvalid
 	}
 	return Status{Code: code, Errno: errno, Msg: msg}
@@ -137,4 +137,18 @@ func (w *boundedWriter) int(v int64) {
 	}
 	var digits [20]byte
 	w.bytes(appendUint(digits[:0], u))
+}
+
+func appendUint(b []byte, v uint64) []byte {
+	var digits [20]byte
+	i := len(digits)
+	for {
+		i--
+		digits[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return append(b, digits[i:]...)
 }

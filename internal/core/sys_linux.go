@@ -86,19 +86,3 @@ func munmap(m Mapping) unix.Errno {
 	_, _, e := unix.Syscall(unix.SYS_MUNMAP, m.Addr, uintptr(m.Len), 0)
 	return e
 }
-
-// addrPtr turns the address of memory outside the Go heap (a mapping) into a pointer.
-func addrPtr(addr uintptr) unsafe.Pointer {
-	return *(*unsafe.Pointer)(unsafe.Pointer(&addr))
-}
-
-// Bytes returns the whole mapped segment.
-func (m Mapping) Bytes() []byte {
-	if m.Addr == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(addrPtr(m.Addr)), m.Len)
-}
-
-// Ptr returns the mapping's first byte as a pointer.
-func (m Mapping) Ptr() unsafe.Pointer { return addrPtr(m.Addr) }

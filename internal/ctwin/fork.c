@@ -1,6 +1,6 @@
 /* The C twin's two load-time hooks: fork detection, which makes every public entry point take the
- * twin in a forked child (export/dispatch.c), and the crash-test hook (internal/core/testhook.go),
- * read once here for every pause point of the twin. */
+ * twin in a forked child (export/dispatch.c), and the crash-test hook
+ * (internal/core/testhook_linux.go), read once here for every pause point of the twin. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
@@ -18,7 +18,7 @@ __attribute__((constructor)) static void register_fork_handler(void) {
 }
 int npshm__in_forked_child(void) { return atomic_load_explicit(&forked, memory_order_relaxed); }
 
-/* ---- crash-test hook (internal/core/testhook.go): NPSHM_TEST_PAUSE, read once at load ---- */
+/* ---- crash-test hook (internal/core/testhook_linux.go): NPSHM_TEST_PAUSE, read once at load ---- */
 
 int npshm__pause_at;
 __attribute__((constructor)) static void read_pause_point(void) {

@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 package difftest
 
 // The C twin (internal/ctwin), which forked children run, must agree with the Go core rule for rule:
