@@ -3,8 +3,8 @@ package npshm
 import (
 	"io/fs"
 	"reflect"
-	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -12,10 +12,12 @@ import (
 	"github.com/npshm/npshm/internal/core"
 )
 
-// Array is an attached named array. Its memory stays mapped until Release, or until the Array is
-// garbage collected; neither deletes the array. Slices returned by Bytes and View are valid only
-// while the Array is reachable and not released: keep it alive (runtime.KeepAlive) as long as you
-// use them.
+// Array is an attached named array: a mapping of its shared memory. The mapping stays until Close,
+// whatever the garbage collector does, so that the slices Bytes and View return stay valid for as
+// long as the program keeps them, Array or no Array: nothing is unmapped behind the program's back.
+// Close unmaps it (and must not run while another goroutine uses the array or its slices); an Array
+// that is never closed stays mapped until the process exits, as with mmap-go. Neither deletes the
+// array: that is Delete.
 type Array struct {
 	name     string
 	mapping  core.Mapping
@@ -27,75 +29,40 @@ type Array struct {
 	creator  int
 	created  time.Time
 
-	mu      sync.Mutex
-	cleanup runtime.Cleanup
+	mu       sync.Mutex
+	creating bool // in CreateOptions.Init, which may not Close it
 }
 
 // CreateOptions are the choices of Create. The zero value creates a new, private (mode 0600),
-// C-ordered array and fails if the name exists.
+// C-ordered, zero-filled array and fails if the name exists.
 type CreateOptions struct {
 	Replace bool        // replace an existing array of that name; its mappings stay valid
 	Mode    fs.FileMode // permission bits; 0 means 0600
 	Fortran bool        // lay the data out in Fortran order
+
+	// Init, if not nil, fills the new array before it gets its name, as npshm_create_init does in
+	// C: no process can attach it unfilled (nor, with Replace, see the old array go) until Init
+	// returns, and a process killed meanwhile leaves nothing under the name. Init gets the array,
+	// zero-filled (View and Bytes work on it; Close does not). An error (or a panic) abandons the
+	// creation: nothing is left behind, the array Replace would have replaced stays, and Create
+	// returns the error (or panics). Fill and FillBytes make the usual ones.
+	Init func(a *Array) error
 }
 
-// AttachOptions are the choices of Attach.
+// AttachOptions are the choices of Attach. The zero value maps the array read-write, whatever its
+// shape and dtype.
 type AttachOptions struct {
-	ReadOnly bool // map the memory read-only
+	ReadOnly bool   // map the memory read-only
+	Shape    []int  // if not nil, the array must have this shape (ErrMismatch); []int{} for 0-d
+	Dtype    string // if not "", the array must have this dtype, in any spelling Create takes (ErrMismatch)
 }
 
-var scratchPool = sync.Pool{New: func() any { return new(core.Scratch) }}
-
-// Create makes a new zero-filled array and attaches to it. Creation is atomic: no process can attach
-// a half-made array. Memory is reserved up front, so a full /dev/shm fails here with ErrNoSpace
-// rather than crashing a process later. opts may be nil.
-func Create(name string, shape []int, dtype string, opts *CreateOptions) (*Array, error) {
-	var o CreateOptions
-	if opts != nil {
-		o = *opts
-	}
-	if o.Mode&^fs.ModePerm != 0 {
-		return nil, newError(core.Status{Code: core.ErrInvalid, Msg: "mode may hold permission bits only"}, "create", name)
-	}
-	dims := make([]int64, len(shape))
-	for i, d := range shape {
-		dims[i] = int64(d)
-	}
-	s := scratchPool.Get().(*core.Scratch)
-	defer scratchPool.Put(s)
-	copt := core.CreateOptions{Replace: o.Replace, Fortran: o.Fortran}
-	if o.Mode != 0 {
-		copt.HasMode, copt.Mode = true, uint32(o.Mode)
-	}
-	m, t, st := core.Create(s, []byte(name), dims, []byte(dtype), copt)
-	if !st.Ok() {
-		return nil, newError(st, "create", name)
-	}
-	return newArray(m, &s.Hdr, string(t.Display)), nil
-}
-
-// Attach maps an existing array after validating its header. opts may be nil.
-func Attach(name string, opts *AttachOptions) (*Array, error) {
-	readOnly := opts != nil && opts.ReadOnly
-	s := scratchPool.Get().(*core.Scratch)
-	defer scratchPool.Put(s)
-	m, t, st := core.Attach(s, []byte(name), readOnly)
-	if !st.Ok() {
-		return nil, newError(st, "attach", name)
-	}
-	return newArray(m, &s.Hdr, string(t.Display)), nil
-}
-
-// Delete removes the name of an array. Existing mappings keep working; the memory is freed when the
-// last one is gone.
-func Delete(name string) error {
-	s := scratchPool.Get().(*core.Scratch)
-	defer scratchPool.Put(s)
-	if st := core.Delete(s, []byte(name)); !st.Ok() {
-		return newError(st, "delete", name)
-	}
-	return nil
-}
+// The flags of Msync (msync(2); NPSHM_MS_* in C, npshm.MS_* in Python).
+const (
+	MsAsync      = core.MsAsync      // schedule the write and return
+	MsSync       = core.MsSync       // write and wait
+	MsInvalidate = core.MsInvalidate // with one of the above: drop other mappings' cached copies
+)
 
 func newArray(m core.Mapping, h *core.Header, name string) *Array {
 	a := &Array{
@@ -112,28 +79,16 @@ func newArray(m core.Mapping, h *core.Header, name string) *Array {
 	for i := range a.shape {
 		a.shape[i] = int(h.Shape[i])
 	}
-	a.cleanup = runtime.AddCleanup(a, func(m core.Mapping) { core.Unmap(m) }, m)
 	return a
 }
 
-// Release unmaps the array; it does not delete it. The Array and every slice taken from it must not
-// be used afterwards. Releasing twice is harmless.
-func (a *Array) Release() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.mapping.Addr == 0 {
-		return nil
-	}
-	a.cleanup.Stop()
-	st := core.Unmap(a.mapping)
-	a.mapping, a.data = core.Mapping{}, nil
-	if !st.Ok() {
-		return newError(st, "release", a.name)
-	}
-	return nil
+// closedError is the error of an operation on a closed array.
+func (a *Array) closedError(op string) error {
+	return newError(core.Status{Code: core.ErrInvalid, Msg: "the array is closed"}, op, a.name)
 }
 
-// Bytes returns the array's data: Len()*Itemsize() bytes in C (or Fortran) order.
+// Bytes returns the array's data: Len()*Itemsize() bytes in C (or Fortran) order; nil once the
+// array is closed. The slice shares the array's memory and is valid until Close.
 func (a *Array) Bytes() []byte { return a.data }
 
 // Name returns the name the array was created or attached under, without "/" or "shm://".
@@ -169,18 +124,55 @@ func (a *Array) CreatorPID() int { return a.creator }
 // Created returns the array's creation time.
 func (a *Array) Created() time.Time { return a.created }
 
-// Element is a Go type with a fixed numpy dtype, for View.
+// String describes the array, e.g. `npshm.Array("prices", (10, 3), <f8)`, with ", Fortran order",
+// ", read-only" or ", closed" where they apply.
+func (a *Array) String() string {
+	var b strings.Builder
+	b.WriteString("npshm.Array(")
+	b.WriteString(strconv.Quote(a.name))
+	b.WriteString(", ")
+	b.WriteString(shapeString(a.shape))
+	b.WriteString(", ")
+	b.WriteString(a.dtype)
+	if a.fortran {
+		b.WriteString(", Fortran order")
+	}
+	if a.mapping.ReadOnly {
+		b.WriteString(", read-only")
+	}
+	if a.mapping.Addr == 0 {
+		b.WriteString(", closed")
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// shapeString writes a shape as numpy does: (10, 3), (4,), ().
+func shapeString(shape []int) string {
+	parts := make([]string, len(shape))
+	for i, d := range shape {
+		parts[i] = strconv.Itoa(d)
+	}
+	if len(parts) == 1 {
+		return "(" + parts[0] + ",)"
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// Element is a Go type with a fixed numpy dtype, for View and Fill.
 type Element interface {
 	~bool | ~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32 | ~uint64 |
 		~float32 | ~float64 | ~complex64 | ~complex128
 }
 
 // View returns the array's data as a slice of T, whose numpy dtype must be the array's (for
-// example float64 for "<f8"). The slice shares the array's memory; see Array for its lifetime.
+// example float64 for "<f8"). The slice shares the array's memory and is valid until Close.
 func View[T Element](a *Array) ([]T, error) {
 	var zero T
-	want := descrOf(zero)
-	if a.dtype != want {
+	if a.mapping.Addr == 0 {
+		return nil, a.closedError("view")
+	}
+	if want := descrOf(zero); a.dtype != want {
 		return nil, newError(core.Status{Code: core.ErrMismatch, Msg: "array dtype is " + a.dtype + ", not " + want},
 			"view", a.name)
 	}
@@ -188,6 +180,51 @@ func View[T Element](a *Array) ([]T, error) {
 		return []T{}, nil
 	}
 	return unsafe.Slice((*T)(unsafe.Pointer(&a.data[0])), a.Len()), nil
+}
+
+// Fill returns a CreateOptions.Init that sets every element to v, as numpy.full does. The array's
+// dtype must be T's, as for View (float64 for "float64" or "<f8"); another fails with ErrMismatch.
+func Fill[T Element](v T) func(*Array) error {
+	return func(a *Array) error {
+		if want := descrOf(v); a.dtype != want {
+			return newError(core.Status{Code: core.ErrMismatch,
+				Msg: "the fill value is a " + reflect.TypeOf(v).String() + " (" + want + "), the array's dtype is " + a.dtype},
+				"create", a.name)
+		}
+		return fillPattern(a.data, unsafe.Slice((*byte)(unsafe.Pointer(&v)), unsafe.Sizeof(v)))
+	}
+}
+
+// FillBytes returns a CreateOptions.Init that repeats pattern over the data: the bytes of one
+// element (len(pattern) equal to the itemsize, for any dtype), or of a part of one (a length that
+// divides the itemsize: a single byte sets every byte). Another length fails with ErrInvalid.
+func FillBytes(pattern []byte) func(*Array) error {
+	pattern = append([]byte(nil), pattern...)
+	return func(a *Array) error {
+		if len(pattern) == 0 || a.itemsize%len(pattern) != 0 {
+			return newError(core.Status{Code: core.ErrInvalid, Num: int64(len(pattern)), HasNum: true,
+				Msg: "the fill pattern must be one element (" + strconv.Itoa(a.itemsize) + " bytes) or a divisor of it, not"},
+				"create", a.name)
+		}
+		return fillPattern(a.data, pattern)
+	}
+}
+
+// fillPattern repeats pattern over data, which is zero: a pattern of zero bytes leaves the pages
+// untouched.
+func fillPattern(data, pattern []byte) error {
+	zero := true
+	for _, c := range pattern {
+		zero = zero && c == 0
+	}
+	if zero || len(data) == 0 {
+		return nil
+	}
+	n := copy(data, pattern)
+	for n < len(data) {
+		n += copy(data[n:], data[:n])
+	}
+	return nil
 }
 
 // descrOf returns the native (little-endian) descriptor of an element type.

@@ -1,22 +1,13 @@
 package npshm
 
-import "github.com/npshm/npshm/internal/core"
-
-// CleanTemporaries removes what processes killed while publishing an array left behind: files named
-// .npshm-tmp-<pid>-<n> whose process <pid> no longer exists, in dir, or in /dev/shm if dir is "".
-// (A process killed between naming a replacement and renaming it over the old array leaves one;
-// so does one killed during any creation where O_TMPFILE is unavailable.) Temporary files of live
-// processes, and of other users, are kept. It returns how many files it removed.
-func CleanTemporaries(dir string) (int, error) {
-	s := scratchPool.Get().(*core.Scratch)
-	defer scratchPool.Put(s)
-	var d []byte
-	if dir != "" {
-		d = append([]byte(dir), 0)
-	}
-	n, st := core.CleanTemporaries(s, d)
-	if !st.Ok() {
-		return n, newError(st, "clean temporaries", dir)
-	}
-	return n, nil
+// Leftover is a file that a process killed while it published or loaded an array left behind:
+// a temporary segment .npshm-tmp-<pid>-<n>, a complete array that no name reaches, whose memory
+// stays taken until it is removed; or the empty lock file .npshm-lock-<name> of a load, which
+// takes no memory and is harmless. Leftovers lists them; RemoveLeftover removes one.
+type Leftover struct {
+	Name string // the file's name in its directory
+	PID  int    // the process that made a temporary segment, which no longer exists; 0 for a lock file
+	Lock bool   // a lock file, rather than a temporary segment
+	Size int64  // the memory it takes, in bytes
+	UID  int    // its owner
 }

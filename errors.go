@@ -2,7 +2,10 @@ package npshm
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"runtime"
+	"strconv"
 	"syscall"
 
 	"github.com/npshm/npshm/internal/core"
@@ -22,13 +25,17 @@ var (
 	ErrIO         = errors.New("npshm: i/o error")
 )
 
+// ErrUnsupported is the error of every operation on a system other than Linux, where npshm does
+// not work (its segments live in Linux's /dev/shm). It matches errors.ErrUnsupported.
+var ErrUnsupported = fmt.Errorf("npshm: %w: npshm needs Linux", errors.ErrUnsupported)
+
 // Error describes a failed operation on a named array.
 type Error struct {
-	// Op is "create", "attach", "delete", "release", "list", "view", "read file", "write file" or
-	// "clean temporaries".
+	// Op is "create", "attach", "delete", "close", "view", "msync", "mlock", "munlock", "list",
+	// "read file", "write file", "clean temporaries", "leftovers" or "remove leftover".
 	Op    string
 	Name  string        // the name given, if any
-	Err   error         // the sentinel (ErrExists, ...)
+	Err   error         // the sentinel (ErrExists, ..., ErrUnsupported)
 	Errno syscall.Errno // the operating system's error, or 0
 	msg   string
 }
@@ -81,4 +88,13 @@ func newError(st core.Status, op, name string) error {
 		err = ErrIO
 	}
 	return &Error{Op: op, Name: name, Err: err, Errno: syscall.Errno(st.Errno), msg: string(msg)}
+}
+
+// unsupported is the error of op on a system other than Linux.
+func unsupported(op, name string) error {
+	msg := "npshm " + op
+	if name != "" {
+		msg += "(" + strconv.Quote(name) + ")"
+	}
+	return &Error{Op: op, Name: name, Err: ErrUnsupported, msg: msg + ": npshm needs Linux, and this is " + runtime.GOOS}
 }

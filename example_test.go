@@ -19,7 +19,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer npshm.Delete(name)
-	defer a.Release()
+	defer a.Close()
 	values, _ := npshm.View[float64](a)
 	values[4] = 42
 
@@ -28,7 +28,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer b.Release()
+	defer b.Close()
 	seen, _ := npshm.View[float64](b)
 	fmt.Println(b.Shape(), b.Dtype(), seen)
 	// Output: [2 3] <f8 [0 0 0 0 42 0]
@@ -42,7 +42,7 @@ func ExampleCreate_exists() {
 		log.Fatal(err)
 	}
 	defer npshm.Delete(name)
-	defer a.Release()
+	defer a.Close()
 	_, err = npshm.Create(name, []int{3}, "uint8", nil)
 	fmt.Println(errors.Is(err, npshm.ErrExists), errors.Is(err, fs.ErrExist))
 	// Output: true true
@@ -56,12 +56,12 @@ func ExampleCreate_replace() {
 		log.Fatal(err)
 	}
 	defer npshm.Delete(name)
-	defer old.Release()
+	defer old.Close()
 	fresh, err := npshm.Create(name, []int{4}, "datetime64[ns]", &npshm.CreateOptions{Replace: true})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer fresh.Release()
+	defer fresh.Close()
 	fmt.Println(old.Shape(), old.Dtype(), fresh.Shape(), fresh.Dtype())
 	// Output: [2] <i4 [4] <M8[ns]
 }
@@ -73,7 +73,7 @@ func ExampleList() {
 		log.Fatal(err)
 	}
 	defer npshm.Delete(name)
-	defer a.Release()
+	defer a.Close()
 	infos, err := npshm.List()
 	if err != nil {
 		log.Fatal(err)

@@ -93,7 +93,7 @@ func TestReadFileConcurrentAndCancel(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			defer a.Release()
+			defer a.Close()
 			vals, _ := npshm.View[int64](a)
 			if vals[len(vals)-1] != int64(len(vals)-1) {
 				t.Error("partly filled array")

@@ -29,7 +29,7 @@ func TestCreateAttachErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Release()
+	defer a.Close()
 	tests := []struct {
 		name   string
 		do     func() error
@@ -71,12 +71,12 @@ func TestSharedMemoryAndViews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Release()
+	defer a.Close()
 	b, err := npshm.Attach("/"+name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Release()
+	defer b.Close()
 	va, _ := npshm.View[int64](a)
 	vb, _ := npshm.View[int64](b)
 	for i, v := range vb {
@@ -96,7 +96,7 @@ func TestSharedMemoryAndViews(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Release()
+	defer c.Close()
 	if _, err := npshm.View[celsius](c); err != nil {
 		t.Fatalf("View of a named float64 type: %v", err)
 	}
@@ -105,7 +105,7 @@ func TestSharedMemoryAndViews(t *testing.T) {
 	}
 }
 
-func TestReleaseAndDelete(t *testing.T) {
+func TestCloseAndDelete(t *testing.T) {
 	name := uniqueName(t)
 	a, err := npshm.Create(name, []int{8}, "uint8", nil)
 	if err != nil {
@@ -121,11 +121,11 @@ func TestReleaseAndDelete(t *testing.T) {
 	if _, err := npshm.Attach(name, nil); !errors.Is(err, npshm.ErrNotFound) {
 		t.Fatalf("attach after delete: %v", err)
 	}
-	if err := a.Release(); err != nil {
+	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Release(); err != nil || a.Bytes() != nil {
-		t.Fatalf("second release: %v, bytes %v", err, a.Bytes())
+	if err := a.Close(); err != nil || a.Bytes() != nil {
+		t.Fatalf("second close: %v, bytes %v", err, a.Bytes())
 	}
 }
 
@@ -135,7 +135,7 @@ func TestModesAndFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.Release()
+	defer a.Close()
 	st, err := os.Stat("/dev/shm/" + name)
 	if err != nil || st.Mode().Perm() != 0o640 {
 		t.Fatalf("mode %v, %v", st.Mode(), err)
@@ -145,12 +145,12 @@ func TestModesAndFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Release()
+	defer f.Close()
 	g, err := npshm.Attach("file://"+path, &npshm.AttachOptions{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer g.Release()
+	defer g.Close()
 	if !g.ReadOnly() || !g.Fortran() || g.Dtype() != "<c8" || g.Name() != "file://"+path {
 		t.Fatalf("file array: ro %v fortran %v %s %s", g.ReadOnly(), g.Fortran(), g.Dtype(), g.Name())
 	}

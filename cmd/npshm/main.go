@@ -109,7 +109,7 @@ func info(names []string, w io.Writer) error {
 		fmt.Fprintf(w, "%s\n  shape    %s\n  dtype    %s (itemsize %d)\n  bytes    %d\n  order    %s\n"+
 			"  creator  pid %d at %s\n", a.Name(), shapeString(a.Shape()), a.Dtype(), a.Itemsize(),
 			len(a.Bytes()), order, a.CreatorPID(), a.Created().Format(time.RFC3339Nano))
-		a.Release()
+		a.Close()
 	}
 	return failed
 }
@@ -139,7 +139,7 @@ func create(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer a.Release()
+	defer a.Close()
 	fmt.Fprintf(stdout, "created %s: shape %s, dtype %s, %d bytes\n", a.Name(), shapeString(a.Shape()), a.Dtype(),
 		len(a.Bytes()))
 	return nil
