@@ -1,30 +1,18 @@
-// Command npshm lists, describes, creates and deletes named numpy arrays in shared memory.
-//
-//	npshm list                         every array in /dev/shm the caller may read
-//	npshm info NAME...                 shape, dtype, size, mode, creator and time of each array
-//	npshm create [-mode 0640] [-replace] [-fortran] NAME SHAPE DTYPE
-//	                                   a new zero-filled array; SHAPE is "10,3" ("" for 0-d)
-//	npshm delete NAME...               remove names; existing mappings keep working
-//
-// The flags of create come before NAME: Go's flag package stops at the first argument that is not
-// a flag.
+// Command npshm lists, describes, creates, loads, saves and deletes named numpy arrays in shared
+// memory, and cleans up after processes that died while making one. `npshm help` lists the
+// commands, `npshm help COMMAND` (or `npshm COMMAND --help`) explains one.
 //
 // Names are those of the library: "x" or "shm://x" for /dev/shm/x, "file://PATH" for a file.
-// It exits 1 if any operation failed, 2 on a usage error.
+// Flags may come before or after the arguments; "--" ends the flags. It exits 0 on success, 1 if
+// an operation failed, and 2 on a usage error, whose message says what was wrong.
 package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"sort"
-	"strconv"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/npshm/npshm"
 )
@@ -33,157 +21,156 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-var errUsage = errors.New("usage")
-
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		usage(stderr)
-		return 2
-	}
-	var err error
-	switch args[0] {
-	case "list", "ls":
-		err = list(stdout)
-	case "info":
-		err = info(args[1:], stdout)
-	case "create":
-		err = create(args[1:], stdout, stderr)
-	case "delete", "rm":
-		err = remove(args[1:])
-	case "help", "-h", "-help", "--help":
-		usage(stdout)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "npshm: unknown command %q\n", args[0])
-		usage(stderr)
-		return 2
-	}
-	if errors.Is(err, errUsage) {
-		usage(stderr)
-		return 2
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	return 0
+// command is one entry of the command table: what `npshm help` shows, what the parser accepts,
+// and what runs.
+type command struct {
+	name    string
+	aliases []string
+	args    string // the arguments, for the usage line: "NAME SHAPE DTYPE"
+	summary string // one line, for `npshm help`
+	help    string // the rest of `npshm help COMMAND`
+	flags   []flagSpec
+	minArgs int
+	maxArgs int // -1: any number
+	run     func(c *invocation) error
 }
 
-func usage(w io.Writer) {
-	fmt.Fprint(w, `usage: npshm list
-       npshm info NAME...
-       npshm create [-mode 0640] [-replace] [-fortran] NAME SHAPE DTYPE
-       npshm delete NAME...
-`)
+// invocation is one run of a command: what the user typed and where output goes.
+type invocation struct {
+	cmd    *command
+	typed  string // the command's name as typed (an alias, perhaps): messages use it
+	args   []string
+	flags  flagValues
+	stdout io.Writer
 }
 
-func list(w io.Writer) error {
-	infos, err := npshm.List()
-	if err != nil {
-		return err
-	}
-	sort.Slice(infos, func(i, j int) bool { return infos[i].Name < infos[j].Name })
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSHAPE\tDTYPE\tBYTES\tMODE")
-	for _, in := range infos {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", in.Name, shapeString(in.Shape), in.Dtype, in.Nbytes, in.Mode)
-	}
-	return tw.Flush()
+// commands is the command table, in the order `npshm help` lists them.
+var commands []*command
+
+func init() {
+	commands = []*command{listCmd, infoCmd, createCmd, deleteCmd, loadCmd, saveCmd, cleanCmd, dfCmd, helpCmd}
 }
 
-func info(names []string, w io.Writer) error {
-	if len(names) == 0 {
-		return errUsage
-	}
-	var failed error
-	for _, name := range names {
-		a, err := npshm.Attach(name, &npshm.AttachOptions{ReadOnly: true})
-		if err != nil {
-			failed = errors.Join(failed, err)
-			continue
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
 		}
-		order := "C"
-		if a.Fortran() {
-			order = "Fortran"
+		for _, a := range c.aliases {
+			if a == name {
+				return c
+			}
 		}
-		fmt.Fprintf(w, "%s\n  shape    %s\n  dtype    %s (itemsize %d)\n  bytes    %d\n  order    %s\n"+
-			"  creator  pid %d at %s\n", a.Name(), shapeString(a.Shape()), a.Dtype(), a.Itemsize(),
-			len(a.Bytes()), order, a.CreatorPID(), a.Created().Format(time.RFC3339Nano))
-		a.Close()
 	}
-	return failed
-}
-
-func create(args []string, stdout, stderr io.Writer) error {
-	flags := flag.NewFlagSet("create", flag.ContinueOnError)
-	flags.SetOutput(stderr)
-	mode := flags.String("mode", "", "permission bits in octal (default 0600)")
-	replace := flags.Bool("replace", false, "replace an existing array of that name")
-	fortran := flags.Bool("fortran", false, "lay the data out in Fortran order")
-	if err := flags.Parse(args); err != nil || flags.NArg() != 3 {
-		return errUsage
-	}
-	shape, err := parseShape(flags.Arg(1))
-	if err != nil {
-		return err
-	}
-	opts := &npshm.CreateOptions{Replace: *replace, Fortran: *fortran}
-	if *mode != "" {
-		m, err := strconv.ParseUint(*mode, 8, 32)
-		if err != nil {
-			return fmt.Errorf("npshm create: bad -mode %q: an octal number like 0640 is expected", *mode)
-		}
-		opts.Mode = fs.FileMode(m)
-	}
-	a, err := npshm.Create(flags.Arg(0), shape, flags.Arg(2), opts)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	fmt.Fprintf(stdout, "created %s: shape %s, dtype %s, %d bytes\n", a.Name(), shapeString(a.Shape()), a.Dtype(),
-		len(a.Bytes()))
 	return nil
 }
 
-func remove(names []string) error {
-	if len(names) == 0 {
-		return errUsage
+// usageError is a mistake in the command line: exit status 2, with the message and the usage.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// failures collects the errors of a command that goes on after one (delete a b c): each is
+// printed, and the exit status is 1.
+type failures []error
+
+func (f failures) Error() string {
+	msgs := make([]string, len(f))
+	for i, err := range f {
+		msgs[i] = err.Error()
 	}
-	var failed error
-	for _, name := range names {
-		failed = errors.Join(failed, npshm.Delete(name))
-	}
-	return failed
+	return strings.Join(msgs, "\n")
 }
 
-// parseShape reads "10,3", "(10, 3)", "7" or "" (0-d).
-func parseShape(s string) ([]int, error) {
-	s = strings.Trim(strings.TrimSpace(s), "()[]")
-	if strings.TrimSpace(s) == "" {
-		return []int{}, nil
+// orNil is f as an error, nil if empty.
+func (f failures) orNil() error {
+	if len(f) == 0 {
+		return nil
 	}
-	var shape []int
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue // a trailing comma, as in "(3,)"
-		}
-		d, err := strconv.Atoi(part)
-		if err != nil || d < 0 {
-			return nil, fmt.Errorf("npshm create: bad shape %q: dimensions are whole numbers of 0 or more", s)
-		}
-		shape = append(shape, d)
-	}
-	return shape, nil
+	return f
 }
 
-func shapeString(shape []int) string {
-	parts := make([]string, len(shape))
-	for i, d := range shape {
-		parts[i] = strconv.Itoa(d)
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "npshm: a command is missing")
+		writeOverview(stderr)
+		return 2
 	}
-	if len(parts) == 1 {
-		return "(" + parts[0] + ",)"
+	switch args[0] {
+	case "--version", "-version", "-V":
+		fmt.Fprintln(stdout, "npshm", npshm.Version)
+		return 0
+	case "--help", "-help", "-h":
+		writeOverview(stdout)
+		return 0
 	}
-	return "(" + strings.Join(parts, ", ") + ")"
+	cmd := lookup(args[0])
+	if cmd == nil {
+		msg := fmt.Sprintf("npshm: unknown command %q", args[0])
+		if strings.HasPrefix(args[0], "-") {
+			msg = fmt.Sprintf("npshm: unknown flag %q (flags follow the command)", args[0])
+		}
+		fmt.Fprintf(stderr, "%s\nrun 'npshm help' for the commands\n", msg)
+		return 2
+	}
+	inv := &invocation{cmd: cmd, typed: args[0], stdout: stdout}
+	var help bool
+	var err error
+	inv.args, inv.flags, help, err = parseArgs(cmd.flags, args[1:])
+	if err == nil && help {
+		writeHelp(stdout, cmd)
+		return 0
+	}
+	if err == nil {
+		err = checkArgCount(cmd, inv.args)
+	}
+	if err == nil {
+		err = cmd.run(inv)
+	}
+	return report(stderr, inv, err)
+}
+
+// report prints err, naming the command as typed, and returns the exit status.
+func report(stderr io.Writer, inv *invocation, err error) int {
+	if err == nil {
+		return 0
+	}
+	var usage *usageError
+	if errors.As(err, &usage) {
+		fmt.Fprintf(stderr, "npshm %s: %s\n", inv.typed, usage.msg)
+		fmt.Fprintf(stderr, "usage: %s\nrun 'npshm help %s' for more\n", usageLine(inv.cmd), inv.cmd.name)
+		return 2
+	}
+	var many failures
+	if !errors.As(err, &many) {
+		many = failures{err}
+	}
+	for _, e := range many {
+		fmt.Fprintf(stderr, "npshm %s: %s\n", inv.typed, message(e))
+	}
+	return 1
+}
+
+// message is the text of an error for the command line. The library's messages start with
+// "npshm OP(...)": the command already says "npshm".
+func message(err error) string {
+	var e *npshm.Error
+	if errors.As(err, &e) {
+		return strings.TrimPrefix(err.Error(), "npshm ")
+	}
+	return err.Error()
+}
+
+func checkArgCount(cmd *command, args []string) error {
+	want := strings.Fields(cmd.args)
+	if len(args) < cmd.minArgs {
+		missing := want[len(args):cmd.minArgs]
+		return usagef("missing %s", strings.Join(missing, " and "))
+	}
+	if cmd.maxArgs >= 0 && len(args) > cmd.maxArgs {
+		return usagef("unexpected argument %q (%s takes %s)", args[cmd.maxArgs], cmd.name, cmd.args)
+	}
+	return nil
 }
