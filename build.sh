@@ -4,7 +4,8 @@
 #   ./build.sh demo     build everything, then show one process creating an array and another
 #                       attaching to it (C and Python)
 #   ./build.sh test     every test suite: Go (with a short fuzz run), C/C++ (ctest), Python
-#   ./build.sh lib      build libnpshm.so and the C/C++ tests and examples (CMake, in build/)
+#   ./build.sh lib      build libnpshm.so, the npshm command and the C/C++ tests and examples
+#                       (CMake, in build/)
 #   ./build.sh python   build and install the Python package into .venv
 #   ./build.sh wheel    write dist/npshm-<version>-<tags>.whl, repaired for manylinux
 #   ./build.sh bench    run the benchmarks side by side with the peers; results in bench/results/
@@ -53,11 +54,9 @@ build_lib() {
     need_system_tools
     say "Go modules"
     go mod download
-    say "libnpshm.so, C/C++ tests and examples (CMake)"
+    say "libnpshm.so, the npshm command (build/bin/npshm), C/C++ tests and examples (CMake)"
     cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build "$BUILD"
-    say "npshm command line tool (build/bin/npshm)"
-    go build -o "$BUILD/bin/npshm" ./cmd/npshm
 }
 
 make_venv() {
@@ -170,7 +169,7 @@ case "${1:-}" in
         ;;
     clean) rm -rf "$BUILD" "$ROOT/dist" "$VENV" ;;
     *)
-        sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
         exit 2
         ;;
 esac

@@ -1,4 +1,5 @@
-"""Build of the npshm Python package: libnpshm.so (Go, c-shared) and the npshm._native extension.
+"""Build of the npshm Python package: libnpshm.so (Go, c-shared), the npshm._native extension,
+and the npshm command line tool.
 
 `pip install .` and `pip wheel .` run this. libnpshm.so is built with
 
@@ -6,9 +7,12 @@
 
 and installed inside the package, next to the extension, which finds it through the rpath
 $ORIGIN. The extension uses the stable ABI of Python 3.10 (the wheel is tagged cp310-abi3).
+The command line tool is built with `CGO_ENABLED=0 go build ./cmd/npshm` (a static binary) into
+npshm/_bin/npshm; the `npshm` console script and `python -m npshm` run it (npshm/_cli.py).
 
 Environment:
     NPSHM_LIBNPSHM  path of an already built libnpshm.so to package instead of running go build
+    NPSHM_CLI       path of an already built npshm command line tool to package
     GO              the go command (default: `go` on PATH, then /usr/local/go/bin/go)
 """
 
@@ -48,8 +52,22 @@ def _go() -> str:
     return go
 
 
+def _build_cli(dest: Path) -> None:
+    """Build (or copy $NPSHM_CLI to) the command line tool at dest."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    prebuilt = os.environ.get("NPSHM_CLI")
+    if prebuilt:
+        shutil.copyfile(prebuilt, dest)
+    else:
+        cmd = [_go(), "build", "-trimpath", "-buildvcs=false", "-o", str(dest), "./cmd/npshm"]
+        print("npshm: CGO_ENABLED=0", " ".join(cmd), flush=True)
+        subprocess.run(cmd, cwd=ROOT, check=True, env={**os.environ, "CGO_ENABLED": "0"})
+    os.chmod(dest, 0o755)
+
+
 class BuildNpshm(build_ext):
-    """Build libnpshm.so with go, then the extension against it, and ship both together."""
+    """Build libnpshm.so with go, then the extension against it, and ship both together with the
+    command line tool."""
 
     def build_extension(self, ext: Extension) -> None:
         libdir = Path(self.build_temp).resolve() / "libnpshm"
@@ -72,9 +90,11 @@ class BuildNpshm(build_ext):
         self.compiler.linker_so = [a for a in self.compiler.linker_so
                                    if not a.startswith(("-Wl,-rpath", "-Wl,-R"))]
         super().build_extension(ext)
-        dest = Path(self.get_ext_fullpath(ext.name)).parent / "libnpshm.so"
+        package_dir = Path(self.get_ext_fullpath(ext.name)).parent
+        dest = package_dir / "libnpshm.so"
         shutil.copyfile(lib, dest)
         os.chmod(dest, 0o755)
+        _build_cli(package_dir / "_bin" / "npshm")
 
 
 setup(

@@ -44,6 +44,8 @@ def main() -> int:
         # list() gives names as bytes, as SharedArray's does.
         listed = [d for d in npshm.list() if d.name == name.encode()]
         print(f"[producer] npshm.list() shows it: {listed[0]}")
+        print("[producer] and so does the command line tool, python -m npshm list (or npshm list):")
+        subprocess.run([sys.executable, "-m", "npshm", "list"], check=True)
     finally:
         npshm.delete_shared_array(name)
     gone = not any(d.name == name.encode() for d in npshm.list())

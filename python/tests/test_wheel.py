@@ -1,5 +1,6 @@
 """The wheel installs into a fresh virtual environment on a machine with neither Go nor a C
-compiler, and works there (PATH is stripped of both for the install and the run).
+compiler, and works there (PATH is stripped of both for the install and the run): the library,
+and the command line tool (`npshm --version`, `python -m npshm list`).
 
 The wheel is $NPSHM_WHEEL; without it the test is skipped (`./build.sh wheel` makes the wheel;
 a wheel lying in dist/ is not picked up, since it may be older than the tree). Besides this interpreter, every other CPython 3.10+ found on

@@ -4,6 +4,7 @@ whose PATH has neither Go nor a C compiler."""
 import multiprocessing as mp
 import os
 import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -30,6 +31,11 @@ def main() -> None:
             assert pool.apply(child, (name,)) == 4
         assert a.tolist() == [1.0, 2.0, 1.0]
         assert name.encode() in {d.name for d in npshm.list()}
+        # The command line tool: the console script on PATH, and python -m npshm.
+        r = subprocess.run(["npshm", "--version"], capture_output=True, text=True)
+        assert (r.returncode, r.stdout) == (0, f"npshm {npshm.__version__}\n"), r
+        r = subprocess.run([sys.executable, "-m", "npshm", "list"], capture_output=True, text=True)
+        assert r.returncode == 0 and f"\n{name} " in r.stdout, r
     finally:
         npshm.delete(name)
     print(f"ok npshm {npshm.__version__} libnpshm {npshm.lib_version} numpy {np.__version__} "

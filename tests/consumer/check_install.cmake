@@ -2,9 +2,9 @@
 #       -DINCLUDEDIR=<include dir name> -DSONAME=<soname> -P check_install.cmake
 #
 # Installs the build tree into an empty scratch prefix and checks the layout:
-# the library under its SONAME, the libnpshm.so symlink to it, the headers, the
-# CMake package and the pkg-config file.
-foreach(v BUILD_DIR PREFIX LIBDIR INCLUDEDIR SONAME)
+# the library under its SONAME, the libnpshm.so symlink to it, the command line
+# tool (which must run), the headers, the CMake package and the pkg-config file.
+foreach(v BUILD_DIR PREFIX LIBDIR INCLUDEDIR BINDIR SONAME VERSION)
   if(NOT DEFINED ${v})
     message(FATAL_ERROR "check_install.cmake: -D${v}=... is required")
   endif()
@@ -40,6 +40,16 @@ foreach(f
     string(APPEND errors "\n  missing ${PREFIX}/${f}")
   endif()
 endforeach()
+# The command line tool: installed, and it runs (statically linked: it needs no library path).
+set(cli "${PREFIX}/${BINDIR}/npshm")
+if(NOT EXISTS "${cli}" OR IS_DIRECTORY "${cli}")
+  string(APPEND errors "\n  missing ${cli}")
+else()
+  execute_process(COMMAND "${cli}" --version OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0 OR NOT out STREQUAL "npshm ${VERSION}\n")
+    string(APPEND errors "\n  ${cli} --version: exit ${rc}, '${out}${err}', not 'npshm ${VERSION}'")
+  endif()
+endif()
 # The generated libnpshm.h of go build must not be installed.
 file(GLOB_RECURSE stray "${PREFIX}/*libnpshm.h")
 if(stray)
