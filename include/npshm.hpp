@@ -3,21 +3,24 @@
  *
  * Header-only, no state of its own: every function here is an inline call of the
  * C interface in npshm.h (link with the npshm library, e.g. npshm::npshm in CMake
- * or `pkg-config --libs npshm`).
+ * or `pkg-config --libs npshm`), and it covers all of it.
  *
  *   #include <npshm.hpp>
  *
- *   // Process A: create a zero-filled 1000x3 float64 array named "points".
- *   auto a = npshm::array::create("points", {1000, 3}, "float64");
+ *   // Process A: create a 1000x3 float64 array named "points", filled with 1.5
+ *   // before any other process can see it.
+ *   auto a = npshm::array::create_filled("points", {1000, 3}, "float64", 1.5);
  *   double *p = a.data<double>();          // checked: sizeof(double) == itemsize
- *   p[0] = 1.5;
+ *   p[0] = 2.5;
  *
  *   // Process B: attach to it by name, read-only, checking the geometry.
  *   auto b = npshm::array::attach_expect("points", {{1000, 3}}, "float64",
  *                                        NPSHM_READONLY);
  *   const double *q = b.data<const double>();
  *
- *   npshm::remove("points");                // the name goes; mappings stay valid
+ *   b.write_file("points.npy");            // numpy.load reads it
+ *   auto c = npshm::array::read_file("points.npy", "points-copy");
+ *   npshm::remove("points");               // the name goes; mappings stay valid
  *
  * Ownership: an npshm::array owns one npshm_array handle and releases it (unmaps
  * the memory) in its destructor. It is move-only; a moved-from array is empty
@@ -25,9 +28,15 @@
  * npshm::remove().
  *
  * Errors: every failing call throws npshm::error, which carries the NPSHM_ERR_*
- * status code (code()), the errno the operating system reported, if any
- * (sys_errno()), and npshm_last_error()'s message in what(). The accessors of an
- * empty array throw npshm::error with code NPSHM_ERR_INVALID.
+ * status code (code(), named by code_name()), the errno the operating system
+ * reported, if any (sys_errno()), and npshm_last_error()'s message, unchanged, in
+ * what(): it names the call and the array, e.g. `npshm_attach("points"): no array
+ * of that name: no such file or directory`. The wrapper's own checks read the same
+ * way: `npshm::array::data<T>("points"): ...`. The accessors of an empty array
+ * throw npshm::error with code NPSHM_ERR_INVALID.
+ *
+ * Callbacks (the init of create_init, list) may throw: the exception is carried
+ * across the C library, which is left as after a failed call, and rethrown.
  *
  * Threads and fork: as in npshm.h. An npshm::array may be read from several
  * threads; it must not be destroyed, moved or reset while another thread uses it.
@@ -40,6 +49,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <optional>
@@ -72,19 +82,40 @@ private:
 
 namespace detail {
 
-/* Throws npshm::error for a negative status; `what` names the call. */
-inline void check(int rc, const char *what, const std::string &name = std::string()) {
-    if (rc >= 0) return;
-    std::string msg = what;
-    if (!name.empty()) msg += "(\"" + name + "\")";
-    msg += ": ";
-    msg += code_name(rc);
-    const char *detail = npshm_last_error();
-    if (detail != nullptr && *detail != '\0') {
-        msg += ": ";
-        msg += detail;
-    }
-    throw error(rc, msg, npshm_last_errno());
+/* Throws npshm::error for the failure the library just reported: its status code, its message
+ * (npshm_last_error(), which already names the call and the array) and its errno. */
+[[noreturn]] inline void throw_last(int rc) {
+    const char *msg = npshm_last_error();
+    throw error(rc, msg != nullptr && *msg != '\0' ? msg : code_name(rc), npshm_last_errno());
+}
+
+/* Returns rc, a status or count, or throws npshm::error if it is a negative status. */
+inline int check(int rc) {
+    if (rc < 0) throw_last(rc);
+    return rc;
+}
+
+/* The exception of a callback, carried across the C library (which must not be unwound). */
+struct callback_ctx {
+    std::exception_ptr failure;
+};
+
+/* After a call that ran a callback: rethrows what the callback threw, else checks rc. */
+inline int finish(int rc, const callback_ctx &ctx) {
+    if (ctx.failure) std::rethrow_exception(ctx.failure);
+    return check(rc);
+}
+
+/* A shape for the C interface: its size as ndim, and NULL for none. */
+inline const std::int64_t *dims(const std::vector<std::int64_t> &shape) noexcept {
+    return shape.empty() ? nullptr : shape.data();
+}
+
+/* The product of a shape: the number of elements. */
+inline std::size_t count(const std::vector<std::int64_t> &shape) noexcept {
+    std::size_t n = 1;
+    for (std::int64_t d : shape) n *= static_cast<std::size_t>(d);
+    return n;
 }
 
 } // namespace detail
@@ -94,6 +125,22 @@ inline int last_errno() noexcept { return npshm_last_errno(); }
 
 /* The library version, e.g. "0.1.0". */
 inline std::string version() { return npshm_version(); }
+
+/* Options of array::read_file (npshm_read_file_ex); the defaults attach an existing array of the
+ * name or load the file into a new one. */
+struct read_options {
+    unsigned flags = 0;                              /* NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_MODE(perm) */
+    std::optional<std::vector<std::int64_t>> shape;  /* the array (and the file) must have this shape */
+    std::optional<std::string> dtype;                /* ... and this dtype (any spelling create() takes) */
+    std::uint64_t offset = 0;                        /* where the array's record starts in the file */
+    const volatile int *cancel = nullptr;            /* nonzero stops the load: NPSHM_ERR_IO, EINTR */
+};
+
+/* What array::read_file did. */
+struct read_result {
+    bool attached = false;  /* an existing array was attached; the file was not loaded */
+    std::uint64_t end = 0;  /* the offset just past the array's record, 0 if the file was not read */
+};
 
 /* An attached array: owns an npshm_array handle. */
 class array {
@@ -122,17 +169,73 @@ public:
     static array create(const std::string &name, const std::vector<std::int64_t> &shape,
                         const std::string &dtype, unsigned flags = 0) {
         npshm_array *h = nullptr;
-        detail::check(npshm_create(name.c_str(), static_cast<int>(shape.size()),
-                                   shape.empty() ? nullptr : shape.data(), dtype.c_str(),
-                                   flags, &h),
-                      "npshm_create", name);
+        detail::check(npshm_create(name.c_str(), static_cast<int>(shape.size()), detail::dims(shape),
+                                   dtype.c_str(), flags, &h));
         return array(h);
+    }
+
+    /*
+     * Creates a new array whose data init fills before the array gets its name
+     * (npshm_create_init): no process sees it unfilled. init is called as
+     * init(void *data, std::size_t nbytes), on zero-filled data; if it throws, nothing
+     * is left behind, an array NPSHM_REPLACE would have replaced stays, and the
+     * exception propagates.
+     */
+    template <class Init>
+    static array create_init(const std::string &name, const std::vector<std::int64_t> &shape,
+                             const std::string &dtype, Init &&init, unsigned flags = 0) {
+        struct ctx_t : detail::callback_ctx {
+            Init *init;
+        } ctx;
+        ctx.init = &init;
+        auto trampoline = [](void *data, std::size_t nbytes, void *p) noexcept -> int {
+            auto *c = static_cast<ctx_t *>(p);
+            try {
+                (*c->init)(data, nbytes);
+                return 0;
+            } catch (...) {
+                c->failure = std::current_exception();
+                return 1;
+            }
+        };
+        npshm_array *h = nullptr;
+        int rc = npshm_create_init(name.c_str(), static_cast<int>(shape.size()), detail::dims(shape),
+                                   dtype.c_str(), flags, trampoline, &ctx, &h);
+        detail::finish(rc, ctx);
+        return array(h);
+    }
+
+    /*
+     * Creates a new array with every element set to value before it gets its name, as
+     * numpy.full does. T must have the dtype's itemsize (NPSHM_ERR_MISMATCH otherwise,
+     * and nothing is created); as with data<T>(), the kind is the caller's to match.
+     */
+    template <class T>
+    static array create_filled(const std::string &name, const std::vector<std::int64_t> &shape,
+                               const std::string &dtype, const T &value, unsigned flags = 0) {
+        static_assert(std::is_trivially_copyable<T>::value,
+                      "npshm::array::create_filled<T>: T must be trivially copyable");
+        const std::size_t n = detail::count(shape);
+        return create_init(
+            name, shape, dtype,
+            [&](void *data, std::size_t nbytes) {
+                if (n == 0) return;
+                if (nbytes / n != sizeof(T)) {
+                    throw error(NPSHM_ERR_MISMATCH, "npshm::array::create_filled<T>(\"" + name +
+                                                        "\"): sizeof(T) is " + std::to_string(sizeof(T)) +
+                                                        ", the itemsize of " + dtype + " is " +
+                                                        std::to_string(nbytes / n));
+                }
+                T *p = static_cast<T *>(data);
+                for (std::size_t i = 0; i < n; i++) std::memcpy(p + i, &value, sizeof(T));
+            },
+            flags);
     }
 
     /* Attaches to an existing array (npshm_attach); flags NPSHM_READONLY or 0. */
     static array attach(const std::string &name, unsigned flags = 0) {
         npshm_array *h = nullptr;
-        detail::check(npshm_attach(name.c_str(), flags, &h), "npshm_attach", name);
+        detail::check(npshm_attach(name.c_str(), flags, &h));
         return array(h);
     }
 
@@ -146,10 +249,8 @@ public:
                                const std::optional<std::string> &dtype, unsigned flags = 0) {
         npshm_array *h = nullptr;
         int ndim = shape ? static_cast<int>(shape->size()) : -1;
-        const std::int64_t *dims = (shape && !shape->empty()) ? shape->data() : nullptr;
-        detail::check(npshm_attach_expect(name.c_str(), flags, ndim, dims,
-                                          dtype ? dtype->c_str() : nullptr, &h),
-                      "npshm_attach_expect", name);
+        detail::check(npshm_attach_expect(name.c_str(), flags, ndim, shape ? detail::dims(*shape) : nullptr,
+                                          dtype ? dtype->c_str() : nullptr, &h));
         return array(h);
     }
 
@@ -159,9 +260,34 @@ public:
         npshm_array *h = nullptr;
         int rc = npshm_attach(name.c_str(), flags, &h);
         if (rc == NPSHM_ERR_NOT_FOUND) return std::nullopt;
-        detail::check(rc, "npshm_attach", name);
+        detail::check(rc);
         return std::optional<array>(array(h));
     }
+
+    /*
+     * Attaches the array name or, if there is none, loads the array file path (.npy, or
+     * cdxcore's npio) into a new array of that name (npshm_read_file_ex): of several
+     * processes loading one name at once, exactly one reads the file. result, if given,
+     * says which happened.
+     */
+    static array read_file(const std::string &path, const std::string &name, const read_options &opts = {},
+                           read_result *result = nullptr) {
+        npshm_read_options o{};
+        o.expect_shape = opts.shape.has_value();
+        o.ndim = opts.shape ? static_cast<int>(opts.shape->size()) : 0;
+        o.shape = opts.shape ? detail::dims(*opts.shape) : nullptr;
+        o.dtype = opts.dtype ? opts.dtype->c_str() : nullptr;
+        o.offset = opts.offset;
+        o.cancel = opts.cancel;
+        npshm_array *h = nullptr;
+        detail::check(npshm_read_file_ex(path.c_str(), name.c_str(), opts.flags, &o, &h));
+        if (result != nullptr) *result = read_result{o.attached != 0, o.end};
+        return array(h);
+    }
+
+    /* Writes the array to the file path (npshm_write_file): .npy if path ends in ".npy",
+     * else npio. The file appears complete or not at all. */
+    void write_file(const std::string &path) const { detail::check(npshm_write_file(path.c_str(), handle())); }
 
     /* True unless empty. */
     explicit operator bool() const noexcept { return h_ != nullptr; }
@@ -189,16 +315,14 @@ public:
         static_assert(std::is_trivially_copyable<T>::value,
                       "npshm::array::data<T>: T must be trivially copyable");
         const npshm_array *h = handle();
+        const std::string where = std::string("npshm::array::data<T>(\"") + npshm_name(h) + "\"): ";
         if (sizeof(T) != npshm_itemsize(h)) {
-            throw error(NPSHM_ERR_MISMATCH,
-                        "npshm::array::data<T>: sizeof(T) is " + std::to_string(sizeof(T)) +
-                            " but the itemsize of \"" + npshm_name(h) + "\" (dtype " +
-                            npshm_dtype(h) + ") is " + std::to_string(npshm_itemsize(h)));
+            throw error(NPSHM_ERR_MISMATCH, where + "sizeof(T) is " + std::to_string(sizeof(T)) +
+                                                ", the itemsize of its dtype " + npshm_dtype(h) + " is " +
+                                                std::to_string(npshm_itemsize(h)));
         }
         if (!std::is_const<T>::value && npshm_is_readonly(h)) {
-            throw error(NPSHM_ERR_INVALID, std::string("npshm::array::data<T>: \"") +
-                                               npshm_name(h) +
-                                               "\" is mapped read-only; use a const T");
+            throw error(NPSHM_ERR_INVALID, where + "it is mapped read-only: use a const T");
         }
         return static_cast<T *>(npshm_data(h));
     }
@@ -208,13 +332,7 @@ public:
     /* Bytes per element. */
     std::size_t itemsize() const { return npshm_itemsize(handle()); }
     /* Number of elements: the product of the shape (1 for a 0-d array). */
-    std::size_t size() const {
-        const npshm_array *h = handle();
-        std::size_t n = 1;
-        const std::int64_t *s = npshm_shape(h);
-        for (int i = 0, nd = npshm_ndim(h); i < nd; i++) n *= static_cast<std::size_t>(s[i]);
-        return n;
-    }
+    std::size_t size() const { return detail::count(shape()); }
     int ndim() const { return npshm_ndim(handle()); }
     std::vector<std::int64_t> shape() const {
         const npshm_array *h = handle();
@@ -231,11 +349,10 @@ public:
 
     /* msync(2) of the whole mapping; flags NPSHM_MS_SYNC, NPSHM_MS_ASYNC,
      * NPSHM_MS_INVALIDATE. */
-    void msync(int flags = NPSHM_MS_SYNC) const {
-        detail::check(npshm_msync(handle(), flags), "npshm_msync");
-    }
-    void mlock() const { detail::check(npshm_mlock(handle()), "npshm_mlock"); }
-    void munlock() const { detail::check(npshm_munlock(handle()), "npshm_munlock"); }
+    void msync(int flags = NPSHM_MS_SYNC) const { detail::check(npshm_msync(handle(), flags)); }
+    /* mlock(2) and munlock(2) of the whole mapping. */
+    void mlock() const { detail::check(npshm_mlock(handle())); }
+    void munlock() const { detail::check(npshm_munlock(handle())); }
 
 private:
     const npshm_array *handle() const {
@@ -247,16 +364,23 @@ private:
 };
 
 /* Removes the name (npshm_delete); existing mappings keep working. */
-inline void remove(const std::string &name) {
-    detail::check(npshm_delete(name.c_str()), "npshm_delete", name);
-}
+inline void remove(const std::string &name) { detail::check(npshm_delete(name.c_str())); }
 
 /* Like remove(), but returns false instead of throwing if there is no such array. */
 inline bool remove_if_exists(const std::string &name) {
     int rc = npshm_delete(name.c_str());
     if (rc == NPSHM_ERR_NOT_FOUND) return false;
-    detail::check(rc, "npshm_delete", name);
+    detail::check(rc);
     return true;
+}
+
+/* Removes the temporary files that processes killed while publishing an array left in dir
+ * ("" for /dev/shm; the directory of file:// arrays otherwise), those whose process is gone
+ * (npshm_clean_temporaries). Returns how many it removed. */
+inline int clean_temporaries(const std::string &dir = std::string()) {
+    int removed = 0;
+    detail::check(npshm_clean_temporaries(dir.empty() ? nullptr : dir.c_str(), &removed));
+    return removed;
 }
 
 /* What list() reports of one array (a copy of npshm_info). */
@@ -273,45 +397,34 @@ struct info {
     bool fortran = false;
 };
 
-namespace detail {
-struct list_ctx {
-    std::vector<info> *out;
-    std::exception_ptr failure;
-};
-
-/* Called by npshm_list. Exceptions must not unwind through the C library, so
- * they are caught here and rethrown by list(). */
-inline int list_callback(const npshm_info *in, void *ctx) noexcept {
-    auto *c = static_cast<list_ctx *>(ctx);
-    try {
-        info i;
-        i.name = in->name;
-        i.dtype = in->dtype;
-        if (in->ndim > 0) i.shape.assign(in->shape, in->shape + in->ndim);
-        i.itemsize = in->itemsize;
-        i.nbytes = in->nbytes;
-        i.mode = in->mode;
-        i.uid = in->uid;
-        i.creator_pid = in->creator_pid;
-        i.created_ns = in->created_ns;
-        i.fortran = in->fortran != 0;
-        c->out->push_back(std::move(i));
-        return 0;
-    } catch (...) {
-        c->failure = std::current_exception();
-        return 1;
-    }
-}
-} // namespace detail
-
 /* Every npshm array in /dev/shm the caller may read, in no particular order. */
 inline std::vector<info> list() {
-    std::vector<info> out;
-    detail::list_ctx ctx{&out, nullptr};
-    int rc = npshm_list(&detail::list_callback, &ctx);
-    if (ctx.failure) std::rethrow_exception(ctx.failure);
-    detail::check(rc, "npshm_list");
-    return out;
+    struct ctx_t : detail::callback_ctx {
+        std::vector<info> out;
+    } ctx;
+    auto callback = [](const npshm_info *in, void *p) noexcept -> int {
+        auto *c = static_cast<ctx_t *>(p);
+        try {
+            info i;
+            i.name = in->name;
+            i.dtype = in->dtype;
+            if (in->ndim > 0) i.shape.assign(in->shape, in->shape + in->ndim);
+            i.itemsize = in->itemsize;
+            i.nbytes = in->nbytes;
+            i.mode = in->mode;
+            i.uid = in->uid;
+            i.creator_pid = in->creator_pid;
+            i.created_ns = in->created_ns;
+            i.fortran = in->fortran != 0;
+            c->out.push_back(std::move(i));
+            return 0;
+        } catch (...) {
+            c->failure = std::current_exception();
+            return 1;
+        }
+    };
+    detail::finish(npshm_list(callback, &ctx), ctx);
+    return std::move(ctx.out);
 }
 
 } // namespace npshm

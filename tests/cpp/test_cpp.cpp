@@ -1,8 +1,12 @@
 // test_cpp.cpp - npshm.hpp: RAII release, moves, checked data<T>(), exceptions
-// carrying status codes, remove/list/try_attach.
+// carrying status codes and the library's message, remove/list/try_attach, filled
+// creation, array files, clean_temporaries.
 #include "npshm.hpp"
 
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdint>
 #include <cstdio>
@@ -192,14 +196,25 @@ int main() {
         EXPECT_THROW_CODE(npshm::remove(other), NPSHM_ERR_NOT_FOUND);
         try {
             npshm::array::attach(other);
+            CHECK(false);
         } catch (const npshm::error &e) {
-            std::string what = e.what();
-            CHECK(what.find("NPSHM_ERR_NOT_FOUND") != std::string::npos);
-            CHECK(what.find(other) != std::string::npos);
-            // The library's own message is part of what().
-            npshm_array *h = nullptr;
-            CHECK(npshm_attach(other.c_str(), 0, &h) == NPSHM_ERR_NOT_FOUND);
-            CHECK(what.find(npshm_last_error()) != std::string::npos);
+            // what() is the library's message as it is: it names the call and the array,
+            // once, with no prefix of the wrapper's before it.
+            const std::string what = e.what();
+            const std::string want = "npshm_attach(\"" + other + "\"): no array of that name";
+            CHECK(what.rfind(want, 0) == 0);
+            CHECK(what.find("npshm_attach", 1) == std::string::npos);
+            CHECK(what.find("NPSHM_ERR") == std::string::npos);
+            CHECK(what == npshm_last_error());
+            CHECK(e.sys_errno() == ENOENT);
+            CHECK(std::string(npshm::code_name(e.code())) == "NPSHM_ERR_NOT_FOUND");
+        }
+        try {
+            npshm::array::create(other, {1}, "flaot64");
+            CHECK(false);
+        } catch (const npshm::error &e) {
+            CHECK(std::string(e.what()).rfind("npshm_create(\"" + other + "\"): ", 0) == 0);
+            CHECK(e.what() == std::string(npshm_last_error()));
         }
         // npshm::error is a std::runtime_error.
         try {
@@ -248,6 +263,93 @@ int main() {
         }
         CHECK(seen == 2);
 
+        // create_init / create_filled: filled before the name exists; a throwing init
+        // abandons the creation and keeps the array it would have replaced.
+        {
+            bool visible_during_init = true;
+            auto f = npshm::array::create_init(other + "-init", {3, 4}, "int32", [&](void *data, std::size_t n) {
+                visible_during_init = npshm::array::try_attach(other + "-init").has_value();
+                CHECK(n == 48);
+                auto *p = static_cast<std::int32_t *>(data);
+                for (int i = 0; i < 12; i++) p[i] = i * 10;
+            });
+            CHECK(!visible_during_init);
+            CHECK(npshm::array::attach(other + "-init").data<const std::int32_t>()[11] == 110);
+
+            auto g = npshm::array::create_filled(other + "-full", {1000}, "float64", 2.5, NPSHM_MODE(0640));
+            auto g2 = npshm::array::attach(other + "-full");
+            bool all = true;
+            for (int i = 0; i < 1000; i++) all = all && g2.data<const double>()[i] == 2.5;
+            CHECK(all);
+            EXPECT_THROW_CODE(npshm::array::create_filled(other + "-bad", {4}, "float64", std::int32_t{1}),
+                              NPSHM_ERR_MISMATCH);
+            CHECK(!npshm::array::try_attach(other + "-bad").has_value());
+            auto z = npshm::array::create_filled(other + "-empty", {0, 3}, "float64", 1.0);
+            CHECK(z.nbytes() == 0);
+
+            struct boom {};
+            bool thrown = false;
+            try {
+                npshm::array::create_init(other + "-init", {2}, "uint8", [](void *, std::size_t) { throw boom(); },
+                                          NPSHM_REPLACE);
+            } catch (const boom &) {
+                thrown = true;
+            }
+            CHECK(thrown);
+            auto kept = npshm::array::attach_expect(other + "-init", {{3, 4}}, std::string("int32"));
+            CHECK(kept.data<const std::int32_t>()[11] == 110);
+            EXPECT_THROW_CODE(npshm::array::create_init(other + "-init", {2}, "uint8", [](void *, std::size_t) {}),
+                              NPSHM_ERR_EXISTS);
+            for (const char *suffix : {"-init", "-full", "-empty"}) npshm::remove(other + suffix);
+        }
+
+        // Array files: write, read back (loaded, then attached), options, errors.
+        {
+            char dir[] = "/tmp/npshm-cpp-XXXXXX";
+            CHECK(mkdtemp(dir) != nullptr);
+            const std::string npy = std::string(dir) + "/a.npy", npio = std::string(dir) + "/a.npio";
+            auto src = npshm::array::create_filled(other + "-src", {2, 3}, "float32", 0.25f);
+            src.write_file(npy);
+            src.write_file(npio);
+            npshm::read_result res;
+            npshm::read_options opts;
+            opts.flags = NPSHM_READONLY;
+            auto r1 = npshm::array::read_file(npy, other + "-file", opts, &res);
+            CHECK(!res.attached && res.end > 24 && r1.is_readonly());
+            CHECK(r1.data<const float>()[5] == 0.25f);
+            opts.shape = std::vector<std::int64_t>{2, 3};
+            opts.dtype = "float32";
+            auto r2 = npshm::array::read_file(npio, other + "-file", opts, &res);
+            CHECK(res.attached && r2.shape() == (std::vector<std::int64_t>{2, 3}));
+            opts.dtype = "float64";
+            EXPECT_THROW_CODE(npshm::array::read_file(npy, other + "-file", opts), NPSHM_ERR_MISMATCH);
+            npshm::read_options exclusive;
+            exclusive.flags = NPSHM_EXCLUSIVE;
+            EXPECT_THROW_CODE(npshm::array::read_file(npy, other + "-file", exclusive), NPSHM_ERR_EXISTS);
+            EXPECT_THROW_CODE(npshm::array::read_file(npy + ".missing", other + "-x"), NPSHM_ERR_NOT_FOUND);
+            EXPECT_THROW_CODE(src.write_file(std::string(dir) + "/missing/a.npy"), NPSHM_ERR_NOT_FOUND);
+            EXPECT_THROW_CODE(npshm::array::create(other + "-u1", {2}, "uint8").write_file(npio),
+                              NPSHM_ERR_INVALID); // npio has no uint8
+            npshm::remove(other + "-u1");
+            EXPECT_THROW_CODE(npshm::array().write_file(npy), NPSHM_ERR_INVALID);
+            npshm::remove(other + "-file");
+            npshm::remove(other + "-src");
+
+            // clean_temporaries: the leftover of a dead process goes, the rest stays.
+            pid_t dead = fork();
+            if (dead == 0) _exit(0);
+            waitpid(dead, nullptr, 0);
+            const std::string stale = std::string(dir) + "/.npshm-tmp-" + std::to_string(dead) + "-1";
+            std::ofstream(stale) << "x";
+            CHECK(npshm::clean_temporaries(dir) == 1);
+            CHECK(access(stale.c_str(), F_OK) != 0);
+            CHECK(npshm::clean_temporaries(dir) == 0);
+            CHECK(npshm::clean_temporaries() >= 0);
+            EXPECT_THROW_CODE(npshm::clean_temporaries(std::string(dir) + "/missing"), NPSHM_ERR_NOT_FOUND);
+            for (const std::string &f : {npy, npio}) std::remove(f.c_str());
+            rmdir(dir);
+        }
+
         // remove / remove_if_exists
         npshm::remove(name);
         CHECK(npshm::remove_if_exists(other));
@@ -258,8 +360,9 @@ int main() {
                      e.what());
         failures++;
     }
+    for (const char *suffix : {"", "-init", "-full", "-bad", "-empty", "-src", "-file", "-u1"})
+        npshm_delete((other + suffix).c_str());
     npshm_delete(name.c_str());
-    npshm_delete(other.c_str());
 
     if (failures) {
         std::fprintf(stderr, "test_cpp: %d check(s) FAILED\n", failures);
