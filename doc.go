@@ -10,6 +10,14 @@
 //
 // Dtypes are numpy's: a name ("float64", "uint8", "datetime64[ns]") or a .npy descriptor ("<f8",
 // "|S7", "[('x', '<f4'), ('y', '<i8', (3,))]"); the array reports the canonical descriptor.
+//
+// An Array is a mapping of the array's memory, and the slices View and Bytes return share it: they
+// stay valid until the program calls Close, which unmaps it. The garbage collector never does, so
+// that no slice is ever left pointing at unmapped memory; an Array that is not closed stays mapped
+// until the process exits.
+//
+// npshm works on Linux. Elsewhere a program that uses the package builds, and every operation
+// fails with an error matching ErrUnsupported.
 package npshm
 
 // Version is the library version; it equals NPSHM_VERSION in include/npshm.h.

@@ -85,3 +85,27 @@ func ExampleList() {
 	}
 	// Output: [10 3] <i8 240 -rw-------
 }
+
+// A new array filled before any other process can see it, and an attach that checks what it finds.
+func ExampleFill() {
+	name := "npshm-example-fill-" + strconv.Itoa(os.Getpid())
+	a, err := npshm.Create(name, []int{2, 2}, "int32", &npshm.CreateOptions{Init: npshm.Fill(int32(-1))})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer npshm.Delete(name)
+	defer a.Close()
+
+	_, err = npshm.Attach(name, &npshm.AttachOptions{Shape: []int{2, 2}, Dtype: "float32"})
+	fmt.Println(errors.Is(err, npshm.ErrMismatch))
+	b, err := npshm.Attach(name, &npshm.AttachOptions{Shape: []int{2, 2}, Dtype: "<i4", ReadOnly: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer b.Close()
+	values, _ := npshm.View[int32](b)
+	fmt.Println(b.Shape(), b.Dtype(), b.ReadOnly(), values)
+	// Output:
+	// true
+	// [2 2] <i4 true [-1 -1 -1 -1]
+}

@@ -16,7 +16,7 @@ import (
 
 var counter atomic.Int64
 
-func uniqueName(t *testing.T) string {
+func uniqueName(t testing.TB) string {
 	t.Helper()
 	name := "npshm-gotest-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(counter.Add(1), 10)
 	t.Cleanup(func() { npshm.Delete(name) })
