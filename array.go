@@ -131,7 +131,7 @@ func (a *Array) String() string {
 	b.WriteString("npshm.Array(")
 	b.WriteString(strconv.Quote(a.name))
 	b.WriteString(", ")
-	b.WriteString(shapeString(a.shape))
+	b.WriteString(FormatShape(a.shape))
 	b.WriteString(", ")
 	b.WriteString(a.dtype)
 	if a.fortran {
@@ -147,8 +147,8 @@ func (a *Array) String() string {
 	return b.String()
 }
 
-// shapeString writes a shape as numpy does: (10, 3), (4,), ().
-func shapeString(shape []int) string {
+// FormatShape writes a shape as numpy does: (10, 3), (4,), () for 0-d.
+func FormatShape(shape []int) string {
 	parts := make([]string, len(shape))
 	for i, d := range shape {
 		parts[i] = strconv.Itoa(d)

@@ -59,7 +59,7 @@ before it gets its name, so no process sees it half filled.`,
 			return err
 		}
 		defer a.Close()
-		fmt.Fprintf(c.stdout, "created %s: %s %s, %s, mode %s\n", a.Name(), shapeString(a.Shape()), a.Dtype(),
+		fmt.Fprintf(c.stdout, "created %s: %s %s, %s, mode %s\n", a.Name(), npshm.FormatShape(a.Shape()), a.Dtype(),
 			humanBytes(int64(len(a.Bytes()))), modeString(opts.Mode|defaultMode(opts.Mode)))
 		return nil
 	},

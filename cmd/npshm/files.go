@@ -44,7 +44,7 @@ only when it is completely filled.`,
 		if attached {
 			what = "the array exists, the file was not read:"
 		}
-		fmt.Fprintf(c.stdout, "%s %s: %s %s, %s\n", what, a.Name(), shapeString(a.Shape()), a.Dtype(),
+		fmt.Fprintf(c.stdout, "%s %s: %s %s, %s\n", what, a.Name(), npshm.FormatShape(a.Shape()), a.Dtype(),
 			humanBytes(int64(len(a.Bytes()))))
 		return nil
 	},
@@ -73,7 +73,7 @@ complex128 and unit-less datetime64/timedelta64. The file appears complete or no
 		if strings.HasSuffix(c.args[1], ".npy") {
 			format = ".npy"
 		}
-		fmt.Fprintf(c.stdout, "saved %s to %s (%s): %s %s, %s\n", a.Name(), c.args[1], format, shapeString(a.Shape()),
+		fmt.Fprintf(c.stdout, "saved %s to %s (%s): %s %s, %s\n", a.Name(), c.args[1], format, npshm.FormatShape(a.Shape()),
 			a.Dtype(), humanBytes(int64(len(a.Bytes()))))
 		return nil
 	},

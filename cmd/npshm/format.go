@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os/user"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -44,18 +43,6 @@ func (r record) creator() string {
 		return strconv.Itoa(r.CreatorPID) + " (alive)"
 	}
 	return strconv.Itoa(r.CreatorPID) + " (dead)"
-}
-
-// shapeString writes a shape as numpy does: (10, 3), (4,), ().
-func shapeString(shape []int) string {
-	parts := make([]string, len(shape))
-	for i, d := range shape {
-		parts[i] = strconv.Itoa(d)
-	}
-	if len(parts) == 1 {
-		return "(" + parts[0] + ",)"
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
 }
 
 func modeString(m fs.FileMode) string { return fmt.Sprintf("%04o", uint32(m.Perm())) }

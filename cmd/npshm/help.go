@@ -33,14 +33,7 @@ func usageLine(c *command) string {
 		parts = append(parts, c.args)
 	}
 	for _, f := range c.flags {
-		s := "--" + f.name
-		if f.short != "" {
-			s = "-" + f.short + "|" + s
-		}
-		if f.value != "" {
-			s += " " + f.value
-		}
-		parts = append(parts, "["+s+"]")
+		parts = append(parts, "["+f.synopsis("|")+"]")
 	}
 	return strings.Join(parts, " ")
 }
@@ -75,15 +68,20 @@ func writeHelp(w io.Writer, c *command) {
 		fmt.Fprintln(w, "\nflags:")
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, f := range c.flags {
-			s := "--" + f.name
-			if f.short != "" {
-				s = "-" + f.short + ", " + s
-			}
-			if f.value != "" {
-				s += " " + f.value
-			}
-			fmt.Fprintf(tw, "  %s\t%s\n", s, f.help)
+			fmt.Fprintf(tw, "  %s\t%s\n", f.synopsis(", "), f.help)
 		}
 		tw.Flush()
 	}
+}
+
+// synopsis writes a flag as "--mode MODE", or "-y<sep>--yes" where it has a short form.
+func (f flagSpec) synopsis(sep string) string {
+	s := "--" + f.name
+	if f.short != "" {
+		s = "-" + f.short + sep + s
+	}
+	if f.value != "" {
+		s += " " + f.value
+	}
+	return s
 }

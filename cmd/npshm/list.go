@@ -60,7 +60,7 @@ func writeTable(w io.Writer, records []record) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(listColumns, "\t"))
 	for _, r := range records {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Format, r.Dtype, shapeString(r.Shape),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Format, r.Dtype, npshm.FormatShape(r.Shape),
 			humanBytes(int64(r.Nbytes)), r.Mode, r.Owner, r.creator(), humanAge(time.Duration(r.AgeSeconds*1e9)))
 	}
 	tw.Flush()
@@ -138,6 +138,6 @@ func writeInfo(w io.Writer, r record) {
 	}
 	fmt.Fprintf(w, "%s\n  format   %s\n  shape    %s\n  dtype    %s (itemsize %d)\n  size     %s (%d bytes)\n"+
 		"  order    %s\n  mode     %s\n  owner    %s\n  creator  pid %s\n  created  %s (%s ago)\n",
-		r.Name, r.Format, shapeString(r.Shape), r.Dtype, r.Itemsize, humanBytes(int64(r.Nbytes)), r.Nbytes, order,
+		r.Name, r.Format, npshm.FormatShape(r.Shape), r.Dtype, r.Itemsize, humanBytes(int64(r.Nbytes)), r.Nbytes, order,
 		r.Mode, r.Owner, r.creator(), r.Created.Format(time.RFC3339), humanAge(time.Duration(r.AgeSeconds*1e9)))
 }
