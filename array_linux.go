@@ -21,8 +21,8 @@ func Create(name string, shape []int, dtype string, opts *CreateOptions) (*Array
 		o = *opts
 	}
 	if o.Mode&^fs.ModePerm != 0 {
-		return nil, newError(core.Status{Code: core.ErrInvalid, Msg: "mode may hold permission bits only, not " + o.Mode.String()},
-			"create", name)
+		msg := "mode may hold permission bits only, not " + o.Mode.String()
+		return nil, newError(core.Status{Code: core.ErrInvalid, Msg: msg}, "create", name)
 	}
 	dims := make([]int64, len(shape))
 	for i, d := range shape {

@@ -96,5 +96,6 @@ func unsupported(op, name string) error {
 	if name != "" {
 		msg += "(" + strconv.Quote(name) + ")"
 	}
-	return &Error{Op: op, Name: name, Err: ErrUnsupported, msg: msg + ": npshm needs Linux, and this is " + runtime.GOOS}
+	msg += ": npshm needs Linux, and this is " + runtime.GOOS
+	return &Error{Op: op, Name: name, Err: ErrUnsupported, msg: msg}
 }

@@ -10,7 +10,8 @@ import (
 	"github.com/npshm/npshm"
 )
 
-var modeFlag = flagSpec{name: "mode", value: "MODE", help: "permission bits in octal, e.g. 0660 to share with the group (default 0600)"}
+var modeFlag = flagSpec{name: "mode", value: "MODE",
+	help: "permission bits in octal, e.g. 0660 to share with the group (default 0600)"}
 
 var createCmd = &command{
 	name:    "create",

@@ -73,8 +73,8 @@ complex128 and unit-less datetime64/timedelta64. The file appears complete or no
 		if strings.HasSuffix(c.args[1], ".npy") {
 			format = ".npy"
 		}
-		fmt.Fprintf(c.stdout, "saved %s to %s (%s): %s %s, %s\n", a.Name(), c.args[1], format, npshm.FormatShape(a.Shape()),
-			a.Dtype(), humanBytes(int64(len(a.Bytes()))))
+		fmt.Fprintf(c.stdout, "saved %s to %s (%s): %s %s, %s\n", a.Name(), c.args[1], format,
+			npshm.FormatShape(a.Shape()), a.Dtype(), humanBytes(int64(len(a.Bytes()))))
 		return nil
 	},
 }

@@ -32,8 +32,8 @@ const formatNpshm = "npshm"
 func newRecord(name, dtype string, shape []int, itemsize, nbytes int, fortran bool, mode fs.FileMode, uid,
 	creator int, created, now time.Time) record {
 	return record{
-		Name: name, Format: formatNpshm, Dtype: dtype, Shape: append([]int{}, shape...), Itemsize: itemsize, Nbytes: nbytes,
-		Fortran: fortran, Mode: modeString(mode), UID: uid, Owner: owner(uid), CreatorPID: creator,
+		Name: name, Format: formatNpshm, Dtype: dtype, Shape: append([]int{}, shape...), Itemsize: itemsize,
+		Nbytes: nbytes, Fortran: fortran, Mode: modeString(mode), UID: uid, Owner: owner(uid), CreatorPID: creator,
 		CreatorAlive: pidAlive(creator), Created: created, AgeSeconds: now.Sub(created).Seconds(),
 	}
 }
