@@ -129,17 +129,21 @@ inline std::string version() { return npshm_version(); }
 /* Options of array::read_file (npshm_read_file_ex); the defaults attach an existing array of the
  * name or load the file into a new one. */
 struct read_options {
-    unsigned flags = 0;                              /* NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_MODE(perm) */
-    std::optional<std::vector<std::int64_t>> shape;  /* the array (and the file) must have this shape */
-    std::optional<std::string> dtype;                /* ... and this dtype (any spelling create() takes) */
-    std::uint64_t offset = 0;                        /* where the array's record starts in the file */
-    const volatile int *cancel = nullptr;            /* nonzero stops the load: NPSHM_ERR_IO, EINTR */
+    /* NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_MODE(perm) of a new array, or 0. */
+    unsigned flags = 0;
+    /* The array (and the file) must have this shape and dtype (any spelling create() takes). */
+    std::optional<std::vector<std::int64_t>> shape;
+    std::optional<std::string> dtype;
+    /* Where the array's record starts in the file. */
+    std::uint64_t offset = 0;
+    /* If not null, *cancel becoming nonzero stops the load: NPSHM_ERR_IO, errno EINTR. */
+    const volatile int *cancel = nullptr;
 };
 
 /* What array::read_file did. */
 struct read_result {
     bool attached = false;  /* an existing array was attached; the file was not loaded */
-    std::uint64_t end = 0;  /* the offset just past the array's record, 0 if the file was not read */
+    std::uint64_t end = 0;  /* just past the array's record; 0 if the file was not read */
 };
 
 /* An attached array: owns an npshm_array handle. */
@@ -169,8 +173,8 @@ public:
     static array create(const std::string &name, const std::vector<std::int64_t> &shape,
                         const std::string &dtype, unsigned flags = 0) {
         npshm_array *h = nullptr;
-        detail::check(npshm_create(name.c_str(), static_cast<int>(shape.size()), detail::dims(shape),
-                                   dtype.c_str(), flags, &h));
+        detail::check(npshm_create(name.c_str(), static_cast<int>(shape.size()),
+                                   detail::dims(shape), dtype.c_str(), flags, &h));
         return array(h);
     }
 
@@ -199,8 +203,8 @@ public:
             }
         };
         npshm_array *h = nullptr;
-        int rc = npshm_create_init(name.c_str(), static_cast<int>(shape.size()), detail::dims(shape),
-                                   dtype.c_str(), flags, trampoline, &ctx, &h);
+        int rc = npshm_create_init(name.c_str(), static_cast<int>(shape.size()),
+                                   detail::dims(shape), dtype.c_str(), flags, trampoline, &ctx, &h);
         detail::finish(rc, ctx);
         return array(h);
     }
@@ -221,10 +225,10 @@ public:
             [&](void *data, std::size_t nbytes) {
                 if (n == 0) return;
                 if (nbytes / n != sizeof(T)) {
-                    throw error(NPSHM_ERR_MISMATCH, "npshm::array::create_filled<T>(\"" + name +
-                                                        "\"): sizeof(T) is " + std::to_string(sizeof(T)) +
-                                                        ", the itemsize of " + dtype + " is " +
-                                                        std::to_string(nbytes / n));
+                    throw error(NPSHM_ERR_MISMATCH,
+                                "npshm::array::create_filled<T>(\"" + name + "\"): sizeof(T) is " +
+                                    std::to_string(sizeof(T)) + ", the itemsize of " + dtype +
+                                    " is " + std::to_string(nbytes / n));
                 }
                 T *p = static_cast<T *>(data);
                 for (std::size_t i = 0; i < n; i++) std::memcpy(p + i, &value, sizeof(T));
@@ -249,7 +253,8 @@ public:
                                const std::optional<std::string> &dtype, unsigned flags = 0) {
         npshm_array *h = nullptr;
         int ndim = shape ? static_cast<int>(shape->size()) : -1;
-        detail::check(npshm_attach_expect(name.c_str(), flags, ndim, shape ? detail::dims(*shape) : nullptr,
+        const std::int64_t *dims = shape ? detail::dims(*shape) : nullptr;
+        detail::check(npshm_attach_expect(name.c_str(), flags, ndim, dims,
                                           dtype ? dtype->c_str() : nullptr, &h));
         return array(h);
     }
@@ -270,8 +275,8 @@ public:
      * processes loading one name at once, exactly one reads the file. result, if given,
      * says which happened.
      */
-    static array read_file(const std::string &path, const std::string &name, const read_options &opts = {},
-                           read_result *result = nullptr) {
+    static array read_file(const std::string &path, const std::string &name,
+                           const read_options &opts = {}, read_result *result = nullptr) {
         npshm_read_options o{};
         o.expect_shape = opts.shape.has_value();
         o.ndim = opts.shape ? static_cast<int>(opts.shape->size()) : 0;
@@ -287,7 +292,9 @@ public:
 
     /* Writes the array to the file path (npshm_write_file): .npy if path ends in ".npy",
      * else npio. The file appears complete or not at all. */
-    void write_file(const std::string &path) const { detail::check(npshm_write_file(path.c_str(), handle())); }
+    void write_file(const std::string &path) const {
+        detail::check(npshm_write_file(path.c_str(), handle()));
+    }
 
     /* True unless empty. */
     explicit operator bool() const noexcept { return h_ != nullptr; }
@@ -318,8 +325,8 @@ public:
         const std::string where = std::string("npshm::array::data<T>(\"") + npshm_name(h) + "\"): ";
         if (sizeof(T) != npshm_itemsize(h)) {
             throw error(NPSHM_ERR_MISMATCH, where + "sizeof(T) is " + std::to_string(sizeof(T)) +
-                                                ", the itemsize of its dtype " + npshm_dtype(h) + " is " +
-                                                std::to_string(npshm_itemsize(h)));
+                                                ", the itemsize of its dtype " + npshm_dtype(h) +
+                                                " is " + std::to_string(npshm_itemsize(h)));
         }
         if (!std::is_const<T>::value && npshm_is_readonly(h)) {
             throw error(NPSHM_ERR_INVALID, where + "it is mapped read-only: use a const T");
