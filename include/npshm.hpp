@@ -106,7 +106,7 @@ inline int finish(int rc, const callback_ctx &ctx) {
     return check(rc);
 }
 
-/* A shape for the C interface: its size as ndim, and NULL for none. */
+/* The sizes of a shape for the C interface: NULL for a 0-d shape. */
 inline const std::int64_t *dims(const std::vector<std::int64_t> &shape) noexcept {
     return shape.empty() ? nullptr : shape.data();
 }
