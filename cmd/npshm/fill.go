@@ -14,13 +14,13 @@ import (
 // descriptor descr, in its byte order: the pattern npshm.FillBytes repeats.
 func encodeFill(x, descr string) ([]byte, error) {
 	if len(descr) < 3 || descr[0] == '[' {
-		return nil, fmt.Errorf("--fill does not take structured dtypes such as %s", descr)
+		return nil, fmt.Errorf("structured dtypes such as %s take no fill value", descr)
 	}
 	order, kind := descr[0], descr[1]
 	sizeText, unit, _ := strings.Cut(descr[2:], "[")
 	size, err := strconv.Atoi(sizeText)
 	if err != nil {
-		return nil, fmt.Errorf("--fill does not take dtype %s", descr)
+		return nil, fmt.Errorf("dtype %s takes no fill value", descr)
 	}
 	var b []byte
 	switch kind {
@@ -71,7 +71,7 @@ func encodeFill(x, descr string) ([]byte, error) {
 		}
 		return append(b, make([]byte, 4*size-len(b))...), nil
 	default:
-		return nil, fmt.Errorf("--fill does not take dtype %s", descr)
+		return nil, fmt.Errorf("dtype %s takes no fill value", descr)
 	}
 	if err != nil {
 		return nil, err
@@ -84,7 +84,7 @@ func encodeFill(x, descr string) ([]byte, error) {
 
 func encodeInt(x string, kind byte, size int) ([]byte, error) {
 	if size != 1 && size != 2 && size != 4 && size != 8 {
-		return nil, fmt.Errorf("--fill does not take integers of %d bytes", size)
+		return nil, fmt.Errorf("integers of %d bytes take no fill value", size)
 	}
 	var u uint64
 	if kind == 'i' {
@@ -107,7 +107,7 @@ func encodeFloat(x string, size int) ([]byte, error) {
 	switch size {
 	case 2, 4, 8:
 	default:
-		return nil, fmt.Errorf("--fill does not take floats of %d bytes", size)
+		return nil, fmt.Errorf("floats of %d bytes take no fill value", size)
 	}
 	bits := 64 // float16 is rounded once, from the exact float64
 	if size == 4 {
@@ -132,7 +132,7 @@ func encodeFloat(x string, size int) ([]byte, error) {
 
 func encodeComplex(x string, size int) ([]byte, error) {
 	if size != 8 && size != 16 {
-		return nil, fmt.Errorf("--fill does not take complex numbers of %d bytes", size)
+		return nil, fmt.Errorf("complex numbers of %d bytes take no fill value", size)
 	}
 	// numpy and Python write the imaginary unit j; Go reads i.
 	v, err := strconv.ParseComplex(strings.NewReplacer("j", "i", "J", "i").Replace(x), size*8)

@@ -45,7 +45,7 @@ func TestEncodeFill(t *testing.T) {
 		{"é", "<U2", []byte{0xe9, 0, 0, 0, 0, 0, 0, 0}, ""},
 		{"é", ">U1", []byte{0, 0, 0, 0xe9}, ""},
 		{"abc", "<U2", nil, "3 characters do not fit in <U2"},
-		{"1", "|V8", nil, "--fill does not take dtype |V8"},
+		{"1", "|V8", nil, "dtype |V8 takes no fill value"},
 		{"1", "[('x', '<f4')]", nil, "structured"},
 		{"1", "<f16", nil, "floats of 16 bytes"},
 	}
