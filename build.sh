@@ -78,7 +78,9 @@ build_python() {
 test_go() {
     say "Go: vet, tests, fuzzing (short)"
     go vet ./...
-    go test -count=1 ./...
+    # The venv's numpy is the referee of the core's dtype and shape rules (TestNormalizeDtypeMatchesNumpy,
+    # TestShapeBytesMatchesNumpy); without it they skip.
+    NPSHM_TEST_PYTHON="$PY" go test -count=1 ./...
     # Every fuzz target, for a fixed number of executions: a count, unlike a wall-clock -fuzztime,
     # does the same work on a busy machine and cannot trip Go 1.26's fuzz-coordinator deadline race
     # (golang/go#75804). A crasher still fails the run. Wall-clock fuzzing belongs to `soak`.

@@ -66,12 +66,24 @@ typedef struct status {
     const char *msg;
     long long num;
     int has_num;
+    const int64_t *shape; /* if not NULL, printed after msg as a Python tuple of shape_ndim sizes */
+    int shape_ndim;
 } status;
 
-static const status OK_STATUS = {0, 0, NULL, 0, 0};
-static inline status st_fail(int code, const char *msg) { status s = {code, 0, msg, 0, 0}; return s; }
+static const status OK_STATUS = {.code = 0};
+static inline status st_fail(int code, const char *msg) { status s = {.code = code, .msg = msg}; return s; }
+/* A failure with an errno. */
+static inline status st_errno(int code, int errnum, const char *msg) {
+    status s = {.code = code, .errnum = errnum, .msg = msg};
+    return s;
+}
 /* A message followed by a number ("... not 3"). */
-static inline status st_num(int code, const char *msg, long long num) { status s = {code, 0, msg, num, 1}; return s; }
+static inline status st_num(int code, const char *msg, long long num) { status s = {.code = code, .msg = msg, .num = num, .has_num = 1}; return s; }
+/* A message followed by a shape ("... shape (3, 0)"): the caller's shape, valid until reported. */
+static inline status st_shape(int code, const char *msg, const int64_t *shape, int ndim) {
+    status s = {.code = code, .msg = msg, .shape = shape, .shape_ndim = ndim};
+    return s;
+}
 /* A failed system call: the code its errno maps to (internal/core, errnoStatus). */
 static inline status st_sys(int errnum, const char *msg) {
     int code = NPSHM_ERR_IO;
@@ -82,12 +94,11 @@ static inline status st_sys(int errnum, const char *msg) {
     case EACCES: case EPERM: case EROFS: code = NPSHM_ERR_PERMISSION; break;
     case ENAMETOOLONG: case EISDIR: code = NPSHM_ERR_INVALID; break;
     }
-    status s = {code, errnum, msg, 0, 0};
-    return s;
+    return st_errno(code, errnum, msg);
 }
 
 /* A truncated file: FORMAT with ENODATA, which the differential tests read as "eof". */
-static inline status ftrunc(const char *msg) { status s = {NPSHM_ERR_FORMAT, ENODATA, msg, 0, 0}; return s; }
+static inline status ftrunc(const char *msg) { return st_errno(NPSHM_ERR_FORMAT, ENODATA, msg); }
 
 /* Records s as this thread's last error (npshm__fail) and returns its code (status.c). */
 int npshm__report(status s, const char *op, const char *name);
@@ -118,8 +129,8 @@ int npshm__c_normalize_dtype(const char *in, size_t len, char *out, size_t cap, 
 
 uint32_t npshm__crc32(const unsigned char *b, size_t n); /* CRC-32 (IEEE) */
 
-/* The data size of an array (internal/core, shapeBytes): INVALID for a negative dimension or a size
- * over MAX_NBYTES. */
+/* The data size of an array by numpy's rule (internal/core, shapeBytes): INVALID for a negative
+ * dimension, for itemsize times the nonzero dimensions over 2**63-1, or a size over MAX_NBYTES. */
 status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uint64_t *out);
 
 /* A segment's header, decoded or to be written. */

@@ -28,17 +28,18 @@ uint32_t npshm__crc32(const unsigned char *b, size_t n) {
 /* ---- header (internal/core/header.go) ---- */
 
 status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uint64_t *out) {
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 0) return st_num(NPSHM_ERR_INVALID, "dimensions must not be negative, got", (long long)shape[i]);
+    uint64_t n = itemsize;
     int zero = itemsize == 0;
     for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0) return st_num(NPSHM_ERR_INVALID, "dimensions must not be negative, got", (long long)shape[i]);
-        if (shape[i] == 0) zero = 1;
-    }
-    if (zero) { *out = 0; return OK_STATUS; }
-    uint64_t n = itemsize;
-    for (int i = 0; i < ndim; i++) {
-        if ((uint64_t)shape[i] > MAX_NBYTES / n) return st_fail(NPSHM_ERR_INVALID, "array too large: its size in bytes overflows");
+        if (shape[i] == 0) { zero = 1; continue; }
+        if (n != 0 && (uint64_t)shape[i] > (uint64_t)INT64_MAX / n)
+            return st_shape(NPSHM_ERR_INVALID, "array too large: itemsize times the nonzero dimensions exceeds 2**63-1, shape", shape, ndim);
         n *= (uint64_t)shape[i];
     }
+    if (zero) { *out = 0; return OK_STATUS; }
+    if (n > MAX_NBYTES) return st_shape(NPSHM_ERR_INVALID, "array too large: more than 2**56 bytes, shape", shape, ndim);
     *out = n;
     return OK_STATUS;
 }

@@ -78,7 +78,7 @@ static status take_lock(const char *path, const volatile int *cancel, int *fd_ou
                         held.st_ino == named.st_ino && held.st_dev == named.st_dev)
                         unlink(path);
                     close(fd);
-                    return (status){NPSHM_ERR_IO, EINTR, "load cancelled", 0, 0};
+                    return st_errno(NPSHM_ERR_IO, EINTR, "load cancelled");
                 }
                 struct timespec ts = {0, wait};
                 nanosleep(&ts, NULL);
@@ -123,7 +123,7 @@ static status fill_data(int src, uint64_t off, void *data, uint64_t n, int fd, u
         if (n - half) e = npshm__fill(src, off + half, (char *)data + half, n - half, fd, dst_off + half, cancel);
     }
     if (!e) return OK_STATUS;
-    if (e == EINTR) return (status){NPSHM_ERR_IO, EINTR, "load cancelled", 0, 0};
+    if (e == EINTR) return st_errno(NPSHM_ERR_IO, EINTR, "load cancelled");
     if (e == ENODATA) return ftrunc("file is shorter than the array its header describes");
     return st_sys(e, "cannot read the file");
 }
@@ -152,7 +152,7 @@ static status load_new(const target *t, const fheader *fh, int src, uint64_t dat
     if (a == NULL) {
         munmap(seg.base, seg.size);
         unlink(t->path);
-        return (status){NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory", 0, 0};
+        return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
     }
     if (flags & NPSHM_READONLY) {
         (void)mprotect(seg.base, seg.size, PROT_READ);
@@ -168,7 +168,7 @@ fail:
 static status read_header_at(fwork *w, int fd, uint64_t off) {
     struct stat st;
     if (fstat(fd, &st) != 0) return st_sys(errno, "cannot stat the file");
-    if (S_ISDIR(st.st_mode)) return (status){NPSHM_ERR_INVALID, EISDIR, "the file is a directory", 0, 0};
+    if (S_ISDIR(st.st_mode)) return st_errno(NPSHM_ERR_INVALID, EISDIR, "the file is a directory");
     uint64_t size = (uint64_t)st.st_size;
     uint64_t avail = size > off ? size - off : 0;
     uint64_t want = avail < sizeof w->file ? avail : sizeof w->file;
@@ -240,7 +240,7 @@ static int attach_matching(const char *name, unsigned ro, const npshm_read_optio
 static int open_file(const char *path, int *fd, status *s) {
     *fd = open(path, O_RDONLY | O_CLOEXEC);
     if (*fd < 0) {
-        *s = errno == ENOENT ? (status){NPSHM_ERR_NOT_FOUND, ENOENT, "no such file", 0, 0}
+        *s = errno == ENOENT ? st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, "no such file")
                              : st_sys(errno, "cannot open the file");
         return s->code;
     }
@@ -300,7 +300,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     if ((s = take_lock(w->lock, o->cancel, &lock)).code) goto report;
     s = OK_STATUS;
     if (flags & NPSHM_EXCLUSIVE) {
-        if (access(t.path, F_OK) == 0) { s = (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}; goto report; }
+        if (access(t.path, F_OK) == 0) { s = st_errno(NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists"); goto report; }
         if (errno != ENOENT) { s = st_sys(errno, "cannot check the array's name"); goto report; }
     } else {
         rc = attach_matching(name, ro, o, expect, w, 1, out, &s);

@@ -132,12 +132,12 @@ status npshm__segment_link(const target *t, segment *seg) {
         char proc[64];
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", seg->fd);
         if (linkat(AT_FDCWD, proc, AT_FDCWD, t->path, AT_SYMLINK_FOLLOW) != 0)
-            return errno == EEXIST ? (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
+            return errno == EEXIST ? st_errno(NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists")
                                    : st_sys(errno, "cannot publish the array under its name");
         return OK_STATUS;
     }
     if (link(seg->tmp, t->path) != 0)
-        return errno == EEXIST ? (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
+        return errno == EEXIST ? st_errno(NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists")
                                : st_sys(errno, "cannot publish the array under its name");
     unlink(seg->tmp);
     seg->tmp[0] = 0;
@@ -166,13 +166,13 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     h.descr = descr;
     h.descr_len = dlen;
     h.flags = (flags & NPSHM_FORTRAN) ? FLAG_FORTRAN : 0;
-    if ((s = npshm__shape_bytes(h.shape, ndim, h.itemsize, &h.data_nbytes)).code) return s;
+    if ((s = npshm__shape_bytes(shape, ndim, h.itemsize, &h.data_nbytes)).code) return s;
     segment seg;
     if ((s = npshm__segment_new(&t, &h, flags, hbuf, &seg)).code) return s;
     if (init != NULL) {
         int r = init((char *)seg.base + h.data_offset, (size_t)h.data_nbytes, ctx);
         if (r != 0) {
-            s = (status){r, 0, "the init function abandoned the array", 0, 0};
+            s = st_errno(r, 0, "the init function abandoned the array");
             goto fail;
         }
     }
@@ -205,7 +205,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     if (a == NULL) {
         munmap(seg.base, seg.size);
         unlink(t.path);
-        return (status){NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory", 0, 0};
+        return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
     }
     *out = a;
     return OK_STATUS;
@@ -241,7 +241,7 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     int ro = (flags & NPSHM_READONLY) != 0;
     int fd = open(t.path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
-        if (errno == ENOENT) return (status){NPSHM_ERR_NOT_FOUND, ENOENT, "no array of that name", 0, 0};
+        if (errno == ENOENT) return st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, "no array of that name");
         return st_sys(errno, "cannot open the array");
     }
     struct stat st;
@@ -271,7 +271,7 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     npshm_array *a = npshm__make_handle(base, &h, t.display);
     if (a == NULL) {
         munmap(base, size);
-        return (status){NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory", 0, 0};
+        return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
     }
     a->readonly = ro;
     *out = a;
@@ -324,7 +324,7 @@ int npshm__c_delete(const char *name) {
     status s = npshm__resolve(name, &t);
     if (s.code) return npshm__report(s, op, name);
     if (unlink(t.path) != 0) {
-        s = errno == ENOENT ? (status){NPSHM_ERR_NOT_FOUND, ENOENT, "no array of that name", 0, 0}
+        s = errno == ENOENT ? st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, "no array of that name")
                             : st_sys(errno, "cannot delete the array");
         return npshm__report(s, op, name);
     }

@@ -414,6 +414,9 @@ func TestCPathSameErrors(t *testing.T) {
 		{missing, nil, "object", 0},                   // object dtype
 		{missing, []int64{-1}, "f8", 0},               // negative dimension
 		{missing, []int64{1 << 40, 1 << 40}, "f8", 0}, // overflow
+		{missing, []int64{1 << 62, 0}, "f8", 0},       // numpy's rule: the nonzero dimensions overflow
+		{missing, []int64{0, 1<<63 - 1}, "f8", 0},
+		{missing, []int64{1}, "S2147483648", 0}, // an item numpy cannot hold
 		{"file:///nonexistent-dir-npshm/x", nil, "f8", 0},
 		{"file://", nil, "f8", 0},
 		{"file:///tmp/", nil, "f8", 0},
