@@ -23,16 +23,25 @@ typedef struct npshm_array {
     int ndim;
     int readonly;
     int fortran;
+    uint32_t magic;      /* NPSHM__HANDLE_MAGIC while the handle is live; cleared by release */
     int64_t shape[NPSHM_MAX_NDIM];
     char *dtype;         /* NUL-terminated, inside storage */
     char *name;          /* NUL-terminated, inside storage */
     char storage[];
 } npshm_array;
 
+/* Marks a live handle. Release clears it before freeing, so that a second release of the same
+ * handle finds it cleared and fails instead of freeing twice (glibc aborts on that) or unmapping
+ * whatever was mapped there since. It sits past the first 32 bytes, which glibc's allocator
+ * overwrites in a freed chunk (tcache and bin pointers). */
+#define NPSHM__HANDLE_MAGIC 0x6873706eu /* "npsh" */
+_Static_assert(offsetof(struct npshm_array, magic) >= 32, "the magic must survive free()");
+
 /* A handle with room for a dtype and a name of these lengths (without NUL); NULL if out of memory. */
 npshm_array *npshm__handle_new(size_t dtype_len, size_t name_len);
-/* Unmaps a handle's mapping, if it has one, and frees it (npshm_release); NULL is ignored. */
-void npshm__handle_free(npshm_array *a);
+/* npshm_release: unmaps a handle's mapping, if it has one, and frees it; NULL is ignored. A handle
+ * without the magic (released already) is NPSHM_ERR_INVALID and left alone. */
+int npshm__handle_free(npshm_array *a);
 
 /* This thread's scratch area of the given size (it never changes within a process), allocated on
  * first use and freed at thread exit; NULL if out of memory. */

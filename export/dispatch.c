@@ -44,10 +44,7 @@ int npshm_attach_expect(const char *name, unsigned flags, int ndim, const int64_
     return npshm__go_attach_expect((char *)name, flags, ndim, (int64_t *)shape, (char *)dtype, (void **)out);
 }
 
-int npshm_release(npshm_array *array) {
-    npshm__handle_free(array);
-    return NPSHM_OK;
-}
+int npshm_release(npshm_array *array) { return npshm__handle_free(array); }
 
 int npshm_delete(const char *name) {
     if (npshm__in_forked_child())

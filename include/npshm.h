@@ -106,8 +106,15 @@ int npshm_attach(const char *name, unsigned flags, npshm_array **out);
 int npshm_attach_expect(const char *name, unsigned flags, int ndim, const int64_t *shape,
                         const char *dtype, npshm_array **out);
 
-/* npshm_release - unmap the array and free the handle. Never deletes the
- * array. NULL is accepted and ignored. Always NPSHM_OK. */
+/*
+ * npshm_release - unmap the array and free the handle. Never deletes the
+ * array. NULL is accepted and ignored (NPSHM_OK).
+ * Releasing a handle again is NPSHM_ERR_INVALID ("array already released"),
+ * never a double free or an unmap of memory mapped since, in the parent and
+ * in a forked child alike, as long as the allocator has not reused the
+ * handle's memory meanwhile: like free(), using a handle after releasing it
+ * is undefined behaviour; the check is a safety net, not a promise.
+ */
 int npshm_release(npshm_array *array);
 
 /* npshm_delete - remove the name. Existing mappings keep working; the memory

@@ -629,6 +629,11 @@ static void test_create_attach_exists(void) {
 
     EXPECT_RC(npshm_release(NULL), NPSHM_OK);
     EXPECT_RC(npshm_release(a), NPSHM_OK);
+    /* A second release of the same handle is an error, not a double free (glibc would abort) nor
+     * an unmap of what is mapped there now: nothing allocates in between, so the memory of the
+     * handle is not reused yet. */
+    EXPECT_RC(npshm_release(a), NPSHM_ERR_INVALID);
+    CHECKF(strcmp(npshm_last_error(), "npshm_release: array already released") == 0, "%s", npshm_last_error());
     EXPECT_RC(npshm_delete(name), NPSHM_OK);
     CHECK(!shm_exists(name));
 }

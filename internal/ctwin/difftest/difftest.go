@@ -173,8 +173,8 @@ func FreeListCtx(ctx unsafe.Pointer) { C.free(ctx) }
 // CList is the C path's npshm_list.
 func CList(fn, ctx unsafe.Pointer) int32 { return int32(C.npshm__c_list(fn, ctx)) }
 
-// Release is npshm_release, which export/dispatch.c defines on top of npshm__handle_free.
-func Release(h unsafe.Pointer) { C.npshm__handle_free((*C.npshm_array)(h)) }
+// Release is npshm_release, which export/dispatch.c defines as npshm__handle_free.
+func Release(h unsafe.Pointer) core.Code { return core.Code(C.npshm__handle_free((*C.npshm_array)(h))) }
 
 // HandleInfo is the content of an npshm_array handle.
 type HandleInfo struct {
