@@ -76,6 +76,17 @@ int npshm__call_list(void *fn, void *ctx, const char *name, const char *dtype, i
     return ((npshm_list_fn)fn)(&info, ctx);
 }
 
+npshm__alloc_result npshm__call_alloc(void *fn, void *ctx, unsigned format, int ndim, const int64_t *shape,
+                                      const char *dtype, size_t itemsize, size_t nbytes, int fortran) {
+    npshm_file_info info = {
+        .format = format, .ndim = ndim, .shape = shape, .dtype = dtype, .itemsize = itemsize,
+        .nbytes = nbytes, .fortran = fortran,
+    };
+    npshm__alloc_result r = {NULL, 0};
+    r.rc = ((npshm_alloc_fn)fn)(&info, &r.data, ctx);
+    return r;
+}
+
 int npshm__fail(int code, int errnum, const char *op, const char *name, const char *what) {
     /* The same text as the Go core's Status.AppendMessage: names past 200 bytes are cut, and the
      * errno reads as Go spells it, which is strerror's with a lower-case first letter. */

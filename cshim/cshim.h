@@ -71,6 +71,15 @@ int npshm__fail(int code, int errnum, const char *op, const char *name, const ch
 int npshm__fill(int src, uint64_t off, void *dst, uint64_t n, int dst_fd, uint64_t dst_off,
                 const volatile int *cancel);
 
+/* Fill an npshm_file_info and call a user's npshm_alloc_fn: its result and the memory it gave
+ * (returned by value, as a pointer argument from Go would escape to the Go heap). */
+typedef struct npshm__alloc_result {
+    void *data;
+    int rc;
+} npshm__alloc_result;
+npshm__alloc_result npshm__call_alloc(void *fn, void *ctx, unsigned format, int ndim, const int64_t *shape,
+                                      const char *dtype, size_t itemsize, size_t nbytes, int fortran);
+
 /* Fill an npshm_info and call a user's npshm_list_fn. */
 int npshm__call_list(void *fn, void *ctx, const char *name, const char *dtype, int ndim,
                      const int64_t *shape, size_t itemsize, size_t nbytes, unsigned mode,

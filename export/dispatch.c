@@ -165,3 +165,23 @@ int npshm_write_file(const char *path, const npshm_array *array) {
         return npshm__c_write_file(path, array);
     return npshm__go_write_file((char *)path, (void *)array);
 }
+
+int npshm_write_file_data(const char *path, const void *data, int ndim, const int64_t *shape, const char *dtype,
+                          unsigned flags) {
+    if (npshm__in_forked_child())
+        return npshm__c_write_file_data(path, data, ndim, shape, dtype, flags);
+    return npshm__go_write_file_data((char *)path, (void *)data, ndim, (int64_t *)shape, (char *)dtype, flags);
+}
+
+int npshm_read_file_data(const char *path, uint64_t offset, npshm_alloc_fn alloc, void *ctx, uint64_t *end) {
+    if (npshm__in_forked_child())
+        return npshm__c_read_file_data(path, offset, alloc, ctx, end);
+    return npshm__go_read_file_data((char *)path, offset, (void *)alloc, ctx, end);
+}
+
+int npshm_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
+                             size_t *len) {
+    if (npshm__in_forked_child())
+        return npshm__c_encode_file_header(buf, cap, ndim, shape, dtype, flags, len);
+    return npshm__go_encode_file_header(buf, cap, ndim, (int64_t *)shape, (char *)dtype, flags, len);
+}

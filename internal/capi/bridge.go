@@ -110,6 +110,26 @@ func newFileScratch() (*core.FileScratch, unsafe.Pointer) {
 	return (*core.FileScratch)(p), p
 }
 
+// callAlloc is the core's AllocFunc for npshm_read_file_data: it calls the caller's npshm_alloc_fn
+// fn with ctx and the file's header (fh.Descr is NUL-terminated).
+func callAlloc(fh *core.FileHeader, fn, ctx unsafe.Pointer) (unsafe.Pointer, int32) {
+	format := C.uint(FlagNpio)
+	if fh.Format == core.FormatNpy {
+		format = FlagNpy
+	}
+	r := C.npshm__call_alloc(fn, ctx, format, C.int(fh.Ndim), (*C.int64_t)(unsafe.Pointer(&fh.Shape[0])),
+		(*C.char)(unsafe.Pointer(unsafe.SliceData(fh.Descr))), C.size_t(fh.Itemsize), C.size_t(fh.DataNbytes),
+		C.int(b2i(fh.Fortran)))
+	return r.data, int32(r.rc)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // handleHeader fills h (ndim, shape, itemsize, descr, flags, data size) from a handle and returns
 // the address of its data. h.Descr points into the handle.
 func handleHeader(p unsafe.Pointer, h *core.Header) unsafe.Pointer {

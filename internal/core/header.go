@@ -64,6 +64,25 @@ func (h *Header) Layout() Status {
 	return Status{}
 }
 
+// Describe fills h for an array of the given shape and dtype (any spelling NormalizeDtype takes,
+// canonicalised into descrBuf, of capacity MaxDescr), as Create does before it creates anything:
+// the checks of ndim, dtype and shape, then Layout.
+func (h *Header) Describe(shape []int64, dtype []byte, fortran bool, descrBuf []byte) Status {
+	if len(shape) > MaxNdim {
+		return failNum(ErrInvalid, "ndim must be between 0 and 64, not", int64(len(shape)))
+	}
+	descr, itemsize, st := NormalizeDtype(dtype, descrBuf)
+	if !st.Ok() {
+		return st
+	}
+	*h = Header{Ndim: len(shape), Itemsize: uint64(itemsize), Descr: descr}
+	copy(h.Shape[:], shape)
+	if fortran {
+		h.Flags = FlagFortran
+	}
+	return h.Layout()
+}
+
 // shapeBytes multiplies out a shape by numpy's rule (PyArray_NewFromDescr): no dimension is
 // negative, and itemsize times the product of the nonzero dimensions fits in a signed 64-bit
 // integer, even when another dimension is 0 (numpy refuses (2**62, 0) of int64, though it holds no

@@ -20,6 +20,8 @@
 
 #define MAX_DESCR 65536
 #define MAX_PATH_LEN 4095
+#define MAX_NAME_ARG (7 + MAX_PATH_LEN + 1) /* longest name argument: "file://" and a path (capi's maxName) */
+#define MAX_DTYPE_ARG (2 * MAX_DESCR)       /* longest dtype argument (capi's maxDtype) */
 #define MAX_SHM_NAME 255
 #define FIXED_HEADER 64
 #define MAX_HEADER (FIXED_HEADER + 8 * NPSHM_MAX_NDIM + MAX_DESCR + 4)
@@ -39,7 +41,13 @@ int npshm__c_delete(const char *name);                                          
 int npshm__c_list(void *fn, void *ctx);                                                     /* ops.c */
 int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm_read_options *opts,
                        npshm_array **out);                                                  /* load.c */
-int npshm__c_write_file(const char *path, const npshm_array *array);                        /* load.c */
+int npshm__c_write_file(const char *path, const npshm_array *array);                        /* filedata.c */
+int npshm__c_write_file_data(const char *path, const void *data, int ndim, const int64_t *shape,
+                             const char *dtype, unsigned flags);                            /* filedata.c */
+int npshm__c_read_file_data(const char *path, uint64_t offset, npshm_alloc_fn alloc, void *ctx,
+                            uint64_t *end);                                                 /* filedata.c */
+int npshm__c_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *shape, const char *dtype,
+                                unsigned flags, size_t *len);                               /* filedata.c */
 int npshm__c_clean_temporaries(const char *dir, int *removed);                              /* clean.c */
 
 /* ---- fork detection and the crash-test hook (fork.c) ---- */
@@ -50,7 +58,7 @@ int npshm__in_forked_child(void);
 
 /* The crash-test hook (internal/core/testhook.go): the point NPSHM_TEST_PAUSE named when the
  * library was loaded, read once. */
-enum { PAUSE_NONE, PAUSE_CREATE_PUBLISH, PAUSE_REPLACE_RENAME, PAUSE_LOAD };
+enum { PAUSE_NONE, PAUSE_CREATE_PUBLISH, PAUSE_REPLACE_RENAME, PAUSE_LOAD, PAUSE_WRITE };
 extern int npshm__pause_at;
 /* Stops the process with SIGSTOP if NPSHM_TEST_PAUSE named this point: one load and one predictable
  * branch otherwise. */
@@ -146,6 +154,11 @@ typedef struct header {
     size_t descr_len;
 } header;
 
+/* Fills h (flags, ndim, shape, itemsize, descr, descr_len, data_nbytes) for an array of ndim
+ * dimensions of shape and of dtype (any spelling; canonicalised into descr, MAX_DESCR + 1 bytes), as
+ * create does before it creates anything (internal/core/header.go's Describe). */
+status npshm__describe(header *h, int ndim, const int64_t *shape, const char *dtype, int fortran, char *descr);
+
 /* Decodes and checks the header at the start of buf (len bytes of a segment seg bytes long) into h,
  * whose descr then points into buf; scratch holds MAX_DESCR bytes. */
 status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, header *h, char *scratch);
@@ -166,6 +179,10 @@ typedef struct target {
 
 /* Resolves a name by docs/FORMAT.md, "Names" (internal/core/name.go's ResolveName). */
 status npshm__resolve(const char *name, target *t);
+
+/* Writes a fresh NUL-terminated temporary name for the directory dir (ending in '/') into buf
+ * (ops.c; the core's appendTempName). */
+void npshm__temp_name(char *buf, size_t cap, const char *dir);
 
 /* ---- segments (ops.c) ---- */
 
@@ -201,6 +218,14 @@ typedef struct fheader {
     uint64_t itemsize, header_len, nbytes;
 } fheader;
 
+/* The format of a file written to path: NPSHM_NPY if it ends in ".npy", else NPSHM_NPIO
+ * (internal/core/fileformat.go's FormatOf). */
+unsigned npshm__format_of(const char *path);
+/* The header of an array record in format (NPSHM_NPY or NPSHM_NPIO) into buf (MAX_HEADER bytes);
+ * its length into *len (internal/core/fileformat.go's EncodeFileHeader). */
+status npshm__encode_file_header(unsigned char *buf, unsigned format, const char *descr, int ndim,
+                                 const int64_t *shape, int fortran, size_t *len);
+
 /* Decodes the header of the record at the start of buf (len bytes read of avail in the file) into
  * fh; canon (MAX_DESCR + 1 bytes) receives the descriptor. */
 status npshm__decode_file_header(const unsigned char *buf, size_t len, uint64_t avail, fheader *fh, char *canon);
@@ -219,6 +244,21 @@ size_t npshm__c_encode_npy_header(unsigned char *buf, size_t cap, const char *de
                                   const int64_t *shape, int fortran);
 
 /* ---- loads (load.c) ---- */
+
+/* The working memory of a load or a read: the file's header, its descriptor, the expected one, the
+ * lock file's path, the decoded header (internal/core's FileScratch). */
+typedef struct fwork {
+    unsigned char file[MAX_HEADER];
+    char descr[MAX_DESCR + 1];
+    char expect[MAX_DESCR + 1];
+    char lock[MAX_PATH_LEN + 320];
+    fheader fh;
+} fwork;
+
+/* Opens an array file for reading: 0, or the status code with *s set (internal/core's openFile). */
+int npshm__open_file(const char *path, int *fd, status *s);
+/* Reads and decodes the header of the record at off of the file fd into w->fh (readFileHeader). */
+status npshm__read_file_header(fwork *w, int fd, uint64_t off);
 
 /* For the differential tests: the lock file path of a name (NUL-terminated into out), or -1. */
 int npshm__c_lock_path(const char *name, char *out, size_t cap);

@@ -21,7 +21,7 @@
 
 static _Atomic unsigned long temp_counter;
 
-static void temp_name(char *buf, size_t cap, const char *dir) {
+void npshm__temp_name(char *buf, size_t cap, const char *dir) {
     snprintf(buf, cap, "%s" TEMP_PREFIX "%d-%lu", dir, (int)getpid(), atomic_fetch_add(&temp_counter, 1) + 1);
 }
 
@@ -91,7 +91,7 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
         if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
             return st_sys(errno, "cannot create the array's directory entry");
         for (int i = 0; i < 100 && seg->fd < 0; i++) {
-            temp_name(seg->tmp, sizeof seg->tmp, seg->dir);
+            npshm__temp_name(seg->tmp, sizeof seg->tmp, seg->dir);
             seg->fd = open(seg->tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
             if (seg->fd < 0 && errno != EEXIST) return st_sys(errno, "cannot create a temporary file");
         }
@@ -185,7 +185,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
             snprintf(proc, sizeof proc, "/proc/self/fd/%d", seg.fd);
             int linked = 0;
             for (int i = 0; i < 100 && !linked; i++) {
-                temp_name(seg.tmp, sizeof seg.tmp, seg.dir);
+                npshm__temp_name(seg.tmp, sizeof seg.tmp, seg.dir);
                 if (linkat(AT_FDCWD, proc, AT_FDCWD, seg.tmp, AT_SYMLINK_FOLLOW) == 0)
                     linked = 1;
                 else if (errno != EEXIST) {
