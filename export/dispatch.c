@@ -166,6 +166,12 @@ int npshm_write_file(const char *path, const npshm_array *array) {
     return npshm__go_write_file((char *)path, (void *)array);
 }
 
+unsigned npshm_file_format(const char *path) {
+    if (npshm__in_forked_child())
+        return npshm__c_file_format(path);
+    return npshm__go_file_format((char *)path);
+}
+
 int npshm_write_file_data(const char *path, const void *data, int ndim, const int64_t *shape, const char *dtype,
                           unsigned flags) {
     if (npshm__in_forked_child())

@@ -70,6 +70,11 @@ func npshm__go_write_file(path *C.char, array unsafe.Pointer) C.int {
 	return C.int(capi.WriteFile(unsafe.Pointer(path), array))
 }
 
+//export npshm__go_file_format
+func npshm__go_file_format(path *C.char) C.uint {
+	return C.uint(capi.FileFormat(unsafe.Pointer(path)))
+}
+
 //export npshm__go_write_file_data
 func npshm__go_write_file_data(path *C.char, data unsafe.Pointer, ndim C.int, shape *C.int64_t, dtype *C.char, flags C.uint) C.int {
 	return C.int(capi.WriteFileData(unsafe.Pointer(path), data, int32(ndim), unsafe.Pointer(shape), unsafe.Pointer(dtype),

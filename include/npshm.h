@@ -288,6 +288,11 @@ int npshm_write_file(const char *path, const npshm_array *array);
 #define NPSHM_NPY  0x20u /* numpy's .npy (numpy.save) */
 #define NPSHM_NPIO 0x40u /* cdxcore.npio */
 
+/* npshm_file_format - the format npshm_write_file, and npshm_write_file_data without a format
+ * flag, write to path: NPSHM_NPY if path ends in ".npy", else NPSHM_NPIO (NULL included). For
+ * callers that lay out their data for the format (npio holds C order only). */
+unsigned npshm_file_format(const char *path);
+
 /* The longest header npshm_encode_file_header writes: a buffer of this size always suffices. */
 #define NPSHM_MAX_FILE_HEADER 66048
 

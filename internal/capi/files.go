@@ -147,6 +147,15 @@ func dataArgs(ndim int32, shape, dtype unsafe.Pointer, flags uint32, needFormat 
 	return dtypeB, core.Status{}
 }
 
+// FileFormat is npshm_file_format: NPSHM_NPY or NPSHM_NPIO, the format written to path.
+func FileFormat(path unsafe.Pointer) uint32 {
+	pathB, _ := cbytes(path, core.MaxPath)
+	if core.FormatOf(pathB) == core.FormatNpy {
+		return FlagNpy
+	}
+	return FlagNpio
+}
+
 // formatOf is the file format the flags choose, or the path's (core.FormatOf).
 func formatOf(flags uint32, path []byte) int {
 	switch flags & (FlagNpy | FlagNpio) {

@@ -42,6 +42,7 @@ int npshm__c_list(void *fn, void *ctx);                                         
 int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm_read_options *opts,
                        npshm_array **out);                                                  /* load.c */
 int npshm__c_write_file(const char *path, const npshm_array *array);                        /* filedata.c */
+unsigned npshm__c_file_format(const char *path);                                            /* filedata.c */
 int npshm__c_write_file_data(const char *path, const void *data, int ndim, const int64_t *shape,
                              const char *dtype, unsigned flags);                            /* filedata.c */
 int npshm__c_read_file_data(const char *path, uint64_t offset, npshm_alloc_fn alloc, void *ctx,

@@ -38,6 +38,12 @@ static status data_args(int ndim, const int64_t *shape, const char *dtype, unsig
     return OK_STATUS;
 }
 
+/* npshm_file_format: a path the file functions refuse (NULL, too long) is npio, as capi's FileFormat. */
+unsigned npshm__c_file_format(const char *path) {
+    if (path == NULL || strnlen(path, MAX_PATH_LEN + 1) > MAX_PATH_LEN) return NPSHM_NPIO;
+    return npshm__format_of(path);
+}
+
 /* ---- writing (internal/core/filedata_linux.go's WriteFile) ---- */
 
 static status write_all(int fd, const void *p, uint64_t n, uint64_t off) {

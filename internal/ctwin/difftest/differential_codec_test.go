@@ -92,6 +92,16 @@ func TestCReadFileDataMatchesGo(t *testing.T) {
 	}
 }
 
+func TestCFileFormatMatchesGo(t *testing.T) {
+	for _, path := range []string{"\x00NULL", "", "a.npy", "a.npio", "x.NPY", ".npy", "npy", "d/a.npy.gz",
+		strings.Repeat("p", core.MaxPath-4) + ".npy", strings.Repeat("p", core.MaxPath-3) + ".npy"} {
+		p := cstrings(t, path)[0]
+		if g, c := capi.FileFormat(p), CFileFormat(p); g != c || g != capi.FlagNpy && g != capi.FlagNpio {
+			t.Errorf("npshm_file_format(%.20q): Go %#x, C %#x", path, g, c)
+		}
+	}
+}
+
 // dataArgs is a call of npshm_write_file_data or npshm_encode_file_header.
 type dataCall struct {
 	what  string

@@ -386,6 +386,9 @@ func CWriteFile(path, array unsafe.Pointer) int32 {
 	return int32(C.npshm__c_write_file((*C.char)(path), (*C.npshm_array)(array)))
 }
 
+// CFileFormat is the twin's npshm_file_format.
+func CFileFormat(path unsafe.Pointer) uint32 { return uint32(C.npshm__c_file_format((*C.char)(path))) }
+
 // CWriteFileData is the twin's npshm_write_file_data.
 func CWriteFileData(path, data unsafe.Pointer, ndim int32, shape, dtype unsafe.Pointer, flags uint32) int32 {
 	return int32(C.npshm__c_write_file_data((*C.char)(path), data, C.int(ndim), (*C.int64_t)(shape), (*C.char)(dtype),
