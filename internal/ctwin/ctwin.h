@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "npshm.h"
@@ -22,6 +23,10 @@
 #define MAX_PATH_LEN 4095
 #define MAX_NAME_ARG (7 + MAX_PATH_LEN + 1) /* longest name argument: "file://" and a path (capi's maxName) */
 #define MAX_DTYPE_ARG (2 * MAX_DESCR)       /* longest dtype argument (capi's maxDtype) */
+
+/* A string argument the entry points refuse as internal/capi's cbytes does: NULL, or longer than
+ * limit bytes (read no further than limit + 1). */
+static inline int bad_arg(const char *s, size_t limit) { return s == NULL || strnlen(s, limit + 1) > limit; }
 #define MAX_SHM_NAME 255
 #define FIXED_HEADER 64
 #define MAX_HEADER (FIXED_HEADER + 8 * NPSHM_MAX_NDIM + MAX_DESCR + 4)

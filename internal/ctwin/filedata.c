@@ -17,8 +17,7 @@
 
 /* The path of a file function: 0, or INVALID reported (without a name) for NULL, too long or empty. */
 static int bad_path(const char *op, const char *path) {
-    if (path == NULL || strnlen(path, MAX_PATH_LEN + 1) > MAX_PATH_LEN)
-        return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "path is NULL or too long");
+    if (bad_arg(path, MAX_PATH_LEN)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "path is NULL or too long");
     if (path[0] == 0) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "path is empty");
     return 0;
 }
@@ -33,14 +32,13 @@ static status data_args(int ndim, const int64_t *shape, const char *dtype, unsig
     if (format == (NPSHM_NPY | NPSHM_NPIO) || (need_format && format == 0))
         return st_fail(NPSHM_ERR_INVALID, need_format ? "give one of NPSHM_NPY and NPSHM_NPIO"
                                                       : "give NPSHM_NPY or NPSHM_NPIO, not both");
-    if (dtype == NULL || strnlen(dtype, MAX_DTYPE_ARG + 1) > MAX_DTYPE_ARG)
-        return st_fail(NPSHM_ERR_INVALID, "dtype is NULL or too long");
+    if (bad_arg(dtype, MAX_DTYPE_ARG)) return st_fail(NPSHM_ERR_INVALID, "dtype is NULL or too long");
     return OK_STATUS;
 }
 
 /* npshm_file_format: a path the file functions refuse (NULL, too long) is npio, as capi's FileFormat. */
 unsigned npshm__c_file_format(const char *path) {
-    if (path == NULL || strnlen(path, MAX_PATH_LEN + 1) > MAX_PATH_LEN) return NPSHM_NPIO;
+    if (bad_arg(path, MAX_PATH_LEN)) return NPSHM_NPIO;
     return npshm__format_of(path);
 }
 

@@ -242,10 +242,10 @@ static int open_file(const char *path, int *fd, status *s) {
 int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm_read_options *opts,
                        npshm_array **out) {
     const char *op = "npshm_read_file";
-    if (name == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
+    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
-    if (path == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "path is NULL or too long");
     if (flags & ~READ_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (read_file takes NPSHM_READONLY, NPSHM_EXCLUSIVE and a mode)");
+    if (bad_arg(path, MAX_PATH_LEN)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "path is NULL or too long");
     npshm_read_options none;
     memset(&none, 0, sizeof none);
     npshm_read_options *o = opts ? opts : &none;
@@ -254,6 +254,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     if (o->expect_shape && (o->ndim < 0 || o->ndim > NPSHM_MAX_NDIM))
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected ndim must be between 0 and 64");
     if (o->expect_shape && o->ndim > 0 && o->shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected shape is NULL");
+    if (o->dtype != NULL && bad_arg(o->dtype, MAX_DTYPE_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected dtype is too long");
     fwork *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
     memset(&w->fh, 0, sizeof w->fh);

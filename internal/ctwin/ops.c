@@ -288,12 +288,12 @@ typedef struct work {
 int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
                          npshm_init_fn init, void *ctx, npshm_array **out) {
     const char *op = init ? "npshm_create_init" : "npshm_create";
-    if (name == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
+    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
     if (ndim < 0 || ndim > NPSHM_MAX_NDIM) return npshm__report(st_num(NPSHM_ERR_INVALID, "ndim must be between 0 and 64, not", ndim), op, name);
     if (ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "shape is NULL");
     if (flags & ~CREATE_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (NPSHM_READONLY applies to attach only)");
-    if (dtype == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "dtype is NULL or too long");
+    if (bad_arg(dtype, MAX_DTYPE_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "dtype is NULL or too long");
     work *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
     status s = c_create(name, ndim, shape, dtype, flags, init, ctx, out, w->descr, w->hbuf);
@@ -304,12 +304,14 @@ int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const
 int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim, const int64_t *shape,
                     const char *dtype, npshm_array **out) {
     const char *op = expect_geom ? "npshm_attach_expect" : "npshm_attach";
-    if (name == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
+    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
     if (flags & ~NPSHM_READONLY) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (only NPSHM_READONLY applies to attach)");
     if (expect_geom && (ndim < -1 || ndim > NPSHM_MAX_NDIM))
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected ndim must be -1 (any) or between 0 and 64");
     if (expect_geom && ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected shape is NULL");
+    if (expect_geom && dtype != NULL && bad_arg(dtype, MAX_DTYPE_ARG))
+        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected dtype is too long");
     work *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
     status s = c_attach(name, flags, expect_geom, ndim, shape, expect_geom ? dtype : NULL, out, w->descr, w->hbuf);
@@ -319,7 +321,7 @@ int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim,
 
 int npshm__c_delete(const char *name) {
     const char *op = "npshm_delete";
-    if (name == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
+    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     target t;
     status s = npshm__resolve(name, &t);
     if (s.code) return npshm__report(s, op, name);

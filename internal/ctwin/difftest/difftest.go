@@ -82,6 +82,15 @@ static int npshm__diff_alloc_cb(const npshm_file_info *info, void **data, void *
 
 static void *npshm__diff_alloc_fn(void) { return (void *)npshm__diff_alloc_cb; }
 
+static int npshm__diff_init_cb(void *data, size_t nbytes, void *ctx) {
+    (void)data;
+    (void)nbytes;
+    (void)ctx;
+    return 0;
+}
+
+static void *npshm__diff_init_fn(void) { return (void *)npshm__diff_init_cb; }
+
 static void npshm__diff_alloc_free(npshm__diff_alloc_ctx *c) {
     free(c->dtype);
     free(c->data);
@@ -406,4 +415,41 @@ func CEncodeFileHeader(buf unsafe.Pointer, capacity uint64, ndim int32, shape, d
 	length *uint64) int32 {
 	return int32(C.npshm__c_encode_file_header(buf, C.size_t(capacity), C.int(ndim), (*C.int64_t)(shape),
 		(*C.char)(dtype), C.uint(flags), (*C.size_t)(unsafe.Pointer(length))))
+}
+
+// ---- the twin's entry points with raw C arguments, for the error tables ----
+
+// InitFn is a C npshm_init_fn that leaves the data zero-filled.
+func InitFn() unsafe.Pointer { return C.npshm__diff_init_fn() }
+
+// CCreateRaw is the twin's npshm_create_init (npshm_create with init nil).
+func CCreateRaw(name unsafe.Pointer, ndim int32, shape, dtype unsafe.Pointer, flags uint32, init, ctx unsafe.Pointer,
+	out *unsafe.Pointer) int32 {
+	return int32(C.npshm__c_create_init((*C.char)(name), C.int(ndim), (*C.int64_t)(shape), (*C.char)(dtype), C.uint(flags),
+		C.npshm_init_fn(init), ctx, (**C.npshm_array)(unsafe.Pointer(out))))
+}
+
+// CAttachRaw is the twin's npshm_attach (expect false) or npshm_attach_expect.
+func CAttachRaw(name unsafe.Pointer, flags uint32, expect bool, ndim int32, shape, dtype unsafe.Pointer,
+	out *unsafe.Pointer) int32 {
+	e := 0
+	if expect {
+		e = 1
+	}
+	return int32(C.npshm__c_attach((*C.char)(name), C.uint(flags), C.int(e), C.int(ndim), (*C.int64_t)(shape),
+		(*C.char)(dtype), (**C.npshm_array)(unsafe.Pointer(out))))
+}
+
+// CDeleteRaw is the twin's npshm_delete.
+func CDeleteRaw(name unsafe.Pointer) int32 { return int32(C.npshm__c_delete((*C.char)(name))) }
+
+// CReadFileRaw is the twin's npshm_read_file (no options).
+func CReadFileRaw(path, name unsafe.Pointer, flags uint32, out *unsafe.Pointer) int32 {
+	return int32(C.npshm__c_read_file((*C.char)(path), (*C.char)(name), C.uint(flags), nil,
+		(**C.npshm_array)(unsafe.Pointer(out))))
+}
+
+// CCleanRaw is the twin's npshm_clean_temporaries.
+func CCleanRaw(dir unsafe.Pointer, removed *int32) int32 {
+	return int32(C.npshm__c_clean_temporaries((*C.char)(dir), (*C.int)(unsafe.Pointer(removed))))
 }
