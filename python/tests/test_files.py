@@ -54,6 +54,8 @@ def test_vectors(v, names):
     if not v["ok"]:
         with pytest.raises(EOFError if v["eof"] else ValueError):
             npshm.read_shared_array(path, name)
+        with pytest.raises(EOFError if v["eof"] else ValueError):  # the same parser
+            npshm.from_file(path)
         assert npshm.read_shared_array(path, name, raise_on_error=False) is None
         nothing_left(name)
         return
