@@ -73,9 +73,13 @@ typedef struct npshm_array npshm_array;
  *   name   "x", "/x", "shm://x" or "file://PATH". A shm name is at most 255
  *          bytes and may not be empty, ".", "..", or contain '/'.
  *   ndim   0 .. NPSHM_MAX_NDIM; shape holds ndim sizes >= 0 (NULL if ndim is 0).
+ *          As in numpy, itemsize times the product of the nonzero sizes must
+ *          not exceed 2**63-1, even when another size is 0; and an array that
+ *          is not empty holds at most 2**56 bytes.
  *   dtype  a numpy name ("float64", "uint8", "bool", "complex128",
  *          "datetime64[ns]") or a .npy descriptor ("<f8", "|S7", "<U3",
- *          "[('x', '<f4'), ('y', '<i8', (3,))]"). Object dtypes are refused.
+ *          "[('x', '<f4'), ('y', '<i8', (3,))]"). Object dtypes, and items of
+ *          2**31 bytes or more, are refused (numpy cannot hold them).
  *   flags  NPSHM_REPLACE, NPSHM_FORTRAN, NPSHM_MODE(perm), or 0.
  *   out    receives the handle on success; untouched on failure.
  * Creation is exclusive and atomic: nobody can attach a half-made array. The
