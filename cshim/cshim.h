@@ -63,9 +63,9 @@ int npshm__errno(void);
 int npshm__fail(int code, int errnum, const char *op, const char *name, const char *what);
 
 /* Copies n bytes of the file src from offset off into dst, a fresh mapping of the file dst_fd at
- * dst_off (dst_fd -1: no descriptor): sendfile into dst_fd from the front and, with more than one
- * CPU and at least 64 MiB, a second thread preading into the mapping from the back, meeting in the
- * middle; *cancel (if not NULL) is looked at between chunks of 8 MiB. Plain pthreads: usable from
+ * dst_off (dst_fd -1: no descriptor, plain memory): sendfile into dst_fd (pread without one) from
+ * the front and, with more than one CPU and at least 64 MiB, a second thread preading into dst from
+ * the back, meeting in the middle; *cancel (if not NULL) is looked at between chunks of 8 MiB. Plain pthreads: usable from
  * Go's side of the library and in forked children alike. Returns 0, EINTR if cancelled, ENODATA if
  * the file ended early, or the errno of a failed read or write. */
 int npshm__fill(int src, uint64_t off, void *dst, uint64_t n, int dst_fd, uint64_t dst_off,
