@@ -130,22 +130,8 @@ func b2i(b bool) int {
 	return 0
 }
 
-// handleHeader fills h (ndim, shape, itemsize, descr, flags, data size) from a handle and returns
-// the address of its data. h.Descr points into the handle.
-func handleHeader(p unsafe.Pointer, h *core.Header) unsafe.Pointer {
+// handleArray returns what npshm_write_file_data needs of a handle's array.
+func handleArray(p unsafe.Pointer) (data unsafe.Pointer, ndim int32, shape, dtype unsafe.Pointer, fortran bool) {
 	a := (*C.npshm_array)(p)
-	*h = core.Header{Ndim: int(a.ndim), Itemsize: uint64(a.itemsize), DataNbytes: uint64(a.nbytes)}
-	for i := 0; i < h.Ndim && i < core.MaxNdim; i++ {
-		h.Shape[i] = int64(a.shape[i])
-	}
-	if a.fortran != 0 {
-		h.Flags = core.FlagFortran
-	}
-	d := unsafe.Pointer(a.dtype)
-	n := 0
-	for *(*byte)(unsafe.Add(d, n)) != 0 && n < core.MaxDescr {
-		n++
-	}
-	h.Descr = unsafe.Slice((*byte)(d), n)
-	return a.data
+	return a.data, int32(a.ndim), unsafe.Pointer(&a.shape[0]), unsafe.Pointer(a.dtype), a.fortran != 0
 }

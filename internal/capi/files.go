@@ -167,7 +167,7 @@ func formatOf(flags uint32, path []byte) int {
 	return core.FormatOf(path)
 }
 
-// WriteFile is npshm_write_file.
+// WriteFile is npshm_write_file: npshm_write_file_data of the handle's array.
 func WriteFile(path, array unsafe.Pointer) (rc int32) {
 	const op = "npshm_write_file"
 	defer guard(&rc, op)
@@ -178,19 +178,12 @@ func WriteFile(path, array unsafe.Pointer) (rc int32) {
 	case array == nil:
 		return invalid(op, pathB, "array is NULL")
 	}
-	s := scratch()
-	fs, raw := newFileScratch()
-	if s == nil || fs == nil {
-		freeScratch(raw)
-		return fail(outOfMemory, op, pathB)
+	data, ndim, shape, dtype, fortran := handleArray(array)
+	flags := uint32(0)
+	if fortran {
+		flags = FlagFortran
 	}
-	defer freeScratch(raw)
-	h := &s.Hdr
-	data := handleHeader(array, h)
-	if st := core.WriteFile(s, fs, unsafe.Slice((*byte)(path), len(pathB)+1), h, data, core.FormatOf(pathB)); !st.Ok() {
-		return fail(st, op, pathB)
-	}
-	return 0
+	return writeData(op, path, pathB, data, ndim, shape, dtype, flags)
 }
 
 // WriteFileData is npshm_write_file_data.
@@ -201,6 +194,11 @@ func WriteFileData(path, data unsafe.Pointer, ndim int32, shape, dtype unsafe.Po
 	if rc != 0 {
 		return rc
 	}
+	return writeData(op, path, pathB, data, ndim, shape, dtype, flags)
+}
+
+func writeData(op string, path unsafe.Pointer, pathB []byte, data unsafe.Pointer, ndim int32, shape, dtype unsafe.Pointer,
+	flags uint32) int32 {
 	dtypeB, st := dataArgs(ndim, shape, dtype, flags, false)
 	if !st.Ok() {
 		return fail(st, op, pathB)

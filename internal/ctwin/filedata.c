@@ -114,32 +114,9 @@ typedef struct wwork {
     unsigned char hbuf[MAX_HEADER];
 } wwork;
 
-int npshm__c_write_file(const char *path, const npshm_array *array) {
-    const char *op = "npshm_write_file";
-    int rc = bad_path(op, path);
-    if (rc) return rc;
-    if (array == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, path, "array is NULL");
-    unsigned char *hbuf = malloc(MAX_HEADER);
-    if (hbuf == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, path, "out of memory");
-    header h;
-    memset(&h, 0, sizeof h);
-    h.flags = array->fortran ? FLAG_FORTRAN : 0;
-    h.ndim = array->ndim;
-    memcpy(h.shape, array->shape, sizeof(int64_t) * (size_t)array->ndim);
-    h.itemsize = array->itemsize;
-    h.descr = array->dtype;
-    h.descr_len = strlen(array->dtype);
-    h.data_nbytes = array->nbytes;
-    status s = write_data(path, &h, array->data, npshm__format_of(path), hbuf);
-    free(hbuf);
-    return s.code ? npshm__report(s, op, path) : NPSHM_OK;
-}
-
-int npshm__c_write_file_data(const char *path, const void *data, int ndim, const int64_t *shape,
-                             const char *dtype, unsigned flags) {
-    const char *op = "npshm_write_file_data";
-    int rc = bad_path(op, path);
-    if (rc) return rc;
+/* npshm_write_file_data after its path is checked, for op. */
+static int write_file_data(const char *op, const char *path, const void *data, int ndim, const int64_t *shape,
+                           const char *dtype, unsigned flags) {
     status s = data_args(ndim, shape, dtype, flags, 0);
     if (s.code) return npshm__report(s, op, path);
     wwork *w = malloc(sizeof *w);
@@ -153,6 +130,23 @@ int npshm__c_write_file_data(const char *path, const void *data, int ndim, const
     }
     free(w);
     return s.code ? npshm__report(s, op, path) : NPSHM_OK;
+}
+
+/* npshm_write_file: npshm_write_file_data of the handle's array. */
+int npshm__c_write_file(const char *path, const npshm_array *array) {
+    const char *op = "npshm_write_file";
+    int rc = bad_path(op, path);
+    if (rc) return rc;
+    if (array == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, path, "array is NULL");
+    return write_file_data(op, path, array->data, array->ndim, array->shape, array->dtype,
+                           array->fortran ? NPSHM_FORTRAN : 0);
+}
+
+int npshm__c_write_file_data(const char *path, const void *data, int ndim, const int64_t *shape,
+                             const char *dtype, unsigned flags) {
+    const char *op = "npshm_write_file_data";
+    int rc = bad_path(op, path);
+    return rc ? rc : write_file_data(op, path, data, ndim, shape, dtype, flags);
 }
 
 int npshm__c_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *shape, const char *dtype,

@@ -853,6 +853,20 @@ static PyObject *raise_file_code(int code)
     return NULL;
 }
 
+/* The shape, dtype descriptor and flags arguments of the file functions, args[0..2]: ndim, or -1
+ * with an exception set. */
+static int array_args(PyObject *const *args, int64_t *dims, const char **descr, unsigned *flags)
+{
+    int ndim = parse_shape(args[0], dims);
+    if (ndim < 0 || !(*descr = PyUnicode_AsUTF8AndSize(args[1], NULL)))
+        return -1;
+    unsigned long f = PyLong_AsUnsignedLong(args[2]);
+    if (f == (unsigned long)-1 && PyErr_Occurred())
+        return -1;
+    *flags = (unsigned)f;
+    return ndim;
+}
+
 PyDoc_STRVAR(file_format_doc,
              "file_format(path)\n--\n\nThe format written to path (npshm_file_format): NPY or NPIO.");
 
@@ -886,27 +900,18 @@ static PyObject *mod_write_file_data(PyObject *self, PyObject *const *args, Py_s
         return NULL;
     PyObject *ret = NULL;
     Py_buffer view;
-    int have_view = 0;
     int64_t dims[NPSHM_MAX_NDIM];
-    int ndim = parse_shape(args[2], dims);
-    const char *descr = ndim < 0 ? NULL : PyUnicode_AsUTF8AndSize(args[3], NULL);
-    unsigned long flags = descr ? PyLong_AsUnsignedLong(args[4]) : 0;
-    if (!descr || (flags == (unsigned long)-1 && PyErr_Occurred()))
-        goto out;
-    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
-        goto out;
-    have_view = 1;
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = npshm_write_file_data(path, view.buf, ndim, ndim ? dims : NULL, descr, (unsigned)flags);
-    Py_END_ALLOW_THREADS
-    if (rc < 0)
-        raise_code(rc);
-    else
-        ret = Py_NewRef(Py_None);
-out:
-    if (have_view)
+    const char *descr;
+    unsigned flags;
+    int ndim = array_args(args + 2, dims, &descr, &flags);
+    if (ndim >= 0 && PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) == 0) {
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = npshm_write_file_data(path, view.buf, ndim, ndim ? dims : NULL, descr, flags);
+        Py_END_ALLOW_THREADS
         PyBuffer_Release(&view);
+        ret = rc < 0 ? raise_code(rc) : Py_NewRef(Py_None);
+    }
     Py_XDECREF(keep);
     return ret;
 }
@@ -924,17 +929,16 @@ static PyObject *mod_encode_file_header(PyObject *self, PyObject *const *args, P
         return NULL;
     }
     int64_t dims[NPSHM_MAX_NDIM];
-    int ndim = parse_shape(args[0], dims);
-    const char *descr = ndim < 0 ? NULL : PyUnicode_AsUTF8AndSize(args[1], NULL);
-    unsigned long flags = descr ? PyLong_AsUnsignedLong(args[2]) : 0;
-    if (!descr || (flags == (unsigned long)-1 && PyErr_Occurred()))
+    const char *descr;
+    unsigned flags;
+    int ndim = array_args(args, dims, &descr, &flags);
+    if (ndim < 0)
         return NULL;
     char *buf = malloc(NPSHM_MAX_FILE_HEADER);
     if (!buf)
         return PyErr_NoMemory();
     size_t len = 0;
-    int rc = npshm_encode_file_header(buf, NPSHM_MAX_FILE_HEADER, ndim, ndim ? dims : NULL, descr, (unsigned)flags,
-                                      &len);
+    int rc = npshm_encode_file_header(buf, NPSHM_MAX_FILE_HEADER, ndim, ndim ? dims : NULL, descr, flags, &len);
     PyObject *ret = rc < 0 ? raise_code(rc) : PyBytes_FromStringAndSize(buf, (Py_ssize_t)len);
     free(buf);
     return ret;

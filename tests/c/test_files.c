@@ -215,16 +215,7 @@ static void test_vectors(void) {
             }
             if (k == 1 && strcmp(fmt, "npy") == 0 && strstr(file, "_v2") == NULL && strstr(file, "_v3") == NULL) {
                 /* byte for byte what numpy.save wrote */
-                FILE *x = fopen(path, "rb"), *y = fopen(out, "rb");
-                int same = x && y;
-                while (same) {
-                    int cx = fgetc(x), cy = fgetc(y);
-                    if (cx != cy) same = 0;
-                    if (cx == EOF) break;
-                }
-                if (x) fclose(x);
-                if (y) fclose(y);
-                CHECKF(same, "%s: npshm_write_file did not write numpy.save's bytes", file);
+                CHECKF(same_file_bytes(path, out), "%s: npshm_write_file did not write numpy.save's bytes", file);
             }
         }
         check_data_functions(file, path, a);
