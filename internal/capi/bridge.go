@@ -54,10 +54,26 @@ var outOfMemory = core.Status{Code: core.ErrNoSpace, Errno: 12, Msg: "out of mem
 
 // newHandle makes a C handle for a mapping whose header is h. It returns nil if out of memory.
 func newHandle(m core.Mapping, h *core.Header, name []byte) unsafe.Pointer {
-	a := C.npshm__handle_new(C.size_t(len(h.Descr)), C.size_t(len(name)))
-	if a == nil {
-		return nil
+	a := allocHandle(len(h.Descr), len(name))
+	if a != nil {
+		fillHandle(a, m, h, name)
 	}
+	return a
+}
+
+// allocHandle makes an empty C handle with room for a descriptor and a name of these lengths; nil
+// if out of memory. Free it with freeHandle until fillHandle has given it a mapping.
+func allocHandle(descrLen, nameLen int) unsafe.Pointer {
+	return unsafe.Pointer(C.npshm__handle_new(C.size_t(descrLen), C.size_t(nameLen)))
+}
+
+// freeHandle frees a handle of allocHandle that has no mapping.
+func freeHandle(p unsafe.Pointer) { C.npshm__handle_free((*C.npshm_array)(p)) }
+
+// fillHandle fills a handle of allocHandle (with room for h.Descr and name) for a mapping whose
+// header is h.
+func fillHandle(p unsafe.Pointer, m core.Mapping, h *core.Header, name []byte) {
+	a := (*C.npshm_array)(p)
 	a.base = m.Ptr()
 	a.maplen = C.size_t(m.Len)
 	a.data = unsafe.Add(m.Ptr(), h.DataOffset)
@@ -75,7 +91,6 @@ func newHandle(m core.Mapping, h *core.Header, name []byte) unsafe.Pointer {
 	}
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(a.dtype)), len(h.Descr)), h.Descr)
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(a.name)), len(name)), name)
-	return unsafe.Pointer(a)
 }
 
 // callList calls a user's npshm_list_fn with the entry e, whose header is h; descr must be a

@@ -169,6 +169,13 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     if ((s = npshm__shape_bytes(shape, ndim, h.itemsize, &h.data_nbytes)).code) return s;
     segment seg;
     if ((s = npshm__segment_new(&t, &h, flags, hbuf, &seg)).code) return s;
+    /* The handle is made before the array is published: short of memory for it afterwards, the
+     * only clean-up would be a delete by name, which could remove another process's array. */
+    npshm_array *a = npshm__make_handle(seg.base, &h, t.display);
+    if (a == NULL) {
+        s = st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
+        goto fail;
+    }
     if (init != NULL) {
         int r = init((char *)seg.base + h.data_offset, (size_t)h.data_nbytes, ctx);
         if (r != 0) {
@@ -201,15 +208,13 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
         if (rename(seg.tmp, t.path) != 0) { s = st_sys(errno, "cannot replace the array"); goto fail; }
     }
     close(seg.fd);
-    npshm_array *a = npshm__make_handle(seg.base, &h, t.display);
-    if (a == NULL) {
-        munmap(seg.base, seg.size);
-        unlink(t.path);
-        return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
-    }
     *out = a;
     return OK_STATUS;
 fail:
+    if (a != NULL) {
+        a->base = NULL; /* the segment's mapping is segment_drop's to unmap */
+        npshm__handle_free(a);
+    }
     npshm__segment_drop(&seg);
     return s;
 }
