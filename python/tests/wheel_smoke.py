@@ -5,6 +5,7 @@ import multiprocessing as mp
 import os
 import shutil
 import sys
+import tempfile
 
 import numpy as np
 
@@ -30,6 +31,11 @@ def main() -> None:
             assert pool.apply(child, (name,)) == 4
         assert a.tolist() == [1.0, 2.0, 1.0]
         assert name.encode() in {d.name for d in npshm.list()}
+        # The file codec through the extension's buffers (the stable ABI's on every Python).
+        with tempfile.TemporaryDirectory() as d:
+            for f in ("a.npy", "a.npio"):
+                npshm.to_file(os.path.join(d, f), np.asfortranarray(np.arange(6.0).reshape(2, 3)))
+                assert npshm.from_file(os.path.join(d, f)).tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     finally:
         npshm.delete(name)
     print(f"ok npshm {npshm.__version__} libnpshm {npshm.lib_version} numpy {np.__version__} "
