@@ -54,3 +54,12 @@ func fileErr(st core.Status, op, name string) error {
 func ReadFile(path, name string, opts *ReadFileOptions) (a *Array, attached bool, err error) {
 	return ReadFileContext(context.Background(), path, name, opts)
 }
+
+// FileFormat is the format WriteFile gives the file path: "npy" if path ends in ".npy", else
+// "npio".
+func FileFormat(path string) string {
+	if core.FormatOf([]byte(path)) == core.FormatNpy {
+		return "npy"
+	}
+	return "npio"
+}

@@ -77,10 +77,6 @@ func WriteFile(path string, a *Array) error {
 	if a.fortran {
 		h.Flags = core.FlagFortran
 	}
-	format := core.FormatNpio
-	if strings.HasSuffix(path, ".npy") {
-		format = core.FormatNpy
-	}
 	s := scratchPool.Get().(*core.Scratch)
 	defer scratchPool.Put(s)
 	fsc := fileScratchPool.Get().(*core.FileScratch)
@@ -89,7 +85,7 @@ func WriteFile(path string, a *Array) error {
 	if len(a.data) > 0 {
 		data = unsafe.Pointer(&a.data[0])
 	}
-	if st := core.WriteFile(s, fsc, append([]byte(path), 0), &h, data, format); !st.Ok() {
+	if st := core.WriteFile(s, fsc, append([]byte(path), 0), &h, data, core.FormatOf([]byte(path))); !st.Ok() {
 		return newError(st, "write file", path)
 	}
 	return nil

@@ -43,6 +43,10 @@ func TestCreateAttachErrors(t *testing.T) {
 		{"slash", func() error { _, err := npshm.Create("a/b", []int{1}, "u1", nil); return err }, npshm.ErrInvalid, nil},
 		{"object dtype", func() error { _, err := npshm.Create(existing+"-o", []int{1}, "object", nil); return err }, npshm.ErrInvalid, nil},
 		{"negative dim", func() error { _, err := npshm.Create(existing+"-n", []int{-1}, "u1", nil); return err }, npshm.ErrInvalid, nil},
+		{"numpy refuses the shape", func() error {
+			_, err := npshm.Create(existing, []int{1 << 62, 0}, "int64", &npshm.CreateOptions{Replace: true})
+			return err
+		}, npshm.ErrInvalid, nil},
 		{"bad mode", func() error {
 			_, err := npshm.Create(existing+"-m", []int{1}, "u1", &npshm.CreateOptions{Mode: fs.ModeDir | 0o600})
 			return err
@@ -51,6 +55,11 @@ func TestCreateAttachErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.do()
+			if b, err := npshm.Attach(existing, nil); err != nil || len(b.Shape()) != 1 || b.Shape()[0] != 4 {
+				t.Fatalf("a refused call changed the existing array: %v", err)
+			} else {
+				b.Close()
+			}
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}

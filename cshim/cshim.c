@@ -49,15 +49,20 @@ npshm_array *npshm__handle_new(size_t dtype_len, size_t name_len) {
         return NULL;
     a->dtype = a->storage;
     a->name = a->storage + dtype_len + 1;
+    a->magic = NPSHM__HANDLE_MAGIC;
     return a;
 }
 
-void npshm__handle_free(npshm_array *a) {
+int npshm__handle_free(npshm_array *a) {
     if (a == NULL)
-        return;
+        return NPSHM_OK;
+    /* Exchanged, so that of two racing releases one frees and the other fails. */
+    if (__atomic_exchange_n(&a->magic, 0u, __ATOMIC_ACQ_REL) != NPSHM__HANDLE_MAGIC)
+        return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_release", NULL, "array already released");
     if (a->base != NULL)
         (void)munmap(a->base, a->maplen);
     free(a);
+    return NPSHM_OK;
 }
 
 int npshm__call_list(void *fn, void *ctx, const char *name, const char *dtype, int ndim,
@@ -69,6 +74,17 @@ int npshm__call_list(void *fn, void *ctx, const char *name, const char *dtype, i
         .created_ns = created_ns, .fortran = fortran,
     };
     return ((npshm_list_fn)fn)(&info, ctx);
+}
+
+npshm__alloc_result npshm__call_alloc(void *fn, void *ctx, unsigned format, int ndim, const int64_t *shape,
+                                      const char *dtype, size_t itemsize, size_t nbytes, int fortran) {
+    npshm_file_info info = {
+        .format = format, .ndim = ndim, .shape = shape, .dtype = dtype, .itemsize = itemsize,
+        .nbytes = nbytes, .fortran = fortran,
+    };
+    npshm__alloc_result r = {NULL, 0};
+    r.rc = ((npshm_alloc_fn)fn)(&info, &r.data, ctx);
+    return r;
 }
 
 int npshm__fail(int code, int errnum, const char *op, const char *name, const char *what) {

@@ -23,16 +23,25 @@ typedef struct npshm_array {
     int ndim;
     int readonly;
     int fortran;
+    uint32_t magic;      /* NPSHM__HANDLE_MAGIC while the handle is live; cleared by release */
     int64_t shape[NPSHM_MAX_NDIM];
     char *dtype;         /* NUL-terminated, inside storage */
     char *name;          /* NUL-terminated, inside storage */
     char storage[];
 } npshm_array;
 
+/* Marks a live handle. Release clears it before freeing, so that a second release of the same
+ * handle finds it cleared and fails instead of freeing twice (glibc aborts on that) or unmapping
+ * whatever was mapped there since. It sits past the first 32 bytes, which glibc's allocator
+ * overwrites in a freed chunk (tcache and bin pointers). */
+#define NPSHM__HANDLE_MAGIC 0x6873706eu /* "npsh" */
+_Static_assert(offsetof(struct npshm_array, magic) >= 32, "the magic must survive free()");
+
 /* A handle with room for a dtype and a name of these lengths (without NUL); NULL if out of memory. */
 npshm_array *npshm__handle_new(size_t dtype_len, size_t name_len);
-/* Unmaps a handle's mapping, if it has one, and frees it (npshm_release); NULL is ignored. */
-void npshm__handle_free(npshm_array *a);
+/* npshm_release: unmaps a handle's mapping, if it has one, and frees it; NULL is ignored. A handle
+ * without the magic (released already) is NPSHM_ERR_INVALID and left alone. */
+int npshm__handle_free(npshm_array *a);
 
 /* This thread's scratch area of the given size (it never changes within a process), allocated on
  * first use and freed at thread exit; NULL if out of memory. */
@@ -54,13 +63,22 @@ int npshm__errno(void);
 int npshm__fail(int code, int errnum, const char *op, const char *name, const char *what);
 
 /* Copies n bytes of the file src from offset off into dst, a fresh mapping of the file dst_fd at
- * dst_off (dst_fd -1: no descriptor): sendfile into dst_fd from the front and, with more than one
- * CPU and at least 64 MiB, a second thread preading into the mapping from the back, meeting in the
- * middle; *cancel (if not NULL) is looked at between chunks of 8 MiB. Plain pthreads: usable from
+ * dst_off (dst_fd -1: no descriptor, plain memory): sendfile into dst_fd (pread without one) from
+ * the front and, with more than one CPU and at least 64 MiB, a second thread preading into dst from
+ * the back, meeting in the middle; *cancel (if not NULL) is looked at between chunks of 8 MiB. Plain pthreads: usable from
  * Go's side of the library and in forked children alike. Returns 0, EINTR if cancelled, ENODATA if
  * the file ended early, or the errno of a failed read or write. */
 int npshm__fill(int src, uint64_t off, void *dst, uint64_t n, int dst_fd, uint64_t dst_off,
                 const volatile int *cancel);
+
+/* Fill an npshm_file_info and call a user's npshm_alloc_fn: its result and the memory it gave
+ * (returned by value, as a pointer argument from Go would escape to the Go heap). */
+typedef struct npshm__alloc_result {
+    void *data;
+    int rc;
+} npshm__alloc_result;
+npshm__alloc_result npshm__call_alloc(void *fn, void *ctx, unsigned format, int ndim, const int64_t *shape,
+                                      const char *dtype, size_t itemsize, size_t nbytes, int fortran);
 
 /* Fill an npshm_info and call a user's npshm_list_fn. */
 int npshm__call_list(void *fn, void *ctx, const char *name, const char *dtype, int ndim,

@@ -6,7 +6,9 @@
  * thread), but a second sendfile thread only waits for the first (tmpfs writes hold the inode lock);
  * pread into the mapping runs in parallel with it (page faults take no such lock). So one thread
  * sendfiles chunks from the front while another preads chunks into the mapping from the back, and
- * they meet wherever their speeds put the middle: about 4 GB/s on an idle machine. */
+ * they meet wherever their speeds put the middle: about 4 GB/s on an idle machine. Into memory of
+ * the caller's (npshm_read_file_data: no descriptor), both threads pread, from either end, which
+ * took from_file of a 1 GiB file from 3.6 to 5.8 GB/s (bench/bench_codec.py, on tmpfs). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -111,7 +113,7 @@ int npshm__fill(int src, uint64_t off, void *dst, uint64_t n, int dst_fd, uint64
     atomic_init(&j.lohi, chunks);
     atomic_init(&j.err, 0);
     pthread_t back;
-    int started = n >= MIN_PARALLEL && dst_fd >= 0 && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+    int started = n >= MIN_PARALLEL && sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
                   pthread_create(&back, NULL, back_worker, &j) == 0;
     work(&j, 1);
     if (started) pthread_join(back, NULL);

@@ -44,10 +44,7 @@ int npshm_attach_expect(const char *name, unsigned flags, int ndim, const int64_
     return npshm__go_attach_expect((char *)name, flags, ndim, (int64_t *)shape, (char *)dtype, (void **)out);
 }
 
-int npshm_release(npshm_array *array) {
-    npshm__handle_free(array);
-    return NPSHM_OK;
-}
+int npshm_release(npshm_array *array) { return npshm__handle_free(array); }
 
 int npshm_delete(const char *name) {
     if (npshm__in_forked_child())
@@ -167,4 +164,30 @@ int npshm_write_file(const char *path, const npshm_array *array) {
     if (npshm__in_forked_child())
         return npshm__c_write_file(path, array);
     return npshm__go_write_file((char *)path, (void *)array);
+}
+
+unsigned npshm_file_format(const char *path) {
+    if (npshm__in_forked_child())
+        return npshm__c_file_format(path);
+    return npshm__go_file_format((char *)path);
+}
+
+int npshm_write_file_data(const char *path, const void *data, int ndim, const int64_t *shape, const char *dtype,
+                          unsigned flags) {
+    if (npshm__in_forked_child())
+        return npshm__c_write_file_data(path, data, ndim, shape, dtype, flags);
+    return npshm__go_write_file_data((char *)path, (void *)data, ndim, (int64_t *)shape, (char *)dtype, flags);
+}
+
+int npshm_read_file_data(const char *path, uint64_t offset, npshm_alloc_fn alloc, void *ctx, uint64_t *end) {
+    if (npshm__in_forked_child())
+        return npshm__c_read_file_data(path, offset, alloc, ctx, end);
+    return npshm__go_read_file_data((char *)path, offset, (void *)alloc, ctx, end);
+}
+
+int npshm_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
+                             size_t *len) {
+    if (npshm__in_forked_child())
+        return npshm__c_encode_file_header(buf, cap, ndim, shape, dtype, flags, len);
+    return npshm__go_encode_file_header(buf, cap, ndim, (int64_t *)shape, (char *)dtype, flags, len);
 }

@@ -57,7 +57,8 @@ func npshm__go_create_init(name *C.char, ndim C.int, shape *C.int64_t, dtype *C.
 		uint32(flags), fn, ctx, out))
 }
 
-// The array-file entry points (npshm_read_file_ex, npshm_write_file).
+// The array-file entry points (npshm_read_file_ex, npshm_write_file, npshm_write_file_data,
+// npshm_read_file_data, npshm_encode_file_header).
 
 //export npshm__go_read_file
 func npshm__go_read_file(path, name *C.char, flags C.uint, opts unsafe.Pointer, out *unsafe.Pointer) C.int {
@@ -67,6 +68,29 @@ func npshm__go_read_file(path, name *C.char, flags C.uint, opts unsafe.Pointer, 
 //export npshm__go_write_file
 func npshm__go_write_file(path *C.char, array unsafe.Pointer) C.int {
 	return C.int(capi.WriteFile(unsafe.Pointer(path), array))
+}
+
+//export npshm__go_file_format
+func npshm__go_file_format(path *C.char) C.uint {
+	return C.uint(capi.FileFormat(unsafe.Pointer(path)))
+}
+
+//export npshm__go_write_file_data
+func npshm__go_write_file_data(path *C.char, data unsafe.Pointer, ndim C.int, shape *C.int64_t, dtype *C.char, flags C.uint) C.int {
+	return C.int(capi.WriteFileData(unsafe.Pointer(path), data, int32(ndim), unsafe.Pointer(shape), unsafe.Pointer(dtype),
+		uint32(flags)))
+}
+
+//export npshm__go_read_file_data
+func npshm__go_read_file_data(path *C.char, offset C.uint64_t, fn, ctx unsafe.Pointer, end *C.uint64_t) C.int {
+	return C.int(capi.ReadFileData(unsafe.Pointer(path), uint64(offset), fn, ctx, (*uint64)(unsafe.Pointer(end))))
+}
+
+//export npshm__go_encode_file_header
+func npshm__go_encode_file_header(buf unsafe.Pointer, capacity C.size_t, ndim C.int, shape *C.int64_t, dtype *C.char,
+	flags C.uint, length *C.size_t) C.int {
+	return C.int(capi.EncodeFileHeader(buf, uint64(capacity), int32(ndim), unsafe.Pointer(shape), unsafe.Pointer(dtype),
+		uint32(flags), (*uint64)(unsafe.Pointer(length))))
 }
 
 func main() {}

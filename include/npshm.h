@@ -73,9 +73,13 @@ typedef struct npshm_array npshm_array;
  *   name   "x", "/x", "shm://x" or "file://PATH". A shm name is at most 255
  *          bytes and may not be empty, ".", "..", or contain '/'.
  *   ndim   0 .. NPSHM_MAX_NDIM; shape holds ndim sizes >= 0 (NULL if ndim is 0).
+ *          As in numpy, itemsize times the product of the nonzero sizes must
+ *          not exceed 2**63-1, even when another size is 0; and an array that
+ *          is not empty holds at most 2**56 bytes.
  *   dtype  a numpy name ("float64", "uint8", "bool", "complex128",
  *          "datetime64[ns]") or a .npy descriptor ("<f8", "|S7", "<U3",
- *          "[('x', '<f4'), ('y', '<i8', (3,))]"). Object dtypes are refused.
+ *          "[('x', '<f4'), ('y', '<i8', (3,))]"). Object dtypes, and items of
+ *          2**31 bytes or more, are refused (numpy cannot hold them).
  *   flags  NPSHM_REPLACE, NPSHM_FORTRAN, NPSHM_MODE(perm), or 0.
  *   out    receives the handle on success; untouched on failure.
  * Creation is exclusive and atomic: nobody can attach a half-made array. The
@@ -106,8 +110,15 @@ int npshm_attach(const char *name, unsigned flags, npshm_array **out);
 int npshm_attach_expect(const char *name, unsigned flags, int ndim, const int64_t *shape,
                         const char *dtype, npshm_array **out);
 
-/* npshm_release - unmap the array and free the handle. Never deletes the
- * array. NULL is accepted and ignored. Always NPSHM_OK. */
+/*
+ * npshm_release - unmap the array and free the handle. Never deletes the
+ * array. NULL is accepted and ignored (NPSHM_OK).
+ * Releasing a handle again is NPSHM_ERR_INVALID ("array already released"),
+ * never a double free or an unmap of memory mapped since, in the parent and
+ * in a forked child alike, as long as the allocator has not reused the
+ * handle's memory meanwhile: like free(), using a handle after releasing it
+ * is undefined behaviour; the check is a safety net, not a promise.
+ */
 int npshm_release(npshm_array *array);
 
 /* npshm_delete - remove the name. Existing mappings keep working; the memory
@@ -263,14 +274,95 @@ int npshm_read_file_ex(const char *path, const char *name, unsigned flags, npshm
 
 /*
  * npshm_write_file - write an array to the file path: .npy (numpy.save's exact bytes) if path ends
- * in ".npy", else npio (what cdxcore.npio.to_file writes). The file appears complete or not at all
- * (written under a temporary name, then renamed over path), with mode 0666 less the umask.
- * npio holds only bool, int8..int64, uint16..uint64, float16..float64, complex64, complex128 and
- * unit-less datetime64/timedelta64, in little-endian C order: another dtype, or a Fortran-order
- * array of more than one non-trivial dimension, is INVALID (write .npy instead).
- * Errors: INVALID, NOT_FOUND (no such directory), NO_SPACE, PERMISSION, IO.
+ * in ".npy", else npio (what cdxcore.npio.to_file writes). The file appears complete or not at all:
+ * it is written unnamed (or under a temporary name .npshm-tmp-<pid>-..., which
+ * npshm_clean_temporaries removes once its writer is dead) and renamed over path, with mode 0666
+ * less the umask. npio holds only bool, int8..int64, uint16..uint64, float16..float64, complex64,
+ * complex128 and unit-less datetime64/timedelta64, in little-endian C order: another dtype, or a
+ * Fortran-order array of more than one non-trivial dimension, is INVALID (write .npy instead).
+ * Errors: INVALID (also a NULL or empty path, a NULL array), NOT_FOUND (no such directory),
+ * NO_SPACE, PERMISSION, IO.
  */
 int npshm_write_file(const char *path, const npshm_array *array);
+
+/* ---- Array files and the caller's memory: npshm's codec without a shared array ------------ */
+
+/* File formats: flags of npshm_write_file_data and npshm_encode_file_header, and the format
+ * npshm_read_file_data reports. */
+#define NPSHM_NPY  0x20u /* numpy's .npy (numpy.save) */
+#define NPSHM_NPIO 0x40u /* cdxcore.npio */
+
+/* npshm_file_format - the format npshm_write_file, and npshm_write_file_data without a format
+ * flag, write to path: NPSHM_NPY if path ends in ".npy", else NPSHM_NPIO (NULL included). For
+ * callers that lay out their data for the format (npio holds C order only). */
+unsigned npshm_file_format(const char *path);
+
+/* The longest header npshm_encode_file_header writes: a buffer of this size always suffices. */
+#define NPSHM_MAX_FILE_HEADER 66048
+
+/*
+ * npshm_write_file_data - write an array held in the caller's memory to the file path, as
+ * npshm_write_file writes an npshm array (same file semantics, formats and limits).
+ *   data   itemsize(dtype) * product(shape) bytes, in C order (Fortran order with NPSHM_FORTRAN);
+ *          may be NULL if that is 0.
+ *   ndim   0 .. NPSHM_MAX_NDIM; shape holds ndim sizes >= 0 (NULL if ndim is 0).
+ *   dtype  any spelling npshm_create takes.
+ *   flags  NPSHM_FORTRAN; NPSHM_NPY or NPSHM_NPIO to choose the format, or neither to choose it by
+ *          the path as npshm_write_file does.
+ * Shapes and dtypes are checked as npshm_create checks them, before any file is made.
+ * Errors: INVALID, NOT_FOUND (no such directory), NO_SPACE, PERMISSION, IO.
+ */
+int npshm_write_file_data(const char *path, const void *data, int ndim, const int64_t *shape,
+                          const char *dtype, unsigned flags);
+
+/* What npshm_read_file_data found in a file's header. The pointers are valid only during the
+ * callback. */
+typedef struct npshm_file_info {
+    unsigned format;      /* NPSHM_NPY or NPSHM_NPIO */
+    int ndim;
+    const int64_t *shape; /* ndim sizes */
+    const char *dtype;    /* the canonical .npy descriptor, e.g. "<f8" */
+    size_t itemsize;
+    size_t nbytes;        /* size of the data: the memory the callback must give */
+    int fortran;          /* 1 if the data is in Fortran order */
+} npshm_file_info;
+
+/* Gives npshm_read_file_data the memory to read an array into: set *data to info->nbytes writable
+ * bytes (anything, NULL included, if that is 0) and return 0, or return a positive value to stop
+ * (npshm_read_file_data then returns that value and reads nothing). */
+typedef int (*npshm_alloc_fn)(const npshm_file_info *info, void **data, void *ctx);
+
+/*
+ * npshm_read_file_data - read the array of an array file into memory of the caller's: the reader
+ * of npshm_read_file_ex without a shared array (numpy.load, cdxcore.npio.from_file).
+ *   path    an npio or .npy file, recognised by its first bytes, as npshm_read_file reads it.
+ *   offset  where the array's record starts in the file; 0 for a file holding one array.
+ *   alloc   called once, in the calling thread, with the decoded header, only after the file is
+ *           known to hold all the data the header describes: a damaged file is refused before any
+ *           memory is asked for. It may call the library.
+ *   end     receives the offset just past the record (may be NULL; 0 on failure).
+ * The file is opened once, and the header and the data are read from that one descriptor: a file
+ * renamed over path meanwhile cannot mix two files. A file shortened in place meanwhile is FORMAT
+ * with errno ENODATA, the memory then holding part of the data; a file rewritten in place while it
+ * is read may give mixed data, as with any reader.
+ * Errors: NOT_FOUND, FORMAT (ENODATA: truncated; Python raises EOFError), INVALID, PERMISSION, IO,
+ * or alloc's own nonzero value.
+ */
+int npshm_read_file_data(const char *path, uint64_t offset, npshm_alloc_fn alloc, void *ctx,
+                         uint64_t *end);
+
+/*
+ * npshm_encode_file_header - the header of an array file, as npshm_write_file_data writes it
+ * before the data: for writing arrays into a stream of the caller's (several arrays may follow
+ * each other in one file, as cdxcore.npio.to_file on an open file writes them).
+ *   buf    cap bytes; NPSHM_MAX_FILE_HEADER always suffice.
+ *   flags  NPSHM_NPY or NPSHM_NPIO (one of them), and NPSHM_FORTRAN for Fortran-order data.
+ *   len    receives the header's length (also when cap is too small: INVALID then).
+ * Arguments otherwise as npshm_write_file_data.
+ * Errors: INVALID.
+ */
+int npshm_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *shape, const char *dtype,
+                             unsigned flags, size_t *len);
 
 #ifdef __cplusplus
 }

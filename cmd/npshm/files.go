@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/npshm/npshm"
 )
@@ -69,11 +68,7 @@ complex128 and unit-less datetime64/timedelta64. The file appears complete or no
 		if err := npshm.WriteFile(c.args[1], a); err != nil {
 			return err
 		}
-		format := "npio"
-		if strings.HasSuffix(c.args[1], ".npy") {
-			format = ".npy"
-		}
-		fmt.Fprintf(c.stdout, "saved %s to %s (%s): %s %s, %s\n", a.Name(), c.args[1], format,
+		fmt.Fprintf(c.stdout, "saved %s to %s (%s): %s %s, %s\n", a.Name(), c.args[1], npshm.FileFormat(c.args[1]),
 			npshm.FormatShape(a.Shape()), a.Dtype(), humanBytes(int64(len(a.Bytes()))))
 		return nil
 	},

@@ -235,7 +235,7 @@ func TestLoadSave(t *testing.T) {
 	a.Close()
 	npy, npio := filepath.Join(dir, "a.npy"), filepath.Join(dir, "a.npio")
 	runSteps(t, []step{
-		{[]string{"save", name, npy}, 0, "saved " + name + " to " + npy + " (.npy): (2, 3) <i4, 24 B", "", ""},
+		{[]string{"save", name, npy}, 0, "saved " + name + " to " + npy + " (npy): (2, 3) <i4, 24 B", "", ""},
 		{[]string{"save", name, npio}, 0, "(npio)", "", ""},
 		{[]string{"load", npy, name + "-2"}, 0, "loaded " + npy + " into " + name + "-2: (2, 3) <i4, 24 B", "", ""},
 		{[]string{"load", "--mode", "0640", npio, name + "-2"}, 0, "the array exists, the file was not read: " + name + "-2", "", ""},

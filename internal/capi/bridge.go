@@ -56,10 +56,26 @@ var outOfMemory = core.Status{Code: core.ErrNoSpace, Errno: 12, Msg: "out of mem
 
 // newHandle makes a C handle for a mapping whose header is h. It returns nil if out of memory.
 func newHandle(m core.Mapping, h *core.Header, name []byte) unsafe.Pointer {
-	a := C.npshm__handle_new(C.size_t(len(h.Descr)), C.size_t(len(name)))
-	if a == nil {
-		return nil
+	a := allocHandle(len(h.Descr), len(name))
+	if a != nil {
+		fillHandle(a, m, h, name)
 	}
+	return a
+}
+
+// allocHandle makes an empty C handle with room for a descriptor and a name of these lengths; nil
+// if out of memory. Free it with freeHandle until fillHandle has given it a mapping.
+func allocHandle(descrLen, nameLen int) unsafe.Pointer {
+	return unsafe.Pointer(C.npshm__handle_new(C.size_t(descrLen), C.size_t(nameLen)))
+}
+
+// freeHandle frees a handle of allocHandle that has no mapping.
+func freeHandle(p unsafe.Pointer) { C.npshm__handle_free((*C.npshm_array)(p)) }
+
+// fillHandle fills a handle of allocHandle (with room for h.Descr and name) for a mapping whose
+// header is h.
+func fillHandle(p unsafe.Pointer, m core.Mapping, h *core.Header, name []byte) {
+	a := (*C.npshm_array)(p)
 	a.base = m.Ptr()
 	a.maplen = C.size_t(m.Len)
 	a.data = unsafe.Add(m.Ptr(), h.DataOffset)
@@ -77,7 +93,6 @@ func newHandle(m core.Mapping, h *core.Header, name []byte) unsafe.Pointer {
 	}
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(a.dtype)), len(h.Descr)), h.Descr)
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(a.name)), len(name)), name)
-	return unsafe.Pointer(a)
 }
 
 // callList calls a user's npshm_list_fn with the entry e, whose header is h; descr must be a
@@ -112,22 +127,28 @@ func newFileScratch() (*core.FileScratch, unsafe.Pointer) {
 	return (*core.FileScratch)(p), p
 }
 
-// handleHeader fills h (ndim, shape, itemsize, descr, flags, data size) from a handle and returns
-// the address of its data. h.Descr points into the handle.
-func handleHeader(p unsafe.Pointer, h *core.Header) unsafe.Pointer {
+// callAlloc is the core's AllocFunc for npshm_read_file_data: it calls the caller's npshm_alloc_fn
+// fn with ctx and the file's header (fh.Descr is NUL-terminated).
+func callAlloc(fh *core.FileHeader, fn, ctx unsafe.Pointer) (unsafe.Pointer, int32) {
+	format := C.uint(FlagNpio)
+	if fh.Format == core.FormatNpy {
+		format = FlagNpy
+	}
+	r := C.npshm__call_alloc(fn, ctx, format, C.int(fh.Ndim), (*C.int64_t)(unsafe.Pointer(&fh.Shape[0])),
+		(*C.char)(unsafe.Pointer(unsafe.SliceData(fh.Descr))), C.size_t(fh.Itemsize), C.size_t(fh.DataNbytes),
+		C.int(b2i(fh.Fortran)))
+	return r.data, int32(r.rc)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// handleArray returns what npshm_write_file_data needs of a handle's array.
+func handleArray(p unsafe.Pointer) (data unsafe.Pointer, ndim int32, shape, dtype unsafe.Pointer, fortran bool) {
 	a := (*C.npshm_array)(p)
-	*h = core.Header{Ndim: int(a.ndim), Itemsize: uint64(a.itemsize), DataNbytes: uint64(a.nbytes)}
-	for i := 0; i < h.Ndim && i < core.MaxNdim; i++ {
-		h.Shape[i] = int64(a.shape[i])
-	}
-	if a.fortran != 0 {
-		h.Flags = core.FlagFortran
-	}
-	d := unsafe.Pointer(a.dtype)
-	n := 0
-	for *(*byte)(unsafe.Add(d, n)) != 0 && n < core.MaxDescr {
-		n++
-	}
-	h.Descr = unsafe.Slice((*byte)(d), n)
-	return a.data
+	return a.data, int32(a.ndim), unsafe.Pointer(&a.shape[0]), unsafe.Pointer(a.dtype), a.fortran != 0
 }

@@ -123,16 +123,23 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 	if s == nil {
 		return fail(outOfMemory, op, nameB)
 	}
+	// The handle is made before the array: short of memory for it after the array is published,
+	// the only clean-up would be a delete by name, which could remove another process's array by
+	// then. The name it shows is part of the name given; a dtype that does not parse fails Create.
+	var h unsafe.Pointer
+	if descr, _, st := core.NormalizeDtype(dtypeB, s.Descr[:0:core.MaxDescr]); st.Ok() {
+		if h = allocHandle(len(descr), len(nameB)); h == nil {
+			return fail(outOfMemory, op, nameB)
+		}
+	}
 	m, t, st := core.Create(s, nameB, shapeOf(shape, ndim), dtypeB, opt)
 	if !st.Ok() {
+		if h != nil {
+			freeHandle(h)
+		}
 		return fail(st, op, nameB)
 	}
-	h := newHandle(m, &s.Hdr, t.Display)
-	if h == nil {
-		core.Unmap(m)
-		core.Delete(s, nameB)
-		return fail(outOfMemory, op, nameB)
-	}
+	fillHandle(h, m, &s.Hdr, t.Display)
 	*out = h
 	return 0
 }

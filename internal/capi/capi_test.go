@@ -90,6 +90,31 @@ func TestZeroAllocs(t *testing.T) {
 		}
 	}
 
+	// The file functions on memory of the caller's.
+	dir := t.TempDir()
+	npy, raw := cstr(dir+"/a.npy"), make([]byte, 96)
+	hdr := make([]byte, core.MaxFileHeader)
+	actx := difftest.NewAllocCtx(0)
+	defer difftest.FreeAllocCtx(actx)
+	afn := difftest.AllocFn()
+	var n, end uint64
+	for _, c := range []struct {
+		what string
+		f    func()
+	}{
+		{"WriteFileData", func() {
+			check(WriteFileData(ptr(npy), unsafe.Pointer(&raw[0]), 2, unsafe.Pointer(&shape[0]), ptr(simple), 0), 0)
+		}},
+		{"ReadFileData", func() { check(ReadFileData(ptr(npy), 0, afn, actx, &end), 0) }},
+		{"EncodeFileHeader", func() {
+			check(EncodeFileHeader(unsafe.Pointer(&hdr[0]), uint64(len(hdr)), 2, unsafe.Pointer(&shape[0]), ptr(dtype), FlagNpy, &n), 0)
+		}},
+	} {
+		if a := testing.AllocsPerRun(20, c.f); a != 0 {
+			t.Errorf("%s: %v allocations per run, want 0", c.what, a)
+		}
+	}
+
 	ctx := difftest.NewListCtx(string(other[:len(other)-1]), 0)
 	defer difftest.FreeListCtx(ctx)
 	fn := difftest.ListFn()
@@ -284,6 +309,10 @@ func TestConstantsMatchHeader(t *testing.T) {
 		{"NPSHM_REPLACE", FlagReplace},
 		{"NPSHM_FORTRAN", FlagFortran},
 		{"NPSHM_HAS_MODE", FlagHasMode},
+		{"NPSHM_EXCLUSIVE", FlagExclusive},
+		{"NPSHM_NPY", FlagNpy},
+		{"NPSHM_NPIO", FlagNpio},
+		{"NPSHM_MAX_FILE_HEADER", core.MaxFileHeader},
 		{"NPSHM_MAX_NDIM", core.MaxNdim},
 		{"NPSHM_MS_ASYNC", unix.MS_ASYNC},
 		{"NPSHM_MS_INVALIDATE", unix.MS_INVALIDATE},

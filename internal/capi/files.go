@@ -8,14 +8,19 @@ import (
 	"github.com/npshm/npshm/internal/core"
 )
 
-// npshm_read_file, npshm_read_file_ex and npshm_write_file on the core (load_linux.go). Like the rest
-// of capi they make no Go heap allocation: the working memory is malloc'd by cshim, and the file's
-// data is copied by C threads (cshim/fill.c).
+// The array-file entry points on the core: npshm_read_file(_ex) (load_linux.go), and
+// npshm_write_file(_data), npshm_read_file_data and npshm_encode_file_header (filedata_linux.go).
+// Like the rest of capi they make no Go heap allocation: the working memory is malloc'd by cshim,
+// and the file's data is copied by C threads (cshim/fill.c). The C twin's filedata.c checks the
+// arguments in the same order, with the same messages.
 
-// Flags of npshm_read_file, as in include/npshm.h.
+// Flags of the file functions, as in include/npshm.h.
 const (
 	FlagExclusive = 0x10
+	FlagNpy       = 0x20
+	FlagNpio      = 0x40
 	readFlags     = FlagReadOnly | FlagExclusive | FlagHasMode | modeMask
+	dataFlags     = FlagFortran | FlagNpy | FlagNpio
 )
 
 func init() { core.CFill = cFill }
@@ -106,18 +111,99 @@ func ReadFile(path, name unsafe.Pointer, flags uint32, opts *ReadOptions, out *u
 	return 0
 }
 
-// WriteFile is npshm_write_file.
-func WriteFile(path, array unsafe.Pointer) (rc int32) {
-	const op = "npshm_write_file"
-	defer guard(&rc, op)
+// filePath checks the path of a file function: NULL, too long or empty are refused (without a name
+// in the message, as there is no usable one).
+func filePath(op string, path unsafe.Pointer) ([]byte, int32) {
 	pathB, ok := cbytes(path, core.MaxPath)
 	switch {
 	case !ok:
-		return invalid(op, nil, "path is NULL or too long")
+		return nil, invalid(op, nil, "path is NULL or too long")
 	case len(pathB) == 0:
-		return invalid(op, nil, "path is empty")
+		return nil, invalid(op, nil, "path is empty")
+	}
+	return pathB, 0
+}
+
+// dataArgs checks the geometry and flags of an array in the caller's memory; needFormat makes one
+// of NPSHM_NPY and NPSHM_NPIO compulsory.
+func dataArgs(ndim int32, shape, dtype unsafe.Pointer, flags uint32, needFormat bool) ([]byte, core.Status) {
+	bad := func(msg string) core.Status { return core.Status{Code: core.ErrInvalid, Msg: msg} }
+	switch {
+	case ndim < 0 || ndim > core.MaxNdim:
+		return nil, core.Status{Code: core.ErrInvalid, Msg: "ndim must be between 0 and 64, not", Num: int64(ndim), HasNum: true}
+	case ndim > 0 && shape == nil:
+		return nil, bad("shape is NULL")
+	case flags&^dataFlags != 0:
+		return nil, bad("unknown flags (it takes NPSHM_FORTRAN, NPSHM_NPY and NPSHM_NPIO)")
+	}
+	switch format := flags & (FlagNpy | FlagNpio); {
+	case needFormat && (format == 0 || format == FlagNpy|FlagNpio):
+		return nil, bad("give one of NPSHM_NPY and NPSHM_NPIO")
+	case format == FlagNpy|FlagNpio:
+		return nil, bad("give NPSHM_NPY or NPSHM_NPIO, not both")
+	}
+	dtypeB, ok := cbytes(dtype, maxDtype)
+	if !ok {
+		return nil, bad("dtype is NULL or too long")
+	}
+	return dtypeB, core.Status{}
+}
+
+// FileFormat is npshm_file_format: NPSHM_NPY or NPSHM_NPIO, the format written to path.
+func FileFormat(path unsafe.Pointer) uint32 {
+	pathB, _ := cbytes(path, core.MaxPath)
+	if core.FormatOf(pathB) == core.FormatNpy {
+		return FlagNpy
+	}
+	return FlagNpio
+}
+
+// formatOf is the file format the flags choose, or the path's (core.FormatOf).
+func formatOf(flags uint32, path []byte) int {
+	switch flags & (FlagNpy | FlagNpio) {
+	case FlagNpy:
+		return core.FormatNpy
+	case FlagNpio:
+		return core.FormatNpio
+	}
+	return core.FormatOf(path)
+}
+
+// WriteFile is npshm_write_file: npshm_write_file_data of the handle's array.
+func WriteFile(path, array unsafe.Pointer) (rc int32) {
+	const op = "npshm_write_file"
+	defer guard(&rc, op)
+	pathB, rc := filePath(op, path)
+	switch {
+	case rc != 0:
+		return rc
 	case array == nil:
 		return invalid(op, pathB, "array is NULL")
+	}
+	data, ndim, shape, dtype, fortran := handleArray(array)
+	flags := uint32(0)
+	if fortran {
+		flags = FlagFortran
+	}
+	return writeData(op, path, pathB, data, ndim, shape, dtype, flags)
+}
+
+// WriteFileData is npshm_write_file_data.
+func WriteFileData(path, data unsafe.Pointer, ndim int32, shape, dtype unsafe.Pointer, flags uint32) (rc int32) {
+	const op = "npshm_write_file_data"
+	defer guard(&rc, op)
+	pathB, rc := filePath(op, path)
+	if rc != 0 {
+		return rc
+	}
+	return writeData(op, path, pathB, data, ndim, shape, dtype, flags)
+}
+
+func writeData(op string, path unsafe.Pointer, pathB []byte, data unsafe.Pointer, ndim int32, shape, dtype unsafe.Pointer,
+	flags uint32) int32 {
+	dtypeB, st := dataArgs(ndim, shape, dtype, flags, false)
+	if !st.Ok() {
+		return fail(st, op, pathB)
 	}
 	s := scratch()
 	fs, raw := newFileScratch()
@@ -126,14 +212,87 @@ func WriteFile(path, array unsafe.Pointer) (rc int32) {
 		return fail(outOfMemory, op, pathB)
 	}
 	defer freeScratch(raw)
-	format := core.FormatNpio
-	if n := len(pathB); n >= 4 && string(pathB[n-4:]) == ".npy" {
-		format = core.FormatNpy
+	h := &s.Hdr
+	st = h.Describe(shapeOf(shape, ndim), dtypeB, flags&FlagFortran != 0, s.Descr[:0:core.MaxDescr])
+	if st.Ok() && data == nil && h.DataNbytes > 0 {
+		st = core.Status{Code: core.ErrInvalid, Msg: "data is NULL"}
+	}
+	if st.Ok() {
+		st = core.WriteFile(s, fs, unsafe.Slice((*byte)(path), len(pathB)+1), h, data, formatOf(flags, pathB))
+	}
+	if !st.Ok() {
+		return fail(st, op, pathB)
+	}
+	return 0
+}
+
+// EncodeFileHeader is npshm_encode_file_header.
+func EncodeFileHeader(buf unsafe.Pointer, capacity uint64, ndim int32, shape, dtype unsafe.Pointer, flags uint32,
+	length *uint64) (rc int32) {
+	const op = "npshm_encode_file_header"
+	defer guard(&rc, op)
+	if length == nil {
+		return invalid(op, nil, "len is NULL")
+	}
+	*length = 0
+	if buf == nil && capacity > 0 {
+		return invalid(op, nil, "buf is NULL")
+	}
+	dtypeB, st := dataArgs(ndim, shape, dtype, flags, true)
+	if !st.Ok() {
+		return fail(st, op, nil)
+	}
+	s := scratch()
+	if s == nil {
+		return fail(outOfMemory, op, nil)
 	}
 	h := &s.Hdr
-	data := handleHeader(array, h)
-	if st := core.WriteFile(s, fs, unsafe.Slice((*byte)(path), len(pathB)+1), h, data, format); !st.Ok() {
+	n := 0
+	st = h.Describe(shapeOf(shape, ndim), dtypeB, flags&FlagFortran != 0, s.Descr[:0:core.MaxDescr])
+	if st.Ok() {
+		n, st = core.EncodeFileHeader(s.Header[:], formatOf(flags, nil), h.Descr, h.Shape[:h.Ndim], h.Fortran())
+	}
+	if st.Ok() && uint64(n) > capacity {
+		st = core.Status{Code: core.ErrInvalid, Msg: "buf too small: the header has", Num: int64(n), HasNum: true}
+	}
+	if st.Ok() {
+		copy(unsafe.Slice((*byte)(buf), n), s.Header[:n])
+	}
+	if st.Ok() || uint64(n) > capacity {
+		*length = uint64(n)
+	}
+	if !st.Ok() {
+		return fail(st, op, nil)
+	}
+	return 0
+}
+
+// ReadFileData is npshm_read_file_data: fn is the caller's npshm_alloc_fn. The working memory is
+// its own, as fn may call back into the library.
+func ReadFileData(path unsafe.Pointer, offset uint64, fn, ctx unsafe.Pointer, end *uint64) (rc int32) {
+	const op = "npshm_read_file_data"
+	defer guard(&rc, op)
+	if end != nil {
+		*end = 0
+	}
+	pathB, rc := filePath(op, path)
+	switch {
+	case rc != 0:
+		return rc
+	case fn == nil:
+		return invalid(op, pathB, "alloc is NULL")
+	}
+	fs, raw := newFileScratch()
+	if fs == nil {
+		return fail(outOfMemory, op, pathB)
+	}
+	defer freeScratch(raw)
+	e, st := core.ReadFileData(fs, unsafe.Slice((*byte)(path), len(pathB)+1), offset, callAlloc, fn, ctx, core.FillC)
+	if !st.Ok() {
 		return fail(st, op, pathB)
+	}
+	if end != nil {
+		*end = e
 	}
 	return 0
 }

@@ -9,8 +9,9 @@ const MaxDescr = 65536
 // maxDtypeDepth bounds the nesting of structured dtypes, so that hostile input cannot recurse deeply.
 const maxDtypeDepth = 16
 
-// maxItemsize bounds an element's size; numpy's own limit is far below it.
-const maxItemsize = 1 << 40
+// maxItemsize bounds an element's size as numpy does: a dtype's size must fit in a C int (numpy
+// refuses "S2147483648", and miscounts a structured dtype of 2**31 bytes as negative).
+const maxItemsize = 1<<31 - 1
 
 // NormalizeDtype parses a numpy dtype name or descriptor and writes the canonical descriptor into
 // out (which should have capacity MaxDescr). It returns the descriptor and the item size.
@@ -532,6 +533,9 @@ func (p *dtypeParser) simple(s []byte) (int64, Status) {
 	case 'S', 'a', 'V':
 		if size == 0 {
 			return 0, fail(ErrInvalid, "string and void dtypes need a size (e.g. S8)")
+		}
+		if size > maxItemsize {
+			return 0, fail(ErrInvalid, "string and void dtypes hold at most 2147483647 bytes")
 		}
 		if kind == 'a' {
 			kind = 'S'

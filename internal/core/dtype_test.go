@@ -232,6 +232,11 @@ var dtypeAccepted = []dtypeCase{
 	{in: "[('x', 'u1'), ('', 'V4', (3, 0)), ('y', 'u1')]", want: "[('x', '|u1'), ('y', '|u1')]", size: 2},
 	{in: "[('x', '<f4'), ('', 'V4', 0), ('', 'V2'), ('', 'V2', (0,)), ('', 'i2', 1), ('y', 'u1')]", want: "[('x', '<f4'), ('', '|V4'), ('y', '|u1')]", size: 9},
 	{in: "[('', [], (2,)), ('', [])]", want: "[('', [])]", size: 0},
+	// numpy's largest items: a dtype's size fits in a C int
+	{in: "S2147483647", want: "|S2147483647", size: 2147483647},
+	{in: "V2147483647", want: "|V2147483647", size: 2147483647},
+	{in: "U536870911", want: "<U536870911", size: 2147483644},
+	{in: "[('a', 'S1073741823', (2,))]", want: "[('a', '|S1073741823', (2,))]", size: 2147483646},
 }
 
 // dtypeRefused lists spellings NormalizeDtype must refuse with ErrInvalid.
@@ -253,6 +258,10 @@ var dtypeRefused = []dtypeCase{
 	{in: "c4"}, {in: "c2"}, {in: "b2"}, {in: "b0"}, {in: "M4"}, {in: "m4"}, {in: "M16"}, {in: ">M4[s]"},
 	{in: "int128"}, {in: "uint128"}, {in: "float96"}, {in: "float8"}, {in: "complex512"},
 	{in: "S1234567890123"}, {in: "i0000000000008", lenient: true},
+	// items numpy cannot hold: 2**31 bytes or more (numpy miscounts a structured dtype of that size
+	// as negative, so it "accepts" that one)
+	{in: "S2147483648"}, {in: "V2147483648"}, {in: "U536870912"}, {in: "S999999999999"},
+	{in: "[('a', 'S1073741824', (2,))]"}, {in: "[('a', 'S2147483640'), ('b', 'S8')]", lenient: true},
 	// datetime units
 	{in: "M8[xs]"}, {in: "M8[]"}, {in: "M8[ns"}, {in: "M8ns]"}, {in: "M8ns"}, {in: "datetime64[]"},
 	{in: "datetime64[fortnight]"}, {in: "timedelta64[S]"}, {in: "M8[NS]"}, {in: "M8[10]"},

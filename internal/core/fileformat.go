@@ -14,6 +14,35 @@ const (
 	FormatNpy  = 2
 )
 
+// MaxFileHeader bounds the header EncodeFileHeader writes for an array Layout accepts (a descriptor
+// of MaxDescr bytes, 64 dimensions whose nonzero ones multiply to at most 2**63-1): the C ABI's
+// NPSHM_MAX_FILE_HEADER. It fits in a Scratch's Header and a FileScratch's File.
+const MaxFileHeader = 66048
+
+// FormatOf is the format of a file written to path (without its NUL): .npy if the path ends in
+// ".npy", else npio. This is the one place that rule is written (its twin is fileformat.c's).
+func FormatOf(path []byte) int {
+	if n := len(path); n >= 4 && string(path[n-4:]) == ".npy" {
+		return FormatNpy
+	}
+	return FormatNpio
+}
+
+// EncodeFileHeader writes the header of an array record in the given format into buf (capacity at
+// least MaxHeaderLen, which holds any header of an array Layout accepts) and returns its length.
+func EncodeFileHeader(buf []byte, format int, descr []byte, shape []int64, fortran bool) (int, Status) {
+	switch format {
+	case FormatNpio:
+		return EncodeNpioHeader(buf, descr, shape, fortran)
+	case FormatNpy:
+		if n := EncodeNpyHeader(buf, descr, shape, fortran); n > 0 {
+			return n, Status{}
+		}
+		return 0, fail(ErrInvalid, "dtype descriptor too long for a .npy header")
+	}
+	return 0, fail(ErrInvalid, "unknown file format")
+}
+
 // npyMagic starts every .npy file.
 const npyMagic = "\x93NUMPY"
 

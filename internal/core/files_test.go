@@ -203,6 +203,11 @@ func TestNpyHeaderRefusals(t *testing.T) {
 		{"{'descr': '<f8', 'fortran_order': False, 'shape': (3,), } x", "trailing text"},
 		{"{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999,), }", "huge"},
 		{"{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904), }", "overflow"},
+		{"{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 0), }", "numpy refuses (2**62, 0) of 8 bytes"},
+		{"{'descr': '<f8', 'fortran_order': False, 'shape': (1.5,), }", "a float dimension"},
+		{"{'descr': '<f8', 'fortran_order': 'yes', 'shape': (3,), }", "fortran_order a string"},
+		{"{'descr': '<f8', 'fortran_order': False, 'fortran_order': True, 'shape': (3,), }", "fortran_order twice"},
+		{"{'descr': '<f8', 'fortran_order': False, 'shape': (3,), 'shape': (3,), }", "shape twice"},
 	} {
 		hdr := []byte("\x93NUMPY\x01\x00\x00\x00" + c.dict + "\n")
 		hdr[8] = byte(len(c.dict) + 1)
@@ -230,6 +235,144 @@ func TestNpioEncodeRefusals(t *testing.T) {
 	if _, st := EncodeNpioHeader(buf, []byte("<f8"), []int64{1, 3}, true); !st.Ok() {
 		t.Errorf("fortran 1x3: %v", st.Code)
 	}
+}
+
+// The longest header of an array the core accepts fits in MaxFileHeader (NPSHM_MAX_FILE_HEADER):
+// a descriptor of MaxDescr bytes and 64 dimensions with as many digits as numpy's size rule allows.
+func TestMaxFileHeader(t *testing.T) {
+	descr := "[('" + strings.Repeat("n", MaxDescr-13) + "', '|b1')]"
+	shape := []int64{0}
+	for i := 0; i < 63; i++ {
+		shape = append(shape, map[bool]int64{true: 10, false: 1}[i < 18])
+	}
+	var h Header
+	if st := h.Describe(shape, []byte(descr), false, make([]byte, 0, MaxDescr)); !st.Ok() || len(h.Descr) != MaxDescr {
+		t.Fatalf("Describe: %v %s, descriptor of %d bytes", st.Code, st.Msg, len(h.Descr))
+	}
+	buf := make([]byte, MaxHeaderLen)
+	for _, fortran := range []bool{false, true} {
+		n, st := EncodeFileHeader(buf, FormatNpy, h.Descr, h.Shape[:h.Ndim], fortran)
+		if !st.Ok() || n > MaxFileHeader || MaxFileHeader > MaxHeaderLen {
+			t.Errorf("the longest .npy header has %d bytes (%v %s); MaxFileHeader %d, MaxHeaderLen %d", n, st.Code,
+				st.Msg, MaxFileHeader, MaxHeaderLen)
+		}
+	}
+	shape[0] = 1 << 62 // 2**62 * 10**18 overflows: refused
+	if st := h.Describe(shape, []byte("?"), false, make([]byte, 0, MaxDescr)); st.Code != ErrInvalid {
+		t.Errorf("Describe of an overflowing shape: %v", st.Code)
+	}
+}
+
+func TestFormatOf(t *testing.T) {
+	for path, want := range map[string]int{"a.npy": FormatNpy, "/d/x.npy": FormatNpy, ".npy": FormatNpy,
+		"a.npio": FormatNpio, "a.NPY": FormatNpio, "a.npy.gz": FormatNpio, "npy": FormatNpio, "": FormatNpio} {
+		if got := FormatOf([]byte(path)); got != want {
+			t.Errorf("FormatOf(%q) = %d, want %d", path, got, want)
+		}
+	}
+}
+
+// testAlloc is the AllocFunc of the ReadFileData tests: a is a *allocRecord.
+type allocRecord struct {
+	calls int
+	rc    int32
+	fh    FileHeader
+	buf   []byte
+}
+
+func testAlloc(fh *FileHeader, a, _ unsafe.Pointer) (unsafe.Pointer, int32) {
+	r := (*allocRecord)(a)
+	r.calls++
+	r.fh = *fh
+	if r.rc != 0 {
+		return nil, r.rc
+	}
+	if uint64(cap(r.buf)) < fh.DataNbytes+1 {
+		r.buf = make([]byte, fh.DataNbytes+1)
+	}
+	r.buf = r.buf[:fh.DataNbytes]
+	return unsafe.Pointer(unsafe.SliceData(r.buf)), 0
+}
+
+// ReadFileData reads every vector as Load does, and refuses the damaged ones before asking for memory.
+func TestReadFileDataVectors(t *testing.T) {
+	fs := new(FileScratch)
+	for _, mode := range []FillMode{FillSerial, FillGoroutines} {
+		for _, v := range readFileVectors(t) {
+			var r allocRecord
+			path := filepath.Join(filesDir, v.File)
+			end, st := ReadFileData(fs, cpath(path), 0, testAlloc, unsafe.Pointer(&r), nil, mode)
+			if !v.OK {
+				if st.Code != ErrFormat || Truncated(st) != v.EOF || r.calls != 0 || end != 0 {
+					t.Errorf("%s: %v %s, %d allocs, end %d", v.File, st.Code, st.Msg, r.calls, end)
+				}
+				continue
+			}
+			if !st.Ok() || r.calls != 1 {
+				t.Fatalf("%s: %v %s, %d allocs", v.File, st.Code, st.Msg, r.calls)
+			}
+			checkFileHeader(t, v, &r.fh)
+			if got := crc32.ChecksumIEEE(r.buf); got != v.CRC {
+				t.Errorf("%s: data crc %08x, want %08x", v.File, got, v.CRC)
+			}
+			if raw, _ := os.ReadFile(path); end != uint64(len(raw)) {
+				t.Errorf("%s: end %d, want %d", v.File, end, len(raw))
+			}
+		}
+	}
+}
+
+func TestReadFileDataRecordsAndRefusals(t *testing.T) {
+	fs := new(FileScratch)
+	dir := t.TempDir()
+	// Two records one after the other, read from their offsets.
+	s := new(Scratch)
+	var two []byte
+	for _, n := range []int64{3, 5} {
+		var h Header
+		if st := h.Describe([]int64{n}, []byte("int32"), false, make([]byte, 0, MaxDescr)); !st.Ok() {
+			t.Fatal(st.Msg)
+		}
+		hl, _ := EncodeFileHeader(s.Header[:], FormatNpio, h.Descr, h.Shape[:1], false)
+		two = append(two, s.Header[:hl]...)
+		for i := int64(0); i < n; i++ {
+			two = append(two, byte(10*n+i), 0, 0, 0)
+		}
+	}
+	path := filepath.Join(dir, "two.npio")
+	os.WriteFile(path, two, 0o644)
+	var r allocRecord
+	end, st := ReadFileData(fs, cpath(path), 0, testAlloc, unsafe.Pointer(&r), nil, FillSerial)
+	if !st.Ok() || end != 8+8+12 || r.buf[8] != 32 {
+		t.Fatalf("first record: %v %s end %d %v", st.Code, st.Msg, end, r.buf)
+	}
+	end, st = ReadFileData(fs, cpath(path), end, testAlloc, unsafe.Pointer(&r), nil, FillSerial)
+	if !st.Ok() || end != uint64(len(two)) || r.buf[16] != 54 || r.fh.Shape[0] != 5 {
+		t.Fatalf("second record: %v %s end %d %v", st.Code, st.Msg, end, r.buf)
+	}
+	// An npio header claiming 1 TiB in a small file: truncated, and no memory asked for.
+	huge := append([]byte{0, 0, 0, 16, 1, 0, 0, 1}, 0, 0, 1, 0, 0, 0, 0, 0)
+	path = filepath.Join(dir, "huge.npio")
+	os.WriteFile(path, append(huge, 1, 2, 3), 0o644)
+	r = allocRecord{}
+	if _, st := ReadFileData(fs, cpath(path), 0, testAlloc, unsafe.Pointer(&r), nil, FillSerial); !Truncated(st) || r.calls != 0 {
+		t.Errorf("1 TiB claimed: %v %q, %d allocs", st.Code, st.Msg, r.calls)
+	}
+	// The alloc function's refusal is the result; a missing file is NOT_FOUND.
+	r = allocRecord{rc: 7}
+	if _, st := ReadFileData(fs, cpath(filepath.Join(filesDir, "npy_f8_2d.npy")), 0, testAlloc, unsafe.Pointer(&r), nil, FillSerial); st.Code != 7 {
+		t.Errorf("refused by alloc: %v", st.Code)
+	}
+	if _, st := ReadFileData(fs, cpath(filepath.Join(dir, "missing")), 0, testAlloc, unsafe.Pointer(&r), nil, FillSerial); st.Code != ErrNotFound {
+		t.Errorf("missing file: %v", st.Code)
+	}
+	vector := cpath(filepath.Join(filesDir, "npy_f8_2d.npy"))
+	noAllocs(t, "ReadFileData", func() {
+		r = allocRecord{buf: r.buf}
+		if _, st := ReadFileData(fs, vector, 0, testAlloc, unsafe.Pointer(&r), nil, FillSerial); !st.Ok() {
+			t.Fatal(st.Msg)
+		}
+	})
 }
 
 func cpath(p string) []byte { return append([]byte(p), 0) }

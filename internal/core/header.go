@@ -20,6 +20,8 @@ const (
 	MaxHeaderLen = fixedHeaderLen + 8*MaxNdim + MaxDescr + 4
 	// maxNbytes bounds an array's data so that offsets never overflow.
 	maxNbytes = 1 << 56
+	// maxIntp is numpy's bound on an array's size in bytes, counting only its nonzero dimensions.
+	maxIntp = 1<<63 - 1
 )
 
 // Header is a decoded segment header. Descr points into the buffer it was decoded from or will be
@@ -62,26 +64,51 @@ func (h *Header) Layout() Status {
 	return Status{}
 }
 
-// shapeBytes multiplies out a shape, refusing negative dimensions and overflow.
+// Describe fills h for an array of the given shape and dtype (any spelling NormalizeDtype takes,
+// canonicalised into descrBuf, of capacity MaxDescr), as Create does before it creates anything:
+// the checks of ndim, dtype and shape, then Layout.
+func (h *Header) Describe(shape []int64, dtype []byte, fortran bool, descrBuf []byte) Status {
+	if len(shape) > MaxNdim {
+		return failNum(ErrInvalid, "ndim must be between 0 and 64, not", int64(len(shape)))
+	}
+	descr, itemsize, st := NormalizeDtype(dtype, descrBuf)
+	if !st.Ok() {
+		return st
+	}
+	*h = Header{Ndim: len(shape), Itemsize: uint64(itemsize), Descr: descr}
+	copy(h.Shape[:], shape)
+	if fortran {
+		h.Flags = FlagFortran
+	}
+	return h.Layout()
+}
+
+// shapeBytes multiplies out a shape by numpy's rule (PyArray_NewFromDescr): no dimension is
+// negative, and itemsize times the product of the nonzero dimensions fits in a signed 64-bit
+// integer, even when another dimension is 0 (numpy refuses (2**62, 0) of int64, though it holds no
+// byte). An array that is not empty must also stay within maxNbytes. The refusals name the shape.
 func shapeBytes(shape []int64, itemsize uint64) (uint64, Status) {
-	n := itemsize
-	zero := itemsize == 0
 	for _, d := range shape {
 		if d < 0 {
 			return 0, failNum(ErrInvalid, "dimensions must not be negative, got", d)
 		}
+	}
+	n, zero := itemsize, itemsize == 0
+	for _, d := range shape {
 		if d == 0 {
 			zero = true
+			continue
 		}
+		if n != 0 && uint64(d) > maxIntp/n {
+			return 0, failShape(ErrInvalid, "array too large: itemsize times the nonzero dimensions exceeds 2**63-1, shape", shape)
+		}
+		n *= uint64(d)
 	}
 	if zero {
 		return 0, Status{}
 	}
-	for _, d := range shape {
-		if uint64(d) > maxNbytes/n {
-			return 0, fail(ErrInvalid, "array too large: its size in bytes overflows")
-		}
-		n *= uint64(d)
+	if n > maxNbytes {
+		return 0, failShape(ErrInvalid, "array too large: more than 2**56 bytes, shape", shape)
 	}
 	return n, Status{}
 }

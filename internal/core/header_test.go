@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -183,6 +184,9 @@ func TestLayoutRefused(t *testing.T) {
 		{"overflow of uint64", 3, []int64{1 << 62, 1 << 62, 4}, "|u1", 1},
 		{"just over 2^56 bytes", 2, []int64{1 << 28, 1<<28 + 1}, "|u1", 1},
 		{"huge itemsize", 1, []int64{2}, "|V1", 1 << 62},
+		{"numpy: (2**62, 0) of int64", 2, []int64{1 << 62, 0}, "<i8", 8},
+		{"numpy: (0, 2**63-1) of int64", 2, []int64{0, 1<<63 - 1}, "<i8", 8},
+		{"numpy: (0, 2**62, 2) of int8", 3, []int64{0, 1 << 62, 2}, "|i1", 1},
 	} {
 		h := Header{Ndim: c.ndim, Itemsize: c.itemsize, Descr: []byte(c.descr)}
 		copy(h.Shape[:], c.shape)
@@ -190,6 +194,99 @@ func TestLayoutRefused(t *testing.T) {
 			t.Errorf("%s: Layout = %v, want NPSHM_ERR_INVALID", c.name, st.Code)
 		}
 	}
+}
+
+// shapeCases are shapes at the edges of numpy's rule: itemsize times the nonzero dimensions fits in
+// a signed 64-bit integer, whatever the other dimensions (PyArray_NewFromDescr).
+var shapeCases = []struct {
+	shape    []int64
+	itemsize uint64
+	ok       bool
+	nbytes   uint64
+}{
+	{[]int64{1 << 62, 0}, 8, false, 0},
+	{[]int64{0, 1<<63 - 1}, 8, false, 0},
+	{[]int64{0, 1<<60 - 1}, 8, true, 0},
+	{[]int64{0, 1 << 60}, 8, false, 0},
+	{[]int64{1 << 62, 0}, 1, true, 0},
+	{[]int64{0, 1 << 62, 2}, 1, false, 0},
+	{[]int64{0, 1 << 62, 1}, 1, true, 0},
+	{[]int64{0, 1<<32 - 1, 1 << 30}, 2, true, 0},
+	{[]int64{0, 1<<32 - 1, 1 << 31}, 2, false, 0},
+	{[]int64{1<<63 - 1, 0, 1<<63 - 1}, 1, false, 0},
+	{[]int64{0, 0, 1<<63 - 1}, 1, true, 0},
+	{[]int64{0, 1<<31 - 1, 1 << 31}, 2147483647, false, 0},
+	{[]int64{0, 1 << 31}, 2147483647, true, 0},
+	{[]int64{3, 4}, 8, true, 96},
+	{[]int64{1 << 28, 1 << 28}, 1, true, 1 << 56},
+	{[]int64{1 << 28, 1<<28 + 1}, 1, false, 0}, // numpy takes it; npshm's own bound is 2**56 bytes
+	{nil, 8, true, 8},
+}
+
+func TestShapeBytes(t *testing.T) {
+	for _, c := range shapeCases {
+		n, st := shapeBytes(c.shape, c.itemsize)
+		if st.Ok() != c.ok || n != c.nbytes {
+			t.Errorf("shapeBytes(%v, %d) = %d %v %q, want %d ok=%v", c.shape, c.itemsize, n, st.Code, st.Msg, c.nbytes, c.ok)
+		}
+		if !c.ok {
+			msg := string(st.AppendMessage(make([]byte, 0, 1024), "op", nil))
+			want := "(" + strings.Trim(strings.ReplaceAll(fmt.Sprint(c.shape), " ", ", "), "[]") + ")"
+			if st.Code != ErrInvalid || !strings.HasSuffix(msg, " shape "+want) {
+				t.Errorf("shapeBytes(%v, %d): %v %q, want INVALID naming the shape %s", c.shape, c.itemsize, st.Code, msg, want)
+			}
+		}
+	}
+}
+
+// TestShapeBytesMatchesNumpy asks numpy which of shapeCases it accepts (needs a Python with numpy,
+// as TestNormalizeDtypeMatchesNumpy).
+func TestShapeBytesMatchesNumpy(t *testing.T) {
+	python := pythonWithNumpy(t)
+	var lines []string
+	for _, c := range shapeCases {
+		lines = append(lines, fmt.Sprintf("%d %s", c.itemsize, strings.Trim(fmt.Sprint(c.shape), "[]")))
+	}
+	// With an empty buffer numpy checks the size (ValueError: too big) and then finds the buffer
+	// too small (TypeError), allocating nothing.
+	const script = `
+import sys
+import numpy as np
+for line in sys.stdin.read().splitlines():
+    size, *dims = line.split(" ")
+    try:
+        np.ndarray(tuple(int(d) for d in dims if d), dtype="V%s" % size, buffer=b"")
+        print("ok")
+    except TypeError:
+        print("ok")
+    except ValueError:
+        print("refused")
+`
+	cmd := exec.Command(python, "-c", script)
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n"))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("numpy script: %v", err)
+	}
+	got := strings.Fields(string(out))
+	if len(got) != len(shapeCases) {
+		t.Fatalf("numpy script printed %q", out)
+	}
+	for i, c := range shapeCases {
+		// npshm's own bound (2**56 bytes) is stricter than numpy's on arrays that are not empty.
+		if numpyOK := got[i] == "ok"; numpyOK != c.ok && !(numpyOK && c.nbytes == 0 && !c.ok && !hasZero(c.shape)) {
+			t.Errorf("%v of itemsize %d: numpy %s, npshm ok=%v", c.shape, c.itemsize, got[i], c.ok)
+		}
+	}
+}
+
+func hasZero(shape []int64) bool {
+	for _, d := range shape {
+		if d == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Every refusal of docs/FORMAT.md ("A reader refuses a segment when ...") is ErrFormat.

@@ -10,9 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Loading arrays from files (npio, .npy) straight into new shared arrays, and writing arrays to
-// files. docs/FORMAT.md, "Array files" and "Loading"; the C twin (internal/ctwin/load.c) does
-// the same for forked children.
+// Loading arrays from files (npio, .npy) straight into new shared arrays. docs/FORMAT.md, "Array
+// files" and "Loading"; the C twin (internal/ctwin/load.c) does the same for forked children.
+// Writing files, and reading them into the caller's memory, is filedata_linux.go's.
 
 // LockPrefix starts the names of the lock files that make one process load a given name.
 const LockPrefix = ".npshm-lock-"
@@ -213,14 +213,7 @@ func loadNew(s *Scratch, fs *FileScratch, src int, name []byte, opt *LoadOptions
 		fs.fill = fillState{src: src, off: opt.Offset + fh.HeaderLen, dstFd: fd, dstOff: h.DataOffset,
 			cancel: uintptr(opt.Cancel), mode: opt.Fill}
 		if loadInit(addrPtr(m.Data(h)), h.DataNbytes, unsafe.Pointer(fs), nil) != 0 {
-			switch fs.fill.errno {
-			case unix.EINTR:
-				st = errCancelled
-			case unix.ENODATA:
-				st = truncated("file is shorter than the array its header describes")
-			default:
-				st = sysFail(fs.fill.errno, "cannot read the file")
-			}
+			st = fillFailure(fs.fill.errno)
 		}
 	}
 	if st.Ok() {
@@ -589,75 +582,4 @@ func sysStat(path []byte, st *unix.Stat_t) unix.Errno {
 func sysFaccessatF(path []byte) unix.Errno {
 	_, _, e := unix.Syscall6(unix.SYS_FACCESSAT, atFdcwd, uintptr(unsafe.Pointer(&path[0])), unix.F_OK, 0, 0, 0)
 	return e
-}
-
-// WriteFile writes the array whose header is h and whose data starts at data to the file path
-// (NUL-terminated), in the given format. The file is written under a temporary name and renamed
-// into place, so that nobody reads a partly written file; its mode is 0666 less the umask.
-func WriteFile(s *Scratch, fs *FileScratch, path []byte, h *Header, data unsafe.Pointer, format int) Status {
-	if len(path) < 2 || path[len(path)-1] != 0 {
-		return fail(ErrInvalid, "path is empty")
-	}
-	if len(path)-1 > MaxPath {
-		return fail(ErrInvalid, "path too long")
-	}
-	var hlen int
-	switch format {
-	case FormatNpio:
-		n, st := EncodeNpioHeader(fs.File[:], h.Descr, h.Shape[:h.Ndim], h.Fortran())
-		if !st.Ok() {
-			return st
-		}
-		hlen = n
-	case FormatNpy:
-		hlen = EncodeNpyHeader(fs.File[:], h.Descr, h.Shape[:h.Ndim], h.Fortran())
-		if hlen == 0 {
-			return fail(ErrInvalid, "dtype descriptor too long for a .npy header")
-		}
-	default:
-		return fail(ErrInvalid, "unknown file format")
-	}
-	p := append(s.Path[:0], path...)
-	dir := 0
-	for i, c := range p[:len(p)-1] {
-		if c == '/' {
-			dir = i + 1
-		}
-	}
-	if dir == len(p)-1 {
-		return fail(ErrInvalid, "path names a directory")
-	}
-	t := Target{Path: p, Dir: dir, IsFile: true}
-	fd, named, st := openTemp(s, dirPath(t, s.Temp[:0:len(s.Temp)]), unix.O_WRONLY, 0o666)
-	if !st.Ok() {
-		return st
-	}
-	st = writeAll(fd, unsafe.Pointer(&fs.File[0]), uint64(hlen), 0)
-	if st.Ok() {
-		st = writeAll(fd, data, h.DataNbytes, uint64(hlen))
-	}
-	if st.Ok() {
-		st = publish(s, fd, named, t, true)
-	}
-	unix.Close(fd)
-	if !st.Ok() && named && s.Temp[0] != 0 {
-		sysUnlinkat(unix.AT_FDCWD, s.Temp[:])
-	}
-	return st
-}
-
-func writeAll(fd int, p unsafe.Pointer, n, off uint64) Status {
-	for done := uint64(0); done < n; {
-		want := min(n-done, 1<<30)
-		r, _, e := unix.Syscall6(unix.SYS_PWRITE64, uintptr(fd), uintptr(unsafe.Add(p, done)), uintptr(want),
-			uintptr(off+done), 0, 0)
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return sysFail(e, "cannot write the file")
-		}
-		done += uint64(r)
-	}
-	return Status{}
 }

@@ -241,6 +241,36 @@ func TestCreateReplace(t *testing.T) {
 	})
 }
 
+// A replace with a shape numpy refuses is refused before anything is created: the old array keeps
+// its name, its inode and its data (issue 8, item 1).
+func TestRefusedReplaceKeepsTheOldArray(t *testing.T) {
+	creationModes(t, func(t *testing.T) {
+		s := new(Scratch)
+		name := testName(t)
+		old := mustCreate(t, s, name, []int64{4}, "int64", CreateOptions{})
+		unsafe.Slice((*int64)(unsafe.Add(old.Ptr(), s.Hdr.DataOffset)), 4)[2] = 42
+		before, err := os.Stat("/dev/shm/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, shape := range [][]int64{{1 << 62, 0}, {0, 1<<63 - 1}, {1 << 40, 1 << 40}} {
+			_, _, st := Create(s, []byte(name), shape, []byte("int64"), CreateOptions{Replace: true})
+			if st.Code != ErrInvalid {
+				t.Errorf("replace with shape %v: %v %s, want NPSHM_ERR_INVALID", shape, st.Code, st.Msg)
+			}
+		}
+		after, err := os.Stat("/dev/shm/" + name)
+		if err != nil || !os.SameFile(before, after) {
+			t.Fatalf("the old array was replaced: %v", err)
+		}
+		m := mustAttach(t, s, name, true)
+		if got := unsafe.Slice((*int64)(unsafe.Add(m.Ptr(), s.Hdr.DataOffset)), 4)[2]; got != 42 || s.Hdr.Shape[0] != 4 {
+			t.Errorf("the old array changed: shape %v, element %d", s.Hdr.Shape[:s.Hdr.Ndim], got)
+		}
+		checkNoLeftovers(t, "/dev/shm")
+	})
+}
+
 // While an array is replaced over and over, attachers always find an array: the old or the new
 // one, never none and never a half-made one.
 func TestReplaceIsAtomic(t *testing.T) {

@@ -52,13 +52,16 @@ func (c Code) String() string {
 }
 
 // Status is the outcome of an operation. Msg is always a constant string, so that a Status can be
-// made and returned without allocating. When HasNum is set, Num is printed after Msg.
+// made and returned without allocating. When HasNum is set, Num is printed after Msg; when Shape is
+// not nil, it is printed after Msg as a Python tuple. Shape refers to the caller's shape, which must
+// stay valid until the message is written.
 type Status struct {
 	Code   Code
 	Errno  syscall.Errno
 	Msg    string
 	Num    int64
 	HasNum bool
+	Shape  []int64
 }
 
 // Ok reports whether the status is success.
@@ -68,6 +71,10 @@ func fail(code Code, msg string) Status { return Status{Code: code, Msg: msg} }
 
 func failNum(code Code, msg string, num int64) Status {
 	return Status{Code: code, Msg: msg, Num: num, HasNum: true}
+}
+
+func failShape(code Code, msg string, shape []int64) Status {
+	return Status{Code: code, Msg: msg, Shape: shape}
 }
 
 // sysFail turns an errno from a system call into a Status with the matching code.
@@ -108,6 +115,19 @@ func (s Status) AppendMessage(dst []byte, op string, name []byte) []byte {
 	if s.HasNum {
 		w.str(" ")
 		w.int(s.Num)
+	}
+	if s.Shape != nil {
+		w.str(" (")
+		for i, d := range s.Shape {
+			if i > 0 {
+				w.str(", ")
+			}
+			w.int(d)
+		}
+		if len(s.Shape) == 1 {
+			w.str(",")
+		}
+		w.str(")")
 	}
 	if s.Errno != 0 {
 		w.str(": ")

@@ -18,10 +18,11 @@ const (
 	pauseCreatePublish // create: the segment is complete, but not yet published under its name
 	pauseReplaceRename // replace: the new segment is linked to its temporary name, not yet renamed
 	pauseLoad          // a file load: the segment is half filled (for the file loader's use)
+	pauseWrite         // a file write: the new file is half written, not yet named
 )
 
 // pauseNames are the values of NPSHM_TEST_PAUSE, indexed by point.
-var pauseNames = [...]string{"", "create-publish", "replace-rename", "load"}
+var pauseNames = [...]string{"", "create-publish", "replace-rename", "load", "write"}
 
 var pauseAt int32
 

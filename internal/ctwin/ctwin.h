@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "npshm.h"
@@ -20,6 +21,12 @@
 
 #define MAX_DESCR 65536
 #define MAX_PATH_LEN 4095
+#define MAX_NAME_ARG (7 + MAX_PATH_LEN + 1) /* longest name argument: "file://" and a path (capi's maxName) */
+#define MAX_DTYPE_ARG (2 * MAX_DESCR)       /* longest dtype argument (capi's maxDtype) */
+
+/* A string argument the entry points refuse as internal/capi's cbytes does: NULL, or longer than
+ * limit bytes (read no further than limit + 1). */
+static inline int bad_arg(const char *s, size_t limit) { return s == NULL || strnlen(s, limit + 1) > limit; }
 #define MAX_SHM_NAME 255
 #define FIXED_HEADER 64
 #define MAX_HEADER (FIXED_HEADER + 8 * NPSHM_MAX_NDIM + MAX_DESCR + 4)
@@ -39,7 +46,14 @@ int npshm__c_delete(const char *name);                                          
 int npshm__c_list(void *fn, void *ctx);                                                     /* ops.c */
 int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm_read_options *opts,
                        npshm_array **out);                                                  /* load.c */
-int npshm__c_write_file(const char *path, const npshm_array *array);                        /* load.c */
+int npshm__c_write_file(const char *path, const npshm_array *array);                        /* filedata.c */
+unsigned npshm__c_file_format(const char *path);                                            /* filedata.c */
+int npshm__c_write_file_data(const char *path, const void *data, int ndim, const int64_t *shape,
+                             const char *dtype, unsigned flags);                            /* filedata.c */
+int npshm__c_read_file_data(const char *path, uint64_t offset, npshm_alloc_fn alloc, void *ctx,
+                            uint64_t *end);                                                 /* filedata.c */
+int npshm__c_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *shape, const char *dtype,
+                                unsigned flags, size_t *len);                               /* filedata.c */
 int npshm__c_clean_temporaries(const char *dir, int *removed);                              /* clean.c */
 
 /* ---- fork detection and the crash-test hook (fork.c) ---- */
@@ -48,9 +62,9 @@ int npshm__c_clean_temporaries(const char *dir, int *removed);                  
  * point takes the twin instead of entering Go. */
 int npshm__in_forked_child(void);
 
-/* The crash-test hook (internal/core/testhook.go): the point NPSHM_TEST_PAUSE named when the
+/* The crash-test hook (internal/core/testhook_linux.go): the point NPSHM_TEST_PAUSE named when the
  * library was loaded, read once. */
-enum { PAUSE_NONE, PAUSE_CREATE_PUBLISH, PAUSE_REPLACE_RENAME, PAUSE_LOAD };
+enum { PAUSE_NONE, PAUSE_CREATE_PUBLISH, PAUSE_REPLACE_RENAME, PAUSE_LOAD, PAUSE_WRITE };
 extern int npshm__pause_at;
 /* Stops the process with SIGSTOP if NPSHM_TEST_PAUSE named this point: one load and one predictable
  * branch otherwise. */
@@ -66,12 +80,24 @@ typedef struct status {
     const char *msg;
     long long num;
     int has_num;
+    const int64_t *shape; /* if not NULL, printed after msg as a Python tuple of shape_ndim sizes */
+    int shape_ndim;
 } status;
 
-static const status OK_STATUS = {0, 0, NULL, 0, 0};
-static inline status st_fail(int code, const char *msg) { status s = {code, 0, msg, 0, 0}; return s; }
+static const status OK_STATUS = {.code = 0};
+static inline status st_fail(int code, const char *msg) { status s = {.code = code, .msg = msg}; return s; }
+/* A failure with an errno. */
+static inline status st_errno(int code, int errnum, const char *msg) {
+    status s = {.code = code, .errnum = errnum, .msg = msg};
+    return s;
+}
 /* A message followed by a number ("... not 3"). */
-static inline status st_num(int code, const char *msg, long long num) { status s = {code, 0, msg, num, 1}; return s; }
+static inline status st_num(int code, const char *msg, long long num) { status s = {.code = code, .msg = msg, .num = num, .has_num = 1}; return s; }
+/* A message followed by a shape ("... shape (3, 0)"): the caller's shape, valid until reported. */
+static inline status st_shape(int code, const char *msg, const int64_t *shape, int ndim) {
+    status s = {.code = code, .msg = msg, .shape = shape, .shape_ndim = ndim};
+    return s;
+}
 /* A failed system call: the code its errno maps to (internal/core, errnoStatus). */
 static inline status st_sys(int errnum, const char *msg) {
     int code = NPSHM_ERR_IO;
@@ -82,12 +108,11 @@ static inline status st_sys(int errnum, const char *msg) {
     case EACCES: case EPERM: case EROFS: code = NPSHM_ERR_PERMISSION; break;
     case ENAMETOOLONG: case EISDIR: code = NPSHM_ERR_INVALID; break;
     }
-    status s = {code, errnum, msg, 0, 0};
-    return s;
+    return st_errno(code, errnum, msg);
 }
 
 /* A truncated file: FORMAT with ENODATA, which the differential tests read as "eof". */
-static inline status ftrunc(const char *msg) { status s = {NPSHM_ERR_FORMAT, ENODATA, msg, 0, 0}; return s; }
+static inline status ftrunc(const char *msg) { return st_errno(NPSHM_ERR_FORMAT, ENODATA, msg); }
 
 /* Records s as this thread's last error (npshm__fail) and returns its code (status.c). */
 int npshm__report(status s, const char *op, const char *name);
@@ -118,8 +143,8 @@ int npshm__c_normalize_dtype(const char *in, size_t len, char *out, size_t cap, 
 
 uint32_t npshm__crc32(const unsigned char *b, size_t n); /* CRC-32 (IEEE) */
 
-/* The data size of an array (internal/core, shapeBytes): INVALID for a negative dimension or a size
- * over MAX_NBYTES. */
+/* The data size of an array by numpy's rule (internal/core, shapeBytes): INVALID for a negative
+ * dimension, for itemsize times the nonzero dimensions over 2**63-1, or a size over MAX_NBYTES. */
 status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uint64_t *out);
 
 /* A segment's header, decoded or to be written. */
@@ -134,6 +159,11 @@ typedef struct header {
     const char *descr;
     size_t descr_len;
 } header;
+
+/* Fills h (flags, ndim, shape, itemsize, descr, descr_len, data_nbytes) for an array of ndim
+ * dimensions of shape and of dtype (any spelling; canonicalised into descr, MAX_DESCR + 1 bytes), as
+ * create does before it creates anything (internal/core/header.go's Describe). */
+status npshm__describe(header *h, int ndim, const int64_t *shape, const char *dtype, int fortran, char *descr);
 
 /* Decodes and checks the header at the start of buf (len bytes of a segment seg bytes long) into h,
  * whose descr then points into buf; scratch holds MAX_DESCR bytes. */
@@ -155,6 +185,10 @@ typedef struct target {
 
 /* Resolves a name by docs/FORMAT.md, "Names" (internal/core/name.go's ResolveName). */
 status npshm__resolve(const char *name, target *t);
+
+/* Writes a fresh NUL-terminated temporary name for the directory dir (ending in '/') into buf
+ * (ops.c; the core's appendTempName). */
+void npshm__temp_name(char *buf, size_t cap, const char *dir);
 
 /* ---- segments (ops.c) ---- */
 
@@ -190,6 +224,14 @@ typedef struct fheader {
     uint64_t itemsize, header_len, nbytes;
 } fheader;
 
+/* The format of a file written to path: NPSHM_NPY if it ends in ".npy", else NPSHM_NPIO
+ * (internal/core/fileformat.go's FormatOf). */
+unsigned npshm__format_of(const char *path);
+/* The header of an array record in format (NPSHM_NPY or NPSHM_NPIO) into buf (MAX_HEADER bytes);
+ * its length into *len (internal/core/fileformat.go's EncodeFileHeader). */
+status npshm__encode_file_header(unsigned char *buf, unsigned format, const char *descr, int ndim,
+                                 const int64_t *shape, int fortran, size_t *len);
+
 /* Decodes the header of the record at the start of buf (len bytes read of avail in the file) into
  * fh; canon (MAX_DESCR + 1 bytes) receives the descriptor. */
 status npshm__decode_file_header(const unsigned char *buf, size_t len, uint64_t avail, fheader *fh, char *canon);
@@ -208,6 +250,21 @@ size_t npshm__c_encode_npy_header(unsigned char *buf, size_t cap, const char *de
                                   const int64_t *shape, int fortran);
 
 /* ---- loads (load.c) ---- */
+
+/* The working memory of a load or a read: the file's header, its descriptor, the expected one, the
+ * lock file's path, the decoded header (internal/core's FileScratch). */
+typedef struct fwork {
+    unsigned char file[MAX_HEADER];
+    char descr[MAX_DESCR + 1];
+    char expect[MAX_DESCR + 1];
+    char lock[MAX_PATH_LEN + 320];
+    fheader fh;
+} fwork;
+
+/* Opens an array file for reading: 0, or the status code with *s set (internal/core's openFile). */
+int npshm__open_file(const char *path, int *fd, status *s);
+/* Reads and decodes the header of the record at off of the file fd into w->fh (readFileHeader). */
+status npshm__read_file_header(fwork *w, int fd, uint64_t off);
 
 /* For the differential tests: the lock file path of a name (NUL-terminated into out), or -1. */
 int npshm__c_lock_path(const char *name, char *out, size_t cap);

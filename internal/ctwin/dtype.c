@@ -5,7 +5,7 @@
 
 #include "ctwin.h"
 
-#define MAX_ITEMSIZE (1LL << 40)
+#define MAX_ITEMSIZE 2147483647LL /* numpy's: a dtype's size fits in a C int */
 #define MAX_DEPTH 16
 
 /* ---- dtype descriptors (internal/core/dtype.go) ---- */
@@ -178,6 +178,7 @@ static status simple(parser *p, const char *s, size_t n, long long *itemsize) {
         break;
     case 'S': case 'a': case 'V':
         if (size == 0) return st_fail(NPSHM_ERR_INVALID, "string and void dtypes need a size (e.g. S8)");
+        if (size > MAX_ITEMSIZE) return st_fail(NPSHM_ERR_INVALID, "string and void dtypes hold at most 2147483647 bytes");
         if (kind == 'a') kind = 'S';
         break;
     case 'U':

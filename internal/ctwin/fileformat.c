@@ -381,3 +381,19 @@ status npshm__encode_npio_header(unsigned char *buf, const char *descr, int ndim
     *len = total;
     return OK_STATUS;
 }
+
+/* ---- the format of a file, and its header (internal/core/fileformat.go's FormatOf and
+ * EncodeFileHeader) ---- */
+
+unsigned npshm__format_of(const char *path) {
+    size_t n = strlen(path);
+    return n >= 4 && strcmp(path + n - 4, ".npy") == 0 ? NPSHM_NPY : NPSHM_NPIO;
+}
+
+status npshm__encode_file_header(unsigned char *buf, unsigned format, const char *descr, int ndim,
+                                 const int64_t *shape, int fortran, size_t *len) {
+    if (format == NPSHM_NPIO) return npshm__encode_npio_header(buf, descr, ndim, shape, fortran, len);
+    if (format != NPSHM_NPY) return st_fail(NPSHM_ERR_INVALID, "unknown file format");
+    *len = npshm__c_encode_npy_header(buf, MAX_HEADER, descr, ndim, shape, fortran);
+    return *len ? OK_STATUS : st_fail(NPSHM_ERR_INVALID, "dtype descriptor too long for a .npy header");
+}

@@ -27,18 +27,36 @@ uint32_t npshm__crc32(const unsigned char *b, size_t n) {
 
 /* ---- header (internal/core/header.go) ---- */
 
+status npshm__describe(header *h, int ndim, const int64_t *shape, const char *dtype, int fortran, char *descr) {
+    if (ndim < 0 || ndim > NPSHM_MAX_NDIM) return st_num(NPSHM_ERR_INVALID, "ndim must be between 0 and 64, not", ndim);
+    size_t dlen;
+    long long itemsize;
+    status s = npshm__normalize(dtype, strlen(dtype), descr, MAX_DESCR, &dlen, &itemsize);
+    if (s.code) return s;
+    descr[dlen] = 0;
+    memset(h, 0, sizeof *h);
+    h->flags = fortran ? FLAG_FORTRAN : 0;
+    h->ndim = ndim;
+    if (ndim > 0) memcpy(h->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    h->itemsize = (uint64_t)itemsize;
+    h->descr = descr;
+    h->descr_len = dlen;
+    return npshm__shape_bytes(shape, ndim, h->itemsize, &h->data_nbytes);
+}
+
 status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uint64_t *out) {
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 0) return st_num(NPSHM_ERR_INVALID, "dimensions must not be negative, got", (long long)shape[i]);
+    uint64_t n = itemsize;
     int zero = itemsize == 0;
     for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0) return st_num(NPSHM_ERR_INVALID, "dimensions must not be negative, got", (long long)shape[i]);
-        if (shape[i] == 0) zero = 1;
-    }
-    if (zero) { *out = 0; return OK_STATUS; }
-    uint64_t n = itemsize;
-    for (int i = 0; i < ndim; i++) {
-        if ((uint64_t)shape[i] > MAX_NBYTES / n) return st_fail(NPSHM_ERR_INVALID, "array too large: its size in bytes overflows");
+        if (shape[i] == 0) { zero = 1; continue; }
+        if (n != 0 && (uint64_t)shape[i] > (uint64_t)INT64_MAX / n)
+            return st_shape(NPSHM_ERR_INVALID, "array too large: itemsize times the nonzero dimensions exceeds 2**63-1, shape", shape, ndim);
         n *= (uint64_t)shape[i];
     }
+    if (zero) { *out = 0; return OK_STATUS; }
+    if (n > MAX_NBYTES) return st_shape(NPSHM_ERR_INVALID, "array too large: more than 2**56 bytes, shape", shape, ndim);
     *out = n;
     return OK_STATUS;
 }

@@ -1,6 +1,6 @@
-/* The C twin of internal/core/load_linux.go: npshm_read_file_ex and npshm_write_file for processes
- * made by fork(), rule for rule, with the same status codes and messages (the file headers are
- * fileformat.c's). internal/ctwin/difftest and tests/c/test_files.c (run in a forked child too)
+/* The C twin of internal/core/load_linux.go: npshm_read_file_ex for processes made by fork(), rule
+ * for rule, with the same status codes and messages (the file headers are fileformat.c's, writing
+ * and reading into the caller's memory filedata.c's). internal/ctwin/difftest and tests/c/test_files.c (run in a forked child too)
  * keep the two equal. Only libc, pthreads and system calls. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -78,7 +78,7 @@ static status take_lock(const char *path, const volatile int *cancel, int *fd_ou
                         held.st_ino == named.st_ino && held.st_dev == named.st_dev)
                         unlink(path);
                     close(fd);
-                    return (status){NPSHM_ERR_IO, EINTR, "load cancelled", 0, 0};
+                    return st_errno(NPSHM_ERR_IO, EINTR, "load cancelled");
                 }
                 struct timespec ts = {0, wait};
                 nanosleep(&ts, NULL);
@@ -101,14 +101,6 @@ static void drop_lock(const char *path, int fd) {
 
 /* ---- loading (internal/core/load_linux.go) ---- */
 
-typedef struct fwork {
-    unsigned char file[MAX_HEADER];
-    char descr[MAX_DESCR + 1];
-    char expect[MAX_DESCR + 1];
-    char lock[MAX_PATH_LEN + 320];
-    fheader fh;
-} fwork;
-
 /* ---- a new segment filled from the file (internal/core/load_linux.go's loadNew): built and
  * published by ops.c's segment functions, as npshm_create's, with the descriptor kept for
  * sendfile ---- */
@@ -123,7 +115,7 @@ static status fill_data(int src, uint64_t off, void *data, uint64_t n, int fd, u
         if (n - half) e = npshm__fill(src, off + half, (char *)data + half, n - half, fd, dst_off + half, cancel);
     }
     if (!e) return OK_STATUS;
-    if (e == EINTR) return (status){NPSHM_ERR_IO, EINTR, "load cancelled", 0, 0};
+    if (e == EINTR) return st_errno(NPSHM_ERR_IO, EINTR, "load cancelled");
     if (e == ENODATA) return ftrunc("file is shorter than the array its header describes");
     return st_sys(e, "cannot read the file");
 }
@@ -152,7 +144,7 @@ static status load_new(const target *t, const fheader *fh, int src, uint64_t dat
     if (a == NULL) {
         munmap(seg.base, seg.size);
         unlink(t->path);
-        return (status){NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory", 0, 0};
+        return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
     }
     if (flags & NPSHM_READONLY) {
         (void)mprotect(seg.base, seg.size, PROT_READ);
@@ -168,7 +160,7 @@ fail:
 static status read_header_at(fwork *w, int fd, uint64_t off) {
     struct stat st;
     if (fstat(fd, &st) != 0) return st_sys(errno, "cannot stat the file");
-    if (S_ISDIR(st.st_mode)) return (status){NPSHM_ERR_INVALID, EISDIR, "the file is a directory", 0, 0};
+    if (S_ISDIR(st.st_mode)) return st_errno(NPSHM_ERR_INVALID, EISDIR, "the file is a directory");
     uint64_t size = (uint64_t)st.st_size;
     uint64_t avail = size > off ? size - off : 0;
     uint64_t want = avail < sizeof w->file ? avail : sizeof w->file;
@@ -240,7 +232,7 @@ static int attach_matching(const char *name, unsigned ro, const npshm_read_optio
 static int open_file(const char *path, int *fd, status *s) {
     *fd = open(path, O_RDONLY | O_CLOEXEC);
     if (*fd < 0) {
-        *s = errno == ENOENT ? (status){NPSHM_ERR_NOT_FOUND, ENOENT, "no such file", 0, 0}
+        *s = errno == ENOENT ? st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, "no such file")
                              : st_sys(errno, "cannot open the file");
         return s->code;
     }
@@ -250,10 +242,10 @@ static int open_file(const char *path, int *fd, status *s) {
 int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm_read_options *opts,
                        npshm_array **out) {
     const char *op = "npshm_read_file";
-    if (name == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
+    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
-    if (path == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "path is NULL or too long");
     if (flags & ~READ_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (read_file takes NPSHM_READONLY, NPSHM_EXCLUSIVE and a mode)");
+    if (bad_arg(path, MAX_PATH_LEN)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "path is NULL or too long");
     npshm_read_options none;
     memset(&none, 0, sizeof none);
     npshm_read_options *o = opts ? opts : &none;
@@ -262,6 +254,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     if (o->expect_shape && (o->ndim < 0 || o->ndim > NPSHM_MAX_NDIM))
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected ndim must be between 0 and 64");
     if (o->expect_shape && o->ndim > 0 && o->shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected shape is NULL");
+    if (o->dtype != NULL && bad_arg(o->dtype, MAX_DTYPE_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected dtype is too long");
     fwork *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
     memset(&w->fh, 0, sizeof w->fh);
@@ -300,7 +293,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     if ((s = take_lock(w->lock, o->cancel, &lock)).code) goto report;
     s = OK_STATUS;
     if (flags & NPSHM_EXCLUSIVE) {
-        if (access(t.path, F_OK) == 0) { s = (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}; goto report; }
+        if (access(t.path, F_OK) == 0) { s = st_errno(NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists"); goto report; }
         if (errno != ENOENT) { s = st_sys(errno, "cannot check the array's name"); goto report; }
     } else {
         rc = attach_matching(name, ro, o, expect, w, 1, out, &s);
@@ -333,78 +326,7 @@ done:
     return rc;
 }
 
-/* ---- writing ---- */
+/* ---- for filedata.c, which reads files into the caller's memory as loads read them ---- */
 
-static status write_all(int fd, const void *p, uint64_t n, uint64_t off) {
-    uint64_t done = 0;
-    while (done < n) {
-        uint64_t want = n - done < (1u << 30) ? n - done : (1u << 30);
-        ssize_t r = pwrite(fd, (const char *)p + done, want, (off_t)(off + done));
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return st_sys(errno, "cannot write the file");
-        }
-        done += (uint64_t)r;
-    }
-    return OK_STATUS;
-}
-
-static _Atomic unsigned long wtemp_counter;
-
-int npshm__c_write_file(const char *path, const npshm_array *array) {
-    const char *op = "npshm_write_file";
-    if (path == NULL || path[0] == 0) return npshm__fail(NPSHM_ERR_INVALID, 0, op, path, "path is empty");
-    if (array == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, path, "array is NULL");
-    size_t pn = strlen(path);
-    if (pn > MAX_PATH_LEN) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "path too long");
-    if (path[pn - 1] == '/') return npshm__fail(NPSHM_ERR_INVALID, 0, op, path, "path names a directory");
-    unsigned char *hbuf = malloc(MAX_HEADER);
-    if (hbuf == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, path, "out of memory");
-    status s = OK_STATUS;
-    size_t hlen = 0;
-    if (pn >= 4 && strcmp(path + pn - 4, ".npy") == 0) {
-        hlen = npshm__c_encode_npy_header(hbuf, MAX_HEADER, array->dtype, array->ndim, array->shape, array->fortran);
-        if (hlen == 0) s = st_fail(NPSHM_ERR_INVALID, "dtype descriptor too long for a .npy header");
-    } else {
-        s = npshm__encode_npio_header(hbuf, array->dtype, array->ndim, array->shape, array->fortran, &hlen);
-    }
-    if (s.code) { free(hbuf); return npshm__report(s, op, path); }
-    char dir[MAX_PATH_LEN + 8], tmp[MAX_PATH_LEN + 64], proc[64];
-    const char *slash = strrchr(path, '/');
-    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path + 1), path);
-    else snprintf(dir, sizeof dir, "./");
-    int named = 0;
-    tmp[0] = 0;
-    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
-    if (fd >= 0 && access("/proc/self/fd", X_OK) != 0) { close(fd); fd = -1; errno = EOPNOTSUPP; }
-    if (fd < 0) {
-        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) { s = st_sys(errno, "cannot create the file"); goto out; }
-        for (int i = 0; i < 100 && fd < 0; i++) {
-            snprintf(tmp, sizeof tmp, "%s" TEMP_PREFIX "%d-%lu", dir, (int)getpid(), atomic_fetch_add(&wtemp_counter, 1) + 1);
-            fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
-            if (fd < 0 && errno != EEXIST) { s = st_sys(errno, "cannot create a temporary file"); tmp[0] = 0; goto out; }
-        }
-        if (fd < 0) { s = st_fail(NPSHM_ERR_IO, "cannot find a free temporary name"); tmp[0] = 0; goto out; }
-        named = 1;
-    }
-    if ((s = write_all(fd, hbuf, hlen, 0)).code) goto out;
-    if ((s = write_all(fd, array->data, array->nbytes, hlen)).code) goto out;
-    if (!named) {
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        int linked = 0;
-        for (int i = 0; i < 100 && !linked; i++) {
-            snprintf(tmp, sizeof tmp, "%s" TEMP_PREFIX "%d-%lu", dir, (int)getpid(), atomic_fetch_add(&wtemp_counter, 1) + 1);
-            if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0) linked = 1;
-            else if (errno != EEXIST) { s = st_sys(errno, "cannot name the new array"); tmp[0] = 0; goto out; }
-        }
-        if (!linked) { s = st_fail(NPSHM_ERR_IO, "cannot find a free temporary name"); tmp[0] = 0; goto out; }
-        named = 1;
-    }
-    if (rename(tmp, path) != 0) { s = st_sys(errno, "cannot replace the array"); goto out; }
-    tmp[0] = 0;
-out:
-    if (fd >= 0) close(fd);
-    if (named && tmp[0]) unlink(tmp);
-    free(hbuf);
-    return s.code ? npshm__report(s, op, path) : NPSHM_OK;
-}
+int npshm__open_file(const char *path, int *fd, status *s) { return open_file(path, fd, s); }
+status npshm__read_file_header(fwork *w, int fd, uint64_t off) { return read_header_at(w, fd, off); }

@@ -21,7 +21,7 @@
 
 static _Atomic unsigned long temp_counter;
 
-static void temp_name(char *buf, size_t cap, const char *dir) {
+void npshm__temp_name(char *buf, size_t cap, const char *dir) {
     snprintf(buf, cap, "%s" TEMP_PREFIX "%d-%lu", dir, (int)getpid(), atomic_fetch_add(&temp_counter, 1) + 1);
 }
 
@@ -91,7 +91,7 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
         if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
             return st_sys(errno, "cannot create the array's directory entry");
         for (int i = 0; i < 100 && seg->fd < 0; i++) {
-            temp_name(seg->tmp, sizeof seg->tmp, seg->dir);
+            npshm__temp_name(seg->tmp, sizeof seg->tmp, seg->dir);
             seg->fd = open(seg->tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
             if (seg->fd < 0 && errno != EEXIST) return st_sys(errno, "cannot create a temporary file");
         }
@@ -132,12 +132,12 @@ status npshm__segment_link(const target *t, segment *seg) {
         char proc[64];
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", seg->fd);
         if (linkat(AT_FDCWD, proc, AT_FDCWD, t->path, AT_SYMLINK_FOLLOW) != 0)
-            return errno == EEXIST ? (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
+            return errno == EEXIST ? st_errno(NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists")
                                    : st_sys(errno, "cannot publish the array under its name");
         return OK_STATUS;
     }
     if (link(seg->tmp, t->path) != 0)
-        return errno == EEXIST ? (status){NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists", 0, 0}
+        return errno == EEXIST ? st_errno(NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists")
                                : st_sys(errno, "cannot publish the array under its name");
     unlink(seg->tmp);
     seg->tmp[0] = 0;
@@ -166,13 +166,20 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     h.descr = descr;
     h.descr_len = dlen;
     h.flags = (flags & NPSHM_FORTRAN) ? FLAG_FORTRAN : 0;
-    if ((s = npshm__shape_bytes(h.shape, ndim, h.itemsize, &h.data_nbytes)).code) return s;
+    if ((s = npshm__shape_bytes(shape, ndim, h.itemsize, &h.data_nbytes)).code) return s;
     segment seg;
     if ((s = npshm__segment_new(&t, &h, flags, hbuf, &seg)).code) return s;
+    /* The handle is made before the array is published: short of memory for it afterwards, the
+     * only clean-up would be a delete by name, which could remove another process's array. */
+    npshm_array *a = npshm__make_handle(seg.base, &h, t.display);
+    if (a == NULL) {
+        s = st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
+        goto fail;
+    }
     if (init != NULL) {
         int r = init((char *)seg.base + h.data_offset, (size_t)h.data_nbytes, ctx);
         if (r != 0) {
-            s = (status){r, 0, "the init function abandoned the array", 0, 0};
+            s = st_errno(r, 0, "the init function abandoned the array");
             goto fail;
         }
     }
@@ -185,7 +192,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
             snprintf(proc, sizeof proc, "/proc/self/fd/%d", seg.fd);
             int linked = 0;
             for (int i = 0; i < 100 && !linked; i++) {
-                temp_name(seg.tmp, sizeof seg.tmp, seg.dir);
+                npshm__temp_name(seg.tmp, sizeof seg.tmp, seg.dir);
                 if (linkat(AT_FDCWD, proc, AT_FDCWD, seg.tmp, AT_SYMLINK_FOLLOW) == 0)
                     linked = 1;
                 else if (errno != EEXIST) {
@@ -201,15 +208,13 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
         if (rename(seg.tmp, t.path) != 0) { s = st_sys(errno, "cannot replace the array"); goto fail; }
     }
     close(seg.fd);
-    npshm_array *a = npshm__make_handle(seg.base, &h, t.display);
-    if (a == NULL) {
-        munmap(seg.base, seg.size);
-        unlink(t.path);
-        return (status){NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory", 0, 0};
-    }
     *out = a;
     return OK_STATUS;
 fail:
+    if (a != NULL) {
+        a->base = NULL; /* the segment's mapping is segment_drop's to unmap */
+        npshm__handle_free(a);
+    }
     npshm__segment_drop(&seg);
     return s;
 }
@@ -241,7 +246,7 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     int ro = (flags & NPSHM_READONLY) != 0;
     int fd = open(t.path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
-        if (errno == ENOENT) return (status){NPSHM_ERR_NOT_FOUND, ENOENT, "no array of that name", 0, 0};
+        if (errno == ENOENT) return st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, "no array of that name");
         return st_sys(errno, "cannot open the array");
     }
     struct stat st;
@@ -271,7 +276,7 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     npshm_array *a = npshm__make_handle(base, &h, t.display);
     if (a == NULL) {
         munmap(base, size);
-        return (status){NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory", 0, 0};
+        return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
     }
     a->readonly = ro;
     *out = a;
@@ -288,12 +293,12 @@ typedef struct work {
 int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
                          npshm_init_fn init, void *ctx, npshm_array **out) {
     const char *op = init ? "npshm_create_init" : "npshm_create";
-    if (name == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
+    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
     if (ndim < 0 || ndim > NPSHM_MAX_NDIM) return npshm__report(st_num(NPSHM_ERR_INVALID, "ndim must be between 0 and 64, not", ndim), op, name);
     if (ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "shape is NULL");
     if (flags & ~CREATE_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (NPSHM_READONLY applies to attach only)");
-    if (dtype == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "dtype is NULL or too long");
+    if (bad_arg(dtype, MAX_DTYPE_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "dtype is NULL or too long");
     work *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
     status s = c_create(name, ndim, shape, dtype, flags, init, ctx, out, w->descr, w->hbuf);
@@ -304,12 +309,14 @@ int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const
 int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim, const int64_t *shape,
                     const char *dtype, npshm_array **out) {
     const char *op = expect_geom ? "npshm_attach_expect" : "npshm_attach";
-    if (name == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
+    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
     if (flags & ~NPSHM_READONLY) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (only NPSHM_READONLY applies to attach)");
     if (expect_geom && (ndim < -1 || ndim > NPSHM_MAX_NDIM))
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected ndim must be -1 (any) or between 0 and 64");
     if (expect_geom && ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected shape is NULL");
+    if (expect_geom && dtype != NULL && bad_arg(dtype, MAX_DTYPE_ARG))
+        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected dtype is too long");
     work *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
     status s = c_attach(name, flags, expect_geom, ndim, shape, expect_geom ? dtype : NULL, out, w->descr, w->hbuf);
@@ -319,12 +326,12 @@ int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim,
 
 int npshm__c_delete(const char *name) {
     const char *op = "npshm_delete";
-    if (name == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
+    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     target t;
     status s = npshm__resolve(name, &t);
     if (s.code) return npshm__report(s, op, name);
     if (unlink(t.path) != 0) {
-        s = errno == ENOENT ? (status){NPSHM_ERR_NOT_FOUND, ENOENT, "no array of that name", 0, 0}
+        s = errno == ENOENT ? st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, "no array of that name")
                             : st_sys(errno, "cannot delete the array");
         return npshm__report(s, op, name);
     }

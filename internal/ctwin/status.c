@@ -5,11 +5,22 @@
 
 #include "ctwin.h"
 
+/* Appends to b (cap bytes) at *n, bounded like the core's boundedWriter. */
+static void put(char *b, size_t cap, size_t *n, const char *fmt, long long v) {
+    if (*n + 1 >= cap) return;
+    int r = snprintf(b + *n, cap - *n, fmt, v);
+    if (r > 0) *n = *n + (size_t)r < cap ? *n + (size_t)r : cap - 1;
+}
+
 int npshm__report(status s, const char *op, const char *name) {
-    char what[256];
-    if (s.has_num)
-        snprintf(what, sizeof what, "%s %lld", s.msg, s.num);
-    else
-        snprintf(what, sizeof what, "%s", s.msg);
+    char what[1024]; /* as long as the message itself can be (cshim.c's ERRBUF_CAP) */
+    int r = snprintf(what, sizeof what, "%s", s.msg);
+    size_t n = r < 0 ? 0 : (size_t)r < sizeof what ? (size_t)r : sizeof what - 1;
+    if (s.has_num) put(what, sizeof what, &n, " %lld", s.num);
+    if (s.shape != NULL) {
+        put(what, sizeof what, &n, " (", 0);
+        for (int i = 0; i < s.shape_ndim; i++) put(what, sizeof what, &n, i ? ", %lld" : "%lld", (long long)s.shape[i]);
+        put(what, sizeof what, &n, s.shape_ndim == 1 ? ",)" : ")", 0);
+    }
     return npshm__fail(s.code, s.errnum, op, name, what);
 }

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 import numpy as np
 
 from . import _native
-from ._dtypes import MAX_NDIM, dtype_from_descr, resolve
+from ._dtypes import dtype_from_descr, resolve
 
 if TYPE_CHECKING:
     from os import PathLike  # noqa: F401
@@ -67,42 +67,17 @@ def _flags(mode: Optional[int], flags: int = 0) -> int:
     return flags | _HAS_MODE | (mode << 16)
 
 
-def _shape_tuple(shape: ShapeLike) -> tuple[int, ...]:
-    """The shape as a tuple of ints, checked like the C extension checks it."""
-    if isinstance(shape, (str, bytes, bytearray)):
-        raise TypeError(f"shape must be an int or a sequence of ints, not {type(shape).__name__}")
-    try:
-        dims = [shape] if not hasattr(shape, "__len__") else _builtin_list(shape)  # type: ignore[arg-type]
-    except TypeError:
-        raise TypeError(
-            f"shape must be an int or a sequence of ints, not {type(shape).__name__}"
-        ) from None
-    out = []
-    for i, d in enumerate(dims):
-        try:
-            v = operator.index(d)
-        except TypeError:
-            raise TypeError(f"shape[{i}] must be an int, not {type(d).__name__}") from None
-        if v < 0:
-            raise ValueError(f"shape holds an invalid dimension {v} (dimensions are 0 or more)")
-        out.append(v)
-    return tuple(out)
+def _shape_with(shape: ShapeLike, sub: tuple[int, ...]) -> ShapeLike:
+    """The shape with a subarray dtype's dimensions added, as numpy adds them."""
+    return _native.shape(shape) + sub if sub else shape
 
 
-def _check_ndim(shape: ShapeLike, sub: tuple[int, ...]) -> ShapeLike:
-    """Add a subarray dtype's dimensions, and refuse more dimensions than numpy allows."""
-    if sub:
-        shape = _shape_tuple(shape) + sub
-    if MAX_NDIM < 64:
-        try:
-            n = len(shape)  # type: ignore[arg-type]
-        except TypeError:  # one int; anything else fails in the C extension
-            n = 1
-        if n > MAX_NDIM:
-            raise ValueError(
-                f"shape has {n} dimensions; numpy {np.__version__} allows at most {MAX_NDIM}"
-            )
-    return shape
+def _broadcasts(src: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    """Whether an array of shape src broadcasts to shape (numpy's rule, for any number of
+    dimensions: numpy.broadcast_shapes stops at 32)."""
+    if len(src) > len(shape):
+        return False
+    return all(s in (1, d) for s, d in zip(src[::-1], shape[::-1]))
 
 
 def _prepare_fill(full: Any, shape: ShapeLike, dt: np.dtype) -> np.ndarray:
@@ -111,21 +86,10 @@ def _prepare_fill(full: Any, shape: ShapeLike, dt: np.dtype) -> np.ndarray:
         src = np.asarray(full, dtype=dt)
     except (TypeError, ValueError, OverflowError) as e:
         raise type(e)(f"full={full!r} cannot fill an array of dtype {dt}: {e}") from None
-    shp = _shape_tuple(shape)
-    try:
-        ok = np.broadcast_shapes(src.shape, shp) == shp
-    except ValueError:
-        ok = False
-    if not ok:
+    shp = _native.shape(shape)
+    if not _broadcasts(src.shape, shp):
         raise ValueError(f"full has shape {src.shape}, which does not broadcast to shape {shp}")
     return src
-
-
-def _fill_bytes(src: np.ndarray, shape: ShapeLike) -> bytes:
-    """The bytes the extension fills a new array with: one element to repeat, or all of them."""
-    if src.size == 1:
-        return src.tobytes()
-    return np.ascontiguousarray(np.broadcast_to(src, _shape_tuple(shape))).tobytes()
 
 
 # ---- cdxcore.npshm -------------------------------------------------------------------------
@@ -154,7 +118,8 @@ def create_shared_array(
         ``"file://PATH"`` for a memory-mapped file. A shared memory name may not be empty, ``.``,
         ``..``, or contain ``/``, and has at most 255 bytes.
     shape : int or tuple of int
-        Shape of the array: 0 to 64 dimensions (32 with numpy 1.x), each 0 or more.
+        Shape of the array: 0 to 64 dimensions (32 with numpy 1.x), each 0 or more; numpy's limit
+        on the size applies (itemsize times the nonzero dimensions below 2**63).
     dtype : numpy.dtype or anything ``numpy.dtype()`` accepts
         Any fixed-size dtype; dtypes holding Python objects raise :class:`TypeError`.
     raise_on_error : bool, default True
@@ -179,7 +144,8 @@ def create_shared_array(
     FileExistsError
         If an array ``name`` already exists (and ``raise_on_error`` is True).
     ValueError
-        For a bad name, shape or fill value.
+        For a bad name, shape or fill value, or one numpy refuses; nothing is created then, and an
+        existing array of that name stays (also with ``force=True``).
     TypeError
         For a bad dtype, shape or fill value, or a dtype that holds objects.
     OSError
@@ -197,11 +163,12 @@ def create_shared_array(
     True
     """
     dt, descr, sub = resolve(dtype)
-    shape = _check_ndim(shape, sub)
-    fill = None if full is None else _fill_bytes(_prepare_fill(full, shape, dt), shape)
+    shape = _shape_with(shape, sub)
+    fill = None if full is None else _prepare_fill(full, shape, dt)
     flags = _flags(mode, _REPLACE if force else 0)
     try:
-        # The fill is written before the array gets its name: nobody sees it unfilled.
+        # numpy makes the array, and fills it, before it gets its name: nobody sees it unfilled,
+        # and whatever numpy refuses leaves nothing behind (and replaces nothing).
         return _native.create(name, shape, descr, flags, dt, fill)
     except FileExistsError:
         if raise_on_error:
@@ -256,7 +223,7 @@ def attach_shared_array(
         return None
     problem = None
     if validate_shape is not None:
-        want = _shape_tuple(validate_shape)
+        want = _native.shape(validate_shape)
         if arr.shape != want:
             problem = f"shared array {name!r} has shape {arr.shape}, not {want}"
     if problem is None and validate_dtype is not None:
@@ -364,9 +331,7 @@ def create(name: Name, shape: ShapeLike, dtype: Any = float, *, mode: Optional[i
         If the operating system fails (``errno.ENOSPC`` when the memory is full).
     """
     dt, descr, sub = resolve(dtype)
-    if sub or MAX_NDIM < 64:
-        shape = _check_ndim(shape, sub)
-    return _native.create(name, shape, descr, 0 if mode is None else _flags(mode), dt)
+    return _native.create(name, _shape_with(shape, sub), descr, 0 if mode is None else _flags(mode), dt)
 
 
 def attach(name: Name, ro: bool = False) -> np.ndarray:

@@ -7,10 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["resolve", "dtype_from_descr", "MAX_NDIM"]
-
-# numpy 1.x arrays have at most 32 dimensions, numpy 2 at most 64 (npshm's own limit).
-MAX_NDIM: int = 64 if int(np.__version__.split(".")[0]) >= 2 else 32
+__all__ = ["resolve", "dtype_from_descr"]
 
 _CACHE_LIMIT = 1024
 # A user's dtype argument (float, "f8", numpy.dtype, ...) -> (dtype, descriptor, extra shape).

@@ -1,11 +1,14 @@
 """Arrays from files straight into shared memory, and back: cdxcore's ``read_shared_array`` and
 ``npio`` (``to_file``, ``from_file``) on npshm.
 
-The load itself is libnpshm's ``npshm_read_file_ex`` (docs/FORMAT.md, "Loading"): of any number of
-processes loading one name at once exactly one reads the file, nobody sees a partly filled array,
-and a loader that dies leaves nothing. It runs in a helper thread without the GIL, so that Ctrl+C
-in the calling thread cancels it (through the C ABI's cancel flag) and raises KeyboardInterrupt
-with nothing left behind.
+Every byte of the file formats is libnpshm's: loads are ``npshm_read_file_ex`` (docs/FORMAT.md,
+"Loading"), ``to_file`` is ``npshm_write_file_data`` (or ``npshm_encode_file_header`` for an open
+file), ``from_file`` is ``npshm_read_file_data``. This module keeps no parser or writer of its own.
+
+A load runs in a helper thread without the GIL, so that Ctrl+C in the calling thread cancels it
+(through the C ABI's cancel flag) and raises KeyboardInterrupt with nothing left behind: of any
+number of processes loading one name at once exactly one reads the file, nobody sees a partly
+filled array, and a loader that dies leaves nothing.
 """
 
 from __future__ import annotations
@@ -13,26 +16,22 @@ from __future__ import annotations
 import _thread
 import ctypes
 import os
-import tempfile
 import threading
 import time
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 import numpy as np
 
 from . import _native
-from ._api import _READONLY, _shape_tuple
-from ._dtypes import resolve
+from ._api import _READONLY
+from ._dtypes import dtype_from_descr, resolve
 
 __all__ = ["read_shared_array", "to_file", "from_file"]
 
-_EXCLUSIVE = 0x10  # NPSHM_EXCLUSIVE
-
-# npio's dtype codes (cdxcore.npio): no uint8; datetime64/timedelta64 without a unit.
-_NPIO_DESCR = ["|b1", "|i1", "<i2", "<i4", "<i8", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8", "<c8", "<c16",
-               "<M8", "<m8"]
-_NPIO_CODE = {d: i for i, d in enumerate(_NPIO_DESCR)}
-_NPY_MAGIC = b"\x93NUMPY"
+_EXCLUSIVE = _native.EXCLUSIVE
+_FORTRAN = _native.FORTRAN
+_NPY = _native.NPY
+_NPIO = _native.NPIO
 
 
 def _source(file: Any) -> tuple[Union[str, bytes], int, Any]:
@@ -44,7 +43,8 @@ def _source(file: Any) -> tuple[Union[str, bytes], int, Any]:
     try:
         fd = file.fileno()
     except (AttributeError, OSError, ValueError):
-        raise TypeError(f"file must be a path or an open binary file, not {type(file).__name__}") from None
+        raise TypeError(f"file must be a path, a file descriptor or a file object with a fileno(), not "
+                        f"{type(file).__name__}") from None
     if hasattr(file, "flush") and getattr(file, "writable", lambda: False)():
         file.flush()
     return f"/proc/self/fd/{fd}", file.tell(), file
@@ -161,7 +161,7 @@ def read_shared_array(
     """
     del buffering
     path, offset, fobj = _source(file)
-    shape = None if validate_shape is None else _shape_tuple(validate_shape)
+    shape = None if validate_shape is None else _native.shape(validate_shape)
     descr = None
     if validate_dtype is not None:
         dt, descr, sub = resolve(validate_dtype)
@@ -181,158 +181,140 @@ def read_shared_array(
     return (arr, attached) if return_status else arr
 
 
-# ---- npio in this process -------------------------------------------------------------------
+# ---- files of this process's arrays ---------------------------------------------------------
 
 
-def _npio_header(a: np.ndarray) -> bytes:
-    descr = a.dtype.str if a.dtype.names is None and a.dtype.subdtype is None else "?"
-    code = _NPIO_CODE.get(descr)
-    if code is None:
-        raise ValueError(
-            f"npio cannot store dtype {a.dtype} (it stores bool, int8 to int64, uint16 to uint64, "
-            "float16 to float64, complex64, complex128 and unit-less datetime64 and timedelta64, "
-            "little-endian); write a .npy file (numpy.save) instead")
-    if a.ndim > 64:
-        raise ValueError(f"npio holds at most 64 dimensions, not {a.ndim}")
-    total = 8 + 8 * a.ndim
-    return (total.to_bytes(4, "big") + bytes([code]) + a.ndim.to_bytes(3, "big")
-            + b"".join(int(d).to_bytes(8, "big") for d in a.shape))
+def _flat_bytes(a: np.ndarray, order: Literal["C", "F"]) -> np.ndarray:
+    """The bytes of a contiguous array as a flat uint8 array, in the array's own order."""
+    flat: np.ndarray = a.reshape(-1, order=order).view(np.uint8)
+    return flat
 
 
-def _write_npio(f: Any, a: np.ndarray, header: bytes) -> None:
-    f.write(header)
-    flat = a.reshape(-1, order="C")
-    if flat.flags.c_contiguous:
-        mv = flat.view(np.uint8).data
+def _write_stream(f: Any, a: np.ndarray) -> None:
+    """An npio record (libnpshm's header, then the data in C order) written with f.write."""
+    f.write(_native.encode_file_header(a.shape, resolve(a.dtype)[1], _NPIO))
+    if a.flags.c_contiguous:
+        mv = _flat_bytes(a, "C").data
         step = 1 << 30
         for i in range(0, len(mv), step):
             f.write(mv[i : i + step])
-    else:
-        step = max(1, (64 << 20) // max(1, a.itemsize))
-        for i in range(0, flat.size, step):
-            f.write(np.ascontiguousarray(flat[i : i + step]).tobytes())
+        return
+    flat = a.reshape(-1, order="C")  # a copy, written in pieces of 64 MiB
+    step = max(1, (64 << 20) // max(1, a.itemsize))
+    for i in range(0, flat.size, step):
+        f.write(_flat_bytes(np.ascontiguousarray(flat[i : i + step]), "C").data)
 
 
 def to_file(file: Any, array: Any) -> None:
-    """Write an array to a file in npio format, which ``cdxcore.npio.from_file``,
-    :func:`from_file` and :func:`read_shared_array` read.
+    """Write an array to a file that :func:`from_file`, :func:`read_shared_array`,
+    ``cdxcore.npio.from_file`` (npio) or ``numpy.load`` (.npy) read.
+
+    The format is chosen by libnpshm as for its C and Go writers: .npy (the bytes ``numpy.save``
+    writes) if the path ends in ``.npy``, else npio (what ``cdxcore.npio.to_file`` writes). An open
+    file gets an npio record, as ``cdxcore.npio.to_file`` writes to an open file.
 
     Parameters
     ----------
     file : str, bytes, os.PathLike or binary file object
-        A path (the file appears complete or not at all: it is written under a temporary name and
-        renamed into place), or a file open for binary writing (written at its position).
+        A path (the file appears complete or not at all: it is written unnamed, or under a
+        temporary name that :func:`clean_temporaries` removes once its writer is dead, and renamed
+        into place), or a file open for binary writing (written at its position, so that several
+        arrays can follow each other).
     array : array_like
-        Any array of a dtype npio holds: bool, int8 to int64, uint16 to uint64, float16 to float64,
-        complex64, complex128, and datetime64/timedelta64 with the generic unit; native byte order.
-        Fortran-ordered and non-contiguous arrays are written in C order.
+        For .npy any array of a dtype npshm can share. For npio a dtype npio holds: bool, int8 to
+        int64, uint16 to uint64, float16 to float64, complex64, complex128, and
+        datetime64/timedelta64 with the generic unit; little-endian. npio is in C order: other
+        arrays are written in C order (copied in pieces for an open file, whole for a path).
 
     Raises
     ------
     ValueError
-        For a dtype npio cannot hold (uint8 among them: cdxcore's format has no code for it).
+        For a dtype the format cannot hold (npio has no uint8: write .npy instead), or a shape
+        numpy refuses.
+    TypeError
+        For a dtype that holds Python objects, or a file that is neither a path nor writable.
+    OSError
+        If the file cannot be written (``FileNotFoundError`` for a missing directory).
     """
     a = np.asarray(array)
-    header = _npio_header(a)
     if not isinstance(file, (str, bytes, os.PathLike)):
-        _write_npio(file, a, header)
+        if not hasattr(file, "write"):
+            raise TypeError(f"file must be a path or a binary file open for writing, not {type(file).__name__}")
+        _write_stream(file, a)
         return
-    path = os.fsdecode(file)
-    fd, tmp = tempfile.mkstemp(prefix=".npshm-tmp-", dir=os.path.dirname(path) or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_npio(f, a, header)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _read_exact(f: Any, n: int, what: str) -> bytes:
-    b: bytes = f.read(n)
-    if len(b) != n:
-        raise EOFError(f"file ends inside the array's {what}: {len(b)} of {n} bytes")
-    return b
+    path = os.fspath(file)
+    descr = resolve(a.dtype)[1]
+    fmt = _native.file_format(path)
+    flags = fmt
+    if a.flags.c_contiguous:
+        data = _flat_bytes(a, "C")
+    elif a.flags.f_contiguous and fmt == _NPY:
+        data, flags = _flat_bytes(a, "F"), fmt | _FORTRAN
+    else:
+        data = _flat_bytes(np.ascontiguousarray(a), "C")
+    _native.write_file_data(path, data, a.shape, descr, flags)
 
 
 def from_file(file: Any, *, validate_dtype: Any = None, validate_shape: Any = None, read_only: bool = False,
               buffering: int = -1) -> np.ndarray:
     """Read an npio file (or a .npy file) into an ordinary array of this process.
 
+    The file's header is checked completely, and the file known to hold the whole array, before
+    any memory is allocated: a damaged file is an error, never a huge allocation.
+
     Parameters
     ----------
-    file : str, bytes, os.PathLike or binary file object
-        Written by :func:`to_file` or ``cdxcore.npio.to_file`` (or ``numpy.save``); an open file
-        is read from its position.
+    file : str, bytes, os.PathLike, int or binary file object
+        Written by :func:`to_file`, ``cdxcore.npio.to_file`` or ``numpy.save``. An open file (or
+        file descriptor) of a regular file is read from its position, and left after the array's
+        record, so that several arrays can be read one after another.
     validate_dtype, validate_shape : optional
-        If given, the file's array must have this dtype or shape (else :class:`ValueError`).
+        If given, the file's array must have this dtype or shape (else :class:`ValueError`,
+        before anything is allocated).
     read_only : bool, default False
         Clear the result's writeable flag.
     buffering : int, default -1
-        As for ``open``, when file is a path.
+        Accepted for compatibility with cdxcore; npshm reads with large direct reads instead.
+
+    Returns
+    -------
+    numpy.ndarray
+        In Fortran order if the .npy file is.
 
     Raises
     ------
-    FileNotFoundError, EOFError (a truncated file), ValueError (a corrupt header or a mismatch)
+    FileNotFoundError
+        If the file does not exist.
+    EOFError
+        If the file ends before the array its header describes.
+    ValueError
+        If the header is corrupt, or the array does not match ``validate_dtype`` or
+        ``validate_shape``.
+    TypeError
+        If ``file`` is not a path, a file descriptor or a file object with a file descriptor
+        (``io.BytesIO`` has none: ``numpy.load`` reads .npy from memory).
     """
-    if isinstance(file, (str, bytes, os.PathLike)):
-        with open(file, "rb", buffering=buffering) as f:
-            return from_file(f, validate_dtype=validate_dtype, validate_shape=validate_shape,
-                             read_only=read_only)
-    f = file
-    head = f.read(4)
-    if len(head) < 4 and _NPY_MAGIC.startswith(head) or head == _NPY_MAGIC[:4]:
-        rest = _read_exact(f, 6 - len(head), "header") if len(head) == 4 else b""
-        if head + rest[:2] != _NPY_MAGIC:
-            raise EOFError("file ends inside the array's header")
-        major = _read_exact(f, 2, "header")[0]
-        if major not in (1, 2, 3):
-            raise ValueError(f"unsupported .npy format version {major}")
-        hlen = int.from_bytes(_read_exact(f, 2 if major == 1 else 4, "header"), "little")
-        text = _read_exact(f, hlen, "header").decode("utf8" if major == 3 else "latin1")
-        try:
-            import ast
+    del buffering
+    path, offset, fobj = _source(file)
+    want_dtype = None if validate_dtype is None else np.dtype(validate_dtype)
+    want_shape = None if validate_shape is None else _native.shape(validate_shape)
 
-            d = ast.literal_eval(text)
-            dtype = np.lib.format.descr_to_dtype(d["descr"])
-            shape, fortran = tuple(d["shape"]), bool(d["fortran_order"])
-        except Exception as e:
-            raise ValueError(f"corrupt .npy header: {e}") from None
-        if dtype.hasobject:
-            raise ValueError(".npy file holds Python objects")
-    else:
-        if len(head) < 4:
-            raise EOFError("file ends inside the array's header")
-        total = int.from_bytes(head, "big")
-        if total < 8 or total % 8 or total > 8 + 8 * 64:
-            raise ValueError(f"not an npio or .npy file: bad npio header length {total}")
-        rest = _read_exact(f, total - 4, "header")
-        code, ndim = rest[0], int.from_bytes(rest[1:4], "big")
-        if total != 8 + 8 * ndim:
-            raise ValueError("corrupt npio header: its length does not match its number of dimensions")
-        if code >= len(_NPIO_DESCR):
-            raise ValueError(f"corrupt npio header: unknown dtype code {code}")
-        dtype = np.dtype(_NPIO_DESCR[code])
-        shape = tuple(int.from_bytes(rest[4 + 8 * i : 12 + 8 * i], "big") for i in range(ndim))
-        fortran = False
-    if validate_dtype is not None and np.dtype(validate_dtype) != dtype:
-        raise ValueError(f"file holds dtype {dtype}, not {np.dtype(validate_dtype)}")
-    if validate_shape is not None and _shape_tuple(validate_shape) != shape:
-        raise ValueError(f"file holds shape {shape}, not {_shape_tuple(validate_shape)}")
-    a = np.empty(shape, dtype=dtype, order="F" if fortran else "C")
-    buf = (a.reshape(-1, order="A").view(np.uint8) if a.size else np.empty(0, np.uint8)).data
-    got = 0
-    while got < len(buf):
-        n = f.readinto(buf[got:])
-        if not n:
-            raise EOFError(f"file ends inside the array's data: {got} of {len(buf)} bytes")
-        got += n
+    def alloc(shape: tuple[int, ...], descr: str, fortran: bool, fmt: int) -> tuple[np.ndarray, np.ndarray]:
+        dtype = dtype_from_descr(descr)
+        if want_dtype is not None and want_dtype != dtype:
+            raise ValueError(f"file holds dtype {dtype}, not {want_dtype}")
+        if want_shape is not None and want_shape != shape:
+            raise ValueError(f"file holds shape {shape}, not {want_shape}")
+        order: Literal["C", "F"] = "F" if fortran else "C"
+        a = np.empty(shape, dtype=dtype, order=order)
+        return a, _flat_bytes(a, order)
+
+    a: np.ndarray
+    a, end = _native.read_file_data(path, offset, alloc)
+    if fobj is not None:
+        fobj.seek(end)
+    elif isinstance(file, int):
+        os.lseek(file, end, os.SEEK_SET)
     if read_only:
         a.flags.writeable = False
     return a

@@ -4,7 +4,8 @@
  * It turns the handles that the C ABI returns into numpy arrays: a Mapping object owns one
  * npshm_array handle and exports its data through the buffer protocol; numpy.ndarray is built
  * over it, so the array (and every view of it) keeps the Mapping alive, and the Mapping's
- * deallocation releases the mapping. Nothing here ever deletes an array.
+ * deallocation releases the mapping. Nothing here ever deletes an array: what numpy refuses is
+ * found out before an array is published (create_init), never cleaned up after by name.
  *
  * Built against the stable ABI (abi3) of Python 3.10. It does not include numpy's headers: the
  * ndarray type and the dtype conversions come from Python (see _setup), so one binary serves
@@ -51,6 +52,11 @@ typedef struct {
 #ifndef Py_bf_releasebuffer
 #define Py_bf_releasebuffer 2
 #endif
+/* Likewise the functions that take a buffer from an object: exported by 3.10 with the signatures
+ * the stable ABI fixed in 3.11. */
+#define PyBUF_SIMPLE 0
+PyAPI_FUNC(int) PyObject_GetBuffer(PyObject *obj, Py_buffer *view, int flags);
+PyAPI_FUNC(void) PyBuffer_Release(Py_buffer *view);
 #endif
 
 /* ---- state set once by _setup() ---------------------------------------------------------- */
@@ -194,7 +200,8 @@ fail:
 
 typedef struct {
     PyObject_HEAD
-    npshm_array *h;
+    npshm_array *h;      /* NULL while the array is being created (see create_init) */
+    void *data;          /* npshm_data(h), or the data of an array being created */
     Py_ssize_t len;      /* data bytes, for the buffer's shape */
     Py_ssize_t itemsize; /* 1, for the buffer's strides */
     int readonly;
@@ -207,6 +214,7 @@ static void mapping_dealloc(PyObject *self)
 {
     MappingObject *m = (MappingObject *)self;
     PyTypeObject *tp = Py_TYPE(self);
+    m->data = NULL;
     if (m->h) {
         npshm_array *h = m->h;
         m->h = NULL;
@@ -226,7 +234,7 @@ static void mapping_dealloc(PyObject *self)
 static int mapping_getbuffer(PyObject *self, Py_buffer *view, int flags)
 {
     MappingObject *m = (MappingObject *)self;
-    if (!m->h) {
+    if (!m->data) {
         PyErr_SetString(PyExc_BufferError, "npshm mapping is released");
         return -1;
     }
@@ -234,7 +242,7 @@ static int mapping_getbuffer(PyObject *self, Py_buffer *view, int flags)
         PyErr_SetString(PyExc_BufferError, "npshm array is attached read-only");
         return -1;
     }
-    view->buf = npshm_data(m->h);
+    view->buf = m->data;
     view->obj = Py_NewRef(self);
     view->len = m->len;
     view->itemsize = 1;
@@ -422,29 +430,39 @@ static PyType_Spec mapping_spec = {
     mapping_slots,
 };
 
+/* A Mapping exporting len bytes at data; h (NULL while an array is being created) is set later. */
+static MappingObject *new_mapping(npshm_array *h, void *data, size_t len, int readonly)
+{
+    MappingObject *m = PyObject_New(MappingObject, (PyTypeObject *)mapping_type);
+    if (!m)
+        return NULL;
+    m->h = h;
+    m->data = data;
+    m->len = (Py_ssize_t)len;
+    m->itemsize = 1;
+    m->readonly = readonly;
+    return m;
+}
+
+/* numpy.ndarray(shape, dtype, m), in Fortran order if asked: numpy keeps m as the base. */
+static PyObject *new_ndarray(MappingObject *m, PyObject *shape, PyObject *dt, int fortran)
+{
+    if (fortran)
+        return PyObject_CallFunction(ndarray_type, "OOOiOO", shape, dt, (PyObject *)m, 0, Py_None, order_f);
+    return PyObject_CallFunctionObjArgs(ndarray_type, shape, dt, (PyObject *)m, NULL);
+}
+
 /* Wrap a handle into a numpy array. Takes the handle over (releases it on failure). */
 static PyObject *wrap(npshm_array *h, PyObject *dtype)
 {
-    MappingObject *m = PyObject_New(MappingObject, (PyTypeObject *)mapping_type);
+    MappingObject *m = new_mapping(h, npshm_data(h), npshm_nbytes(h), npshm_is_readonly(h));
     if (!m) {
         npshm_release(h);
         return NULL;
     }
-    m->h = h;
-    m->len = (Py_ssize_t)npshm_nbytes(h);
-    m->itemsize = 1;
-    m->readonly = npshm_is_readonly(h);
-
     PyObject *dt = dtype ? Py_NewRef(dtype) : dtype_for(npshm_dtype(h));
     PyObject *shape = dt ? shape_tuple(npshm_ndim(h), npshm_shape(h)) : NULL;
-    PyObject *arr = NULL;
-    if (shape) {
-        if (npshm_is_fortran(h))
-            arr = PyObject_CallFunction(ndarray_type, "OOOiOO", shape, dt, (PyObject *)m, 0,
-                                        Py_None, order_f);
-        else
-            arr = PyObject_CallFunctionObjArgs(ndarray_type, shape, dt, (PyObject *)m, NULL);
-    }
+    PyObject *arr = shape ? new_ndarray(m, shape, dt, npshm_is_fortran(h)) : NULL;
     Py_XDECREF(shape);
     Py_XDECREF(dt);
     Py_DECREF(m);
@@ -515,37 +533,56 @@ static int parse_shape(PyObject *obj, int64_t *dims)
     return parse_dim(obj, dims, -1) < 0 ? -1 : 1;
 }
 
+PyDoc_STRVAR(shape_doc,
+             "shape(obj)\n--\n\nThe shape obj (an int or a sequence of ints) as a tuple, checked as every "
+             "function of this module checks shapes: TypeError for what is not one, ValueError for a "
+             "negative dimension or more than 64 of them.");
+
+static PyObject *mod_shape(PyObject *self, PyObject *obj)
+{
+    (void)self;
+    int64_t dims[NPSHM_MAX_NDIM];
+    int ndim = parse_shape(obj, dims);
+    return ndim < 0 ? NULL : shape_tuple(ndim, dims);
+}
+
 PyDoc_STRVAR(create_doc,
              "create(name, shape, descr, flags, dtype, fill=None)\n--\n\n"
              "Create an array and return a numpy array over it. descr is the dtype's .npy descriptor, "
-             "dtype the numpy.dtype the result gets. fill (bytes) is the whole data in C order, or one "
-             "element to repeat; it is written before the array gets its name (npshm_create_init), so "
-             "no process sees the array unfilled. Without it the array is zero-filled.");
+             "dtype the numpy.dtype the result gets. The numpy array is built, and fill (if not None: "
+             "anything numpy can assign to it) assigned, before the array gets its name "
+             "(npshm_create_init): if numpy refuses either, nothing is created and no array of that "
+             "name is replaced. Without fill the array is zero-filled.");
 
-/* What fill_init copies: the whole data, or one element that it repeats. */
-typedef struct fill_source {
-    const char *bytes;
-    size_t len;
-} fill_source;
+/* What create_init needs, and the numpy array it makes. */
+typedef struct create_ctx {
+    PyObject *shape; /* tuple */
+    PyObject *dtype; /* the result's, or numpy's of the descriptor */
+    PyObject *fill;  /* or NULL */
+    int fortran;
+    PyObject *array; /* out */
+    MappingObject *mapping; /* the array's base (borrowed); its handle is set once published */
+} create_ctx;
 
-static int fill_init(void *data, size_t nbytes, void *ctx)
+/* The npshm_init_fn of create: builds the numpy array over the new array's memory, which has no
+ * name yet, and assigns the fill. Whatever numpy refuses (a shape or dtype it cannot hold, a fill
+ * that does not fit) abandons the creation: nothing is published, nothing replaced, and the
+ * Python exception stays set. Runs in the calling thread, which released the GIL. */
+static int create_init(void *data, size_t nbytes, void *ctx)
 {
-    const fill_source *src = ctx;
-    if (nbytes == 0 || src->len == 0)
-        return 0;
-    if (src->len >= nbytes) {
-        memcpy(data, src->bytes, nbytes);
-        return 0;
+    create_ctx *c = ctx;
+    PyGILState_STATE g = PyGILState_Ensure();
+    MappingObject *m = new_mapping(NULL, data, nbytes, 0);
+    if (m) {
+        c->array = new_ndarray(m, c->shape, c->dtype, c->fortran);
+        c->mapping = m;
+        Py_DECREF(m);
     }
-    /* One element, repeated: copy it, then double the filled prefix until the end. */
-    memcpy(data, src->bytes, src->len);
-    size_t done = src->len;
-    while (done < nbytes) {
-        size_t n = done < nbytes - done ? done : nbytes - done;
-        memcpy((char *)data + done, data, n);
-        done += n;
-    }
-    return 0;
+    if (c->array && c->fill && PyObject_SetItem(c->array, Py_Ellipsis, c->fill) < 0)
+        Py_CLEAR(c->array);
+    int rc = c->array ? 0 : 1;
+    PyGILState_Release(g);
+    return rc;
 }
 
 static PyObject *mod_create(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -555,49 +592,41 @@ static PyObject *mod_create(PyObject *self, PyObject *const *args, Py_ssize_t na
         PyErr_SetString(PyExc_TypeError, "create() takes 5 or 6 arguments");
         return NULL;
     }
-    fill_source fill = {NULL, 0};
-    if (nargs == 6 && args[5] != Py_None) {
-        Py_ssize_t len;
-        if (PyBytes_AsStringAndSize(args[5], (char **)&fill.bytes, &len) < 0)
-            return NULL;
-        fill.len = (size_t)len;
-    }
     PyObject *keep;
     const char *name = name_bytes(args[0], &keep);
     if (!name)
         return NULL;
+    create_ctx c = {NULL, NULL, nargs == 6 && args[5] != Py_None ? args[5] : NULL, 0, NULL, NULL};
     int64_t dims[NPSHM_MAX_NDIM];
     PyObject *ret = NULL;
     int ndim = parse_shape(args[1], dims);
-    if (ndim < 0)
+    if (ndim < 0 || !(c.shape = shape_tuple(ndim, dims)))
         goto out;
     const char *descr = PyUnicode_AsUTF8AndSize(args[2], NULL);
-    if (!descr)
+    if (!descr || !(c.dtype = args[4] != Py_None ? Py_NewRef(args[4]) : dtype_for(descr)))
         goto out;
     unsigned long flags = PyLong_AsUnsignedLong(args[3]);
     if (flags == (unsigned long)-1 && PyErr_Occurred())
         goto out;
+    c.fortran = (flags & NPSHM_FORTRAN) != 0;
     npshm_array *h = NULL;
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    if (fill.bytes != NULL)
-        rc = npshm_create_init(name, ndim, ndim ? dims : NULL, descr, (unsigned)flags, fill_init, &fill, &h);
-    else
-        rc = npshm_create(name, ndim, ndim ? dims : NULL, descr, (unsigned)flags, &h);
+    rc = npshm_create_init(name, ndim, ndim ? dims : NULL, descr, (unsigned)flags, create_init, &c, &h);
     Py_END_ALLOW_THREADS
-    if (rc < 0) {
-        raise_code(rc);
-        goto out;
-    }
-    ret = wrap(h, args[4] == Py_None ? NULL : args[4]);
-    if (!ret) {
-        /* Nothing may be left behind by a failed create. */
-        PyObject *et, *ev, *tb;
-        PyErr_Fetch(&et, &ev, &tb);
-        npshm_delete(name);
-        PyErr_Restore(et, ev, tb);
+    if (rc == 0) {
+        c.mapping->h = h;
+        ret = c.array;
+    } else {
+        /* A numpy array made by create_init over memory that is unmapped now: nobody else has it. */
+        Py_XDECREF(c.array);
+        if (rc < 0)
+            raise_code(rc);
+        /* else create_init's exception is set */
     }
 out:
+    Py_XDECREF(c.shape);
+    Py_XDECREF(c.dtype);
     Py_XDECREF(keep);
     return ret;
 }
@@ -809,7 +838,189 @@ static PyObject *mod_setup(PyObject *self, PyObject *const *args, Py_ssize_t nar
     Py_RETURN_NONE;
 }
 
-/* ---- array files (npshm_read_file_ex) ------------------------------------------------------ */
+/* ---- array files ------------------------------------------------------------------------- */
+
+/* raise_code for the file functions: a truncated file is EOFError, a cancelled load
+ * InterruptedError. */
+static PyObject *raise_file_code(int code)
+{
+    if (code == NPSHM_ERR_FORMAT && npshm_last_errno() == ENODATA)
+        PyErr_SetString(PyExc_EOFError, npshm_last_error());
+    else if (code == NPSHM_ERR_IO && npshm_last_errno() == EINTR)
+        PyErr_SetString(PyExc_InterruptedError, npshm_last_error());
+    else
+        raise_code(code);
+    return NULL;
+}
+
+/* The shape, dtype descriptor and flags arguments of the file functions, args[0..2]: ndim, or -1
+ * with an exception set. */
+static int array_args(PyObject *const *args, int64_t *dims, const char **descr, unsigned *flags)
+{
+    int ndim = parse_shape(args[0], dims);
+    if (ndim < 0 || !(*descr = PyUnicode_AsUTF8AndSize(args[1], NULL)))
+        return -1;
+    unsigned long f = PyLong_AsUnsignedLong(args[2]);
+    if (f == (unsigned long)-1 && PyErr_Occurred())
+        return -1;
+    *flags = (unsigned)f;
+    return ndim;
+}
+
+PyDoc_STRVAR(file_format_doc,
+             "file_format(path)\n--\n\nThe format written to path (npshm_file_format): NPY or NPIO.");
+
+static PyObject *mod_file_format(PyObject *self, PyObject *path_obj)
+{
+    (void)self;
+    PyObject *keep;
+    const char *path = name_bytes(path_obj, &keep);
+    if (!path)
+        return NULL;
+    unsigned f = npshm_file_format(path);
+    Py_XDECREF(keep);
+    return PyLong_FromUnsignedLong(f);
+}
+
+PyDoc_STRVAR(write_file_data_doc,
+             "write_file_data(path, data, shape, descr, flags)\n--\n\n"
+             "npshm_write_file_data without the GIL: write the array whose bytes data holds (a "
+             "contiguous buffer, in C order or with FORTRAN in Fortran order) to path.");
+
+static PyObject *mod_write_file_data(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "write_file_data() takes 5 arguments");
+        return NULL;
+    }
+    PyObject *keep;
+    const char *path = name_bytes(args[0], &keep);
+    if (!path)
+        return NULL;
+    PyObject *ret = NULL;
+    Py_buffer view;
+    int64_t dims[NPSHM_MAX_NDIM];
+    const char *descr;
+    unsigned flags;
+    int ndim = array_args(args + 2, dims, &descr, &flags);
+    if (ndim >= 0 && PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) == 0) {
+        int rc;
+        Py_BEGIN_ALLOW_THREADS
+        rc = npshm_write_file_data(path, view.buf, ndim, ndim ? dims : NULL, descr, flags);
+        Py_END_ALLOW_THREADS
+        PyBuffer_Release(&view);
+        ret = rc < 0 ? raise_code(rc) : Py_NewRef(Py_None);
+    }
+    Py_XDECREF(keep);
+    return ret;
+}
+
+PyDoc_STRVAR(encode_file_header_doc,
+             "encode_file_header(shape, descr, flags)\n--\n\n"
+             "npshm_encode_file_header: the header of an array file (flags: NPY or NPIO, and FORTRAN) "
+             "as bytes.");
+
+static PyObject *mod_encode_file_header(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "encode_file_header() takes 3 arguments");
+        return NULL;
+    }
+    int64_t dims[NPSHM_MAX_NDIM];
+    const char *descr;
+    unsigned flags;
+    int ndim = array_args(args, dims, &descr, &flags);
+    if (ndim < 0)
+        return NULL;
+    char *buf = malloc(NPSHM_MAX_FILE_HEADER);
+    if (!buf)
+        return PyErr_NoMemory();
+    size_t len = 0;
+    int rc = npshm_encode_file_header(buf, NPSHM_MAX_FILE_HEADER, ndim, ndim ? dims : NULL, descr, flags, &len);
+    PyObject *ret = rc < 0 ? raise_code(rc) : PyBytes_FromStringAndSize(buf, (Py_ssize_t)len);
+    free(buf);
+    return ret;
+}
+
+PyDoc_STRVAR(read_file_data_doc,
+             "read_file_data(path, offset, alloc)\n--\n\n"
+             "npshm_read_file_data without the GIL: read the array record at offset of the file path. "
+             "Once the header is decoded, and the file is known to hold the data, alloc(shape, descr, "
+             "fortran, format) returns (result, buffer), buffer a writable contiguous buffer of the "
+             "data's size, which is filled. Returns (result, end). A truncated file raises EOFError; "
+             "an exception of alloc propagates.");
+
+/* What read_alloc needs, and what it got from alloc. */
+typedef struct read_ctx {
+    PyObject *alloc;
+    PyObject *result;
+    Py_buffer view;
+    int have_view;
+} read_ctx;
+
+/* The npshm_alloc_fn of read_file_data: calls the Python alloc with the GIL. */
+static int read_alloc(const npshm_file_info *info, void **data, void *ctx)
+{
+    read_ctx *c = ctx;
+    PyGILState_STATE g = PyGILState_Ensure();
+    PyObject *shape = shape_tuple(info->ndim, info->shape);
+    PyObject *r = shape ? PyObject_CallFunction(c->alloc, "OsiI", shape, info->dtype, info->fortran, info->format)
+                        : NULL;
+    Py_XDECREF(shape);
+    if (r && (!PyTuple_Check(r) || PyTuple_Size(r) != 2))
+        PyErr_SetString(PyExc_TypeError, "alloc must return (result, buffer)");
+    else if (r && PyObject_GetBuffer(PyTuple_GetItem(r, 1), &c->view, PyBUF_WRITABLE) == 0) {
+        c->have_view = 1;
+        if ((size_t)c->view.len < info->nbytes)
+            PyErr_SetString(PyExc_ValueError, "alloc gave a buffer smaller than the array");
+        else {
+            c->result = Py_NewRef(PyTuple_GetItem(r, 0));
+            *data = c->view.buf;
+        }
+    }
+    Py_XDECREF(r);
+    int rc = c->result ? 0 : 1;
+    PyGILState_Release(g);
+    return rc;
+}
+
+static PyObject *mod_read_file_data(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "read_file_data() takes 3 arguments");
+        return NULL;
+    }
+    PyObject *keep;
+    const char *path = name_bytes(args[0], &keep);
+    if (!path)
+        return NULL;
+    PyObject *ret = NULL;
+    unsigned long long offset = PyLong_AsUnsignedLongLong(args[1]);
+    if (offset == (unsigned long long)-1 && PyErr_Occurred())
+        goto out;
+    read_ctx c = {args[2], NULL, {0}, 0};
+    uint64_t end = 0;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = npshm_read_file_data(path, offset, read_alloc, &c, &end);
+    Py_END_ALLOW_THREADS
+    if (c.have_view)
+        PyBuffer_Release(&c.view);
+    if (rc == 0)
+        ret = Py_BuildValue("(OK)", c.result, (unsigned long long)end);
+    else if (rc < 0)
+        raise_file_code(rc);
+    /* else alloc's exception is set */
+    Py_XDECREF(c.result);
+out:
+    Py_XDECREF(keep);
+    return ret;
+}
+
+/* ---- loads (npshm_read_file_ex) ------------------------------------------------------------- */
 
 PyDoc_STRVAR(read_file_doc,
              "read_file(path, name, flags, shape, descr, offset, cancel_addr)\n--\n\n"
@@ -860,12 +1071,7 @@ static PyObject *mod_read_file(PyObject *self, PyObject *const *args, Py_ssize_t
     rc = npshm_read_file_ex(path, name, (unsigned)flags, &o, &h);
     Py_END_ALLOW_THREADS
     if (rc < 0) {
-        if (rc == NPSHM_ERR_FORMAT && npshm_last_errno() == ENODATA)
-            PyErr_SetString(PyExc_EOFError, npshm_last_error());
-        else if (rc == NPSHM_ERR_IO && npshm_last_errno() == EINTR)
-            PyErr_SetString(PyExc_InterruptedError, npshm_last_error());
-        else
-            raise_code(rc);
+        raise_file_code(rc);
         goto out;
     }
     PyObject *arr = wrap(h, NULL);
@@ -886,6 +1092,12 @@ static PyMethodDef module_methods[] = {
     {"version", mod_version, METH_NOARGS, "version()\n--\n\nThe version of libnpshm."},
     {"_setup", (PyCFunction)(void (*)(void))mod_setup, METH_FASTCALL, setup_doc},
     {"read_file", (PyCFunction)(void (*)(void))mod_read_file, METH_FASTCALL, read_file_doc},
+    {"shape", mod_shape, METH_O, shape_doc},
+    {"file_format", mod_file_format, METH_O, file_format_doc},
+    {"write_file_data", (PyCFunction)(void (*)(void))mod_write_file_data, METH_FASTCALL, write_file_data_doc},
+    {"encode_file_header", (PyCFunction)(void (*)(void))mod_encode_file_header, METH_FASTCALL,
+     encode_file_header_doc},
+    {"read_file_data", (PyCFunction)(void (*)(void))mod_read_file_data, METH_FASTCALL, read_file_data_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -923,6 +1135,7 @@ PyMODINIT_FUNC PyInit__native(void)
         {"FORTRAN", NPSHM_FORTRAN},     {"HAS_MODE", NPSHM_HAS_MODE},
         {"MS_ASYNC", NPSHM_MS_ASYNC},   {"MS_SYNC", NPSHM_MS_SYNC},
         {"MS_INVALIDATE", NPSHM_MS_INVALIDATE}, {"MAX_NDIM", NPSHM_MAX_NDIM},
+        {"EXCLUSIVE", NPSHM_EXCLUSIVE}, {"NPY", NPSHM_NPY}, {"NPIO", NPSHM_NPIO},
     };
     for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++)
         if (PyModule_AddIntConstant(m, consts[i].name, consts[i].value) < 0)

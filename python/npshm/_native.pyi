@@ -13,6 +13,9 @@ MS_ASYNC: int
 MS_SYNC: int
 MS_INVALIDATE: int
 MAX_NDIM: int
+EXCLUSIVE: int
+NPY: int
+NPIO: int
 
 class Mapping:
     """The memory of one attached npshm array; the base of the arrays npshm returns."""
@@ -44,9 +47,10 @@ def create(
     descr: str,
     flags: int,
     dtype: Union[np.dtype[Any], None],
-    fill: Union[bytes, None] = ...,
+    fill: Any = ...,
     /,
 ) -> np.ndarray[Any, Any]: ...
+def shape(obj: Union[int, Sequence[int]], /) -> tuple[int, ...]: ...
 def attach(name: Union[str, bytes], flags: int = ..., /) -> np.ndarray[Any, Any]: ...
 def delete(name: Union[str, bytes], /) -> None: ...
 def list() -> _list[
@@ -65,3 +69,14 @@ def read_file(
     cancel_addr: int,
     /,
 ) -> tuple[np.ndarray[Any, Any], bool, int]: ...
+def file_format(path: Union[str, bytes], /) -> int: ...
+def write_file_data(
+    path: Union[str, bytes], data: Any, shape: Sequence[int], descr: str, flags: int, /
+) -> None: ...
+def encode_file_header(shape: Sequence[int], descr: str, flags: int, /) -> bytes: ...
+def read_file_data(
+    path: Union[str, bytes],
+    offset: int,
+    alloc: Callable[[tuple[int, ...], str, bool, int], tuple[Any, Any]],
+    /,
+) -> tuple[Any, int]: ...

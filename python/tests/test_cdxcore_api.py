@@ -81,6 +81,22 @@ def test_bad_full_raises_and_leaves_nothing(name, full, exc, words):
     assert not os.path.exists("/dev/shm/" + name)
 
 
+@pytest.mark.skipif(int(np.__version__.split(".")[0]) < 2, reason="numpy 1.x arrays have at most 32 dimensions")
+def test_full_broadcasts_beyond_32_dimensions(name, names):
+    # numpy.broadcast_shapes stops at 32 dimensions (issue 8, item 11); numpy 2 arrays have 64.
+    shape = (1,) * 40 + (2, 3)
+    a = create_shared_array(name, shape, np.float64, full=np.arange(3.0))
+    assert a.shape == shape and a.reshape(2, 3).tolist() == [[0.0, 1.0, 2.0]] * 2
+    b = create_shared_array(names(), (1,) * 62 + (2, 3), np.int8, full=np.array([[1], [2]]))
+    assert b.reshape(2, 3).tolist() == [[1, 1, 1], [2, 2, 2]]
+    bad = names()
+    with pytest.raises(ValueError, match="broadcast"):
+        create_shared_array(bad, shape, np.float64, full=np.arange(4.0))
+    with pytest.raises(ValueError, match="broadcast"):
+        create_shared_array(bad, (3,), np.float64, full=np.zeros((1,) * 40 + (3,)))
+    assert not os.path.exists("/dev/shm/" + bad)
+
+
 def test_attach_missing(name):
     with pytest.raises(FileNotFoundError):
         attach_shared_array(name)

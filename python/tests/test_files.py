@@ -54,6 +54,8 @@ def test_vectors(v, names):
     if not v["ok"]:
         with pytest.raises(EOFError if v["eof"] else ValueError):
             npshm.read_shared_array(path, name)
+        with pytest.raises(EOFError if v["eof"] else ValueError):  # the same parser
+            npshm.from_file(path)
         assert npshm.read_shared_array(path, name, raise_on_error=False) is None
         nothing_left(name)
         return
@@ -167,6 +169,172 @@ def test_numpy_save_interop(tmp_path, names):
         b = npshm.read_shared_array(tmp_path / "a.npy", names("npy"))
         assert b.dtype == a.dtype and b.flags.f_contiguous == a.flags.f_contiguous
         np.testing.assert_array_equal(a, b)
+
+
+# ---- one codec: libnpshm's, for every entry point ---------------------------------------------
+
+
+@pytest.mark.parametrize("a", [
+    np.arange(12.0).reshape(3, 4), np.asfortranarray(np.arange(15, dtype=np.int16).reshape(3, 5)),
+    np.arange(7, dtype=np.uint8), np.array(3.5), np.zeros((0, 3), ">i4"), np.array([b"ab", b"c"], "S2"),
+    np.zeros(3, [("x", "<f4"), ("y", "u1", (2,))]), np.arange(20.0)[::3],
+], ids=["f8", "fortran", "u1", "0-d", "empty", "S2", "struct", "strided"])
+def test_to_file_writes_npy_by_suffix(tmp_path, a):
+    # .npy by the path's suffix, as C and Go decide it (libnpshm's npshm_file_format): the bytes
+    # numpy.save writes.
+    npshm.to_file(tmp_path / "ours.npy", a)
+    np.save(tmp_path / "numpy.npy", a)
+    assert (tmp_path / "ours.npy").read_bytes() == (tmp_path / "numpy.npy").read_bytes()
+    b, ref = npshm.from_file(tmp_path / "ours.npy"), np.load(tmp_path / "numpy.npy")
+    assert b.dtype == a.dtype and b.shape == a.shape and b.tobytes() == a.tobytes()
+    assert (b.flags.c_contiguous, b.flags.f_contiguous) == (ref.flags.c_contiguous, ref.flags.f_contiguous)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["numpy.npy", "ours.npy"]
+
+
+def _npy(tmp_path, dict_text: str, data: bytes = b"\0" * 24, version: int = 1) -> Path:
+    text = dict_text.encode("latin1") + b"\n"
+    pre = b"\x93NUMPY" + bytes([version, 0]) + len(text).to_bytes(2 if version == 1 else 4, "little")
+    p = tmp_path / f"case-{abs(hash(dict_text))}.npy"
+    p.write_bytes(pre + text + data)
+    return p
+
+
+def _both_refuse(path, names, exc) -> None:
+    """from_file and read_shared_array give the same refusal: one parser serves both."""
+    with pytest.raises(exc) as e1:
+        npshm.from_file(path)
+    name = names("parser")
+    with pytest.raises(exc) as e2:
+        npshm.read_shared_array(path, name)
+    nothing_left(name)
+    msg1, msg2 = str(e1.value).split(": ", 1)[1], str(e2.value).split(": ", 1)[1]
+    assert msg1 == msg2, (msg1, msg2)
+
+
+def test_one_parser_for_every_entry_point(tmp_path, names):
+    # Issue 8, item 10. An npio header claiming 1 TiB in a tiny file: truncated (EOFError), and
+    # no memory asked for (it was a MemoryError).
+    huge = tmp_path / "huge.npio"
+    huge.write_bytes((16).to_bytes(4, "big") + bytes([1]) + (1).to_bytes(3, "big") + (1 << 40).to_bytes(8, "big") + b"x")
+    _both_refuse(huge, names, EOFError)
+    # Corrupt .npy dicts are ValueError (a float dimension was a TypeError).
+    for text in ["{'descr': '<f8', 'fortran_order': False, 'shape': (1.5,), }",
+                 "{'descr': '<f8', 'fortran_order': 'yes', 'shape': (3,), }",
+                 "{'descr': '<f8', 'fortran_order': False, 'fortran_order': False, 'shape': (3,), }",
+                 "{'descr': '<f8', 'descr': '<f8', 'fortran_order': False, 'shape': (3,), }",
+                 "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 0), }"]:
+        _both_refuse(_npy(tmp_path, text), names, ValueError)
+    # A header of 200 MB: refused as too long, not read into memory (a sparse file).
+    big = tmp_path / "bighead.npy"
+    with open(big, "wb") as f:
+        f.write(b"\x93NUMPY\x02\x00" + (200 << 20).to_bytes(4, "little") + b"{'descr': '<f8', ")
+        f.truncate(12 + (200 << 20) + 64)
+    _both_refuse(big, names, ValueError)
+    # The same claim in a short file is a truncated file.
+    short = tmp_path / "shorthead.npy"
+    short.write_bytes(b"\x93NUMPY\x02\x00" + (200 << 20).to_bytes(4, "little") + b"{'descr': '<f8', ")
+    _both_refuse(short, names, EOFError)
+
+
+def test_from_file_validates_before_reading(tmp_path):
+    path = tmp_path / "a.npy"
+    npshm.to_file(path, np.arange(6.0).reshape(2, 3))
+    with pytest.raises(ValueError, match="dtype"):
+        npshm.from_file(path, validate_dtype=np.float32)
+    with pytest.raises(ValueError, match="shape"):
+        npshm.from_file(path, validate_shape=(3, 2))
+    a = npshm.from_file(path, validate_dtype="f8", validate_shape=(2, 3), read_only=True)
+    assert not a.flags.writeable and a.sum() == 15
+    with pytest.raises(TypeError, match="fileno"):
+        npshm.from_file(io.BytesIO(path.read_bytes()))
+    with pytest.raises(FileNotFoundError):
+        npshm.from_file(tmp_path / "missing.npy")
+
+
+def test_open_files_interoperate_with_cdxcore(tmp_path, names):
+    # cdxcore's to_file and from_file on an open file, several arrays one after another, both ways.
+    npio = pytest.importorskip("cdxcore.npio")
+    arrays = [np.arange(10, dtype=np.int32), np.linspace(0, 1, 7), np.asfortranarray(np.ones((2, 3), "f4")),
+              np.arange(20.0)[::4], np.array(7, dtype=np.int64), np.zeros((0, 2), np.uint16)]
+    ours, theirs = tmp_path / "ours.npio", tmp_path / "theirs.npio"
+    with open(ours, "wb") as f:
+        for a in arrays:
+            npshm.to_file(f, a)
+    with open(theirs, "wb") as f:
+        for a in arrays:
+            npio.to_file(f, np.ascontiguousarray(a) if a.ndim else a)  # it refuses other layouts
+    assert ours.read_bytes() == theirs.read_bytes()
+    with open(ours, "rb") as f:
+        for a in arrays:
+            b = npio.from_file(f)
+            assert b.dtype == a.dtype and np.array_equal(a, b)
+    with open(theirs, "rb") as f:
+        for i, a in enumerate(arrays):
+            b = npshm.from_file(f) if i % 2 else npshm.read_shared_array(f, names("cdxrec"))
+            assert b.dtype == a.dtype and np.array_equal(a, b)
+        assert f.read() == b""
+    with open(theirs, "rb") as f:  # a file descriptor works as a file object does
+        fd = f.fileno()
+        for a in arrays:
+            assert np.array_equal(npshm.from_file(fd), a)
+
+
+WRITER = textwrap.dedent("""
+    import os, sys
+    import numpy as np, npshm
+    path, forked = sys.argv[1], sys.argv[2] == "1"
+    a = np.arange(1 << 21, dtype=np.int64)
+    npshm.list()  # the library is in use before any fork
+    if forked:
+        pid = os.fork()
+        if pid == 0:  # the library's C path
+            npshm.to_file(path, a)
+            os._exit(0)
+        print(pid, flush=True)
+        os.waitpid(pid, 0)
+    else:
+        print(os.getpid(), flush=True)
+        npshm.to_file(path, a)
+""")
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.parametrize("forked", [False, True], ids=["go-core", "c-path"])
+@pytest.mark.parametrize("point", ["write", "replace-rename"])
+def test_killed_to_file_leaves_only_what_clean_temporaries_removes(tmp_path, point, forked):
+    # Issue 8, item 9: a SIGKILLed to_file left a mkstemp name nobody removed. Now half written it
+    # has no name at all (O_TMPFILE; else .npshm-tmp-<pid>-...), and named before its rename it is
+    # .npshm-tmp-<pid>-..., which clean_temporaries removes once the writer is dead.
+    path = tmp_path / "big.npio"
+    env = dict(os.environ, NPSHM_TEST_PAUSE=point)
+    p = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "1" if forked else "0"], env=env,
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        writer = int(p.stdout.readline())
+        deadline = time.monotonic() + 30
+        while not _stopped(writer):
+            assert time.monotonic() < deadline, "the writer never paused"
+            time.sleep(0.005)
+        assert not path.exists()
+        left = [f.name for f in tmp_path.iterdir()]
+        assert all(f.startswith(f".npshm-tmp-{writer}-") for f in left), left
+        if point == "replace-rename":
+            assert len(left) == 1
+        assert npshm.clean_temporaries(tmp_path) == 0, "removed a live writer's file"
+        os.kill(writer, signal.SIGKILL)
+    finally:
+        p.kill()
+        p.wait(30)
+    while os.path.exists(f"/proc/{writer}"):
+        time.sleep(0.002)
+    assert npshm.clean_temporaries(tmp_path) == len(left)
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---- many processes at once ---------------------------------------------------------------

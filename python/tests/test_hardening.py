@@ -491,6 +491,35 @@ def test_hostile_shapes(name, shape):
     assert not os.path.exists("/dev/shm/" + name)
 
 
+@pytest.mark.parametrize("forked", [False, True], ids=["go-core", "c-path"])
+def test_a_refused_replace_keeps_the_old_array(name, forked):
+    """Issue 8, item 1: what numpy refuses is refused before anything is created or replaced.
+    create_shared_array(force=True) of a shape numpy cannot hold used to replace the array and then
+    delete the name. Now the old array keeps its inode and its data, on both paths."""
+    npshm.create_shared_array(name, (5,), np.int64, full=np.arange(5))
+    inode = os.stat("/dev/shm/" + name).st_ino
+
+    def attempts() -> int:
+        for shape in [(2**62, 0), (0, 2**63 - 1), (2**40, 2**40)]:
+            with pytest.raises(ValueError, match="array too large"):
+                npshm.create_shared_array(name, shape, np.int64, force=True)
+        # numpy refuses the fill while the new array has no name yet: it is abandoned
+        with pytest.raises(ValueError):
+            npshm._native.create(name, (2,), "<i8", npshm._native.REPLACE, np.dtype("i8"), np.arange(3))
+        if int(np.__version__.split(".")[0]) < 2:  # numpy 1.x refuses 33 dimensions itself
+            with pytest.raises(ValueError, match="dimension"):
+                npshm.create_shared_array(name, (1,) * 33, np.int64, force=True)
+        return 0
+
+    if forked:
+        assert exit_code(fork_child(attempts)) == 0
+    else:
+        attempts()
+    assert os.stat("/dev/shm/" + name).st_ino == inode
+    assert npshm.attach(name).tolist() == [0, 1, 2, 3, 4]
+    assert not [f for f in os.listdir("/dev/shm") if f.startswith(f".npshm-tmp-{os.getpid()}-")]
+
+
 @pytest.mark.parametrize("dtype", [object, "O", [("a", "O")], "U0", "V0", "S-1", "f3", "i16", "<>f8",
                                    "[('x', '<f8'", "garbage" * 100])
 def test_hostile_dtypes(name, dtype):

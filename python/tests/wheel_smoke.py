@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -36,6 +37,11 @@ def main() -> None:
         assert (r.returncode, r.stdout) == (0, f"npshm {npshm.__version__}\n"), r
         r = subprocess.run([sys.executable, "-m", "npshm", "list"], capture_output=True, text=True)
         assert r.returncode == 0 and f"\n{name} " in r.stdout, r
+        # The file codec through the extension's buffers (the stable ABI's on every Python).
+        with tempfile.TemporaryDirectory() as d:
+            for f in ("a.npy", "a.npio"):
+                npshm.to_file(os.path.join(d, f), np.asfortranarray(np.arange(6.0).reshape(2, 3)))
+                assert npshm.from_file(os.path.join(d, f)).tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
     finally:
         npshm.delete(name)
     print(f"ok npshm {npshm.__version__} libnpshm {npshm.lib_version} numpy {np.__version__} "

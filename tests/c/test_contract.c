@@ -52,6 +52,12 @@ static bool shm_exists(const char *name) {
     return access(path, F_OK) == 0;
 }
 
+static bool stat_shm(const char *name, struct stat *st) {
+    char path[512];
+    snprintf(path, sizeof path, SHM_DIR "/%s", name);
+    return stat(path, st) == 0;
+}
+
 /* Little-endian readers/writers and CRC-32 (IEEE), for checking segments byte by byte. */
 static uint64_t le64(const unsigned char *p) {
     uint64_t v = 0;
@@ -629,6 +635,11 @@ static void test_create_attach_exists(void) {
 
     EXPECT_RC(npshm_release(NULL), NPSHM_OK);
     EXPECT_RC(npshm_release(a), NPSHM_OK);
+    /* A second release of the same handle is an error, not a double free (glibc would abort) nor
+     * an unmap of what is mapped there now: nothing allocates in between, so the memory of the
+     * handle is not reused yet. */
+    EXPECT_RC(npshm_release(a), NPSHM_ERR_INVALID);
+    CHECKF(strcmp(npshm_last_error(), "npshm_release: array already released") == 0, "%s", npshm_last_error());
     EXPECT_RC(npshm_delete(name), NPSHM_OK);
     CHECK(!shm_exists(name));
 }
@@ -654,6 +665,19 @@ static void test_replace(void) {
                    "attach after REPLACE sees ndim %d dtype %s", npshm_ndim(again), npshm_dtype(again));
             npshm_release(again);
         }
+        /* A replace with a shape numpy refuses is refused before anything is made: the array
+         * under the name stays, whatever the other dimensions (issue 8, item 1). */
+        struct stat before, after;
+        CHECK(stat_shm(name, &before));
+        npshm_array *refused = SENTINEL;
+        EXPECT_RC(npshm_create(name, 2, (int64_t[]){INT64_C(1) << 62, 0}, "int64", NPSHM_REPLACE, &refused),
+                  NPSHM_ERR_INVALID);
+        CHECKF(strstr(npshm_last_error(), "shape (4611686018427387904, 0)") != NULL, "%s", npshm_last_error());
+        EXPECT_RC(npshm_create(name, 2, (int64_t[]){0, INT64_MAX}, "int64", NPSHM_REPLACE, &refused),
+                  NPSHM_ERR_INVALID);
+        EXPECT_RC(npshm_create(name, 1, (int64_t[]){1}, "S2147483648", NPSHM_REPLACE, &refused), NPSHM_ERR_INVALID);
+        CHECK(refused == SENTINEL);
+        CHECKF(stat_shm(name, &after) && after.st_ino == before.st_ino, "a refused replace replaced the array");
         npshm_release(nu);
     }
     npshm_release(old);

@@ -5,7 +5,8 @@
  *
  * FILES_DIR is tests/vectors/files (npio files by cdxcore.npio.to_file, .npy files by numpy.save,
  * damaged copies, MANIFEST). Every vector is loaded, checked field by field and byte by byte
- * (CRC-32), attached again and written back; then the errors, cancellation, many threads and many
+ * (CRC-32), attached again and written back, and read into the caller's memory and written from it
+ * (npshm_read_file_data, npshm_write_file_data, npshm_encode_file_header); then the errors, cancellation, many threads and many
  * processes loading one name at once (exactly one reads the file), and a loader killed half-way
  * (NPSHM_TEST_PAUSE=load, in a re-executed copy of this program), on the Go path and the C path.
  * --fork runs it all in a child forked after the parent used the library (the C path).
@@ -55,6 +56,73 @@ static uint64_t file_size(const char *path) {
     return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
+/* An npshm_alloc_fn that records the header and gives malloc'd memory. */
+typedef struct record {
+    int calls;
+    npshm_file_info info;
+    int64_t shape[NPSHM_MAX_NDIM];
+    char dtype[512];
+    void *data;
+} record;
+
+static int record_alloc(const npshm_file_info *info, void **data, void *ctx) {
+    record *r = ctx;
+    r->calls++;
+    r->info = *info;
+    memcpy(r->shape, info->shape, sizeof(int64_t) * (size_t)info->ndim);
+    snprintf(r->dtype, sizeof r->dtype, "%s", info->dtype);
+    r->data = malloc(info->nbytes + 1);
+    *data = r->data;
+    return r->data ? 0 : 1;
+}
+
+static int same_file_bytes(const char *a, const char *b) {
+    FILE *x = fopen(a, "rb"), *y = fopen(b, "rb");
+    int same = x && y;
+    while (same) {
+        int cx = fgetc(x), cy = fgetc(y);
+        if (cx != cy) same = 0;
+        if (cx == EOF) break;
+    }
+    if (x) fclose(x);
+    if (y) fclose(y);
+    return same;
+}
+
+/* The array a (loaded from the vector path) read into memory of ours, and written from it: the same
+ * bytes as npshm_write_file writes, with the header npshm_encode_file_header gives. */
+static void check_data_functions(const char *file, const char *path, const npshm_array *a) {
+    record r;
+    memset(&r, 0, sizeof r);
+    uint64_t end = 0;
+    if (EXPECT_RC(npshm_read_file_data(path, 0, record_alloc, &r, &end), NPSHM_OK) != NPSHM_OK) return;
+    CHECKF(r.calls == 1 && end == file_size(path), "%s: %d calls, end %llu", file, r.calls, (unsigned long long)end);
+    CHECKF(r.info.ndim == npshm_ndim(a) && memcmp(r.shape, npshm_shape(a), 8 * (size_t)r.info.ndim) == 0 &&
+               strcmp(r.dtype, npshm_dtype(a)) == 0 && r.info.nbytes == npshm_nbytes(a) &&
+               r.info.itemsize == npshm_itemsize(a) && r.info.fortran == npshm_is_fortran(a) &&
+               memcmp(r.data, npshm_data(a), npshm_nbytes(a)) == 0,
+           "%s: read into memory differs from the loaded array", file);
+    for (int k = 0; k < 2; k++) {
+        char ours[400], theirs[400];
+        snprintf(theirs, sizeof theirs, "%s/out%s", tmpdir, k ? ".npy" : ".npio");
+        snprintf(ours, sizeof ours, "%s/data-without-suffix", tmpdir);
+        unsigned flags = (k ? NPSHM_NPY : NPSHM_NPIO) | (r.info.fortran ? NPSHM_FORTRAN : 0);
+        int rc = npshm_write_file(theirs, a);
+        EXPECT_RC(npshm_write_file_data(ours, r.data, r.info.ndim, r.shape, r.dtype, flags), rc);
+        unsigned char hdr[NPSHM_MAX_FILE_HEADER];
+        size_t len = 0;
+        EXPECT_RC(npshm_encode_file_header(hdr, sizeof hdr, r.info.ndim, r.shape, r.dtype, flags, &len), rc);
+        if (rc != NPSHM_OK) continue;
+        CHECKF(same_file_bytes(ours, theirs), "%s: npshm_write_file_data wrote other bytes than npshm_write_file", file);
+        FILE *f = fopen(ours, "rb");
+        unsigned char got[NPSHM_MAX_FILE_HEADER];
+        size_t n = f ? fread(got, 1, len, f) : 0;
+        if (f) fclose(f);
+        CHECKF(n == len && memcmp(got, hdr, len) == 0, "%s: the encoded header is not the file's", file);
+    }
+    free(r.data);
+}
+
 static void test_vectors(void) {
     char manifest[512];
     snprintf(manifest, sizeof manifest, "%s/MANIFEST", files_dir);
@@ -85,6 +153,11 @@ static void test_vectors(void) {
             CHECKF((npshm_last_errno() == ENODATA) == eof, "%s: errno %d, want %s", file, npshm_last_errno(),
                    eof ? "ENODATA" : "0");
             check_nothing_left(name);
+            record r;
+            memset(&r, 0, sizeof r);
+            EXPECT_RC(npshm_read_file_data(path, 0, record_alloc, &r, NULL), NPSHM_ERR_FORMAT);
+            CHECKF(r.calls == 0 && (npshm_last_errno() == ENODATA) == eof, "%s: read_file_data asked for memory",
+                   file);
             continue;
         }
         int ndim, fortran;
@@ -142,18 +215,10 @@ static void test_vectors(void) {
             }
             if (k == 1 && strcmp(fmt, "npy") == 0 && strstr(file, "_v2") == NULL && strstr(file, "_v3") == NULL) {
                 /* byte for byte what numpy.save wrote */
-                FILE *x = fopen(path, "rb"), *y = fopen(out, "rb");
-                int same = x && y;
-                while (same) {
-                    int cx = fgetc(x), cy = fgetc(y);
-                    if (cx != cy) same = 0;
-                    if (cx == EOF) break;
-                }
-                if (x) fclose(x);
-                if (y) fclose(y);
-                CHECKF(same, "%s: npshm_write_file did not write numpy.save's bytes", file);
+                CHECKF(same_file_bytes(path, out), "%s: npshm_write_file did not write numpy.save's bytes", file);
             }
         }
+        check_data_functions(file, path, a);
         npshm_release(a);
         EXPECT_RC(npshm_delete(name), NPSHM_OK);
     }

@@ -390,56 +390,6 @@ func TestCPathInteroperatesWithGo(t *testing.T) {
 	}
 }
 
-// The two paths give the same status for the same bad requests.
-func TestCPathSameErrors(t *testing.T) {
-	s := new(core.Scratch)
-	name := uniqueName(t)
-	if _, _, st := core.Create(s, []byte(name), []int64{3}, []byte("f8"), core.CreateOptions{}); !st.Ok() {
-		t.Fatal(st.Msg)
-	}
-	missing := uniqueName(t)
-	garbage := uniqueName(t)
-	if err := os.WriteFile("/dev/shm/"+garbage, []byte("not an array at all, but long enough to hold a header........"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		name  string
-		shape []int64
-		dtype string
-		flags uint32
-	}{
-		{name, []int64{3}, "f8", 0},                   // exists
-		{"", nil, "f8", 0},                            // empty name
-		{"a/b", nil, "f8", 0},                         // slash
-		{"..", nil, "f8", 0},                          // dot-dot
-		{strings.Repeat("n", 256), nil, "f8", 0},      // too long
-		{missing, nil, "object", 0},                   // object dtype
-		{missing, []int64{-1}, "f8", 0},               // negative dimension
-		{missing, []int64{1 << 40, 1 << 40}, "f8", 0}, // overflow
-		{"file:///nonexistent-dir-npshm/x", nil, "f8", 0},
-		{"file://", nil, "f8", 0},
-		{"file:///tmp/", nil, "f8", 0},
-	} {
-		_, cCode := CCreate(c.name, c.shape, c.dtype, c.flags)
-		_, _, st := core.Create(s, []byte(c.name), c.shape, []byte(c.dtype), core.CreateOptions{})
-		if cCode != st.Code || cCode == core.OK {
-			t.Errorf("create(%.40q, %v, %q): C %v, Go %v", c.name, c.shape, c.dtype, cCode, st.Code)
-		}
-	}
-	for _, n := range []string{missing, garbage, "", "a/b", "/dev", "file:///dev/null", "file:///tmp"} {
-		_, cCode := CAttach(n, 1)
-		_, _, st := core.Attach(s, []byte(n), true)
-		if cCode != st.Code || cCode == core.OK {
-			t.Errorf("attach(%q): C %v, Go %v", n, cCode, st.Code)
-		}
-		if n != "file:///dev/null" && n != "file:///tmp" {
-			if cCode, goCode := CDelete(n), core.Delete(s, []byte(n)).Code; n != garbage && (cCode != goCode || cCode == core.OK) {
-				t.Errorf("delete(%q): C %v, Go %v", n, cCode, goCode)
-			}
-		}
-	}
-}
-
 func TestCListMatchesGo(t *testing.T) {
 	s := new(core.Scratch)
 	name := uniqueName(t)

@@ -48,6 +48,54 @@ static int npshm__diff_list_cb(const npshm_info *info, void *ctx) {
 }
 
 static void *npshm__diff_list_fn(void) { return (void *)npshm__diff_list_cb; }
+
+// What npshm__diff_alloc_cb saw, and the memory it gave (malloc'd, with a spare byte).
+typedef struct npshm__diff_alloc_ctx {
+    int calls;
+    int rc; // returned instead of memory if nonzero
+    unsigned format;
+    int ndim;
+    int64_t shape[NPSHM_MAX_NDIM];
+    char *dtype;
+    size_t itemsize, nbytes;
+    int fortran;
+    void *data;
+} npshm__diff_alloc_ctx;
+
+static int npshm__diff_alloc_cb(const npshm_file_info *info, void **data, void *ctx) {
+    npshm__diff_alloc_ctx *c = ctx;
+    c->calls++;
+    c->format = info->format;
+    c->ndim = info->ndim;
+    memcpy(c->shape, info->shape, sizeof(int64_t) * (size_t)info->ndim);
+    free(c->dtype);
+    c->dtype = strdup(info->dtype);
+    c->itemsize = info->itemsize;
+    c->nbytes = info->nbytes;
+    c->fortran = info->fortran;
+    if (c->rc) return c->rc;
+    free(c->data);
+    c->data = malloc(info->nbytes + 1);
+    *data = c->data;
+    return 0;
+}
+
+static void *npshm__diff_alloc_fn(void) { return (void *)npshm__diff_alloc_cb; }
+
+static int npshm__diff_init_cb(void *data, size_t nbytes, void *ctx) {
+    (void)data;
+    (void)nbytes;
+    (void)ctx;
+    return 0;
+}
+
+static void *npshm__diff_init_fn(void) { return (void *)npshm__diff_init_cb; }
+
+static void npshm__diff_alloc_free(npshm__diff_alloc_ctx *c) {
+    free(c->dtype);
+    free(c->data);
+    free(c);
+}
 */
 import "C"
 
@@ -173,8 +221,8 @@ func FreeListCtx(ctx unsafe.Pointer) { C.free(ctx) }
 // CList is the C path's npshm_list.
 func CList(fn, ctx unsafe.Pointer) int32 { return int32(C.npshm__c_list(fn, ctx)) }
 
-// Release is npshm_release, which export/dispatch.c defines on top of npshm__handle_free.
-func Release(h unsafe.Pointer) { C.npshm__handle_free((*C.npshm_array)(h)) }
+// Release is npshm_release, which export/dispatch.c defines as npshm__handle_free.
+func Release(h unsafe.Pointer) core.Code { return core.Code(C.npshm__handle_free((*C.npshm_array)(h))) }
 
 // HandleInfo is the content of an npshm_array handle.
 type HandleInfo struct {
@@ -278,4 +326,130 @@ func CReadFile(path, name string, flags uint32) (h core.Header, data []byte, att
 	data = C.GoBytes(info.Data, C.int(h.DataNbytes))
 	C.npshm__handle_free(a)
 	return h, data, o.attached != 0, 0
+}
+
+// ---- C memory for the tests, which cannot use cgo ----
+
+// CMem returns a C copy of b with a NUL byte after it; free it with Free.
+func CMem(b []byte) unsafe.Pointer {
+	p := C.malloc(C.size_t(len(b) + 1))
+	copy(unsafe.Slice((*byte)(p), len(b)+1), append(b, 0))
+	return p
+}
+
+// Free frees C memory from CMem.
+func Free(p unsafe.Pointer) { C.free(p) }
+
+// LastErrno is npshm_last_errno: this thread's last failure's errno.
+func LastErrno() int { return int(C.npshm__errno()) }
+
+// ---- array files in the caller's memory: the twin's entry points ----
+
+// AllocInfo is what the test npshm_alloc_fn (AllocFn) saw, and the data read into its memory.
+type AllocInfo struct {
+	Calls    int
+	Format   uint32
+	Shape    []int64
+	Dtype    string
+	Itemsize uint64
+	Nbytes   uint64
+	Fortran  bool
+	Data     []byte
+}
+
+// AllocFn is a C npshm_alloc_fn that records the file's header in its context (NewAllocCtx) and
+// gives malloc'd memory, or returns the context's rc instead if that is not 0.
+func AllocFn() unsafe.Pointer { return C.npshm__diff_alloc_fn() }
+
+// NewAllocCtx makes a context for AllocFn; free it with FreeAllocCtx.
+func NewAllocCtx(rc int) unsafe.Pointer {
+	c := (*C.npshm__diff_alloc_ctx)(C.calloc(1, C.size_t(unsafe.Sizeof(C.npshm__diff_alloc_ctx{}))))
+	c.rc = C.int(rc)
+	return unsafe.Pointer(c)
+}
+
+// AllocResult returns what AllocFn recorded in ctx.
+func AllocResult(ctx unsafe.Pointer) AllocInfo {
+	c := (*C.npshm__diff_alloc_ctx)(ctx)
+	r := AllocInfo{Calls: int(c.calls)}
+	if c.calls == 0 {
+		return r
+	}
+	r.Format, r.Itemsize, r.Nbytes, r.Fortran = uint32(c.format), uint64(c.itemsize), uint64(c.nbytes), c.fortran != 0
+	r.Shape = make([]int64, int(c.ndim))
+	for i := range r.Shape {
+		r.Shape[i] = int64(c.shape[i])
+	}
+	r.Dtype = C.GoString(c.dtype)
+	if c.data != nil {
+		r.Data = C.GoBytes(c.data, C.int(c.nbytes))
+	}
+	return r
+}
+
+// FreeAllocCtx frees a context of NewAllocCtx and the memory AllocFn gave.
+func FreeAllocCtx(ctx unsafe.Pointer) { C.npshm__diff_alloc_free((*C.npshm__diff_alloc_ctx)(ctx)) }
+
+// CWriteFile is the twin's npshm_write_file.
+func CWriteFile(path, array unsafe.Pointer) int32 {
+	return int32(C.npshm__c_write_file((*C.char)(path), (*C.npshm_array)(array)))
+}
+
+// CFileFormat is the twin's npshm_file_format.
+func CFileFormat(path unsafe.Pointer) uint32 { return uint32(C.npshm__c_file_format((*C.char)(path))) }
+
+// CWriteFileData is the twin's npshm_write_file_data.
+func CWriteFileData(path, data unsafe.Pointer, ndim int32, shape, dtype unsafe.Pointer, flags uint32) int32 {
+	return int32(C.npshm__c_write_file_data((*C.char)(path), data, C.int(ndim), (*C.int64_t)(shape), (*C.char)(dtype),
+		C.uint(flags)))
+}
+
+// CReadFileData is the twin's npshm_read_file_data.
+func CReadFileData(path unsafe.Pointer, offset uint64, fn, ctx unsafe.Pointer, end *uint64) int32 {
+	return int32(C.npshm__c_read_file_data((*C.char)(path), C.uint64_t(offset), C.npshm_alloc_fn(fn), ctx,
+		(*C.uint64_t)(unsafe.Pointer(end))))
+}
+
+// CEncodeFileHeader is the twin's npshm_encode_file_header.
+func CEncodeFileHeader(buf unsafe.Pointer, capacity uint64, ndim int32, shape, dtype unsafe.Pointer, flags uint32,
+	length *uint64) int32 {
+	return int32(C.npshm__c_encode_file_header(buf, C.size_t(capacity), C.int(ndim), (*C.int64_t)(shape),
+		(*C.char)(dtype), C.uint(flags), (*C.size_t)(unsafe.Pointer(length))))
+}
+
+// ---- the twin's entry points with raw C arguments, for the error tables ----
+
+// InitFn is a C npshm_init_fn that leaves the data zero-filled.
+func InitFn() unsafe.Pointer { return C.npshm__diff_init_fn() }
+
+// CCreateRaw is the twin's npshm_create_init (npshm_create with init nil).
+func CCreateRaw(name unsafe.Pointer, ndim int32, shape, dtype unsafe.Pointer, flags uint32, init, ctx unsafe.Pointer,
+	out *unsafe.Pointer) int32 {
+	return int32(C.npshm__c_create_init((*C.char)(name), C.int(ndim), (*C.int64_t)(shape), (*C.char)(dtype), C.uint(flags),
+		C.npshm_init_fn(init), ctx, (**C.npshm_array)(unsafe.Pointer(out))))
+}
+
+// CAttachRaw is the twin's npshm_attach (expect false) or npshm_attach_expect.
+func CAttachRaw(name unsafe.Pointer, flags uint32, expect bool, ndim int32, shape, dtype unsafe.Pointer,
+	out *unsafe.Pointer) int32 {
+	e := 0
+	if expect {
+		e = 1
+	}
+	return int32(C.npshm__c_attach((*C.char)(name), C.uint(flags), C.int(e), C.int(ndim), (*C.int64_t)(shape),
+		(*C.char)(dtype), (**C.npshm_array)(unsafe.Pointer(out))))
+}
+
+// CDeleteRaw is the twin's npshm_delete.
+func CDeleteRaw(name unsafe.Pointer) int32 { return int32(C.npshm__c_delete((*C.char)(name))) }
+
+// CReadFileRaw is the twin's npshm_read_file (no options).
+func CReadFileRaw(path, name unsafe.Pointer, flags uint32, out *unsafe.Pointer) int32 {
+	return int32(C.npshm__c_read_file((*C.char)(path), (*C.char)(name), C.uint(flags), nil,
+		(**C.npshm_array)(unsafe.Pointer(out))))
+}
+
+// CCleanRaw is the twin's npshm_clean_temporaries.
+func CCleanRaw(dir unsafe.Pointer, removed *int32) int32 {
+	return int32(C.npshm__c_clean_temporaries((*C.char)(dir), (*C.int)(unsafe.Pointer(removed))))
 }

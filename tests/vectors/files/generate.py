@@ -118,6 +118,16 @@ bad("bad_npy_short_data.npy", good_npy[:-8], "EOF")
 bad("bad_npy_version.npy", good_npy[:6] + bytes([9, 0]) + good_npy[8:], "VALUE")
 bad("bad_npy_dict.npy", good_npy.replace(b"'shape'", b"'shope'"), "VALUE")
 bad("bad_npy_descr.npy", good_npy.replace(b"'<f8'", b"'<q9'"), "VALUE")
+# One parser for every reader (issue 8, item 10): claims a reader must refuse without allocating.
+bad("bad_npio_huge.npio", (16).to_bytes(4, "big") + bytes([10]) + (1).to_bytes(3, "big") + (1 << 37).to_bytes(8, "big") + good_npio[16:], "EOF")
+def npy_dict(text):
+    text = text.encode("latin1") + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(text).to_bytes(2, "little") + text + good_npy[-96:]
+bad("bad_npy_shape_float.npy", npy_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (1.5,), }"), "VALUE")
+bad("bad_npy_fortran_yes.npy", npy_dict("{'descr': '<f8', 'fortran_order': 'yes', 'shape': (12,), }"), "VALUE")
+bad("bad_npy_dup_key.npy", npy_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (12,), 'shape': (12,)}"), "VALUE")
+bad("bad_npy_numpy_size.npy", npy_dict("{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 0), }"), "VALUE")
+bad("bad_npy_huge_header.npy", b"\x93NUMPY\x02\x00" + (200 << 20).to_bytes(4, "little") + b"{'descr': '<f8', ", "EOF")
 obj = io.BytesIO()
 np.save(obj, np.array([1, "x", None], dtype=object), allow_pickle=True)
 bad("bad_npy_object.npy", obj.getvalue(), "VALUE")

@@ -1,0 +1,208 @@
+/* The C twin of internal/core/filedata_linux.go and of internal/capi's file entry points:
+ * npshm_write_file, npshm_write_file_data, npshm_read_file_data and npshm_encode_file_header for
+ * processes made by fork(), with the same checks in the same order, status codes and messages. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctwin.h"
+
+#define DATA_FLAGS (NPSHM_FORTRAN | NPSHM_NPY | NPSHM_NPIO)
+
+/* ---- arguments (internal/capi/files.go) ---- */
+
+/* The path of a file function: 0, or INVALID reported (without a name) for NULL, too long or empty. */
+static int bad_path(const char *op, const char *path) {
+    if (bad_arg(path, MAX_PATH_LEN)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "path is NULL or too long");
+    if (path[0] == 0) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "path is empty");
+    return 0;
+}
+
+/* The geometry and flags of an array in the caller's memory (capi's dataArgs): need_format makes one
+ * of NPSHM_NPY and NPSHM_NPIO compulsory, else they are optional. */
+static status data_args(int ndim, const int64_t *shape, const char *dtype, unsigned flags, int need_format) {
+    if (ndim < 0 || ndim > NPSHM_MAX_NDIM) return st_num(NPSHM_ERR_INVALID, "ndim must be between 0 and 64, not", ndim);
+    if (ndim > 0 && shape == NULL) return st_fail(NPSHM_ERR_INVALID, "shape is NULL");
+    if (flags & ~DATA_FLAGS) return st_fail(NPSHM_ERR_INVALID, "unknown flags (it takes NPSHM_FORTRAN, NPSHM_NPY and NPSHM_NPIO)");
+    unsigned format = flags & (NPSHM_NPY | NPSHM_NPIO);
+    if (format == (NPSHM_NPY | NPSHM_NPIO) || (need_format && format == 0))
+        return st_fail(NPSHM_ERR_INVALID, need_format ? "give one of NPSHM_NPY and NPSHM_NPIO"
+                                                      : "give NPSHM_NPY or NPSHM_NPIO, not both");
+    if (bad_arg(dtype, MAX_DTYPE_ARG)) return st_fail(NPSHM_ERR_INVALID, "dtype is NULL or too long");
+    return OK_STATUS;
+}
+
+/* npshm_file_format: a path the file functions refuse (NULL, too long) is npio, as capi's FileFormat. */
+unsigned npshm__c_file_format(const char *path) {
+    if (bad_arg(path, MAX_PATH_LEN)) return NPSHM_NPIO;
+    return npshm__format_of(path);
+}
+
+/* ---- writing (internal/core/filedata_linux.go's WriteFile) ---- */
+
+static status write_all(int fd, const void *p, uint64_t n, uint64_t off) {
+    uint64_t done = 0;
+    while (done < n) {
+        uint64_t want = n - done < (1u << 30) ? n - done : (1u << 30);
+        ssize_t r = pwrite(fd, (const char *)p + done, want, (off_t)(off + done));
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return st_sys(errno, "cannot write the file");
+        }
+        done += (uint64_t)r;
+    }
+    return OK_STATUS;
+}
+
+/* Writes the array h describes, whose data is at data, to path in format: unnamed (O_TMPFILE) or
+ * under a temporary name, then renamed over path. hbuf holds MAX_HEADER bytes. */
+static status write_data(const char *path, const header *h, const void *data, unsigned format, unsigned char *hbuf) {
+    size_t hlen = 0;
+    status s = npshm__encode_file_header(hbuf, format, h->descr, h->ndim, h->shape, h->flags & FLAG_FORTRAN, &hlen);
+    if (s.code) return s;
+    size_t pn = strlen(path);
+    if (path[pn - 1] == '/') return st_fail(NPSHM_ERR_INVALID, "path names a directory");
+    char dir[MAX_PATH_LEN + 8], tmp[MAX_PATH_LEN + 64], proc[64];
+    const char *slash = strrchr(path, '/');
+    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path + 1), path);
+    else snprintf(dir, sizeof dir, "./");
+    int named = 0;
+    tmp[0] = 0;
+    int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+    if (fd >= 0 && access("/proc/self/fd", X_OK) != 0) { close(fd); fd = -1; errno = EOPNOTSUPP; }
+    if (fd < 0) {
+        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return st_sys(errno, "cannot create the file");
+        for (int i = 0; i < 100 && fd < 0; i++) {
+            npshm__temp_name(tmp, sizeof tmp, dir);
+            fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+            if (fd < 0 && errno != EEXIST) return st_sys(errno, "cannot create a temporary file");
+        }
+        if (fd < 0) return st_fail(NPSHM_ERR_IO, "cannot find a free temporary name");
+        named = 1;
+    }
+    /* The header and the first half of the data, the crash-test pause point, the rest. */
+    uint64_t half = h->data_nbytes / 2;
+    if ((s = write_all(fd, hbuf, hlen, 0)).code) goto out;
+    if ((s = write_all(fd, data, half, hlen)).code) goto out;
+    test_pause(PAUSE_WRITE);
+    if ((s = write_all(fd, (const char *)data + half, h->data_nbytes - half, hlen + half)).code) goto out;
+    if (!named) {
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        for (int i = 0; i < 100 && !named; i++) {
+            npshm__temp_name(tmp, sizeof tmp, dir);
+            if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0) named = 1;
+            else if (errno != EEXIST) { s = st_sys(errno, "cannot name the new array"); tmp[0] = 0; goto out; }
+        }
+        if (!named) { s = st_fail(NPSHM_ERR_IO, "cannot find a free temporary name"); tmp[0] = 0; goto out; }
+    }
+    test_pause(PAUSE_REPLACE_RENAME);
+    if (rename(tmp, path) != 0) { s = st_sys(errno, "cannot replace the array"); goto out; }
+    tmp[0] = 0;
+out:
+    close(fd);
+    if (named && tmp[0]) unlink(tmp);
+    return s;
+}
+
+/* Working memory of a write: the canonical descriptor and the file's header. */
+typedef struct wwork {
+    char descr[MAX_DESCR + 1];
+    unsigned char hbuf[MAX_HEADER];
+} wwork;
+
+/* npshm_write_file_data after its path is checked, for op. */
+static int write_file_data(const char *op, const char *path, const void *data, int ndim, const int64_t *shape,
+                           const char *dtype, unsigned flags) {
+    status s = data_args(ndim, shape, dtype, flags, 0);
+    if (s.code) return npshm__report(s, op, path);
+    wwork *w = malloc(sizeof *w);
+    if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, path, "out of memory");
+    header h;
+    s = npshm__describe(&h, ndim, shape, dtype, (flags & NPSHM_FORTRAN) != 0, w->descr);
+    if (!s.code && data == NULL && h.data_nbytes > 0) s = st_fail(NPSHM_ERR_INVALID, "data is NULL");
+    if (!s.code) {
+        unsigned format = flags & (NPSHM_NPY | NPSHM_NPIO);
+        s = write_data(path, &h, data, format ? format : npshm__format_of(path), w->hbuf);
+    }
+    free(w);
+    return s.code ? npshm__report(s, op, path) : NPSHM_OK;
+}
+
+/* npshm_write_file: npshm_write_file_data of the handle's array. */
+int npshm__c_write_file(const char *path, const npshm_array *array) {
+    const char *op = "npshm_write_file";
+    int rc = bad_path(op, path);
+    if (rc) return rc;
+    if (array == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, path, "array is NULL");
+    return write_file_data(op, path, array->data, array->ndim, array->shape, array->dtype,
+                           array->fortran ? NPSHM_FORTRAN : 0);
+}
+
+int npshm__c_write_file_data(const char *path, const void *data, int ndim, const int64_t *shape,
+                             const char *dtype, unsigned flags) {
+    const char *op = "npshm_write_file_data";
+    int rc = bad_path(op, path);
+    return rc ? rc : write_file_data(op, path, data, ndim, shape, dtype, flags);
+}
+
+int npshm__c_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *shape, const char *dtype,
+                                unsigned flags, size_t *len) {
+    const char *op = "npshm_encode_file_header";
+    if (len == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "len is NULL");
+    *len = 0;
+    if (buf == NULL && cap > 0) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "buf is NULL");
+    status s = data_args(ndim, shape, dtype, flags, 1);
+    if (s.code) return npshm__report(s, op, NULL);
+    wwork *w = malloc(sizeof *w);
+    if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, NULL, "out of memory");
+    header h;
+    size_t hlen = 0;
+    s = npshm__describe(&h, ndim, shape, dtype, (flags & NPSHM_FORTRAN) != 0, w->descr);
+    if (!s.code)
+        s = npshm__encode_file_header(w->hbuf, flags & (NPSHM_NPY | NPSHM_NPIO), h.descr, h.ndim, h.shape,
+                                      h.flags & FLAG_FORTRAN, &hlen);
+    if (!s.code && hlen > cap) s = st_num(NPSHM_ERR_INVALID, "buf too small: the header has", (long long)hlen);
+    if (!s.code) memcpy(buf, w->hbuf, hlen);
+    if (!s.code || hlen > cap) *len = hlen;
+    free(w);
+    return s.code ? npshm__report(s, op, NULL) : NPSHM_OK;
+}
+
+/* ---- reading into the caller's memory (internal/core/filedata_linux.go's ReadFileData) ---- */
+
+/* The status of a fill that failed with errno e (fillFailure). */
+static status fill_failure(int e) {
+    if (e == EINTR) return st_errno(NPSHM_ERR_IO, EINTR, "load cancelled");
+    if (e == ENODATA) return ftrunc("file is shorter than the array its header describes");
+    return st_sys(e, "cannot read the file");
+}
+
+int npshm__c_read_file_data(const char *path, uint64_t offset, npshm_alloc_fn alloc, void *ctx, uint64_t *end) {
+    const char *op = "npshm_read_file_data";
+    if (end != NULL) *end = 0;
+    int rc = bad_path(op, path);
+    if (rc) return rc;
+    if (alloc == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, path, "alloc is NULL");
+    fwork *w = malloc(sizeof *w);
+    if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, path, "out of memory");
+    int fd = -1;
+    status s = OK_STATUS;
+    if (npshm__open_file(path, &fd, &s)) goto out;
+    if ((s = npshm__read_file_header(w, fd, offset)).code) goto out;
+    fheader *fh = &w->fh;
+    npshm__alloc_result r = npshm__call_alloc((void *)alloc, ctx, fh->format == 2 ? NPSHM_NPY : NPSHM_NPIO, fh->ndim,
+                                              fh->shape, fh->descr, fh->itemsize, fh->nbytes, fh->fortran);
+    if (r.rc != 0) { s = st_fail(r.rc, "the alloc function refused the array"); goto out; }
+    if (r.data == NULL && fh->nbytes > 0) { s = st_fail(NPSHM_ERR_INVALID, "the alloc function gave no memory"); goto out; }
+    int e = npshm__fill(fd, offset + fh->header_len, r.data, fh->nbytes, -1, 0, NULL);
+    if (e) { s = fill_failure(e); goto out; }
+    if (end != NULL) *end = offset + fh->header_len + fh->nbytes;
+out:
+    if (fd >= 0) close(fd);
+    free(w);
+    return s.code ? npshm__report(s, op, path) : NPSHM_OK;
+}
