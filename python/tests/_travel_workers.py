@@ -49,3 +49,8 @@ def describe(a: np.ndarray) -> tuple[bool, str, tuple[int, ...], bool, int]:
 def head(a: np.ndarray, n: int) -> np.ndarray:
     """A view of the first n elements: an npshm array in, an npshm array out."""
     return a[:n]
+
+
+def attach_head(name: str, n: int) -> np.ndarray:
+    """A view of the first n rows of the array name, attached where this runs."""
+    return npshm.attach(name)[:n]
