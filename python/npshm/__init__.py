@@ -45,6 +45,8 @@ from ._api import (
     munlock,
 )
 from ._files import from_file, read_shared_array, to_file
+from ._orphans import delete_orphans
+from ._scratch import delete_on_exit
 from ._native import version as _lib_version
 from ._travel import (
     Reference,
@@ -100,6 +102,8 @@ __all__ = [
     "MS_SYNC",
     "MS_INVALIDATE",
     "clean_temporaries",
+    "delete_orphans",
+    "delete_on_exit",
     "name_of",
     "reference",
     "from_reference",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 import os
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 
@@ -393,8 +394,13 @@ class ArrayDesc(_ArrayDescFields):
         Permission bits and owner.
     creator_pid : int
         Process id of the creator.
+    creator_alive : bool
+        Whether the creator still runs: a process of that pid that started after the array was
+        created got the pid again, and does not count (see :func:`delete_orphans`).
     created_ns : int
         Creation time in nanoseconds since the Unix epoch.
+    age : float
+        Seconds since the creation, when :func:`list` ran.
     fortran : bool
         Whether the data is in Fortran order.
     """
@@ -404,7 +410,9 @@ class ArrayDesc(_ArrayDescFields):
     mode: int
     uid: int
     creator_pid: int
+    creator_alive: bool
     created_ns: int
+    age: float
     fortran: bool
 
 
@@ -416,7 +424,10 @@ def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
     list of ArrayDesc
         In no particular order. Segments of other libraries are skipped.
     """
+    from ._orphans import creator_alive
+
     out = []
+    now = time.time_ns()
     for name, descr, dims, itemsize, nbytes, mode, uid, pid, created, fortran in _native.list():
         try:
             dt = dtype_from_descr(descr)
@@ -429,7 +440,9 @@ def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
             mode=mode,
             uid=uid,
             creator_pid=pid,
+            creator_alive=creator_alive(pid, created),
             created_ns=created,
+            age=(now - created) / 1e9,
             fortran=fortran,
         )
         out.append(d)
