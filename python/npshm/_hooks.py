@@ -27,8 +27,8 @@ _pending: dict[str, list[Callable[[ModuleType], None]]] = {}
 def when_imported(name: str, hook: Callable[[ModuleType], None]) -> None:
     """Call ``hook(module)`` once the module ``name`` is imported (at once if it already is).
 
-    A hook that raises is reported as a warning and does not break the import. A module that is
-    being imported right now (a circular import) gets its hooks only if it is imported again.
+    A hook that raises is reported as a warning and does not break the import. A module caught in
+    the middle of its own import (a circular import through npshm) is not hooked.
     """
     with _lock:
         module = sys.modules.get(name)
@@ -83,7 +83,7 @@ class _Finder(importlib.abc.MetaPathFinder):
             for hook in hooks:
                 _run(hook, module)
 
-        loader.exec_module = exec_then_hooks  # this loader instance serves this module only
+        setattr(loader, "exec_module", exec_then_hooks)  # this loader instance serves this module only
         return spec
 
 

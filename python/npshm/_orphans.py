@@ -10,7 +10,10 @@ from __future__ import annotations
 import fnmatch
 import os
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from ._api import ArrayDesc
 
 __all__ = ["creator_alive", "delete_orphans"]
 
@@ -112,7 +115,7 @@ class _Mappers:
         return None
 
 
-def delete_orphans(pattern: str = "*", *, dry_run: bool = True) -> list:
+def delete_orphans(pattern: str = "*", *, dry_run: bool = True) -> "list[ArrayDesc]":
     """Find, and unless ``dry_run`` delete, the arrays in ``/dev/shm`` whose creator is gone and
     that no process maps.
 

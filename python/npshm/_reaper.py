@@ -15,9 +15,10 @@ import os
 import signal
 import struct
 import sys
+from typing import Optional
 
 
-def creator_of(path):
+def creator_of(path: str) -> Optional[tuple[int, tuple[int, int]]]:
     """(creator_pid, (st_dev, st_ino)) of the npshm array at path, or None."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -35,12 +36,12 @@ def creator_of(path):
     return struct.unpack_from("<I", head, 48)[0], (st.st_dev, st.st_ino)
 
 
-def main():
+def main() -> None:
     creator = int(sys.argv[1])
     # The creator's Ctrl+C or hang-up must not end the reaper before it has done its work.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    paths = []
+    paths: list[str] = []
     for line in sys.stdin.buffer:
         line = line.strip()
         if line:

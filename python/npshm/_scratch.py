@@ -11,7 +11,7 @@ from typing import Optional, Union
 __all__ = ["delete_on_exit"]
 
 _lock = threading.Lock()
-_reaper: Optional[subprocess.Popen] = None
+_reaper: "Optional[subprocess.Popen[bytes]]" = None
 
 
 def _after_fork_in_child() -> None:

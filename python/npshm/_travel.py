@@ -26,7 +26,7 @@ import os
 import pickle
 import threading
 from collections import OrderedDict
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, cast
 
 import numpy as np
 
@@ -343,7 +343,7 @@ os.register_at_fork(after_in_child=_cache.after_fork)
 
 def _view(m: Mapping, ref: Reference) -> np.ndarray:
     offset = ref.offset if math.prod(ref.shape) else 0
-    a = np.ndarray(ref.shape, ref.dtype, buffer=m, offset=offset, strides=ref.strides)
+    a = np.ndarray(ref.shape, ref.dtype, buffer=cast(Any, m), offset=offset, strides=ref.strides)
     if ref.readonly and a.flags.writeable:
         a.flags.writeable = False
     return a
@@ -432,7 +432,8 @@ class _PicklingMode:
     """What :func:`set_pickling` returns: used in a ``with`` statement, it restores the previous
     mode at the end of the block."""
 
-    def __init__(self, previous: str) -> None:
+    def __init__(self, mode: str, previous: str) -> None:
+        self.mode = mode
         self.previous = previous
 
     def __enter__(self) -> "_PicklingMode":
@@ -442,7 +443,7 @@ class _PicklingMode:
         set_pickling(self.previous)
 
     def __repr__(self) -> str:
-        return f"npshm.set_pickling({_mode!r})"
+        return f"npshm.set_pickling({self.mode!r})"
 
 
 def get_pickling() -> str:
@@ -488,7 +489,7 @@ def set_pickling(mode: str) -> _PicklingMode:
         copyreg.pickle(np.ndarray, _reduce_everywhere)
     elif copyreg.dispatch_table.get(np.ndarray) is _reduce_everywhere:
         del copyreg.dispatch_table[np.ndarray]
-    return _PicklingMode(previous)
+    return _PicklingMode(mode, previous)
 
 
 def _reduce_everywhere(a: np.ndarray) -> Any:

@@ -30,9 +30,10 @@ chunks attach it by name wherever they run.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import pickle
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, cast
 
 import numpy as np
 
@@ -56,12 +57,16 @@ class _Rebuild:
         return self.reduced
 
 
+def _module(name: str) -> Any:
+    """A module of Dask's, imported here rather than at the top: npshm does not depend on Dask."""
+    return importlib.import_module(name)
+
+
 @functools.lru_cache(maxsize=256)
 def _host_of(address: str) -> Optional[str]:
-    from distributed.comm.addressing import get_address_host, resolve_address
-
+    addressing = _module("distributed.comm.addressing")
     try:
-        return get_address_host(resolve_address(address))
+        return cast(str, addressing.get_address_host(addressing.resolve_address(address)))
     except Exception:  # an address Dask cannot resolve is no evidence of anything
         return None
 
@@ -81,9 +86,8 @@ def _same_host(context: Optional[dict[str, Any]]) -> bool:
 
 def _register_serializer() -> None:
     """Register the ndarray serializer with distributed (idempotent)."""
-    from distributed.protocol import dask_serialize
-    from distributed.protocol import numpy as _distributed_numpy  # noqa: F401 - its ndarray serializer first
-
+    dask_serialize = _module("distributed.protocol").dask_serialize
+    _module("distributed.protocol.numpy")  # distributed's own ndarray serializer, registered first
     original = dask_serialize.dispatch(np.ndarray)
     if getattr(original, "_npshm", False):
         return
@@ -158,7 +162,7 @@ def load_on_every_host(client: Any, file: Any, name: str, *, read_only: bool = F
         /dev/shm, ...).
     """
     path = os.fspath(file)
-    return client.run(_load_here, path, name, read_only)
+    return cast("dict[str, Any]", client.run(_load_here, path, name, read_only))
 
 
 class _NamedArray:
@@ -173,10 +177,11 @@ class _NamedArray:
         self.read_only = read_only
 
     def __getitem__(self, index: Any) -> np.ndarray:
-        a = attach_shared_array(
-            self.name, validate_shape=self.shape, validate_dtype=self.dtype, read_only=self.read_only
+        a = cast(
+            np.ndarray,
+            attach_shared_array(self.name, validate_shape=self.shape, validate_dtype=self.dtype, read_only=self.read_only),
         )
-        return a[index]
+        return cast(np.ndarray, a[index])
 
     def __dask_tokenize__(self) -> Any:
         return ("npshm", self.name, self.shape, self.dtype.str, self.read_only)
@@ -212,14 +217,12 @@ def from_shared(
     -------
     dask.array.Array
     """
-    import dask.array as da
-
+    da = _module("dask.array")
+    tokenize = _module("dask.base").tokenize
     if shape is None or dtype is None:
-        a = attach_shared_array(name, read_only=True)
+        a = cast(np.ndarray, attach_shared_array(name, read_only=True))
         shape = a.shape if shape is None else shape
         dtype = a.dtype if dtype is None else dtype
         del a
     src = _NamedArray(name, tuple(shape), np.dtype(dtype), read_only)
-    from dask.base import tokenize
-
     return da.from_array(src, chunks=chunks, name=f"npshm-{tokenize(src)}", asarray=False, lock=False)
