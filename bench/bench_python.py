@@ -79,7 +79,7 @@ def subjects() -> list[Subject]:
                    npshm.attach, npshm.delete)]
     import alt_ctypes
 
-    ct = alt_ctypes.load(os.path.join(os.path.dirname(npshm.__file__), "libnpshm.so"))
+    ct = alt_ctypes.load(os.path.join(os.path.dirname(npshm.__file__), "libnpshm.so.0"))
     out.append(Subject("npshm via ctypes", lambda n: ct.create(n, SHAPE, np.float64),
                        ct.attach, ct.delete))
     try:

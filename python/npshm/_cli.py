@@ -1,6 +1,6 @@
 """The ``npshm`` command: the command line tool that ships inside the package.
 
-The tool is a static Go binary, ``npshm/_bin/npshm`` (built from ``cmd/npshm`` by setup.py). The
+The tool is a static Go binary, ``npshm/_bin/npshm`` (built from ``cmd/npshm`` by CMake). The
 ``npshm`` console script and ``python -m npshm`` replace the Python process with it, so that its
 output, exit status and signals are the tool's own.
 """

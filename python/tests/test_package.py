@@ -96,11 +96,21 @@ def test_import_loads_nothing_unwanted():
 
 
 def test_library_sits_next_to_the_extension():
+    # under its SONAME, the name the extension's NEEDED entry asks the loader for
     d = os.path.dirname(npshm.__file__)
-    assert os.path.exists(os.path.join(d, "libnpshm.so"))
+    assert os.path.exists(os.path.join(d, "libnpshm.so.0"))
     maps = open("/proc/self/maps").read()
-    assert os.path.join(os.path.realpath(d), "libnpshm.so") in maps
+    assert os.path.join(os.path.realpath(d), "libnpshm.so.0") in maps
     if shutil.which("readelf"):
         ext = npshm._native.__file__
         out = subprocess.run(["readelf", "-d", ext], capture_output=True, text=True).stdout
         assert "$ORIGIN" in out
+
+
+def test_one_version_everywhere():
+    # NPSHM_VERSION in include/npshm.h is written once: the library reports it, and the build
+    # (CMake, pyproject.toml's regex) gave it to the installed distribution.
+    import importlib.metadata
+
+    assert npshm.__version__ == npshm.lib_version
+    assert importlib.metadata.version("npshm") == npshm.lib_version
