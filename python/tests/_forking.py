@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import warnings
 from typing import Callable
 
+from _timing import seconds
 
-def fork_child(fn: Callable[[], int], alarm: int = 120) -> int:
+
+def fork_child(fn: Callable[[], int], alarm: float = 120) -> int:
     """Run fn in a forked child whose exit code is fn's result, and return the child's pid.
 
     The child never returns into pytest: an exception is printed and exits 1, and an alarm kills a
@@ -21,7 +24,7 @@ def fork_child(fn: Callable[[], int], alarm: int = 120) -> int:
     if pid == 0:
         code = 1
         try:
-            signal.alarm(alarm)
+            signal.alarm(math.ceil(seconds(alarm)))
             code = fn()
         except BaseException as e:
             os.write(2, f"forked child {os.getpid()}: {e!r}\n".encode())

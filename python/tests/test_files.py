@@ -21,6 +21,9 @@ import pytest
 
 import npshm
 
+sys.path.insert(0, os.path.dirname(__file__))
+from _timing import seconds  # noqa: E402
+
 FILES = Path(__file__).resolve().parents[2] / "tests" / "vectors" / "files"
 
 
@@ -317,7 +320,7 @@ def test_killed_to_file_leaves_only_what_clean_temporaries_removes(tmp_path, poi
                          stdout=subprocess.PIPE, text=True)
     try:
         writer = int(p.stdout.readline())
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + seconds(30)
         while not _stopped(writer):
             assert time.monotonic() < deadline, "the writer never paused"
             time.sleep(0.005)
@@ -330,7 +333,7 @@ def test_killed_to_file_leaves_only_what_clean_temporaries_removes(tmp_path, poi
         os.kill(writer, signal.SIGKILL)
     finally:
         p.kill()
-        p.wait(30)
+        p.wait(seconds(30))
     while os.path.exists(f"/proc/{writer}"):
         time.sleep(0.002)
     assert npshm.clean_temporaries(tmp_path) == len(left)
@@ -359,9 +362,9 @@ def test_many_processes_one_loader(tmp_path, names, method):
         procs = [ctx.Process(target=_race_worker, args=(str(path), name, barrier, out)) for _ in range(n)]
         for p in procs:
             p.start()
-        results = [out.get(timeout=60) for _ in range(n)]
+        results = [out.get(timeout=seconds(60)) for _ in range(n)]
         for p in procs:
-            p.join(30)
+            p.join(seconds(30))
             assert p.exitcode == 0
         assert all(ok for _, ok in results), "a process saw a partly filled array"
         assert sorted(att for att, _ in results) == [False] + [True] * (n - 1)
@@ -395,7 +398,7 @@ def test_killed_loader_leaves_nothing(tmp_path, names):
     name = names("killed")
     env = dict(os.environ, NPSHM_TEST_PAUSE="load")
     p = subprocess.Popen([sys.executable, "-c", LOADER, str(path), name], env=env, stdout=subprocess.PIPE)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + seconds(30)
     while time.monotonic() < deadline:  # stopped at the pause point, half filled
         state = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         if state == "T":
@@ -410,7 +413,7 @@ def test_killed_loader_leaves_nothing(tmp_path, names):
     t = time.monotonic()
     a, attached = npshm.read_shared_array(path, name, return_status=True)
     assert not attached and a[-1] == (1 << 22) - 1
-    assert time.monotonic() - t < 20
+    assert time.monotonic() - t < seconds(20)
     assert not os.path.exists("/dev/shm/.npshm-lock-" + name)
 
 
@@ -422,12 +425,12 @@ def test_ctrl_c_stops_the_load(tmp_path, names):
         p = subprocess.Popen([sys.executable, "-c", LOADER, str(path), name], stdout=subprocess.PIPE, text=True)
         assert p.stdout.readline().strip() == "start"
         lock = "/dev/shm/.npshm-lock-" + name
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + seconds(20)
         while not os.path.exists(lock) and p.poll() is None and time.monotonic() < deadline:
             time.sleep(0.0005)
         p.send_signal(signal.SIGINT)
         try:
-            out, _ = p.communicate(timeout=20)
+            out, _ = p.communicate(timeout=seconds(20))
         except subprocess.TimeoutExpired:
             p.kill()
             pytest.fail("Ctrl+C did not stop the load: the process hangs")

@@ -26,6 +26,7 @@ import npshm
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from _forking import exit_code, fork_child  # noqa: E402
+from _timing import seconds  # noqa: E402
 
 WORKER = os.path.join(HERE, "_hardening_worker.py")
 ROUNDS = int(os.environ.get("NPSHM_HARDENING_ROUNDS", "3"))
@@ -167,7 +168,7 @@ def test_killed_while_publishing(name, point, op, forked):
                                 stdout=subprocess.PIPE, text=True, env=env)
         try:
             vpid = int(proc.stdout.readline())
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + seconds(30)
             while _state(vpid) != "T":
                 assert time.monotonic() < deadline and _state(vpid), "the victim never paused"
                 time.sleep(0.005)
@@ -190,7 +191,7 @@ def test_killed_while_publishing(name, point, op, forked):
         finally:
             if proc.poll() is None and not forked:
                 proc.kill()
-            proc.wait(30)
+            proc.wait(seconds(30))
         while _state(vpid):
             time.sleep(0.002)
         check("killed")

@@ -19,8 +19,9 @@ import npshm
 
 sys.path.insert(0, os.path.dirname(__file__))
 import _mp_workers  # noqa: E402
+from _timing import seconds  # noqa: E402
 
-ROUND_TIMEOUT = 60.0
+ROUND_TIMEOUT = seconds(60.0)
 
 
 def _stacks(pids: list[int]) -> str:
