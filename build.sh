@@ -211,7 +211,8 @@ test_sdist() {
 
 test_aarch64() {
     say "aarch64: the wheel's Python tests under qemu-user (packaging/README.md)"
-    NPSHM_EMU_DIR="$BUILD/aarch64" "$ROOT/packaging/aarch64/test.sh" \
+    NPSHM_EMU_DIR="$BUILD/aarch64" NPSHM_EMU_REPORT="$ROOT/bench/results/aarch64-emulated.md" \
+        "$ROOT/packaging/aarch64/test.sh" \
         "$(ls "$ROOT"/dist/npshm-*_aarch64.whl)" "$ROOT/python/tests" "$@"
 }
 

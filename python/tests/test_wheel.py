@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -26,17 +27,19 @@ def _wheel() -> str | None:
     return os.path.abspath(w) if w else None
 
 
-def _version(exe: str) -> tuple[int, int] | None:
+def _version(exe: str) -> tuple[tuple[int, int], str] | None:
+    """The interpreter's (major, minor) version and machine."""
+    code = "import platform, sys; print(*sys.version_info[:2], platform.machine())"
     try:
-        out = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:2])"],
-                             capture_output=True, text=True, timeout=30).stdout.split()
-        return (int(out[0]), int(out[1]))
+        out = subprocess.run([exe, "-c", code], capture_output=True, text=True, timeout=30).stdout.split()
+        return (int(out[0]), int(out[1])), out[2]
     except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
         return None
 
 
 def _interpreters() -> list[tuple[str, str]]:
-    """(python, numpy requirement): this one, plus other CPythons >= 3.10 found here."""
+    """(python, numpy requirement): this one, plus other CPythons >= 3.10 found here that run
+    the wheel's architecture (under emulation, the machine's own do not)."""
     base = getattr(sys, "_base_executable", sys.executable)
     out = [(base, "numpy")]
     seen = {sys.version_info[:2]}
@@ -46,8 +49,11 @@ def _interpreters() -> list[tuple[str, str]]:
     for c in cands:
         if not c:
             continue
-        v = _version(c)
-        if v and v >= (3, 10) and v not in seen:
+        vm = _version(c)
+        if not vm or vm[1] != platform.machine():
+            continue
+        v = vm[0]
+        if v >= (3, 10) and v not in seen:
             seen.add(v)
             others.append((v, c))
     others.sort()
