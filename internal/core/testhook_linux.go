@@ -37,9 +37,12 @@ func pausePointOf(v string) int32 {
 	return pauseNone
 }
 
-// testPause stops the process if NPSHM_TEST_PAUSE named this point.
+// testPause stops the process if NPSHM_TEST_PAUSE named this point. The signal goes to this
+// thread: sent to the process, it may be taken by another thread (Python's main thread, waiting
+// for the load), and this one would carry on, up to publishing the array, before the stop
+// reached it (a killed loader then seemed to leave its array behind, one load in 15 here).
 func testPause(point int32) {
 	if pauseAt == point {
-		unix.Kill(unix.Getpid(), unix.SIGSTOP)
+		unix.Tgkill(unix.Getpid(), unix.Gettid(), unix.SIGSTOP)
 	}
 }

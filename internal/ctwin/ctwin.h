@@ -69,7 +69,10 @@ extern int npshm__pause_at;
 /* Stops the process with SIGSTOP if NPSHM_TEST_PAUSE named this point: one load and one predictable
  * branch otherwise. */
 static inline void test_pause(int point) {
-    if (__builtin_expect(npshm__pause_at == point, 0)) kill(getpid(), SIGSTOP);
+    /* raise, not kill(getpid()): a signal sent to the process may be taken by another thread,
+     * and this one would carry on (publish, even) before the stop reaches it. raise stops the
+     * calling thread before it returns. */
+    if (__builtin_expect(npshm__pause_at == point, 0)) raise(SIGSTOP);
 }
 
 /* ---- statuses: a code, an errno and a message, as internal/core's Status ---- */
