@@ -438,6 +438,14 @@ def test_ctrl_c_stops_the_load(tmp_path, names):
             npshm.delete_shared_array(name)
             continue
         assert out.strip() == "interrupted" and p.returncode == 7
+        if os.path.exists("/dev/shm/" + name):
+            # The signal came once the load was complete (published, then interrupted on its way
+            # back to the caller): too late to cancel, like a Ctrl+C after any finished call. The
+            # array is whole (only a complete one is published); try again. Slow machines (qemu)
+            # land here often.
+            assert npshm.attach_shared_array(name, validate_shape=(1 << 30,)).dtype == np.int8
+            npshm.delete_shared_array(name)
+            continue
         nothing_left(name)
         leftovers = [f for f in os.listdir("/dev/shm") if f.startswith(".npshm-tmp-")]
         assert not any(f.startswith(f".npshm-tmp-{p.pid}-") for f in leftovers)
