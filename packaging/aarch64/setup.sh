@@ -14,8 +14,9 @@
 # Debian's archive keyring (Debian, or a derivative with debian-archive-keyring installed), an
 # x86_64 machine, and the network (deb.debian.org, PyPI).
 #
-# Environment: NPSHM_EMU_PYPI packages for DIR/site (default: numpy pytest joblib), and
-# NPSHM_EMU_EXTRA more (e.g. "cdxcore dask[array] distributed"; see packaging/README.md).
+# Environment: NPSHM_EMU_PYPI packages for DIR/site (default: numpy, pytest and the peers whose
+# tests run: joblib, dask[array], distributed), and NPSHM_EMU_EXTRA more (cdxcore, about 2 GB with
+# its dependencies; see packaging/README.md).
 set -euo pipefail
 DIR=$(mkdir -p "$1" && cd "$1" && pwd)
 MIRROR=${NPSHM_DEBIAN_MIRROR:-http://deb.debian.org}
@@ -74,12 +75,15 @@ if [ ! -x "$DIR/qemu/usr/bin/qemu-aarch64" ]; then
     say "qemu-user from bookworm-backports, unpacked into $DIR/qemu"
     rm -f "$A"/debs/qemu-user_*.deb
     download qemu-user/bookworm-backports
-    rm -rf "$DIR/qemu" && dpkg-deb -x "$A"/debs/qemu-user_*.deb "$DIR/qemu"
+    # of the package's emulators (360 MB), only the one for aarch64
+    rm -rf "$DIR/qemu" "$DIR/qemu.deb" && dpkg-deb -x "$A"/debs/qemu-user_*.deb "$DIR/qemu.deb"
+    mkdir -p "$DIR/qemu/usr/bin" && mv "$DIR/qemu.deb/usr/bin/qemu-aarch64" "$DIR/qemu/usr/bin/"
+    rm -rf "$DIR/qemu.deb" "$A"/debs/qemu-user_*.deb
 fi
 "$DIR/qemu/usr/bin/qemu-aarch64" --version | head -1
 
 # ---- numpy, pytest and peers for aarch64, from PyPI ----
-want="${NPSHM_EMU_PYPI:-numpy pytest joblib} ${NPSHM_EMU_EXTRA:-}"
+want="${NPSHM_EMU_PYPI:-numpy pytest joblib dask[array] distributed} ${NPSHM_EMU_EXTRA:-}"
 if [ "$(cat "$DIR/site/.want" 2>/dev/null)" != "$want" ]; then
     say "PyPI's aarch64 wheels of $want into $DIR/site"
     rm -rf "$DIR/site"
