@@ -64,7 +64,11 @@ make_venv() {
         say "Python virtual environment in .venv"
         python3 -m venv "$VENV"
     fi
-    "$PY" -m pip install -q --disable-pip-version-check "numpy>=1.24" pytest mypy "setuptools>=64" wheel "$@"
+    # The type checkers of python/tests/test_typing.py are pinned: a new release may judge the same
+    # code differently, and CI must not fail on a day without a change. basedpyright is pyright
+    # with its own Node.js inside the wheel (pyright's PyPI wrapper fetches Node.js at first run).
+    "$PY" -m pip install -q --disable-pip-version-check "numpy>=1.24" pytest mypy==2.4.1 basedpyright==1.40.2 \
+        "setuptools>=64" wheel "$@"
 }
 
 build_python() {
