@@ -5,13 +5,15 @@ from __future__ import annotations
 import operator
 import os
 from collections.abc import Sequence
-from typing import Any, Literal, NoReturn, Optional, SupportsIndex, TypeGuard, TypeVar, Union, overload
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Optional, SupportsIndex, TypeGuard, TypeVar, Union, overload
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _native
 from ._dtypes import dtype_from_descr, resolve
+
+if TYPE_CHECKING:  # for annotations only: importing numpy.typing costs the import of npshm time
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 
 __all__ = [
@@ -56,9 +58,10 @@ Name = Union[str, bytes]
 ShapeLike = Union[SupportsIndex, Sequence[SupportsIndex]]
 """A shape: an int or a sequence of ints (anything with ``__index__``), as numpy takes it."""
 _SCT = TypeVar("_SCT", bound=np.generic)
-_DTypeOf = Union[type[_SCT], np.dtype[_SCT]]
-"""A dtype argument whose scalar type a type checker knows (``np.float64``,
-``np.dtype(np.float64)``): the array's type is then ``NDArray[np.float64]``."""
+if TYPE_CHECKING:
+    _DTypeOf = Union[type[_SCT], np.dtype[_SCT]]
+    """A dtype argument whose scalar type a type checker knows (``np.float64``,
+    ``np.dtype(np.float64)``): the array's type is then ``NDArray[np.float64]``."""
 
 _native._setup(np.ndarray, dtype_from_descr)
 

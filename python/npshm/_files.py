@@ -21,13 +21,13 @@ import time
 from typing import TYPE_CHECKING, Any, Literal, Optional, Protocol, Union, overload
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _native
 from ._api import _READONLY, Name, ShapeLike
 from ._dtypes import dtype_from_descr, resolve
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for annotations only, which cost the import of npshm nothing there
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
     from typing_extensions import Buffer
 
 __all__ = ["read_shared_array", "to_file", "from_file"]
@@ -38,26 +38,26 @@ _NPY = _native.NPY
 _NPIO = _native.NPIO
 
 
-class _Readable(Protocol):
-    """A file object the readers take: one with a file descriptor, read from its position."""
+if TYPE_CHECKING:
 
-    def fileno(self) -> int: ...
-    def tell(self) -> int: ...
-    def seek(self, offset: int, /) -> object: ...
+    class _Readable(Protocol):
+        """A file object the readers take: one with a file descriptor, read from its position."""
 
+        def fileno(self) -> int: ...
+        def tell(self) -> int: ...
+        def seek(self, offset: int, /) -> object: ...
 
-class _Writable(Protocol):
-    """A file object :func:`to_file` writes to."""
+    class _Writable(Protocol):
+        """A file object :func:`to_file` writes to."""
 
-    def write(self, data: Buffer, /) -> object: ...
+        def write(self, data: Buffer, /) -> object: ...
 
-
-Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
-"""A file's path."""
-FileSource = Union[Path, int, _Readable]
-"""What the file readers take: a path, a file descriptor, or a file object with ``fileno()``."""
-FileTarget = Union[Path, _Writable]
-"""What :func:`to_file` takes: a path, or a binary file open for writing."""
+    Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
+    """A file's path."""
+    FileSource = Union[Path, int, _Readable]
+    """What the file readers take: a path, a file descriptor, or a file object with ``fileno()``."""
+    FileTarget = Union[Path, _Writable]
+    """What :func:`to_file` takes: a path, or a binary file open for writing."""
 
 
 def _source(file: FileSource) -> tuple[Union[str, bytes], int, Any]:
