@@ -93,7 +93,12 @@ def _prepare_fill(full: ArrayLike, shape: ShapeLike, dt: np.dtype[Any]) -> NDArr
     try:
         src = np.asarray(full, dtype=dt)
     except (TypeError, ValueError, OverflowError) as e:
-        raise type(e)(f"full={full!r} cannot fill an array of dtype {dt}: {e}") from None
+        msg = f"full={full!r} cannot fill an array of dtype {dt}: {e}"
+        try:
+            err = type(e)(msg)
+        except Exception:  # a subclass that takes other arguments (UnicodeDecodeError): its base
+            err = next(t for t in (OverflowError, ValueError, TypeError) if isinstance(e, t))(msg)
+        raise err from None
     shp = _native.shape(shape)
     if not _broadcasts(src.shape, shp):
         raise ValueError(f"full has shape {src.shape}, which does not broadcast to shape {shp}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import _thread
 import ctypes
+import io
 import os
 import threading
 import time
@@ -68,7 +69,7 @@ def _source(file: FileSource) -> tuple[Union[str, bytes], int, Any]:
         return f"/proc/self/fd/{file}", os.lseek(file, 0, os.SEEK_CUR), None
     try:
         fd = file.fileno()
-    except (AttributeError, OSError, ValueError):
+    except (AttributeError, io.UnsupportedOperation):  # a closed file's ValueError stays one
         raise TypeError(f"file must be a path, a file descriptor or a file object with a fileno(), not "
                         f"{type(file).__name__}") from None
     if hasattr(file, "flush") and getattr(file, "writable", lambda: False)():

@@ -95,6 +95,12 @@ def test_file_functions_name_the_path(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.npio", "short.npio"]
 
 
+def _closed_file():
+    f = open(__file__, "rb")
+    f.close()
+    return f
+
+
 @pytest.mark.parametrize("call, exc, pattern", [
     (lambda n: npshm.create(42, 3), TypeError, "name must be str or bytes, not int"),
     (lambda n: npshm.attach(n + "\0x"), ValueError, "NUL"),
@@ -107,14 +113,16 @@ def test_file_functions_name_the_path(tmp_path):
     (lambda n: npshm.create(n, 3, mode="0600"), TypeError, ""),
     (lambda n: npshm.create_shared_array(n, 3, np.int8, full=1000), OverflowError, "1000"),
     (lambda n: npshm.create_shared_array(n, (2, 3), float, full=np.zeros(4)), ValueError, "broadcast"),
+    (lambda n: npshm.create_shared_array(n, 3, "U3", full=b"\xff"), ValueError, "full=b'\\xff'"),
     (lambda n: npshm.msync(np.zeros(3)), TypeError, "npshm array"),
     (lambda n: npshm.msync(npshm.create(n, 3), 99), ValueError, "flags"),
     (lambda n: npshm.from_file(__import__("io").BytesIO(b"")), TypeError, "BytesIO"),
     (lambda n: npshm.to_file(object(), np.zeros(3)), TypeError, "object"),
+    (lambda n: npshm.from_file(_closed_file()), ValueError, "closed file"),
     (lambda n: npshm.clean_temporaries(3.5), TypeError, "float"),
 ], ids=["name-type", "name-nul", "name-slash", "shape-str", "shape-negative", "dtype-object",
-        "dtype-typo", "mode-range", "mode-str", "fill-overflow", "fill-shape", "msync-not-npshm",
-        "msync-flags", "from-bytesio", "to-file-object", "clean-type"])
+        "dtype-typo", "mode-range", "mode-str", "fill-overflow", "fill-shape", "fill-decode", "msync-not-npshm",
+        "msync-flags", "from-bytesio", "to-file-object", "closed-file", "clean-type"])
 def test_bad_arguments(name, call, exc, pattern):
     e = _raises(exc, call, name)
     assert re.search(re.escape(pattern), str(e)), str(e)
