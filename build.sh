@@ -103,8 +103,9 @@ test_c() {
 }
 
 test_python() {
-    say "Python peers: cdxcore (to read back our npio files) and SharedArray (foreign segments)"
-    make_venv cdxcore SharedArray
+    say "Python peers: cdxcore (to read back our npio files) and SharedArray (foreign segments);"
+    say "joblib and Dask, whose workers get npshm arrays by reference (test-only dependencies)"
+    make_venv cdxcore SharedArray joblib "dask[array]" distributed
     say "Python (pytest)"
     # Tests run against the installed package, from outside the source tree.
     (cd "$ROOT/python/tests" && "$PY" -m pytest -q -p no:cacheprovider .)

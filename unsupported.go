@@ -2,7 +2,10 @@
 
 package npshm
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // npshm works on Linux only: elsewhere a program that uses it compiles, and every operation fails
 // with an error matching ErrUnsupported (and errors.ErrUnsupported). No Array can exist there.
@@ -53,3 +56,12 @@ func ReadFileContext(ctx context.Context, path, name string, opts *ReadFileOptio
 
 // WriteFile fails: npshm needs Linux.
 func WriteFile(path string, a *Array) error { return unsupported("write file", path) }
+
+// CreatorAlive is false: npshm needs Linux.
+func CreatorAlive(pid int, created time.Time) bool { return false }
+
+// Orphans fails: npshm needs Linux.
+func Orphans(pattern string) ([]Orphan, error) { return nil, unsupported("orphans", "") }
+
+// RemoveOrphan fails: npshm needs Linux.
+func RemoveOrphan(o Orphan) (bool, error) { return false, unsupported("remove orphan", o.Name) }

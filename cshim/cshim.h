@@ -24,6 +24,10 @@ typedef struct npshm_array {
     int readonly;
     int fortran;
     uint32_t magic;      /* NPSHM__HANDLE_MAGIC while the handle is live; cleared by release */
+    uint64_t device;     /* st_dev and st_ino of the file it maps */
+    uint64_t inode;
+    int64_t created_ns;  /* the header's creation time and creator, as validated when mapped */
+    int64_t creator_pid;
     int64_t shape[NPSHM_MAX_NDIM];
     char *dtype;         /* NUL-terminated, inside storage */
     char *name;          /* NUL-terminated, inside storage */

@@ -63,6 +63,10 @@ size_t npshm_itemsize(const npshm_array *array) { return array ? array->itemsize
 int npshm_is_readonly(const npshm_array *array) { return array ? array->readonly : 0; }
 int npshm_is_fortran(const npshm_array *array) { return array ? array->fortran : 0; }
 const char *npshm_name(const npshm_array *array) { return array ? array->name : NULL; }
+int64_t npshm_created_ns(const npshm_array *array) { return array ? array->created_ns : 0; }
+int64_t npshm_creator_pid(const npshm_array *array) { return array ? array->creator_pid : 0; }
+uint64_t npshm_device(const npshm_array *array) { return array ? array->device : 0; }
+uint64_t npshm_inode(const npshm_array *array) { return array ? array->inode : 0; }
 
 /* ---- the mapping: one system call each ---- */
 

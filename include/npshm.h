@@ -137,6 +137,19 @@ int npshm_is_fortran(const npshm_array *array);        /* 1 if in Fortran order 
 const char *npshm_name(const npshm_array *array);      /* the name as given, without "/" or "shm://" */
 
 /*
+ * Which array a handle maps, for telling it from another array that later took its name (a
+ * replace, or a delete and a new create): the creator and creation time from the array's header,
+ * as validated when it was mapped, and the device and inode of the file it maps (st_dev, st_ino),
+ * which no later file of the name shares while this one exists. Compare all four with what
+ * stat(2) and the header of the name's current file say. Constant time, no system calls; 0 for
+ * NULL.
+ */
+int64_t npshm_created_ns(const npshm_array *array);    /* nanoseconds since the Unix epoch */
+int64_t npshm_creator_pid(const npshm_array *array);   /* in the creator's pid namespace */
+uint64_t npshm_device(const npshm_array *array);
+uint64_t npshm_inode(const npshm_array *array);
+
+/*
  * Memory control over the whole mapping: msync(2) with NPSHM_MS_* flags,
  * mlock(2) and munlock(2). Errors: INVALID, PERMISSION, NO_SPACE (mlock
  * limit, ENOMEM), IO.

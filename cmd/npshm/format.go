@@ -6,6 +6,8 @@ import (
 	"os/user"
 	"strconv"
 	"time"
+
+	"github.com/npshm/npshm"
 )
 
 // record is what list and info show of an array, and what --json writes.
@@ -34,7 +36,7 @@ func newRecord(name, dtype string, shape []int, itemsize, nbytes int, fortran bo
 	return record{
 		Name: name, Format: formatNpshm, Dtype: dtype, Shape: append([]int{}, shape...), Itemsize: itemsize,
 		Nbytes: nbytes, Fortran: fortran, Mode: modeString(mode), UID: uid, Owner: owner(uid), CreatorPID: creator,
-		CreatorAlive: pidAlive(creator), Created: created, AgeSeconds: now.Sub(created).Seconds(),
+		CreatorAlive: npshm.CreatorAlive(creator, created), Created: created, AgeSeconds: now.Sub(created).Seconds(),
 	}
 }
 

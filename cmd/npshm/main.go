@@ -48,7 +48,7 @@ type invocation struct {
 var commands []*command
 
 func init() {
-	commands = []*command{listCmd, infoCmd, createCmd, deleteCmd, loadCmd, saveCmd, cleanCmd, dfCmd, helpCmd}
+	commands = []*command{listCmd, infoCmd, createCmd, deleteCmd, loadCmd, saveCmd, cleanCmd, gcCmd, dfCmd, helpCmd}
 }
 
 func lookup(name string) *command {

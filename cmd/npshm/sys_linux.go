@@ -6,12 +6,6 @@ import (
 	"syscall"
 )
 
-// pidAlive reports whether process pid exists, in this pid namespace (EPERM: it does, as another
-// user's).
-func pidAlive(pid int) bool {
-	return pid > 0 && syscall.Kill(pid, 0) != syscall.ESRCH
-}
-
 // space is what df reports of a file system.
 type space struct {
 	Size, Used, Free int64

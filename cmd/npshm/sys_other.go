@@ -11,8 +11,6 @@ import (
 // npshm needs Linux: elsewhere the tool builds, and every command fails with the library's
 // ErrUnsupported.
 
-func pidAlive(pid int) bool { return false }
-
 type space struct {
 	Size, Used, Free int64
 }

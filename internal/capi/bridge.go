@@ -82,6 +82,10 @@ func fillHandle(p unsafe.Pointer, m core.Mapping, h *core.Header, name []byte) {
 	a.nbytes = C.size_t(h.DataNbytes)
 	a.itemsize = C.size_t(h.Itemsize)
 	a.ndim = C.int(h.Ndim)
+	a.device = C.uint64_t(m.Dev)
+	a.inode = C.uint64_t(m.Ino)
+	a.created_ns = C.int64_t(h.CreatedNs)
+	a.creator_pid = C.int64_t(h.CreatorPID)
 	if m.ReadOnly {
 		a.readonly = 1
 	}

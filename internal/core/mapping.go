@@ -8,6 +8,9 @@ type Mapping struct {
 	Addr     uintptr
 	Len      uint64
 	ReadOnly bool
+	// Dev and Ino identify the file it maps (st_dev, st_ino): with the header's creation time and
+	// creator they tell one array of a name from another that replaced it.
+	Dev, Ino uint64
 }
 
 // The flags of Msync: Linux's MS_ASYNC, MS_INVALIDATE and MS_SYNC (NPSHM_MS_* in include/npshm.h).

@@ -174,10 +174,15 @@ func fillSegment(fd int, size uint64, header []byte, opt CreateOptions, isFile b
 			return Mapping{}, sysFail(errnoOf(err), "cannot size the file")
 		}
 	}
+	var stat unix.Stat_t
+	if err := unix.Fstat(fd, &stat); err != nil {
+		return Mapping{}, sysFail(errnoOf(err), "cannot stat the array")
+	}
 	m, errno := mmap(fd, size, false)
 	if errno != 0 {
 		return Mapping{}, sysFail(errno, "cannot map the array")
 	}
+	m.Dev, m.Ino = uint64(stat.Dev), stat.Ino
 	copy(unsafe.Slice((*byte)(addrPtr(m.Addr)), len(header)), header)
 	return m, Status{}
 }
@@ -271,6 +276,7 @@ func attachFd(s *Scratch, fd int, readOnly bool) (Mapping, Status) {
 	if errno != 0 {
 		return Mapping{}, sysFail(errno, "cannot map the array")
 	}
+	m.Dev, m.Ino = uint64(stat.Dev), stat.Ino
 	return m, Status{}
 }
 

@@ -198,6 +198,7 @@ typedef struct segment {
     void *base;        /* the mapping, of size bytes */
     uint64_t size;
     int named;         /* fd has the temporary name tmp (no O_TMPFILE, or linked for a replace) */
+    uint64_t dev, ino; /* of the file, for the handle */
     char dir[MAX_PATH_LEN + 8];
     char tmp[MAX_PATH_LEN + 64];
 } segment;
@@ -211,8 +212,8 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
 status npshm__segment_link(const target *t, segment *seg);
 /* Abandons an unpublished segment: removes its temporary name, unmaps and closes it. */
 void npshm__segment_drop(segment *seg);
-/* A handle for a mapped segment at base with header h; NULL if out of memory. */
-npshm_array *npshm__make_handle(void *base, const header *h, const char *display);
+/* A handle for a mapped segment at base with header h, of the file dev, ino; NULL if out of memory. */
+npshm_array *npshm__make_handle(void *base, const header *h, uint64_t dev, uint64_t ino, const char *display);
 
 /* ---- array file headers (fileformat.c) ---- */
 

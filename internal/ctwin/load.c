@@ -140,7 +140,7 @@ static status load_new(const target *t, const fheader *fh, int src, uint64_t dat
         goto fail;
     if ((s = npshm__segment_link(t, &seg)).code) goto fail;
     close(seg.fd);
-    npshm_array *a = npshm__make_handle(seg.base, &h, t->display);
+    npshm_array *a = npshm__make_handle(seg.base, &h, seg.dev, seg.ino, t->display);
     if (a == NULL) {
         munmap(seg.base, seg.size);
         unlink(t->path);

@@ -32,10 +32,14 @@ static void dir_of(const target *t, char *dir, size_t cap) {
         snprintf(dir, cap, "%.*s", (int)t->dir, t->path);
 }
 
-npshm_array *npshm__make_handle(void *base, const header *h, const char *display) {
+npshm_array *npshm__make_handle(void *base, const header *h, uint64_t dev, uint64_t ino, const char *display) {
     npshm_array *a = npshm__handle_new(h->descr_len, strlen(display));
     if (a == NULL) return NULL;
     a->base = base;
+    a->device = dev;
+    a->inode = ino;
+    a->created_ns = h->created_ns;
+    a->creator_pid = h->creator_pid;
     a->maplen = h->data_offset + h->data_nbytes;
     a->data = (char *)base + h->data_offset;
     a->nbytes = h->data_nbytes;
@@ -115,6 +119,13 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
             goto fail;
         }
     }
+    struct stat st;
+    if (fstat(seg->fd, &st) != 0) {
+        s = st_sys(errno, "cannot stat the array");
+        goto fail;
+    }
+    seg->dev = (uint64_t)st.st_dev;
+    seg->ino = (uint64_t)st.st_ino;
     seg->base = mmap(NULL, seg->size, PROT_READ | PROT_WRITE, MAP_SHARED, seg->fd, 0);
     if (seg->base == MAP_FAILED) {
         s = st_sys(errno, "cannot map the array");
@@ -171,7 +182,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     if ((s = npshm__segment_new(&t, &h, flags, hbuf, &seg)).code) return s;
     /* The handle is made before the array is published: short of memory for it afterwards, the
      * only clean-up would be a delete by name, which could remove another process's array. */
-    npshm_array *a = npshm__make_handle(seg.base, &h, t.display);
+    npshm_array *a = npshm__make_handle(seg.base, &h, seg.dev, seg.ino, t.display);
     if (a == NULL) {
         s = st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
         goto fail;
@@ -273,7 +284,7 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
         }
         if (s.code) { munmap(base, size); return s; }
     }
-    npshm_array *a = npshm__make_handle(base, &h, t.display);
+    npshm_array *a = npshm__make_handle(base, &h, (uint64_t)st.st_dev, (uint64_t)st.st_ino, t.display);
     if (a == NULL) {
         munmap(base, size);
         return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");

@@ -45,7 +45,37 @@ from ._api import (
     munlock,
 )
 from ._files import from_file, read_shared_array, to_file
+from ._orphans import delete_orphans
+from ._scratch import delete_on_exit
 from ._native import version as _lib_version
+from ._travel import (
+    Reference,
+    StaleReferenceError,
+    from_reference,
+    get_pickling,
+    name_of,
+    reference,
+    set_pickling,
+)
+from . import _hooks, _travel
+
+
+def _register_joblib(reduction: object) -> None:
+    from . import _joblib
+
+    _joblib.register(reduction)  # type: ignore[arg-type]
+
+
+def _register_dask(protocol: object) -> None:
+    from . import dask
+
+    dask._register_serializer()
+
+
+# How npshm arrays travel, registered with each library when (and only if) it is imported.
+_hooks.when_imported("multiprocessing.reduction", _travel._register_multiprocessing)
+_hooks.when_imported("joblib.externals.loky.backend.reduction", _register_joblib)
+_hooks.when_imported("distributed.protocol", _register_dask)
 
 lib_version: str = _lib_version()
 """The version of the libnpshm it runs on."""
@@ -72,6 +102,15 @@ __all__ = [
     "MS_SYNC",
     "MS_INVALIDATE",
     "clean_temporaries",
+    "delete_orphans",
+    "delete_on_exit",
+    "name_of",
+    "reference",
+    "from_reference",
+    "Reference",
+    "StaleReferenceError",
+    "set_pickling",
+    "get_pickling",
     "ArrayDesc",
     "Mapping",
     "lib_version",

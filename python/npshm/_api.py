@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 import os
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, Optional, SupportsIndex, TypeGuard, TypeVar, Union, overload
 
@@ -475,8 +476,13 @@ class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
         Permission bits and owner.
     creator_pid : int
         Process id of the creator.
+    creator_alive : bool
+        Whether the creator still runs: a process of that pid that started after the array was
+        created got the pid again, and does not count (see :func:`delete_orphans`).
     created_ns : int
         Creation time in nanoseconds since the Unix epoch.
+    age : float
+        Seconds since the creation, when :func:`list` ran.
     fortran : bool
         Whether the data is in Fortran order.
     """
@@ -486,12 +492,15 @@ class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
     mode: int
     uid: int
     creator_pid: int
+    creator_alive: bool
     created_ns: int
+    age: float
     fortran: bool
 
     _fields = ("name", "dtype", "dims")
     """The fields that make the tuple."""
-    _extra_fields = ("itemsize", "nbytes", "mode", "uid", "creator_pid", "created_ns", "fortran")
+    _extra_fields = ("itemsize", "nbytes", "mode", "uid", "creator_pid", "creator_alive", "created_ns", "age",
+                     "fortran")
     """The fields that are attributes only."""
     __match_args__ = ("name", "dtype", "dims")
 
@@ -505,13 +514,15 @@ class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
         mode: int,
         uid: int,
         creator_pid: int,
+        creator_alive: bool,
         created_ns: int,
+        age: float,
         fortran: bool,
     ) -> ArrayDesc:
         self = super().__new__(cls, (name, dtype, dims))
         self.__dict__.update(
             itemsize=itemsize, nbytes=nbytes, mode=mode, uid=uid, creator_pid=creator_pid,
-            created_ns=created_ns, fortran=fortran,
+            creator_alive=creator_alive, created_ns=created_ns, age=age, fortran=fortran,
         )
         return self
 
@@ -553,13 +564,18 @@ def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
     list of ArrayDesc
         In no particular order. Segments of other libraries are skipped.
     """
+    from ._orphans import creator_alive
+
     out = []
+    now = time.time_ns()
     for name, descr, dims, itemsize, nbytes, mode, uid, pid, created, fortran in _native.list():
         try:
             dt = dtype_from_descr(descr)
         except Exception:  # a descriptor this numpy cannot read
             continue
-        out.append(ArrayDesc(name, dt, dims, itemsize, nbytes, mode, uid, pid, created, fortran))
+        alive = creator_alive(pid, created)
+        age = (now - created) / 1e9
+        out.append(ArrayDesc(name, dt, dims, itemsize, nbytes, mode, uid, pid, alive, created, age, fortran))
     return out
 
 

@@ -375,6 +375,15 @@ static PyObject *mapping_get_fortran(PyObject *self, void *c)
     return h ? PyBool_FromLong(npshm_is_fortran(h)) : NULL;
 }
 
+static PyObject *mapping_get_identity(PyObject *self, void *c)
+{
+    (void)c;
+    npshm_array *h = handle_of(self);
+    return h ? Py_BuildValue("(KKLL)", (unsigned long long)npshm_device(h), (unsigned long long)npshm_inode(h),
+                             (long long)npshm_created_ns(h), (long long)npshm_creator_pid(h))
+             : NULL;
+}
+
 static PyGetSetDef mapping_getset[] = {
     {"name", mapping_get_name, NULL, "The array's name, without '/' or 'shm://'.", NULL},
     {"descr", mapping_get_descr, NULL, "The dtype as a .npy descriptor string.", NULL},
@@ -384,6 +393,8 @@ static PyGetSetDef mapping_getset[] = {
     {"itemsize", mapping_get_itemsize, NULL, "Bytes per element.", NULL},
     {"readonly", mapping_get_readonly, NULL, "True if mapped read-only.", NULL},
     {"fortran", mapping_get_fortran, NULL, "True if the data is in Fortran order.", NULL},
+    {"identity", mapping_get_identity, NULL,
+     "Which array of the name this maps: (device, inode, created_ns, creator_pid).", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

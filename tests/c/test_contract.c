@@ -684,6 +684,57 @@ static void test_replace(void) {
     EXPECT_RC(npshm_delete(name), NPSHM_OK);
 }
 
+/* The identity accessors name the generation a handle maps: the header's creator and creation time,
+ * and the file's device and inode; a replacement differs, an attach of the same array agrees. */
+static void test_identity(void) {
+    char name[128], path[256], file[300];
+    mkname(name, sizeof name, "identity");
+    snprintf(path, sizeof path, SHM_DIR "/%s", name);
+    CHECK(npshm_created_ns(NULL) == 0 && npshm_creator_pid(NULL) == 0 && npshm_device(NULL) == 0 &&
+          npshm_inode(NULL) == 0);
+    npshm_array *a = NULL, *b = NULL, *c = NULL;
+    int64_t t0 = now_ns();
+    if (EXPECT_RC(npshm_create(name, 1, (int64_t[]){16}, "int16", 0, &a), NPSHM_OK) != NPSHM_OK) return;
+    int64_t t1 = now_ns();
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+    CHECKF(npshm_creator_pid(a) == getpid(), "npshm_creator_pid %" PRId64 ", want %d", npshm_creator_pid(a),
+           (int)getpid());
+    CHECKF(npshm_created_ns(a) >= t0 && npshm_created_ns(a) <= t1, "npshm_created_ns %" PRId64 " not in [%" PRId64
+           ", %" PRId64 "]", npshm_created_ns(a), t0, t1);
+    CHECKF(npshm_device(a) == (uint64_t)st.st_dev && npshm_inode(a) == (uint64_t)st.st_ino,
+           "created: device/inode %" PRIu64 "/%" PRIu64 ", stat says %" PRIu64 "/%" PRIu64, npshm_device(a),
+           npshm_inode(a), (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+    if (EXPECT_RC(npshm_attach(name, NPSHM_READONLY, &b), NPSHM_OK) == NPSHM_OK) {
+        CHECK(npshm_created_ns(b) == npshm_created_ns(a) && npshm_creator_pid(b) == npshm_creator_pid(a));
+        CHECK(npshm_device(b) == npshm_device(a) && npshm_inode(b) == npshm_inode(a));
+        npshm_release(b);
+    }
+    /* A replacement is another generation; the old handle keeps naming the old one. */
+    if (EXPECT_RC(npshm_create(name, 1, (int64_t[]){16}, "int16", NPSHM_REPLACE, &c), NPSHM_OK) == NPSHM_OK) {
+        CHECK(npshm_inode(c) != npshm_inode(a));
+        CHECK(npshm_created_ns(c) >= npshm_created_ns(a));
+        CHECK(stat(path, &st) == 0 && npshm_inode(c) == (uint64_t)st.st_ino && npshm_inode(a) != (uint64_t)st.st_ino);
+        npshm_release(c);
+    }
+    npshm_release(a);
+    /* A file load is a creation too. */
+    snprintf(file, sizeof file, "/tmp/%sidentity.npy", g_prefix);
+    if (EXPECT_RC(npshm_attach(name, 0, &a), NPSHM_OK) == NPSHM_OK) {
+        EXPECT_RC(npshm_write_file(file, a), NPSHM_OK);
+        npshm_release(a);
+    }
+    EXPECT_RC(npshm_delete(name), NPSHM_OK);
+    t0 = now_ns();
+    if (EXPECT_RC(npshm_read_file(file, name, 0, &a), NPSHM_OK) == NPSHM_OK) {
+        CHECK(stat(path, &st) == 0 && npshm_inode(a) == (uint64_t)st.st_ino && npshm_device(a) == (uint64_t)st.st_dev);
+        CHECK(npshm_creator_pid(a) == getpid() && npshm_created_ns(a) >= t0);
+        npshm_release(a);
+    }
+    unlink(file);
+    EXPECT_RC(npshm_delete(name), NPSHM_OK);
+}
+
 /* Writes to a read-only mapping must kill the writer with SIGSEGV. */
 static void test_readonly(void) {
     char name[128];
@@ -1533,6 +1584,7 @@ static int run_suite(const char *where) {
         {"segment_bytes", test_segment_bytes},
         {"create_attach_exists", test_create_attach_exists},
         {"replace", test_replace},
+        {"identity", test_identity},
         {"readonly", test_readonly},
         {"delete_keeps_mapping", test_delete_keeps_mapping},
         {"attach_expect", test_attach_expect},

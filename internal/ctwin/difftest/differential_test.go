@@ -333,6 +333,12 @@ func TestCPathInteroperatesWithGo(t *testing.T) {
 				info.Dtype != string(s.Hdr.Descr) || info.Fortran != s.Hdr.Fortran() {
 				t.Errorf("C handle %+v disagrees with the header %+v", info, s.Hdr)
 			}
+			// Both paths name the same generation: the file and the header's creator and time.
+			if info.Dev != m.Dev || info.Ino != m.Ino || info.CreatedNs != s.Hdr.CreatedNs ||
+				info.CreatorPID != int64(s.Hdr.CreatorPID) || info.CreatorPID != int64(os.Getpid()) {
+				t.Errorf("C handle names dev %d ino %d created %d pid %d; Go core dev %d ino %d created %d pid %d",
+					info.Dev, info.Ino, info.CreatedNs, info.CreatorPID, m.Dev, m.Ino, s.Hdr.CreatedNs, s.Hdr.CreatorPID)
+			}
 			// Writes through one mapping show in the other.
 			if info.Nbytes > 0 {
 				unsafe.Slice((*byte)(info.Data), info.Nbytes)[info.Nbytes-1] = 0x5a
@@ -379,6 +385,11 @@ func TestCPathInteroperatesWithGo(t *testing.T) {
 			}
 			if !Handle(h2).ReadOnly {
 				t.Error("C attach with NPSHM_READONLY: handle not read-only")
+			}
+			if i2 := Handle(h2); i2.Dev != m2.Dev || i2.Ino != m2.Ino || i2.CreatedNs != s.Hdr.CreatedNs ||
+				i2.CreatorPID != int64(s.Hdr.CreatorPID) {
+				t.Errorf("C attach names dev %d ino %d created %d pid %d; Go create made dev %d ino %d created %d pid %d",
+					i2.Dev, i2.Ino, i2.CreatedNs, i2.CreatorPID, m2.Dev, m2.Ino, s.Hdr.CreatedNs, s.Hdr.CreatorPID)
 			}
 			if code := CDelete(name2); code != core.OK {
 				t.Errorf("C delete: %v", code)

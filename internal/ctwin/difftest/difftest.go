@@ -236,6 +236,9 @@ type HandleInfo struct {
 	Fortran  bool
 	Dtype    string
 	Name     string
+	// Which array: the file's device and inode, the header's creation time and creator.
+	Dev, Ino              uint64
+	CreatedNs, CreatorPID int64
 }
 
 // Handle returns the content of the handle h.
@@ -245,6 +248,7 @@ func Handle(h unsafe.Pointer) HandleInfo {
 		Base: a.base, MapLen: uint64(a.maplen), Data: a.data, Nbytes: uint64(a.nbytes),
 		Itemsize: uint64(a.itemsize), Shape: make([]int64, int(a.ndim)), ReadOnly: a.readonly != 0,
 		Fortran: a.fortran != 0, Dtype: C.GoString(a.dtype), Name: C.GoString(a.name),
+		Dev: uint64(a.device), Ino: uint64(a.inode), CreatedNs: int64(a.created_ns), CreatorPID: int64(a.creator_pid),
 	}
 	for i := range r.Shape {
 		r.Shape[i] = int64(a.shape[i])

@@ -22,3 +22,4 @@ npshm.to_file(np.zeros(3), path)  # expect-error: arguments swapped
 npshm.attach(name, read_only=True)  # expect-error: SharedArray's keyword is ro
 text: str = npshm.list()[0].name  # expect-error: names are bytes
 npshm.from_file(path, validate_shape=3.0)  # expect-error: not a shape
+npshm.set_pickling("by-reference")  # expect-error: "auto", "reference" or "value"

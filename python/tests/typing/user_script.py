@@ -86,6 +86,9 @@ def sharedarray_api(base: str) -> None:
         if name == (base + "-sa2").encode():
             assert (e.mode, e.nbytes, e.itemsize, e.fortran) == (0o640, 16, 4, False)
             assert e.uid == os.getuid() and e.creator_pid == os.getpid() and e.created_ns > 0
+            alive: bool = e.creator_alive
+            age: float = e.age
+            assert alive and age >= 0
     npshm.msync(s, npshm.MS_SYNC | npshm.MS_INVALIDATE)
     m = s.base
     assert isinstance(m, npshm.Mapping)
@@ -103,6 +106,28 @@ def sharedarray_api(base: str) -> None:
     npshm.delete(base + "-sa2")
 
 
+def travel_and_orphans(base: str) -> None:
+    a = npshm.create_shared_array(base + "-t", (4, 4), np.float64, full=2.0)
+    assert npshm.name_of(a[1:]) == base + "-t" and npshm.name_of(np.zeros(1)) is None
+    ref: npshm.Reference = npshm.reference(a[1:, ::2])
+    b = npshm.from_reference(ref)
+    assert b.shape == (3, 2) and b[0, 0] == 2.0
+    before = npshm.get_pickling()
+    with npshm.set_pickling("value"):
+        assert npshm.get_pickling() == "value"
+    assert npshm.get_pickling() == before
+    npshm.delete(base + "-t")
+    try:
+        npshm.from_reference(ref)
+        raise AssertionError("a reference to a deleted array attached")
+    except npshm.StaleReferenceError as e:
+        assert isinstance(e, FileNotFoundError)
+    found: list[npshm.ArrayDesc] = npshm.delete_orphans(base + "-*")  # a dry run
+    assert found == []
+    npshm.create(base + "-scratch", 1)
+    npshm.delete_on_exit(base + "-scratch")
+
+
 def main() -> None:
     base = f"npshm-typing-user-{os.getpid()}"
     version: str = npshm.lib_version
@@ -112,6 +137,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as d:
             files(base, d)
         sharedarray_api(base)
+        travel_and_orphans(base)
     finally:
         npshm.delete_shared_array(base)
     print("ok")

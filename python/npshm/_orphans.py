@@ -1,0 +1,184 @@
+"""Forgotten arrays: whether an array's creator still runs, which processes map it, and the
+removal of orphans (arrays whose creator is gone and that no process maps).
+
+The command line tool's ``npshm gc --orphans`` applies the same rules (cmd/npshm/gc.go over the Go
+package's orphans_linux.go); docs/RELIABILITY.md, "Orphans", states them and their limits.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from ._api import ArrayDesc
+
+__all__ = ["creator_alive", "delete_orphans"]
+
+# A process's start time, from /proc/PID/stat, has a resolution of a clock tick; the creation time
+# was taken by the creator after it started. A process that started more than this after the
+# array's creation cannot be its creator: its pid was reused.
+_REUSE_MARGIN_NS = 2_000_000_000
+
+
+def _boot_ns() -> int:
+    """The wall-clock time of the boot, in nanoseconds (what /proc/PID/stat counts from)."""
+    return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+
+def _start_ns(pid: int) -> Optional[int]:
+    """When process pid started (wall clock, nanoseconds); None if there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # Fields after the command name, which is in parentheses and may hold anything.
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    ticks = int(fields[19])  # field 22, starttime
+    return _boot_ns() + ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+def creator_alive(pid: int, created_ns: int) -> bool:
+    """Whether the process that created an array at ``created_ns`` still runs as ``pid``.
+
+    A process of that pid that started after the creation is another process that got the pid
+    again. Judged in this process's pid namespace: a creator in another namespace (a container
+    sharing /dev/shm) is looked up under a number that means another process here, or none.
+    """
+    if pid <= 0:
+        return False
+    try:
+        start = _start_ns(pid)
+    except (OSError, ValueError, IndexError):  # /proc hidden or odd: fall back to the pid alone
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+    return start is not None and start <= created_ns + _REUSE_MARGIN_NS
+
+
+def _maps_dev(dev: int) -> str:
+    return f"{os.major(dev):02x}:{os.minor(dev):02x}"
+
+
+def _proc_uids(pid: str) -> set[int]:
+    """The real, effective, saved and file-system uids of a process (its status file is readable
+    even when its maps are not); empty if it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    return {int(u) for u in line.split()[1:]}
+    except OSError:
+        pass
+    return set()
+
+
+class _Mappers:
+    """Who maps what, from one pass over /proc/*/maps: the (device, inode) pairs that readable
+    processes map, and the uids of the processes whose maps this process may not read."""
+
+    def __init__(self) -> None:
+        self.mapped: set[tuple[str, int]] = set()
+        self.unreadable_uids: set[int] = set()
+        me = str(os.getpid())
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/maps") as f:
+                    for line in f:
+                        parts = line.split(None, 5)
+                        if len(parts) >= 5 and parts[4] != "0":
+                            self.mapped.add((parts[3], int(parts[4])))
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # gone meanwhile
+            except OSError:
+                if pid != me:
+                    self.unreadable_uids |= _proc_uids(pid)
+
+    def may_map(self, dev: int, ino: int, owner: int, mode: int) -> Optional[str]:
+        """Why the array might be mapped, or None if no process maps it."""
+        if (_maps_dev(dev), ino) in self.mapped:
+            return "a process maps it"
+        if os.geteuid() == 0:
+            return None  # root reads every process it may ptrace; see delete_orphans
+        uids = self.unreadable_uids - {0}
+        if uids and (mode & 0o077 or owner in uids):
+            return "processes whose memory maps this user may not read could map it"
+        return None
+
+
+def delete_orphans(pattern: str = "*", *, dry_run: bool = True) -> "list[ArrayDesc]":
+    """Find, and unless ``dry_run`` delete, the arrays in ``/dev/shm`` whose creator is gone and
+    that no process maps.
+
+    How it knows: the creator is gone if no process of its pid runs, or the one that does started
+    after the array was created (the pid was reused). An array is mapped if a line of some
+    ``/proc/PID/maps`` names its device and inode. Only the processes this user may read are seen.
+    A user who is not root cannot read other users' processes, nor their own non-dumpable ones: an
+    array is then kept if one of those runs as its owner, or if it grants group or other access,
+    so that fewer orphans are removed, never an array such a process could have mapped. Root's
+    own processes are not counted against a user's array, or nothing could ever be removed: a
+    root process that attached a user's private array is seen only when root runs this. Root
+    reads every process it may ptrace; those it may not (such as the init of a sandbox's
+    outer namespace) are not counted. Processes in other pid namespaces are not seen at all: run
+    it where every process that uses /dev/shm is visible.
+
+    Before a removal the name is checked again: it must still lead to the same file (device and
+    inode) and the creator must still be gone; an array that was replaced meanwhile is kept. What
+    remains is a window of microseconds between that check and the ``unlink``, in which a process
+    could attach the array (it keeps its mapping; the name is gone) or replace it (the
+    replacement is removed).
+
+    Parameters
+    ----------
+    pattern : str, default "*"
+        Only names matching this shell pattern (``fnmatch``) are considered.
+    dry_run : bool, default True
+        Only report what would be deleted.
+
+    Returns
+    -------
+    list of ArrayDesc
+        The orphans deleted (or, with ``dry_run``, that would be).
+    """
+    from ._api import list as list_arrays
+
+    candidates = []
+    for d in list_arrays():
+        name = os.fsdecode(d.name)
+        if not fnmatch.fnmatchcase(name, pattern) or d.creator_alive:
+            continue
+        try:
+            st = os.stat("/dev/shm/" + name)
+        except FileNotFoundError:
+            continue
+        candidates.append((d, name, st))
+    if not candidates:
+        return []
+    mappers = _Mappers()
+    out = []
+    for d, name, st in candidates:
+        if mappers.may_map(st.st_dev, st.st_ino, st.st_uid, st.st_mode) is not None:
+            continue
+        if not dry_run:
+            path = "/dev/shm/" + name
+            try:
+                now = os.stat(path)
+            except FileNotFoundError:
+                continue
+            if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) or creator_alive(d.creator_pid, d.created_ns):
+                continue  # replaced, or its creator is back (it was not gone)
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                continue
+        out.append(d)
+    return out

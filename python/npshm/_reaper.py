@@ -1,0 +1,62 @@
+"""The reaper of npshm.delete_on_exit: a tiny process that outlives its creator and deletes the
+arrays the creator registered, once the creator is gone, however it ended.
+
+Run as ``python -I -S _reaper.py PID`` with the read end of a pipe as standard input; only the
+process PID holds the write end, so end of file means that process has exited (or was killed,
+SIGKILL included, or exec'd another program). It reads one registration per line: the array's
+path in hexadecimal (paths may hold newlines). Then it deletes each registered path whose array
+was created by PID (the header's creator_pid), checking just before the unlink that the path
+still leads to the file whose header it read; an array that another process made under the name
+(a replacement, or a new array after a delete) is never touched. Standard library only, and no
+npshm: nothing here may depend on the state of the process that died.
+"""
+
+import os
+import signal
+import struct
+import sys
+from typing import Optional
+
+
+def creator_of(path: str) -> Optional[tuple[int, tuple[int, int]]]:
+    """(creator_pid, (st_dev, st_ino)) of the npshm array at path, or None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        head = os.pread(fd, 64, 0)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(head) < 64 or head[:8] != b"NPSHMARR":
+        return None
+    return struct.unpack_from("<I", head, 48)[0], (st.st_dev, st.st_ino)
+
+
+def main() -> None:
+    creator = int(sys.argv[1])
+    # The creator's Ctrl+C or hang-up must not end the reaper before it has done its work.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    paths: list[str] = []
+    for line in sys.stdin.buffer:
+        line = line.strip()
+        if line:
+            paths.append(os.fsdecode(bytes.fromhex(line.decode("ascii"))))
+    for path in dict.fromkeys(paths):
+        found = creator_of(path)
+        if found is None or found[0] != creator:
+            continue
+        try:
+            st = os.stat(path, follow_symlinks=False)
+            if (st.st_dev, st.st_ino) == found[1]:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    main()
