@@ -71,7 +71,13 @@ make_venv() {
         say "Python virtual environment in .venv"
         python3 -m venv "$VENV"
     fi
-    "$PY" -m pip install -q --disable-pip-version-check "numpy>=1.24" pytest mypy "scikit-build-core>=0.11" "$@"
+    # The type checkers of python/tests/test_typing.py are pinned: a new release may judge the same
+    # code differently, and CI must not fail on a day without a change. basedpyright is pyright
+    # with its own Node.js inside the wheel (pyright's PyPI wrapper fetches Node.js at first run).
+    # scikit-build-core is the build backend (pyproject.toml), installed here for
+    # --no-build-isolation.
+    "$PY" -m pip install -q --disable-pip-version-check "numpy>=1.24" pytest mypy==2.4.1 basedpyright==1.40.2 \
+        "scikit-build-core>=0.11" "$@"
 }
 
 build_python() {

@@ -6,15 +6,16 @@ import operator
 import os
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Optional, SupportsIndex, TypeGuard, TypeVar, Union, overload
 
 import numpy as np
 
 from . import _native
 from ._dtypes import dtype_from_descr, resolve
 
-if TYPE_CHECKING:
-    from os import PathLike  # noqa: F401
+if TYPE_CHECKING:  # for annotations only: importing numpy.typing costs the import of npshm time
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+
 
 __all__ = [
     "create_shared_array",
@@ -54,7 +55,14 @@ _REPLACE = _native.REPLACE
 _HAS_MODE = _native.HAS_MODE
 
 Name = Union[str, bytes]
-ShapeLike = Union[int, Sequence[int]]
+"""An array's name: ``"x"``, ``"/x"``, ``"shm://x"`` or ``"file://PATH"``, as str or bytes."""
+ShapeLike = Union[SupportsIndex, Sequence[SupportsIndex]]
+"""A shape: an int or a sequence of ints (anything with ``__index__``), as numpy takes it."""
+_SCT = TypeVar("_SCT", bound=np.generic)
+if TYPE_CHECKING:
+    _DTypeOf = Union[type[_SCT], np.dtype[_SCT]]
+    """A dtype argument whose scalar type a type checker knows (``np.float64``,
+    ``np.dtype(np.float64)``): the array's type is then ``NDArray[np.float64]``."""
 
 _native._setup(np.ndarray, dtype_from_descr)
 
@@ -81,12 +89,17 @@ def _broadcasts(src: tuple[int, ...], shape: tuple[int, ...]) -> bool:
     return all(s in (1, d) for s, d in zip(src[::-1], shape[::-1]))
 
 
-def _prepare_fill(full: Any, shape: ShapeLike, dt: np.dtype) -> np.ndarray:
+def _prepare_fill(full: ArrayLike, shape: ShapeLike, dt: np.dtype[Any]) -> NDArray[Any]:
     """Convert a fill value before anything is created, so that a bad one leaves nothing behind."""
     try:
         src = np.asarray(full, dtype=dt)
     except (TypeError, ValueError, OverflowError) as e:
-        raise type(e)(f"full={full!r} cannot fill an array of dtype {dt}: {e}") from None
+        msg = f"full={full!r} cannot fill an array of dtype {dt}: {e}"
+        try:
+            err = type(e)(msg)
+        except Exception:  # a subclass that takes other arguments (UnicodeDecodeError): its base
+            err = next(t for t in (OverflowError, ValueError, TypeError) if isinstance(e, t))(msg)
+        raise err from None
     shp = _native.shape(shape)
     if not _broadcasts(src.shape, shp):
         raise ValueError(f"full has shape {src.shape}, which does not broadcast to shape {shp}")
@@ -96,16 +109,60 @@ def _prepare_fill(full: Any, shape: ShapeLike, dt: np.dtype) -> np.ndarray:
 # ---- cdxcore.npshm -------------------------------------------------------------------------
 
 
+@overload
 def create_shared_array(
     name: Name,
     shape: ShapeLike,
-    dtype: Any,
+    dtype: _DTypeOf[_SCT],
+    *,
+    raise_on_error: Literal[True] = True,
+    force: bool = False,
+    full: ArrayLike | None = None,
+    mode: Optional[int] = None,
+) -> NDArray[_SCT]: ...
+@overload
+def create_shared_array(
+    name: Name,
+    shape: ShapeLike,
+    dtype: DTypeLike,
+    *,
+    raise_on_error: Literal[True] = True,
+    force: bool = False,
+    full: ArrayLike | None = None,
+    mode: Optional[int] = None,
+) -> NDArray[Any]: ...
+@overload
+def create_shared_array(
+    name: Name,
+    shape: ShapeLike,
+    dtype: _DTypeOf[_SCT],
+    *,
+    raise_on_error: bool,
+    force: bool = False,
+    full: ArrayLike | None = None,
+    mode: Optional[int] = None,
+) -> Optional[NDArray[_SCT]]: ...
+@overload
+def create_shared_array(
+    name: Name,
+    shape: ShapeLike,
+    dtype: DTypeLike,
+    *,
+    raise_on_error: bool,
+    force: bool = False,
+    full: ArrayLike | None = None,
+    mode: Optional[int] = None,
+) -> Optional[NDArray[Any]]: ...
+def create_shared_array(
+    name: Name,
+    shape: ShapeLike,
+    dtype: DTypeLike,
     *,
     raise_on_error: bool = True,
     force: bool = False,
-    full: Any = None,
+    full: ArrayLike | None = None,
     mode: Optional[int] = None,
-) -> Optional[np.ndarray]:
+) -> Optional[NDArray[Any]]:
     """Create a new named shared array.
 
     The array lives in ``/dev/shm`` (or in a file, for a ``file://`` name) until
@@ -138,7 +195,10 @@ def create_shared_array(
     Returns
     -------
     numpy.ndarray or None
-        The shared array, or ``None`` if the name is taken and ``raise_on_error`` is False.
+        The shared array, or ``None`` if the name is taken and ``raise_on_error`` is False. For
+        type checkers: ``NDArray[np.float64]`` for ``dtype=np.float64`` (or ``np.dtype(...)`` of
+        a scalar type), ``NDArray[Any]`` for other dtype arguments, and ``None`` is a possible
+        result only with ``raise_on_error=False``.
 
     Raises
     ------
@@ -177,14 +237,32 @@ def create_shared_array(
         return None
 
 
+@overload
 def attach_shared_array(
     name: Name,
     *,
     validate_shape: Optional[ShapeLike] = None,
-    validate_dtype: Any = None,
+    validate_dtype: Optional[DTypeLike] = None,
+    raise_on_error: Literal[True] = True,
+    read_only: bool = False,
+) -> NDArray[Any]: ...
+@overload
+def attach_shared_array(
+    name: Name,
+    *,
+    validate_shape: Optional[ShapeLike] = None,
+    validate_dtype: Optional[DTypeLike] = None,
+    raise_on_error: bool,
+    read_only: bool = False,
+) -> Optional[NDArray[Any]]: ...
+def attach_shared_array(
+    name: Name,
+    *,
+    validate_shape: Optional[ShapeLike] = None,
+    validate_dtype: Optional[DTypeLike] = None,
     raise_on_error: bool = True,
     read_only: bool = False,
-) -> Optional[np.ndarray]:
+) -> Optional[NDArray[Any]]:
     """Attach to an existing named shared array.
 
     Parameters
@@ -204,7 +282,7 @@ def attach_shared_array(
     -------
     numpy.ndarray or None
         The array, or ``None`` if it does not exist (or fails validation) and ``raise_on_error``
-        is False.
+        is False (only then do type checkers see ``None`` as a possible result).
 
     Raises
     ------
@@ -269,8 +347,8 @@ def delete_shared_array(name: Name, raise_on_error: bool = True) -> bool:
     return True
 
 
-def _mapping_of(x: Any) -> Optional[Mapping]:
-    b = x
+def _mapping_of(x: object) -> Optional[Mapping]:
+    b: object = x
     for _ in range(1000):
         if isinstance(b, np.ndarray):
             b = b.base
@@ -283,7 +361,7 @@ def _mapping_of(x: Any) -> Optional[Mapping]:
     return None
 
 
-def is_shared_array(x: Any) -> bool:
+def is_shared_array(x: object) -> TypeGuard[NDArray[Any]]:
     """Whether ``x`` is a numpy array (or a view of one) whose memory is an npshm array.
 
     Parameters
@@ -294,7 +372,7 @@ def is_shared_array(x: Any) -> bool:
     -------
     bool
         True for arrays returned by npshm and for views and slices of them; False for copies,
-        other arrays and any other object.
+        other arrays and any other object. For type checkers, True means ``x`` is an ndarray.
     """
     return isinstance(x, np.ndarray) and _mapping_of(x) is not None
 
@@ -302,7 +380,13 @@ def is_shared_array(x: Any) -> bool:
 # ---- SharedArray ---------------------------------------------------------------------------
 
 
-def create(name: Name, shape: ShapeLike, dtype: Any = float, *, mode: Optional[int] = None) -> np.ndarray:
+@overload
+def create(name: Name, shape: ShapeLike, *, mode: Optional[int] = None) -> NDArray[np.float64]: ...
+@overload
+def create(name: Name, shape: ShapeLike, dtype: _DTypeOf[_SCT], *, mode: Optional[int] = None) -> NDArray[_SCT]: ...
+@overload
+def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None) -> NDArray[Any]: ...
+def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None) -> NDArray[Any]:
     """Create a zero-filled array in shared memory (SharedArray's ``create``).
 
     Parameters
@@ -335,7 +419,7 @@ def create(name: Name, shape: ShapeLike, dtype: Any = float, *, mode: Optional[i
     return _native.create(name, _shape_with(shape, sub), descr, 0 if mode is None else _flags(mode), dt)
 
 
-def attach(name: Name, ro: bool = False) -> np.ndarray:
+def attach(name: Name, ro: bool = False) -> NDArray[Any]:
     """Attach to an existing array (SharedArray's ``attach``).
 
     Parameters
@@ -372,14 +456,12 @@ def delete(name: Name) -> None:
     _native.delete(name)
 
 
-class _ArrayDescFields(NamedTuple):
-    name: bytes
-    dtype: np.dtype
-    dims: tuple[int, ...]
+class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
+    """One entry of :func:`list`: the tuple ``(name, dtype, dims)`` of SharedArray's ``ArrayDesc``,
+    with more fields as attributes.
 
-
-class ArrayDesc(_ArrayDescFields):
-    """One entry of :func:`list`: a tuple ``(name, dtype, dims)`` like SharedArray's.
+    It unpacks, indexes, compares and hashes as that tuple of three (``name, dtype, dims = d``),
+    as SharedArray's does; the other fields are read-only attributes, and ``repr`` shows them all.
 
     Attributes
     ----------
@@ -415,6 +497,64 @@ class ArrayDesc(_ArrayDescFields):
     age: float
     fortran: bool
 
+    _fields = ("name", "dtype", "dims")
+    """The fields that make the tuple."""
+    _extra_fields = ("itemsize", "nbytes", "mode", "uid", "creator_pid", "creator_alive", "created_ns", "age",
+                     "fortran")
+    """The fields that are attributes only."""
+    __match_args__ = ("name", "dtype", "dims")
+
+    def __new__(
+        cls,
+        name: bytes,
+        dtype: np.dtype[Any],
+        dims: tuple[int, ...],
+        itemsize: int,
+        nbytes: int,
+        mode: int,
+        uid: int,
+        creator_pid: int,
+        creator_alive: bool,
+        created_ns: int,
+        age: float,
+        fortran: bool,
+    ) -> ArrayDesc:
+        self = super().__new__(cls, (name, dtype, dims))
+        self.__dict__.update(
+            itemsize=itemsize, nbytes=nbytes, mode=mode, uid=uid, creator_pid=creator_pid,
+            creator_alive=creator_alive, created_ns=created_ns, age=age, fortran=fortran,
+        )
+        return self
+
+    @property
+    def name(self) -> bytes:
+        return self[0]
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        return self[1]
+
+    @property
+    def dims(self) -> tuple[int, ...]:
+        return self[2]
+
+    def _asdict(self) -> dict[str, Any]:
+        """All fields, by name, in the order of :attr:`_fields` and :attr:`_extra_fields`."""
+        return {k: getattr(self, k) for k in self._fields + self._extra_fields}
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={oct(v) if k == 'mode' else repr(v)}" for k, v in self._asdict().items())
+        return f"{type(self).__name__}({fields})"
+
+    def __reduce__(self) -> tuple[type[ArrayDesc], tuple[Any, ...]]:
+        return type(self), tuple(self._asdict().values())
+
+    def __setattr__(self, key: str, value: object) -> NoReturn:
+        raise AttributeError(f"ArrayDesc is read-only: cannot set {key!r}")
+
+    def __delattr__(self, key: str) -> NoReturn:
+        raise AttributeError(f"ArrayDesc is read-only: cannot delete {key!r}")
+
 
 def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
     """List the npshm arrays in ``/dev/shm`` that this process may read (SharedArray's ``list``).
@@ -433,23 +573,13 @@ def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
             dt = dtype_from_descr(descr)
         except Exception:  # a descriptor this numpy cannot read
             continue
-        d = ArrayDesc(name, dt, dims)
-        d.__dict__.update(
-            itemsize=itemsize,
-            nbytes=nbytes,
-            mode=mode,
-            uid=uid,
-            creator_pid=pid,
-            creator_alive=creator_alive(pid, created),
-            created_ns=created,
-            age=(now - created) / 1e9,
-            fortran=fortran,
-        )
-        out.append(d)
+        alive = creator_alive(pid, created)
+        age = (now - created) / 1e9
+        out.append(ArrayDesc(name, dt, dims, itemsize, nbytes, mode, uid, pid, alive, created, age, fortran))
     return out
 
 
-def clean_temporaries(directory: Union[str, bytes, "PathLike[str]", None] = None) -> int:
+def clean_temporaries(directory: Union[str, bytes, os.PathLike[str], os.PathLike[bytes], None] = None) -> int:
     """Remove the files that processes killed while creating or replacing an array left behind.
 
     Such a process can leave a complete but unreachable file ``.npshm-tmp-<pid>-<n>``; this removes
@@ -478,14 +608,14 @@ def clean_temporaries(directory: Union[str, bytes, "PathLike[str]", None] = None
     return _native.clean_temporaries(directory)
 
 
-def _need_mapping(array: Any) -> Mapping:
+def _need_mapping(array: object) -> Mapping:
     m = _mapping_of(array) if isinstance(array, np.ndarray) else None
     if m is None:
         raise TypeError(f"expected an npshm array, got {type(array).__name__}")
     return m
 
 
-def msync(array: np.ndarray, flags: int = MS_SYNC) -> None:
+def msync(array: NDArray[Any], flags: int = MS_SYNC) -> None:
     """Flush an npshm array's whole mapping to its backing object (``msync(2)``).
 
     Parameters
@@ -505,7 +635,7 @@ def msync(array: np.ndarray, flags: int = MS_SYNC) -> None:
     _need_mapping(array).msync(flags)
 
 
-def mlock(array: np.ndarray) -> None:
+def mlock(array: NDArray[Any]) -> None:
     """Lock an npshm array's whole mapping in memory (``mlock(2)``).
 
     Raises
@@ -518,7 +648,7 @@ def mlock(array: np.ndarray) -> None:
     _need_mapping(array).mlock()
 
 
-def munlock(array: np.ndarray) -> None:
+def munlock(array: NDArray[Any]) -> None:
     """Unlock an npshm array's mapping (``munlock(2)``).
 
     Raises

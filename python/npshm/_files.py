@@ -15,16 +15,21 @@ from __future__ import annotations
 
 import _thread
 import ctypes
+import io
 import os
 import threading
 import time
-from typing import Any, Literal, Optional, Union
+from typing import TYPE_CHECKING, Any, Literal, Optional, Protocol, Union, overload
 
 import numpy as np
 
 from . import _native
-from ._api import _READONLY
+from ._api import _READONLY, Name, ShapeLike
 from ._dtypes import dtype_from_descr, resolve
+
+if TYPE_CHECKING:  # for annotations only, which cost the import of npshm nothing there
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+    from typing_extensions import Buffer
 
 __all__ = ["read_shared_array", "to_file", "from_file"]
 
@@ -34,7 +39,29 @@ _NPY = _native.NPY
 _NPIO = _native.NPIO
 
 
-def _source(file: Any) -> tuple[Union[str, bytes], int, Any]:
+if TYPE_CHECKING:
+
+    class _Readable(Protocol):
+        """A file object the readers take: one with a file descriptor, read from its position."""
+
+        def fileno(self) -> int: ...
+        def tell(self) -> int: ...
+        def seek(self, offset: int, /) -> object: ...
+
+    class _Writable(Protocol):
+        """A file object :func:`to_file` writes to."""
+
+        def write(self, data: Buffer, /) -> object: ...
+
+    Path = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
+    """A file's path."""
+    FileSource = Union[Path, int, _Readable]
+    """What the file readers take: a path, a file descriptor, or a file object with ``fileno()``."""
+    FileTarget = Union[Path, _Writable]
+    """What :func:`to_file` takes: a path, or a binary file open for writing."""
+
+
+def _source(file: FileSource) -> tuple[Union[str, bytes], int, Any]:
     """The path the C ABI opens, the record's offset in it, and the file object to advance (or None)."""
     if isinstance(file, (str, bytes, os.PathLike)):
         return os.fspath(file), 0, None
@@ -42,7 +69,7 @@ def _source(file: Any) -> tuple[Union[str, bytes], int, Any]:
         return f"/proc/self/fd/{file}", os.lseek(file, 0, os.SEEK_CUR), None
     try:
         fd = file.fileno()
-    except (AttributeError, OSError, ValueError):
+    except (AttributeError, io.UnsupportedOperation):  # a closed file's ValueError stays one
         raise TypeError(f"file must be a path, a file descriptor or a file object with a fileno(), not "
                         f"{type(file).__name__}") from None
     if hasattr(file, "flush") and getattr(file, "writable", lambda: False)():
@@ -50,8 +77,8 @@ def _source(file: Any) -> tuple[Union[str, bytes], int, Any]:
     return f"/proc/self/fd/{fd}", file.tell(), file
 
 
-def _load(path: Union[str, bytes], name: Any, flags: int, shape: Any, descr: Optional[str],
-          offset: int) -> tuple[np.ndarray, bool, int]:
+def _load(path: Union[str, bytes], name: Name, flags: int, shape: Optional[tuple[int, ...]],
+          descr: Optional[str], offset: int) -> tuple[NDArray[Any], bool, int]:
     """_native.read_file in a helper thread; KeyboardInterrupt cancels it."""
     cancel = ctypes.c_int(0)
     result: list[Any] = []
@@ -92,18 +119,83 @@ def _load(path: Union[str, bytes], name: Any, flags: int, shape: Any, descr: Opt
     return arr, bool(attached), int(end)
 
 
+@overload
 def read_shared_array(
-    file: Any,
-    name: Any,
+    file: FileSource,
+    name: Name,
     *,
-    validate_shape: Any = None,
-    validate_dtype: Any = None,
+    validate_shape: Optional[ShapeLike] = None,
+    validate_dtype: Optional[DTypeLike] = None,
+    raise_on_error: Literal[True] = True,
+    read_only: bool = False,
+    accept_existing: bool = True,
+    buffering: int = -1,
+    return_status: Literal[False] = False,
+) -> NDArray[Any]: ...
+@overload
+def read_shared_array(
+    file: FileSource,
+    name: Name,
+    *,
+    validate_shape: Optional[ShapeLike] = None,
+    validate_dtype: Optional[DTypeLike] = None,
+    raise_on_error: Literal[True] = True,
+    read_only: bool = False,
+    accept_existing: bool = True,
+    buffering: int = -1,
+    return_status: Literal[True],
+) -> tuple[NDArray[Any], bool]: ...
+@overload
+def read_shared_array(
+    file: FileSource,
+    name: Name,
+    *,
+    validate_shape: Optional[ShapeLike] = None,
+    validate_dtype: Optional[DTypeLike] = None,
+    raise_on_error: bool,
+    read_only: bool = False,
+    accept_existing: bool = True,
+    buffering: int = -1,
+    return_status: Literal[False] = False,
+) -> Optional[NDArray[Any]]: ...
+@overload
+def read_shared_array(
+    file: FileSource,
+    name: Name,
+    *,
+    validate_shape: Optional[ShapeLike] = None,
+    validate_dtype: Optional[DTypeLike] = None,
+    raise_on_error: bool,
+    read_only: bool = False,
+    accept_existing: bool = True,
+    buffering: int = -1,
+    return_status: Literal[True],
+) -> Optional[tuple[NDArray[Any], bool]]: ...
+@overload
+def read_shared_array(
+    file: FileSource,
+    name: Name,
+    *,
+    validate_shape: Optional[ShapeLike] = None,
+    validate_dtype: Optional[DTypeLike] = None,
+    raise_on_error: bool = True,
+    read_only: bool = False,
+    accept_existing: bool = True,
+    buffering: int = -1,
+    return_status: bool,
+) -> Union[NDArray[Any], tuple[NDArray[Any], bool], None]: ...
+def read_shared_array(
+    file: FileSource,
+    name: Name,
+    *,
+    validate_shape: Optional[ShapeLike] = None,
+    validate_dtype: Optional[DTypeLike] = None,
     raise_on_error: bool = True,
     read_only: bool = False,
     accept_existing: bool = True,
     buffering: int = -1,
     return_status: bool = False,
-) -> Any:
+) -> Union[NDArray[Any], tuple[NDArray[Any], bool], None]:
     """Read an array file into a new named shared array, or attach the existing one.
 
     A machine loads a file once and every process shares it: of any number of processes calling
@@ -142,6 +234,8 @@ def read_shared_array(
     Returns
     -------
     numpy.ndarray, (numpy.ndarray, bool) or None
+        The array, or ``(array, attached)`` with ``return_status=True``; ``None`` on an error
+        with ``raise_on_error=False`` (only then do type checkers see ``None`` as a result).
 
     Raises
     ------
@@ -184,13 +278,13 @@ def read_shared_array(
 # ---- files of this process's arrays ---------------------------------------------------------
 
 
-def _flat_bytes(a: np.ndarray, order: Literal["C", "F"]) -> np.ndarray:
+def _flat_bytes(a: NDArray[Any], order: Literal["C", "F"]) -> NDArray[np.uint8]:
     """The bytes of a contiguous array as a flat uint8 array, in the array's own order."""
-    flat: np.ndarray = a.reshape(-1, order=order).view(np.uint8)
+    flat: NDArray[np.uint8] = a.reshape(-1, order=order).view(np.uint8)
     return flat
 
 
-def _write_stream(f: Any, a: np.ndarray) -> None:
+def _write_stream(f: _Writable, a: NDArray[Any]) -> None:
     """An npio record (libnpshm's header, then the data in C order) written with f.write."""
     f.write(_native.encode_file_header(a.shape, resolve(a.dtype)[1], _NPIO))
     if a.flags.c_contiguous:
@@ -205,7 +299,7 @@ def _write_stream(f: Any, a: np.ndarray) -> None:
         f.write(_flat_bytes(np.ascontiguousarray(flat[i : i + step]), "C").data)
 
 
-def to_file(file: Any, array: Any) -> None:
+def to_file(file: FileTarget, array: ArrayLike) -> None:
     """Write an array to a file that :func:`from_file`, :func:`read_shared_array`,
     ``cdxcore.npio.from_file`` (npio) or ``numpy.load`` (.npy) read.
 
@@ -255,8 +349,8 @@ def to_file(file: Any, array: Any) -> None:
     _native.write_file_data(path, data, a.shape, descr, flags)
 
 
-def from_file(file: Any, *, validate_dtype: Any = None, validate_shape: Any = None, read_only: bool = False,
-              buffering: int = -1) -> np.ndarray:
+def from_file(file: FileSource, *, validate_dtype: Optional[DTypeLike] = None, validate_shape: Optional[ShapeLike] = None,
+              read_only: bool = False, buffering: int = -1) -> NDArray[Any]:
     """Read an npio file (or a .npy file) into an ordinary array of this process.
 
     The file's header is checked completely, and the file known to hold the whole array, before
@@ -299,17 +393,17 @@ def from_file(file: Any, *, validate_dtype: Any = None, validate_shape: Any = No
     want_dtype = None if validate_dtype is None else np.dtype(validate_dtype)
     want_shape = None if validate_shape is None else _native.shape(validate_shape)
 
-    def alloc(shape: tuple[int, ...], descr: str, fortran: bool, fmt: int) -> tuple[np.ndarray, np.ndarray]:
+    def alloc(shape: tuple[int, ...], descr: str, fortran: bool, fmt: int) -> tuple[NDArray[Any], NDArray[np.uint8]]:
         dtype = dtype_from_descr(descr)
         if want_dtype is not None and want_dtype != dtype:
-            raise ValueError(f"file holds dtype {dtype}, not {want_dtype}")
+            raise ValueError(f"file {path!r} holds dtype {dtype}, not {want_dtype}")
         if want_shape is not None and want_shape != shape:
-            raise ValueError(f"file holds shape {shape}, not {want_shape}")
+            raise ValueError(f"file {path!r} holds shape {shape}, not {want_shape}")
         order: Literal["C", "F"] = "F" if fortran else "C"
         a = np.empty(shape, dtype=dtype, order=order)
         return a, _flat_bytes(a, order)
 
-    a: np.ndarray
+    a: NDArray[Any]
     a, end = _native.read_file_data(path, offset, alloc)
     if fobj is not None:
         fobj.seek(end)

@@ -10,7 +10,6 @@ that one loader instance is wrapped, and the finder removes itself once nothing 
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
 import sys
 import threading
@@ -53,9 +52,13 @@ def _run(hook: Callable[[ModuleType], None], module: ModuleType) -> None:
         )
 
 
-class _Finder(importlib.abc.MetaPathFinder):
+class _Finder:
     """Finds nothing itself: for a pending module it asks the other finders, and wraps the
-    ``exec_module`` of the loader they return so that the hooks run after the module's code."""
+    ``exec_module`` of the loader they return so that the hooks run after the module's code.
+
+    A meta path finder needs only ``find_spec``: it does not derive from
+    ``importlib.abc.MetaPathFinder``, whose import (importlib.resources, pathlib, tempfile, ...)
+    cost ``import npshm`` about 13 ms on Python 3.11."""
 
     def find_spec(
         self, fullname: str, path: Optional[Sequence[str]], target: Optional[ModuleType] = None

@@ -100,13 +100,20 @@ static PyObject *dtype_for(const char *descr)
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
-/* Raise the Python exception for a failed call that returned code. */
-static PyObject *raise_code(int code)
+/* Raise the Python exception for a failed call that returned code, and return NULL.
+ *
+ * The type follows the status (docs/PYTHON.md, "Errors"), with two refinements by errno that make
+ * the type the one Python's own file functions raise: a truncated file (FORMAT, ENODATA) is
+ * EOFError, and a directory where a file or array should be (EISDIR) is IsADirectoryError. OSError
+ * and its subclasses get the errno, and filename and filename2: the name or path the caller
+ * passed (NULL: none), so that str() shows them as Python's own errors do ("[Errno 2] ...: 'x'").
+ * The other types cannot carry a filename: when filename2 is given (an error of a load, which
+ * concerns a file and an array) and the message does not name the file, it is appended. */
+static PyObject *raise_code(int code, PyObject *filename, PyObject *filename2)
 {
     const char *msg = npshm_last_error();
     int en = npshm_last_errno();
     PyObject *type;
-    int with_errno = 1;
     if (!msg || !*msg)
         msg = "npshm: unknown error";
     switch (code) {
@@ -123,31 +130,57 @@ static PyObject *raise_code(int code)
     case NPSHM_ERR_INVALID:
     case NPSHM_ERR_FORMAT:
     case NPSHM_ERR_MISMATCH:
-        type = PyExc_ValueError;
-        with_errno = 0;
-        break;
-    case NPSHM_ERR_NO_SPACE:
-        type = PyExc_OSError; /* OSError picks the subclass that fits the errno */
-        if (!en)
-            en = ENOSPC;
+        type = en == EISDIR                                   ? PyExc_IsADirectoryError
+               : code == NPSHM_ERR_FORMAT && en == ENODATA ? PyExc_EOFError
+                                                             : PyExc_ValueError;
         break;
     case NPSHM_ERR_PERMISSION:
         type = PyExc_PermissionError;
         if (!en)
             en = EACCES;
         break;
+    case NPSHM_ERR_NO_SPACE:
+        if (!en)
+            en = ENOSPC;
+        /* fall through */
     default:
-        type = PyExc_OSError;
+        type = PyExc_OSError; /* OSError picks the subclass that fits the errno (EINTR: InterruptedError) */
         if (!en)
             en = EIO;
         break;
     }
-    PyObject *exc = with_errno ? PyObject_CallFunction(type, "is", en, msg)
-                               : PyObject_CallFunction(type, "s", msg);
+    PyObject *exc;
+    if (PyObject_IsSubclass(type, PyExc_OSError) == 1) {
+        exc = PyObject_CallFunction(type, "isOOO", en, msg, filename ? filename : Py_None, Py_None,
+                                    filename2 ? filename2 : Py_None);
+    } else if (filename && filename2) {
+        PyObject *path = PyObject_Str(filename);
+        const char *p = path ? PyUnicode_AsUTF8AndSize(path, NULL) : NULL;
+        if (!p) {
+            Py_XDECREF(path);
+            return NULL;
+        }
+        exc = strstr(msg, p) ? PyObject_CallFunction(type, "s", msg)
+                             : PyObject_CallFunction(type, "N", PyUnicode_FromFormat("%s (file %R)", msg, filename));
+        Py_DECREF(path);
+    } else {
+        exc = PyObject_CallFunction(type, "s", msg);
+    }
     if (exc) {
         PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
         Py_DECREF(exc);
     }
+    return NULL;
+}
+
+/* raise_code for a failed call on the array of handle h: filename is the array's name. */
+static PyObject *raise_for(int code, const npshm_array *h)
+{
+    PyObject *name = PyUnicode_DecodeFSDefault(npshm_name(h));
+    if (!name)
+        return NULL;
+    raise_code(code, name, NULL);
+    Py_DECREF(name);
     return NULL;
 }
 
@@ -377,7 +410,7 @@ static PyObject *memctl(PyObject *self, memctl_fn fn)
     rc = fn(h);
     Py_END_ALLOW_THREADS
     if (rc < 0)
-        return raise_code(rc);
+        return raise_for(rc, h);
     Py_RETURN_NONE;
 }
 
@@ -395,7 +428,7 @@ static PyObject *mapping_msync(PyObject *self, PyObject *args, PyObject *kwds)
     rc = npshm_msync(h, flags);
     Py_END_ALLOW_THREADS
     if (rc < 0)
-        return raise_code(rc);
+        return raise_for(rc, h);
     Py_RETURN_NONE;
 }
 
@@ -413,11 +446,11 @@ static PyObject *mapping_munlock(PyObject *self, PyObject *unused)
 
 static PyMethodDef mapping_methods[] = {
     {"msync", (PyCFunction)(void (*)(void))mapping_msync, METH_VARARGS | METH_KEYWORDS,
-     "msync(flags=MS_SYNC)\n--\n\nFlush the mapping to its backing object (msync(2)); flags "
+     "msync($self, /, flags=MS_SYNC)\n--\n\nFlush the mapping to its backing object (msync(2)); flags "
      "combine MS_ASYNC or MS_SYNC with MS_INVALIDATE."},
-    {"mlock", mapping_mlock, METH_NOARGS, "mlock()\n--\n\nLock the mapping in memory (mlock(2))."},
+    {"mlock", mapping_mlock, METH_NOARGS, "mlock($self, /)\n--\n\nLock the mapping in memory (mlock(2))."},
     {"munlock", mapping_munlock, METH_NOARGS,
-     "munlock()\n--\n\nUnlock the mapping (munlock(2))."},
+     "munlock($self, /)\n--\n\nUnlock the mapping (munlock(2))."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -545,7 +578,7 @@ static int parse_shape(PyObject *obj, int64_t *dims)
 }
 
 PyDoc_STRVAR(shape_doc,
-             "shape(obj)\n--\n\nThe shape obj (an int or a sequence of ints) as a tuple, checked as every "
+             "shape($module, obj, /)\n--\n\nThe shape obj (an int or a sequence of ints) as a tuple, checked as every "
              "function of this module checks shapes: TypeError for what is not one, ValueError for a "
              "negative dimension or more than 64 of them.");
 
@@ -558,7 +591,7 @@ static PyObject *mod_shape(PyObject *self, PyObject *obj)
 }
 
 PyDoc_STRVAR(create_doc,
-             "create(name, shape, descr, flags, dtype, fill=None)\n--\n\n"
+             "create($module, name, shape, descr, flags, dtype, fill=None, /)\n--\n\n"
              "Create an array and return a numpy array over it. descr is the dtype's .npy descriptor, "
              "dtype the numpy.dtype the result gets. The numpy array is built, and fill (if not None: "
              "anything numpy can assign to it) assigned, before the array gets its name "
@@ -632,7 +665,7 @@ static PyObject *mod_create(PyObject *self, PyObject *const *args, Py_ssize_t na
         /* A numpy array made by create_init over memory that is unmapped now: nobody else has it. */
         Py_XDECREF(c.array);
         if (rc < 0)
-            raise_code(rc);
+            raise_code(rc, args[0], NULL);
         /* else create_init's exception is set */
     }
 out:
@@ -642,7 +675,7 @@ out:
     return ret;
 }
 
-PyDoc_STRVAR(attach_doc, "attach(name, flags)\n--\n\nAttach to an array and return a numpy array over it.");
+PyDoc_STRVAR(attach_doc, "attach($module, name, flags=0, /)\n--\n\nAttach to an array and return a numpy array over it.");
 
 static PyObject *mod_attach(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -668,11 +701,11 @@ static PyObject *mod_attach(PyObject *self, PyObject *const *args, Py_ssize_t na
     Py_END_ALLOW_THREADS
     Py_XDECREF(keep);
     if (rc < 0)
-        return raise_code(rc);
+        return raise_code(rc, args[0], NULL);
     return wrap(h, NULL);
 }
 
-PyDoc_STRVAR(delete_doc, "delete(name)\n--\n\nRemove the name of an array.");
+PyDoc_STRVAR(delete_doc, "delete($module, name, /)\n--\n\nRemove the name of an array.");
 
 static PyObject *mod_delete(PyObject *self, PyObject *name_obj)
 {
@@ -687,7 +720,7 @@ static PyObject *mod_delete(PyObject *self, PyObject *name_obj)
     Py_END_ALLOW_THREADS
     Py_XDECREF(keep);
     if (rc < 0)
-        return raise_code(rc);
+        return raise_code(rc, name_obj, NULL);
     Py_RETURN_NONE;
 }
 
@@ -746,7 +779,7 @@ static int collect(const npshm_info *info, void *ctx)
 }
 
 PyDoc_STRVAR(list_doc,
-             "list()\n--\n\nThe arrays in /dev/shm, as tuples (name as bytes, descr, shape, itemsize, "
+             "list($module, /)\n--\n\nThe arrays in /dev/shm, as tuples (name as bytes, descr, shape, itemsize, "
              "nbytes, mode, uid, creator_pid, created_ns, fortran).");
 
 static PyObject *mod_list(PyObject *self, PyObject *unused)
@@ -764,7 +797,7 @@ static PyObject *mod_list(PyObject *self, PyObject *unused)
         goto done;
     }
     if (rc < 0) {
-        raise_code(rc);
+        raise_code(rc, NULL, NULL);
         goto done;
     }
     out = PyList_New((Py_ssize_t)es.n);
@@ -795,7 +828,7 @@ done:
 }
 
 PyDoc_STRVAR(clean_doc,
-             "clean_temporaries(dir)\n--\n\nRemove the temporary files that killed processes "
+             "clean_temporaries($module, dir, /)\n--\n\nRemove the temporary files that killed processes "
              "left in dir (None: /dev/shm); return how many were removed.");
 
 static PyObject *mod_clean_temporaries(PyObject *self, PyObject *dir_obj)
@@ -814,7 +847,7 @@ static PyObject *mod_clean_temporaries(PyObject *self, PyObject *dir_obj)
     Py_END_ALLOW_THREADS
     Py_XDECREF(keep);
     if (rc < 0)
-        return raise_code(rc);
+        return raise_code(rc, dir ? dir_obj : NULL, NULL);
     return PyLong_FromLong(removed);
 }
 
@@ -826,7 +859,7 @@ static PyObject *mod_version(PyObject *self, PyObject *unused)
 }
 
 PyDoc_STRVAR(setup_doc,
-             "_setup(ndarray, dtype_from_descr)\n--\n\nGive the module numpy.ndarray and the "
+             "_setup($module, ndarray, dtype_from_descr, /)\n--\n\nGive the module numpy.ndarray and the "
              "descriptor-to-dtype conversion.");
 
 static PyObject *mod_setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -851,19 +884,6 @@ static PyObject *mod_setup(PyObject *self, PyObject *const *args, Py_ssize_t nar
 
 /* ---- array files ------------------------------------------------------------------------- */
 
-/* raise_code for the file functions: a truncated file is EOFError, a cancelled load
- * InterruptedError. */
-static PyObject *raise_file_code(int code)
-{
-    if (code == NPSHM_ERR_FORMAT && npshm_last_errno() == ENODATA)
-        PyErr_SetString(PyExc_EOFError, npshm_last_error());
-    else if (code == NPSHM_ERR_IO && npshm_last_errno() == EINTR)
-        PyErr_SetString(PyExc_InterruptedError, npshm_last_error());
-    else
-        raise_code(code);
-    return NULL;
-}
-
 /* The shape, dtype descriptor and flags arguments of the file functions, args[0..2]: ndim, or -1
  * with an exception set. */
 static int array_args(PyObject *const *args, int64_t *dims, const char **descr, unsigned *flags)
@@ -879,7 +899,7 @@ static int array_args(PyObject *const *args, int64_t *dims, const char **descr, 
 }
 
 PyDoc_STRVAR(file_format_doc,
-             "file_format(path)\n--\n\nThe format written to path (npshm_file_format): NPY or NPIO.");
+             "file_format($module, path, /)\n--\n\nThe format written to path (npshm_file_format): NPY or NPIO.");
 
 static PyObject *mod_file_format(PyObject *self, PyObject *path_obj)
 {
@@ -894,7 +914,7 @@ static PyObject *mod_file_format(PyObject *self, PyObject *path_obj)
 }
 
 PyDoc_STRVAR(write_file_data_doc,
-             "write_file_data(path, data, shape, descr, flags)\n--\n\n"
+             "write_file_data($module, path, data, shape, descr, flags, /)\n--\n\n"
              "npshm_write_file_data without the GIL: write the array whose bytes data holds (a "
              "contiguous buffer, in C order or with FORTRAN in Fortran order) to path.");
 
@@ -921,14 +941,14 @@ static PyObject *mod_write_file_data(PyObject *self, PyObject *const *args, Py_s
         rc = npshm_write_file_data(path, view.buf, ndim, ndim ? dims : NULL, descr, flags);
         Py_END_ALLOW_THREADS
         PyBuffer_Release(&view);
-        ret = rc < 0 ? raise_code(rc) : Py_NewRef(Py_None);
+        ret = rc < 0 ? raise_code(rc, args[0], NULL) : Py_NewRef(Py_None);
     }
     Py_XDECREF(keep);
     return ret;
 }
 
 PyDoc_STRVAR(encode_file_header_doc,
-             "encode_file_header(shape, descr, flags)\n--\n\n"
+             "encode_file_header($module, shape, descr, flags, /)\n--\n\n"
              "npshm_encode_file_header: the header of an array file (flags: NPY or NPIO, and FORTRAN) "
              "as bytes.");
 
@@ -950,13 +970,13 @@ static PyObject *mod_encode_file_header(PyObject *self, PyObject *const *args, P
         return PyErr_NoMemory();
     size_t len = 0;
     int rc = npshm_encode_file_header(buf, NPSHM_MAX_FILE_HEADER, ndim, ndim ? dims : NULL, descr, flags, &len);
-    PyObject *ret = rc < 0 ? raise_code(rc) : PyBytes_FromStringAndSize(buf, (Py_ssize_t)len);
+    PyObject *ret = rc < 0 ? raise_code(rc, NULL, NULL) : PyBytes_FromStringAndSize(buf, (Py_ssize_t)len);
     free(buf);
     return ret;
 }
 
 PyDoc_STRVAR(read_file_data_doc,
-             "read_file_data(path, offset, alloc)\n--\n\n"
+             "read_file_data($module, path, offset, alloc, /)\n--\n\n"
              "npshm_read_file_data without the GIL: read the array record at offset of the file path. "
              "Once the header is decoded, and the file is known to hold the data, alloc(shape, descr, "
              "fortran, format) returns (result, buffer), buffer a writable contiguous buffer of the "
@@ -1023,7 +1043,7 @@ static PyObject *mod_read_file_data(PyObject *self, PyObject *const *args, Py_ss
     if (rc == 0)
         ret = Py_BuildValue("(OK)", c.result, (unsigned long long)end);
     else if (rc < 0)
-        raise_file_code(rc);
+        raise_code(rc, args[0], NULL);
     /* else alloc's exception is set */
     Py_XDECREF(c.result);
 out:
@@ -1034,7 +1054,7 @@ out:
 /* ---- loads (npshm_read_file_ex) ------------------------------------------------------------- */
 
 PyDoc_STRVAR(read_file_doc,
-             "read_file(path, name, flags, shape, descr, offset, cancel_addr)\n--\n\n"
+             "read_file($module, path, name, flags, shape, descr, offset, cancel_addr, /)\n--\n\n"
              "npshm_read_file_ex without the GIL: attach name or load the npio/.npy file path into it. "
              "shape and descr (or None) are the expectations; cancel_addr is the address of a C int "
              "that stops the load when set (0: none). Returns (array, attached, end). A truncated "
@@ -1082,7 +1102,7 @@ static PyObject *mod_read_file(PyObject *self, PyObject *const *args, Py_ssize_t
     rc = npshm_read_file_ex(path, name, (unsigned)flags, &o, &h);
     Py_END_ALLOW_THREADS
     if (rc < 0) {
-        raise_file_code(rc);
+        raise_code(rc, args[0], args[1]);
         goto out;
     }
     PyObject *arr = wrap(h, NULL);
@@ -1100,7 +1120,7 @@ static PyMethodDef module_methods[] = {
     {"delete", mod_delete, METH_O, delete_doc},
     {"list", mod_list, METH_NOARGS, list_doc},
     {"clean_temporaries", mod_clean_temporaries, METH_O, clean_doc},
-    {"version", mod_version, METH_NOARGS, "version()\n--\n\nThe version of libnpshm."},
+    {"version", mod_version, METH_NOARGS, "version($module, /)\n--\n\nThe version of libnpshm."},
     {"_setup", (PyCFunction)(void (*)(void))mod_setup, METH_FASTCALL, setup_doc},
     {"read_file", (PyCFunction)(void (*)(void))mod_read_file, METH_FASTCALL, read_file_doc},
     {"shape", mod_shape, METH_O, shape_doc},

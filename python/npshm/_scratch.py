@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import threading
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
+
+if TYPE_CHECKING:
+    import subprocess
 
 __all__ = ["delete_on_exit"]
 
@@ -83,6 +85,8 @@ def delete_on_exit(name: Union[str, bytes]) -> None:
     line = _path_of(name).hex().encode("ascii") + b"\n"
     with _lock:
         if _reaper is None or _reaper.poll() is not None:
+            import subprocess  # here: its import costs ``import npshm`` about 6 ms
+
             script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_reaper.py")
             _reaper = subprocess.Popen(
                 [sys.executable, "-I", "-S", script, str(os.getpid())],

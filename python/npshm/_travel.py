@@ -26,7 +26,7 @@ import os
 import pickle
 import threading
 from collections import OrderedDict
-from typing import Any, NamedTuple, Optional, cast
+from typing import Any, Literal, NamedTuple, Optional, cast
 
 import numpy as np
 
@@ -44,7 +44,8 @@ __all__ = [
 ]
 
 _MODES = ("auto", "reference", "value")
-_mode = "auto"
+PicklingMode = Literal["auto", "reference", "value"]
+_mode: PicklingMode = "auto"
 
 
 class StaleReferenceError(FileNotFoundError):
@@ -432,7 +433,7 @@ class _PicklingMode:
     """What :func:`set_pickling` returns: used in a ``with`` statement, it restores the previous
     mode at the end of the block."""
 
-    def __init__(self, mode: str, previous: str) -> None:
+    def __init__(self, mode: PicklingMode, previous: PicklingMode) -> None:
         self.mode = mode
         self.previous = previous
 
@@ -446,13 +447,13 @@ class _PicklingMode:
         return f"npshm.set_pickling({self.mode!r})"
 
 
-def get_pickling() -> str:
+def get_pickling() -> PicklingMode:
     """How npshm arrays are pickled in this process: ``"auto"``, ``"reference"`` or ``"value"``
     (see :func:`set_pickling`)."""
     return _mode
 
 
-def set_pickling(mode: str) -> _PicklingMode:
+def set_pickling(mode: PicklingMode) -> _PicklingMode:
     """Choose how npshm arrays (and views of them) are pickled in this process.
 
     Parameters

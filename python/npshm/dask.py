@@ -177,10 +177,8 @@ class _NamedArray:
         self.read_only = read_only
 
     def __getitem__(self, index: Any) -> np.ndarray:
-        a = cast(
-            np.ndarray,
-            attach_shared_array(self.name, validate_shape=self.shape, validate_dtype=self.dtype, read_only=self.read_only),
-        )
+        a = attach_shared_array(self.name, validate_shape=self.shape, validate_dtype=self.dtype,
+                                read_only=self.read_only)
         return cast(np.ndarray, a[index])
 
     def __dask_tokenize__(self) -> Any:
@@ -220,7 +218,7 @@ def from_shared(
     da = _module("dask.array")
     tokenize = _module("dask.base").tokenize
     if shape is None or dtype is None:
-        a = cast(np.ndarray, attach_shared_array(name, read_only=True))
+        a = attach_shared_array(name, read_only=True)
         shape = a.shape if shape is None else shape
         dtype = a.dtype if dtype is None else dtype
         del a

@@ -22,7 +22,7 @@ def test_enospc_when_dev_shm_cannot_hold_it(name):
     # instead of the SIGBUS that an unreserved segment would give on first write.
     with pytest.raises(OSError) as e:
         npshm.create(name, total // 8 + (1 << 20), np.float64)
-    assert e.value.errno == errno.ENOSPC
+    assert e.value.errno == errno.ENOSPC and e.value.filename == name
     assert name in str(e.value)
     with pytest.raises(OSError) as e2:
         npshm.create_shared_array(name, (total // 4096 + 256, 4096), np.uint8)
@@ -102,7 +102,7 @@ def test_permission_error_for_another_user(name, names):
     def check() -> None:
         with pytest.raises(PermissionError) as e:
             npshm.attach(name)
-        assert e.value.errno in (errno.EACCES, errno.EPERM)
+        assert e.value.errno in (errno.EACCES, errno.EPERM) and e.value.filename == name
         assert npshm.attach(shared, ro=True).shape == (3,)
         with pytest.raises(PermissionError):
             npshm.attach(shared)  # read-write needs write permission

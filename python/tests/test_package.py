@@ -66,30 +66,12 @@ def test_doctests():
         assert r.failed == 0 and r.attempted > 0, mod
 
 
-def test_mypy_strict(tmp_path):
-    try:
-        import mypy  # noqa: F401
-    except ImportError:
-        pytest.skip("mypy is not installed")
-    user = tmp_path / "user.py"
-    user.write_text(
-        "import numpy as np\nimport npshm\n"
-        "a: np.ndarray = npshm.create('x', (2, 3), np.float32)\n"
-        "b = npshm.attach_shared_array('x', validate_shape=(2, 3), read_only=True)\n"
-        "ok: bool = npshm.delete_shared_array('x')\n"
-        "names: list[bytes] = [d.name for d in npshm.list()]\n"
-        "npshm.msync(a, npshm.MS_SYNC)\n"
-    )
-    # the installed package (PEP 561: py.typed) and a user of it, from outside the source tree
-    for target in (["-p", "npshm"], [str(user)]):
-        r = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", *target],
-                           cwd=tmp_path, capture_output=True, text=True)
-        assert r.returncode == 0, r.stdout + r.stderr
-
-
 def test_import_loads_nothing_unwanted():
+    # Nor what only some calls or type checkers need, which would make every `import npshm` slower
+    # (measured after numpy, Python 3.11: importlib.abc 13 ms, subprocess 6 ms, numpy.typing 0.6 ms).
     code = ("import sys, npshm; bad = [m for m in ('multiprocessing.shared_memory', "
-            "'multiprocessing.resource_tracker', 'cffi') if m in sys.modules]; "
+            "'multiprocessing.resource_tracker', 'cffi', 'importlib.abc', 'subprocess', 'numpy.typing', "
+            "'typing_extensions') if m in sys.modules]; "
             "print(bad)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "[]" and r.stderr == ""

@@ -21,6 +21,9 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from test_wheel import fork_filter  # noqa: E402  (the smoke test's input, as test_wheel gives it)
+
 SMOKE = HERE / "wheel_smoke.py"
 SDIST = os.path.abspath(os.environ["NPSHM_SDIST"]) if os.environ.get("NPSHM_SDIST") else None
 GO_MIN = re.search(r"^go (\S+)$", (HERE.parent.parent / "go.mod").read_text(), re.M)
@@ -96,5 +99,6 @@ def test_sdist_builds_installs_and_works(tmp_path):
                        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, r.stdout + r.stderr
     env["PATH"] = str(venv / "bin")
+    env["NPSHM_FORK_FILTER"] = fork_filter()
     r = subprocess.run([py, str(SMOKE)], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("ok npshm"), r.stdout + r.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import re
 
 import numpy as np
@@ -82,6 +83,28 @@ def test_list_entries(name, names):
     assert sa.attach(d.name).shape == (4, 5)  # list() names attach as they are
     sa.delete(d.name)
     assert name.encode() not in {x.name for x in sa.list()}
+
+
+def test_array_desc_shows_every_field(name):
+    sa.create(name, (4, 5), np.int32, mode=0o640)
+    d = next(d for d in sa.list() if d.name == name.encode())
+    r = repr(d)
+    assert r.startswith("ArrayDesc(name=") and "mode=0o640" in r
+    for field in d._fields + d._extra_fields:
+        assert f"{field}=" in r, field
+    assert f"creator_pid={os.getpid()}" in r and f"created_ns={d.created_ns}" in r
+    assert d._asdict()["nbytes"] == 80
+    # still SharedArray's tuple of three: length, unpacking, indexing, equality, matching
+    assert isinstance(d, tuple) and len(d) == 3 and d[2] == (4, 5)
+    assert d == (name.encode(), np.dtype(np.int32), (4, 5))
+    match d:
+        case sa.ArrayDesc(n, dt, dims):
+            assert (n, dt, dims) == tuple(d)
+    # read-only, and pickles whole
+    with pytest.raises(AttributeError):
+        d.mode = 0o777  # type: ignore[misc]
+    e = pickle.loads(pickle.dumps(d))
+    assert type(e) is sa.ArrayDesc and e._asdict() == d._asdict() and repr(e) == r
 
 
 def test_list_skips_foreign_segments(name):
