@@ -53,9 +53,10 @@ int npshm__in_forked_child(void);
 enum { PAUSE_NONE, PAUSE_CREATE_PUBLISH, PAUSE_REPLACE_RENAME, PAUSE_LOAD };
 extern int npshm__pause_at;
 /* Stops the process with SIGSTOP if NPSHM_TEST_PAUSE named this point: one load and one predictable
- * branch otherwise. */
+ * branch otherwise. raise() signals the calling thread, which stops before it goes on (a signal to
+ * the process may be taken by another thread while this one publishes: internal/core/testhook.go). */
 static inline void test_pause(int point) {
-    if (__builtin_expect(npshm__pause_at == point, 0)) kill(getpid(), SIGSTOP);
+    if (__builtin_expect(npshm__pause_at == point, 0)) raise(SIGSTOP);
 }
 
 /* ---- statuses: a code, an errno and a message, as internal/core's Status ---- */
