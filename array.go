@@ -54,8 +54,8 @@ func Create(name string, shape []int, dtype string, opts *CreateOptions) (*Array
 	if opts != nil {
 		o = *opts
 	}
-	if o.Mode&^fs.ModePerm != 0 {
-		return nil, newError(core.Status{Code: core.ErrInvalid, Msg: "mode may hold permission bits only"}, "create", name)
+	if st := checkMode(o.Mode); !st.Ok() {
+		return nil, newError(st, "create", name)
 	}
 	dims := make([]int64, len(shape))
 	for i, d := range shape {
@@ -95,6 +95,15 @@ func Delete(name string) error {
 		return newError(st, "delete", name)
 	}
 	return nil
+}
+
+// checkMode refuses a mode with anything but permission bits (fs.ModeSetuid, or 0o4000 given as
+// if it were C's setuid bit), naming it in octal.
+func checkMode(m fs.FileMode) core.Status {
+	if m&^fs.ModePerm != 0 {
+		return core.CheckMode(uint32(m))
+	}
+	return core.Status{}
 }
 
 func newArray(m core.Mapping, h *core.Header, name string) *Array {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/npshm/npshm/internal/core"
@@ -29,6 +30,12 @@ type ReadFileOptions struct {
 	Shape     []int       // if not nil, the array (and the file) must have this shape (ErrMismatch)
 	Dtype     string      // if not "", the array (and the file) must have this dtype (ErrMismatch)
 	Offset    int64       // where the array's record starts in the file
+	// AcceptForeign takes an existing array of another user (uid) as the result; without it such
+	// an array is ErrPermission, since another user could have made it to be written into.
+	AcceptForeign bool
+	// Timeout bounds the wait for another process's load of the name (an error matching ErrIO and
+	// syscall.ETIMEDOUT); 0 waits without limit. The context bounds the whole call.
+	Timeout time.Duration
 }
 
 // fileError is the *Error of a truncated file, which also matches ErrTruncated.
@@ -68,10 +75,20 @@ func ReadFileContext(ctx context.Context, path, name string, opts *ReadFileOptio
 	if opts != nil {
 		o = *opts
 	}
-	if o.Mode&^fs.ModePerm != 0 || o.Offset < 0 || strings.IndexByte(path, 0) >= 0 {
-		return nil, false, newError(core.Status{Code: core.ErrInvalid, Msg: "bad mode, offset or path"}, "read file", name)
+	if st := checkMode(o.Mode); !st.Ok() {
+		return nil, false, newError(st, "read file", name)
 	}
-	lo := core.LoadOptions{ReadOnly: o.ReadOnly, Exclusive: o.Exclusive, Offset: uint64(o.Offset), Fill: core.FillGoroutines}
+	if o.Offset < 0 || strings.IndexByte(path, 0) >= 0 {
+		return nil, false, newError(core.Status{Code: core.ErrInvalid, Msg: "bad offset or path"}, "read file", name)
+	}
+	if o.Timeout < 0 {
+		return nil, false, newError(core.Status{Code: core.ErrInvalid, Msg: "timeout must not be negative"}, "read file", name)
+	}
+	lo := core.LoadOptions{ReadOnly: o.ReadOnly, Exclusive: o.Exclusive, AcceptForeign: o.AcceptForeign,
+		Offset: uint64(o.Offset), Fill: core.FillGoroutines}
+	if o.Timeout > 0 {
+		lo.Timeout = max(1, o.Timeout.Milliseconds())
+	}
 	if o.Mode != 0 {
 		lo.HasMode, lo.Mode = true, uint32(o.Mode)
 	}

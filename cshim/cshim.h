@@ -62,6 +62,11 @@ int npshm__fail(int code, int errnum, const char *op, const char *name, const ch
 int npshm__fill(int src, uint64_t off, void *dst, uint64_t n, int dst_fd, uint64_t dst_off,
                 const volatile int *cancel);
 
+/* The fork guard of loads (guard.c): open(path, flags, mode) with the descriptor registered for
+ * closing in children forked meanwhile, returning it or -errno; and unregistering and closing. */
+int npshm__guard_open(const char *path, int flags, unsigned mode);
+void npshm__guard_close(int fd);
+
 /* Fill an npshm_info and call a user's npshm_list_fn. */
 int npshm__call_list(void *fn, void *ctx, const char *name, const char *dtype, int ndim,
                      const int64_t *shape, size_t itemsize, size_t nbytes, unsigned mode,

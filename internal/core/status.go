@@ -52,13 +52,18 @@ func (c Code) String() string {
 }
 
 // Status is the outcome of an operation. Msg is always a constant string, so that a Status can be
-// made and returned without allocating. When HasNum is set, Num is printed after Msg.
+// made and returned without allocating. The message reads Msg[ Path][Msg2][ Num]: Path (a path in
+// the operation's scratch memory, such as a lock file's) and Msg2 (a constant) when set, and Num
+// when HasNum is set (in octal, with a leading 0 as C writes it, when Octal is set).
 type Status struct {
 	Code   Code
 	Errno  unix.Errno
 	Msg    string
+	Path   []byte
+	Msg2   string
 	Num    int64
 	HasNum bool
+	Octal  bool
 }
 
 // Ok reports whether the status is success.
@@ -68,6 +73,16 @@ func fail(code Code, msg string) Status { return Status{Code: code, Msg: msg} }
 
 func failNum(code Code, msg string, num int64) Status {
 	return Status{Code: code, Msg: msg, Num: num, HasNum: true}
+}
+
+// CheckMode refuses a mode with bits other than the permission bits 0777: setuid, setgid and
+// sticky bits would make an array another user can fill with a program and run.
+func CheckMode(mode uint32) Status {
+	if mode&^0o777 != 0 {
+		return Status{Code: ErrInvalid, Msg: "mode must hold permission bits only (0 to 0777), not", Num: int64(mode),
+			HasNum: true, Octal: true}
+	}
+	return Status{}
 }
 
 // sysFail turns an errno from a system call into a Status with the matching code.
@@ -105,15 +120,32 @@ func (s Status) AppendMessage(dst []byte, op string, name []byte) []byte {
 	}
 	w.str(": ")
 	w.str(s.Msg)
+	if len(s.Path) > 0 {
+		w.str(" ")
+		w.bytes(trimNul(s.Path))
+	}
+	w.str(s.Msg2)
 	if s.HasNum {
 		w.str(" ")
-		w.int(s.Num)
+		if s.Octal {
+			w.octal(uint64(s.Num))
+		} else {
+			w.int(s.Num)
+		}
 	}
 	if s.Errno != 0 {
 		w.str(": ")
 		w.str(s.Errno.Error())
 	}
 	return w.buf
+}
+
+// trimNul drops the NUL that ends a path made for a system call.
+func trimNul(b []byte) []byte {
+	if len(b) > 0 && b[len(b)-1] == 0 {
+		return b[:len(b)-1]
+	}
+	return b
 }
 
 // boundedWriter appends to a slice up to its capacity and silently drops the rest.
@@ -127,6 +159,25 @@ func (w *boundedWriter) str(s string) {
 func (w *boundedWriter) bytes(b []byte) {
 	n := min(len(b), cap(w.buf)-len(w.buf))
 	w.buf = append(w.buf, b[:n]...)
+}
+
+// octal writes v in octal with a leading 0, as C's "%#o" does.
+func (w *boundedWriter) octal(v uint64) {
+	var digits [23]byte
+	i := len(digits)
+	for {
+		i--
+		digits[i] = byte('0' + v%8)
+		v /= 8
+		if v == 0 {
+			break
+		}
+	}
+	if digits[i] != '0' {
+		i--
+		digits[i] = '0'
+	}
+	w.bytes(digits[i:])
 }
 
 func (w *boundedWriter) int(v int64) {

@@ -66,13 +66,33 @@ typedef struct status {
     int errnum;
     const char *msg;
     long long num;
-    int has_num;
+    int has_num;      /* 1: num follows msg; 2: in octal, with a leading 0 */
+    const char *path; /* if not NULL, follows msg (internal/core's Status.Path) */
+    const char *msg2; /* if not NULL, follows path */
 } status;
 
-static const status OK_STATUS = {0, 0, NULL, 0, 0};
-static inline status st_fail(int code, const char *msg) { status s = {code, 0, msg, 0, 0}; return s; }
+static const status OK_STATUS = {0, 0, NULL, 0, 0, NULL, NULL};
+static inline status st_fail(int code, const char *msg) { status s = {code, 0, msg, 0, 0, NULL, NULL}; return s; }
 /* A message followed by a number ("... not 3"). */
-static inline status st_num(int code, const char *msg, long long num) { status s = {code, 0, msg, num, 1}; return s; }
+static inline status st_num(int code, const char *msg, long long num) {
+    status s = {code, 0, msg, num, 1, NULL, NULL};
+    return s;
+}
+/* A message with an errno of its own choice. */
+static inline status st_errno(int code, int errnum, const char *msg) {
+    status s = {code, errnum, msg, 0, 0, NULL, NULL};
+    return s;
+}
+/* "msg PATH msg2[ num]", e.g. "the lock file /dev/shm/.npshm-lock-x belongs to uid 1000". */
+static inline status st_path(int code, int errnum, const char *msg, const char *path, const char *msg2, int has_num,
+                             long long num) {
+    status s = {code, errnum, msg, num, has_num, path, msg2};
+    return s;
+}
+/* The mode flags of create and read_file: bits 16 to 31 (NPSHM_MODE), and whether they are valid
+ * (internal/core's CheckMode and capi's flag checks). */
+#define MODE_BITS (0xffffu << 16)
+status npshm__check_mode(unsigned flags); /* status.c */
 /* A failed system call: the code its errno maps to (internal/core, errnoStatus). */
 static inline status st_sys(int errnum, const char *msg) {
     int code = NPSHM_ERR_IO;
@@ -83,12 +103,11 @@ static inline status st_sys(int errnum, const char *msg) {
     case EACCES: case EPERM: case EROFS: code = NPSHM_ERR_PERMISSION; break;
     case ENAMETOOLONG: case EISDIR: code = NPSHM_ERR_INVALID; break;
     }
-    status s = {code, errnum, msg, 0, 0};
-    return s;
+    return st_errno(code, errnum, msg);
 }
 
 /* A truncated file: FORMAT with ENODATA, which the differential tests read as "eof". */
-static inline status ftrunc(const char *msg) { status s = {NPSHM_ERR_FORMAT, ENODATA, msg, 0, 0}; return s; }
+static inline status ftrunc(const char *msg) { return st_errno(NPSHM_ERR_FORMAT, ENODATA, msg); }
 
 /* Records s as this thread's last error (npshm__fail) and returns its code (status.c). */
 int npshm__report(status s, const char *op, const char *name);
@@ -165,10 +184,15 @@ typedef struct segment {
     void *base;        /* the mapping, of size bytes */
     uint64_t size;
     int named;         /* fd has the temporary name tmp (no O_TMPFILE, or linked for a replace) */
+    int guard;         /* set by the caller: fd is under the fork guard (a load's segment) */
     char dir[MAX_PATH_LEN + 8];
     char tmp[MAX_PATH_LEN + 64];
 } segment;
 
+/* A fresh temporary name .npshm-tmp-<pid>-<16 random hex digits> in dir (which ends in '/'). */
+void npshm__temp_name(char *buf, size_t cap, const char *dir);
+/* npshm_attach that also reports the uid owning the segment (for read_file's foreign check). */
+int npshm__c_attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner);
 /* Builds a new segment for t as npshm_create does: completes h (the caller sets flags, ndim, shape,
  * itemsize, descr, descr_len and data_nbytes), encodes it into hbuf, creates an unnamed file in t's
  * directory (or one with a temporary name), applies the mode in flags, reserves and maps the
@@ -176,7 +200,8 @@ typedef struct segment {
 status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned char *hbuf, segment *seg);
 /* Publishes seg under t's name unless the name is taken (EXISTS). */
 status npshm__segment_link(const target *t, segment *seg);
-/* Abandons an unpublished segment: removes its temporary name, unmaps and closes it. */
+/* Abandons an unpublished segment: truncates it (its memory is freed even if a forked child holds
+ * its descriptor), closes it, removes its temporary name and unmaps it. */
 void npshm__segment_drop(segment *seg);
 /* A handle for a mapped segment at base with header h; NULL if out of memory. */
 npshm_array *npshm__make_handle(void *base, const header *h, const char *display);
