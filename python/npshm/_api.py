@@ -62,8 +62,9 @@ def _flags(mode: Optional[int], flags: int = 0) -> int:
     if mode is None:
         return flags
     mode = operator.index(mode)
-    if not 0 <= mode <= 0o7777:
-        raise ValueError(f"mode must be permission bits between 0 and 0o7777, not {mode:#o}")
+    if not 0 <= mode <= 0o777:
+        # setuid, setgid and sticky bits would make an array another user can fill and run
+        raise ValueError(f"mode must hold permission bits only (0 to 0o777), not {mode:#o}")
     return flags | _HAS_MODE | (mode << 16)
 
 

@@ -7,6 +7,8 @@ import numpy as np
 
 READONLY: int
 REPLACE: int
+EXCLUSIVE: int
+ACCEPT_FOREIGN: int
 FORTRAN: int
 HAS_MODE: int
 MS_ASYNC: int
@@ -63,5 +65,6 @@ def read_file(
     descr: Union[str, None],
     offset: int,
     cancel_addr: int,
+    timeout_ms: int,
     /,
 ) -> tuple[np.ndarray[Any, Any], bool, int]: ...
