@@ -475,9 +475,10 @@ def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
 def clean_temporaries(directory: Union[str, bytes, "PathLike[str]", None] = None) -> int:
     """Remove the files that processes killed while creating or replacing an array left behind.
 
-    Such a process can leave a complete but unreachable file ``.npshm-tmp-<pid>-<n>``; this removes
-    those whose process no longer exists. Files of live processes, and files this process may not
-    remove, stay. :func:`list` never reports them.
+    Such a process can leave a complete but unreachable file ``.npshm-tmp-<pid>-<id>``
+    (docs/FORMAT.md, "Creation"); this removes those whose process no longer exists and that are
+    regular files of this user. Files of live processes and of other users stay (anyone can make a
+    file of that name in ``/dev/shm``). :func:`list` never reports them.
 
     Parameters
     ----------
