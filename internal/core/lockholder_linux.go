@@ -14,9 +14,9 @@ func lockHolder(fd int, buf []byte) int {
 	}
 	// /proc/locks names the file "%02x:%02x:%lu": major, minor, inode.
 	var keyBuf [48]byte
-	key := appendHex2(keyBuf[:0], uint64(unix.Major(st.Dev)))
+	key := appendDigits(keyBuf[:0], uint64(unix.Major(st.Dev)), 16, 2)
 	key = append(key, ':')
-	key = appendHex2(key, uint64(unix.Minor(st.Dev)))
+	key = appendDigits(key, uint64(unix.Minor(st.Dev)), 16, 2)
 	key = append(key, ':')
 	key = appendUint(key, st.Ino)
 	lf, errno := sysOpenat(unix.AT_FDCWD, procLocks[:], unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -79,15 +79,4 @@ func holderIn(line, key []byte) int {
 		pid = pid*10 + int(c-'0')
 	}
 	return pid
-}
-
-func appendHex2(b []byte, v uint64) []byte {
-	var d [16]byte
-	i := len(d)
-	for v > 0 || i > len(d)-2 {
-		i--
-		d[i] = "0123456789abcdef"[v&15]
-		v >>= 4
-	}
-	return append(b, d[i:]...)
 }

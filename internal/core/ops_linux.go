@@ -484,16 +484,16 @@ func appendTempName(dir []byte) []byte {
 	return append(p, 0)
 }
 
-func appendUint(b []byte, v uint64) []byte {
-	var digits [20]byte
+func appendUint(b []byte, v uint64) []byte { return appendDigits(b, v, 10, 1) }
+
+// appendDigits appends v in base (2 to 16, lower-case letters) with at least min digits.
+func appendDigits(b []byte, v, base uint64, min int) []byte {
+	var digits [64]byte
 	i := len(digits)
-	for {
+	for v > 0 || len(digits)-i < min {
 		i--
-		digits[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
+		digits[i] = "0123456789abcdef"[v%base]
+		v /= base
 	}
 	return append(b, digits[i:]...)
 }

@@ -163,21 +163,8 @@ func (w *boundedWriter) bytes(b []byte) {
 
 // octal writes v in octal with a leading 0, as C's "%#o" does.
 func (w *boundedWriter) octal(v uint64) {
-	var digits [23]byte
-	i := len(digits)
-	for {
-		i--
-		digits[i] = byte('0' + v%8)
-		v /= 8
-		if v == 0 {
-			break
-		}
-	}
-	if digits[i] != '0' {
-		i--
-		digits[i] = '0'
-	}
-	w.bytes(digits[i:])
+	var digits [24]byte
+	w.bytes(appendDigits(append(digits[:0], '0'), v, 8, 0))
 }
 
 func (w *boundedWriter) int(v int64) {

@@ -7,6 +7,7 @@ NPSHM_HARDENING_ROUNDS scales the interrupted loads for the soak run (tests/hard
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -61,6 +62,23 @@ def segment_bytes(name: str, shape, dtype) -> bytes:
 
 def gone(path: str) -> bool:
     return not os.path.lexists(path)
+
+
+@contextlib.contextmanager
+def lock_held(name: str, *user: str):
+    """The lock file of name, held with flock by another process (of another user with user: the
+    setpriv arguments), as another loader holds it; removed afterwards."""
+    lock = "/dev/shm/.npshm-lock-" + name
+    holder = subprocess.Popen([*user, "sh", "-c", f"umask 0; exec flock {lock} -c 'echo locked; exec sleep 600'"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield lock, holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+        if os.path.lexists(lock):
+            os.unlink(lock)
 
 
 @pytest.fixture
@@ -150,10 +168,7 @@ def test_a_fifo_is_refused_without_blocking(names, tmp_path):
 def test_ctrl_c_while_waiting_for_another_loader(names, npio_file):
     """A load waiting for another process's load stops on Ctrl+C, leaving nothing."""
     name = names("wait")
-    lock = "/dev/shm/.npshm-lock-" + name
-    holder = subprocess.Popen(["flock", lock, "-c", "echo locked; exec sleep 600"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held(name):
         p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
             import sys, npshm
             print("start", flush=True)
@@ -172,30 +187,18 @@ def test_ctrl_c_while_waiting_for_another_loader(names, npio_file):
             pytest.fail("Ctrl+C did not stop the wait")
         assert out.strip() == "interrupted"
         assert gone("/dev/shm/" + name)
-    finally:
-        holder.kill()
-        holder.wait()
-        if os.path.exists(lock):
-            os.unlink(lock)
 
 
 def test_a_lock_wait_can_be_bounded(names, npio_file):
     name = names("timeout")
-    lock = "/dev/shm/.npshm-lock-" + name
-    holder = subprocess.Popen(["flock", lock, "-c", "echo locked; exec sleep 600"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held(name) as (lock, pid):
         with pytest.raises(TimeoutError) as e:
             npshm.read_shared_array(npio_file, name, timeout=0.2)
         assert e.value.errno == errno.ETIMEDOUT
-        assert lock in str(e.value) and f"held by pid {holder.pid}" in str(e.value), str(e.value)
+        assert lock in str(e.value) and f"held by pid {pid}" in str(e.value), str(e.value)
         assert gone("/dev/shm/" + name)
         with pytest.raises(ValueError):
             npshm.read_shared_array(npio_file, name, timeout=-1)
-    finally:
-        holder.kill()
-        holder.wait()
-        os.unlink(lock)
     a, attached = npshm.read_shared_array(npio_file, name, timeout=30, return_status=True)
     assert not attached and a[-1] == 999
 
@@ -207,12 +210,7 @@ def test_a_lock_wait_can_be_bounded(names, npio_file):
 def test_another_users_lock_file_is_refused(names, npio_file):
     """A lock file of another uid, held with flock, used to block read_shared_array forever."""
     name = names("squat")
-    lock = "/dev/shm/.npshm-lock-" + name
-    holder = subprocess.Popen(
-        ["setpriv", f"--reuid={OTHER}", f"--regid={OTHER}", "--clear-groups", "sh", "-c",
-         f"umask 0; exec flock {lock} -c 'echo locked; exec sleep 600'"], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with lock_held(name, "setpriv", f"--reuid={OTHER}", f"--regid={OTHER}", "--clear-groups") as (lock, _):
         r = python(f"""
             import npshm
             try:
@@ -223,10 +221,6 @@ def test_another_users_lock_file_is_refused(names, npio_file):
         assert f"refused:" in r.stdout and f"belongs to uid {OTHER}" in r.stdout, r.stdout + r.stderr
         assert lock in r.stdout
         assert gone("/dev/shm/" + name)
-    finally:
-        holder.kill()
-        holder.wait()
-        os.unlink(lock)
 
 
 @needs_other_user
