@@ -237,6 +237,11 @@ func loadNew(s *Scratch, fs *FileScratch, src int, name []byte, opt *LoadOptions
 			}
 		}
 	}
+	if st.Ok() && cancelled(opt.Cancel) {
+		// The last look before the point of no return: a fill of nothing never looked, and a
+		// cancel must win over a publish that has not happened yet.
+		st = errCancelled
+	}
 	if st.Ok() {
 		st = publish(s, fd, named, t, false)
 	}

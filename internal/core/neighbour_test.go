@@ -280,3 +280,22 @@ func TestAttachBacksSparseSegments(t *testing.T) {
 		i++
 	})
 }
+
+// A cancel set before the load is published wins, even when there is nothing to fill (a fill of
+// zero bytes never looks at the flag): Python's Ctrl+C relies on it, since a load thread that
+// starts late must not publish after the caller raised KeyboardInterrupt.
+func TestCancelledEmptyLoad(t *testing.T) {
+	path := npioFile(t, 0)
+	name := testName(t)
+	cancel := int32(1)
+	for _, fill := range []FillMode{FillSerial, FillGoroutines} {
+		_, _, _, st := load(t, path, name, LoadOptions{Cancel: unsafe.Pointer(&cancel), Fill: fill})
+		if st.Code != ErrIO || st.Errno != unix.EINTR {
+			t.Errorf("cancelled load of an empty array: %v %v, want NPSHM_ERR_IO EINTR", st.Code, st.Errno)
+		}
+		if _, err := os.Lstat("/dev/shm/" + name); !os.IsNotExist(err) {
+			t.Error("a cancelled load published its array")
+		}
+	}
+	checkNoLockFiles(t, name)
+}

@@ -225,6 +225,10 @@ static status load_new(const target *t, const fheader *fh, int src, uint64_t dat
     if ((s = fill_data(src, data_off, (char *)seg.base + h.data_offset, h.data_nbytes, seg.fd, h.data_offset,
                        cancel)).code)
         goto fail;
+    if (cancel != NULL && *cancel) { /* the last look before publishing (internal/core's loadNew) */
+        s = st_errno(NPSHM_ERR_IO, EINTR, "load cancelled");
+        goto fail;
+    }
     if ((s = npshm__segment_link(t, &seg)).code) goto fail;
     (void)madvise(seg.base, seg.size, MADV_DOFORK); /* an array like any other */
     npshm__guard_close(seg.fd);

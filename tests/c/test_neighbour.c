@@ -226,6 +226,17 @@ static void test_bounded_waits(void) {
     o.timeout_ms = -1; /* no limit, and nothing to wait for */
     if (EXPECT_RC(npshm_read_file_ex(npio, name, 0, &o, &x), NPSHM_OK) == NPSHM_OK) npshm_release(x);
     npshm_delete(name);
+
+    /* A cancel set before the array is published wins, even with no data to fill. */
+    char empty[400];
+    snprintf(empty, sizeof empty, "%s/empty.npio", tmpdir);
+    npio_zeros(empty, 0);
+    stop = 1;
+    o = (npshm_read_options)NPSHM_READ_OPTIONS_INIT;
+    o.cancel = &stop;
+    x = SENTINEL;
+    EXPECT_RC(npshm_read_file_ex(empty, name, 0, &o, &x), NPSHM_ERR_IO);
+    CHECK(npshm_last_errno() == EINTR && x == SENTINEL && !lexists(path));
 }
 
 static void test_foreign_array(void) {
