@@ -170,7 +170,8 @@ def test_ctrl_c_while_waiting_for_another_loader(names, npio_file):
     name = names("wait")
     with lock_held(name):
         p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-            import sys, npshm
+            import signal, sys, npshm
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
             print("start", flush=True)
             try:
                 npshm.read_shared_array({str(npio_file)!r}, {name!r})
