@@ -172,8 +172,8 @@ def test_ctrl_c_while_waiting_for_another_loader(names, npio_file):
         p = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
             import signal, sys, npshm
             signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
-            print("start", flush=True)
             try:
+                print("start", flush=True)
                 npshm.read_shared_array({str(npio_file)!r}, {name!r})
             except KeyboardInterrupt:
                 print("interrupted", flush=True)
