@@ -64,6 +64,15 @@ const (
 	MsInvalidate = core.MsInvalidate // with one of the above: drop other mappings' cached copies
 )
 
+// checkMode refuses a mode with anything but permission bits (fs.ModeSetuid, or 0o4000 given as
+// if it were C's setuid bit), naming it in octal.
+func checkMode(m fs.FileMode) core.Status {
+	if m&^fs.ModePerm != 0 {
+		return core.CheckMode(uint32(m))
+	}
+	return core.Status{}
+}
+
 func newArray(m core.Mapping, h *core.Header, name string) *Array {
 	a := &Array{
 		name:     name,

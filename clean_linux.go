@@ -6,8 +6,9 @@ import (
 	"github.com/npshm/npshm/internal/core"
 )
 
-// CleanTemporaries removes what processes killed while publishing an array left behind: files named
-// .npshm-tmp-<pid>-<n> whose process <pid> no longer exists, in dir, or in /dev/shm if dir is "".
+// CleanTemporaries removes what processes killed while publishing an array left behind: the
+// caller's regular files named .npshm-tmp-<pid>-<id> whose process <pid> no longer exists, in dir,
+// or in /dev/shm if dir is "" (docs/FORMAT.md, "Creation").
 // (A process killed between naming a replacement and renaming it over the old array leaves one;
 // so does one killed during any creation where O_TMPFILE is unavailable.) Temporary files of live
 // processes, and of other users, are kept. It returns how many files it removed.

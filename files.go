@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"time"
 
 	"github.com/npshm/npshm/internal/core"
 )
@@ -25,6 +26,12 @@ type ReadFileOptions struct {
 	Shape     []int       // if not nil, the array (and the file) must have this shape (ErrMismatch)
 	Dtype     string      // if not "", the array (and the file) must have this dtype (ErrMismatch)
 	Offset    int64       // where the array's record starts in the file
+	// AcceptForeign takes an existing array of another user (uid) as the result; without it such
+	// an array is ErrPermission, since another user could have made it to be written into.
+	AcceptForeign bool
+	// Timeout bounds the wait for another process's load of the name (an error matching ErrIO and
+	// syscall.ETIMEDOUT); 0 waits without limit. The context bounds the whole call.
+	Timeout time.Duration
 }
 
 // fileError is the *Error of a truncated file, which also matches ErrTruncated.

@@ -20,10 +20,20 @@ func ReadFileContext(ctx context.Context, path, name string, opts *ReadFileOptio
 	if opts != nil {
 		o = *opts
 	}
-	if o.Mode&^fs.ModePerm != 0 || o.Offset < 0 || strings.IndexByte(path, 0) >= 0 {
-		return nil, false, newError(core.Status{Code: core.ErrInvalid, Msg: "bad mode, offset or path"}, "read file", name)
+	if o.Mode&^fs.ModePerm != 0 {
+		return nil, false, newError(core.CheckMode(uint32(o.Mode)), "read file", name)
 	}
-	lo := core.LoadOptions{ReadOnly: o.ReadOnly, Exclusive: o.Exclusive, Offset: uint64(o.Offset), Fill: core.FillGoroutines}
+	if o.Offset < 0 || strings.IndexByte(path, 0) >= 0 {
+		return nil, false, newError(core.Status{Code: core.ErrInvalid, Msg: "bad offset or path"}, "read file", name)
+	}
+	if o.Timeout < 0 {
+		return nil, false, newError(core.Status{Code: core.ErrInvalid, Msg: "timeout must not be negative"}, "read file", name)
+	}
+	lo := core.LoadOptions{ReadOnly: o.ReadOnly, Exclusive: o.Exclusive, AcceptForeign: o.AcceptForeign,
+		Offset: uint64(o.Offset), Fill: core.FillGoroutines}
+	if o.Timeout > 0 {
+		lo.Timeout = max(1, o.Timeout.Milliseconds())
+	}
 	if o.Mode != 0 {
 		lo.HasMode, lo.Mode = true, uint32(o.Mode)
 	}

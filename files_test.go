@@ -1,3 +1,5 @@
+//go:build linux
+
 package npshm_test
 
 import (
@@ -12,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/npshm/npshm"
 )
@@ -125,4 +128,55 @@ func TestReadFileConcurrentAndCancel(t *testing.T) {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Error("a mismatch is not a truncation")
 	}
+}
+
+// Another process's load (here: its lock, held by this test) is waited for at most Timeout; an
+// array of another user is taken only with AcceptForeign.
+func TestReadFileTimeoutAndForeign(t *testing.T) {
+	name := "npshm-gotest-neighbour-" + strconv.Itoa(os.Getpid())
+	path := filepath.Join(t.TempDir(), "a.npio")
+	a, err := npshm.Create(name+"-src", []int{4}, "float64", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer npshm.Delete(name + "-src")
+	if err := npshm.WriteFile(path, a); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := os.OpenFile("/dev/shm/.npshm-lock-"+name, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = npshm.ReadFile(path, name, &npshm.ReadFileOptions{Timeout: 20 * time.Millisecond})
+	if !errors.Is(err, npshm.ErrIO) || !errors.Is(err, syscall.ETIMEDOUT) {
+		t.Errorf("ReadFile with the lock held: %v, want ErrIO and ETIMEDOUT", err)
+	}
+	os.Remove(lock.Name())
+	lock.Close()
+	if _, _, err := npshm.ReadFile(path, name, &npshm.ReadFileOptions{Timeout: -1}); !errors.Is(err, npshm.ErrInvalid) {
+		t.Errorf("negative timeout: %v, want ErrInvalid", err)
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	b, _, err := npshm.ReadFile(path, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer npshm.Delete(name)
+	b.Close()
+	if err := os.Chown("/dev/shm/"+name, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := npshm.ReadFile(path, name, nil); !errors.Is(err, npshm.ErrPermission) {
+		t.Errorf("another user's array: %v, want ErrPermission", err)
+	}
+	c, attached, err := npshm.ReadFile(path, name, &npshm.ReadFileOptions{AcceptForeign: true})
+	if err != nil || !attached {
+		t.Fatalf("AcceptForeign: %v, attached %v", err, attached)
+	}
+	c.Close()
 }

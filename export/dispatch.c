@@ -16,10 +16,11 @@
 #include "_cgo_export.h"
 
 /* internal/capi/files.go mirrors this layout. */
-_Static_assert(offsetof(npshm_read_options, ndim) == 4 && offsetof(npshm_read_options, shape) == 8 &&
-                   offsetof(npshm_read_options, dtype) == 16 && offsetof(npshm_read_options, offset) == 24 &&
-                   offsetof(npshm_read_options, cancel) == 32 && offsetof(npshm_read_options, attached) == 40 &&
-                   offsetof(npshm_read_options, end) == 48 && sizeof(npshm_read_options) == 56,
+_Static_assert(offsetof(npshm_read_options, expect_shape) == 8 && offsetof(npshm_read_options, ndim) == 12 &&
+                   offsetof(npshm_read_options, shape) == 16 && offsetof(npshm_read_options, dtype) == 24 &&
+                   offsetof(npshm_read_options, offset) == 32 && offsetof(npshm_read_options, cancel) == 40 &&
+                   offsetof(npshm_read_options, timeout_ms) == 48 && offsetof(npshm_read_options, attached) == 56 &&
+                   offsetof(npshm_read_options, end) == 64 && sizeof(npshm_read_options) == 72,
                "npshm_read_options layout");
 
 /* ---- arrays: the Go core, or in a forked child the C twin ---- */

@@ -53,8 +53,11 @@ extern "C" {
 #define NPSHM_FORTRAN   0x4u  /* create: the data is laid out in Fortran order */
 #define NPSHM_HAS_MODE  0x8000u
 /* create: permission bits of the new array instead of the default 0600,
- * e.g. NPSHM_MODE(0660) to share it with the group. */
-#define NPSHM_MODE(perm) (NPSHM_HAS_MODE | ((((unsigned)(perm)) & 07777u) << 16))
+ * e.g. NPSHM_MODE(0660) to share it with the group. Only the permission bits
+ * 0 to 0777 are valid: setuid, setgid, sticky or larger values are
+ * NPSHM_ERR_INVALID (the macro passes them on, up to 0177777, for the library
+ * to refuse; perm is evaluated twice). */
+#define NPSHM_MODE(perm) (NPSHM_HAS_MODE | (((unsigned)(perm) > 0xffffu ? 0xffffu : (unsigned)(perm)) << 16))
 
 /* Most dimensions an array may have (numpy's own limit). */
 #define NPSHM_MAX_NDIM 64
@@ -95,8 +98,13 @@ int npshm_create(const char *name, int ndim, const int64_t *shape, const char *d
  * npshm_attach - attach to an existing array.
  *   flags  NPSHM_READONLY or 0.
  * The header is validated (magic, version, checksum, size): a foreign or
- * corrupt segment is NPSHM_ERR_FORMAT, never a crash.
- * Errors: NOT_FOUND, INVALID, FORMAT, PERMISSION, IO.
+ * corrupt segment is NPSHM_ERR_FORMAT, never a crash; so is a FIFO or
+ * anything but a regular file at the name. A symbolic link at the name is
+ * never followed: NPSHM_ERR_PERMISSION with errno ELOOP. A sparse segment
+ * (made with ftruncate by another program) is backed before it is mapped,
+ * so that touching it cannot raise SIGBUS on a full /dev/shm: NO_SPACE if
+ * its holes do not fit.
+ * Errors: NOT_FOUND, INVALID, FORMAT, PERMISSION, NO_SPACE, IO.
  */
 int npshm_attach(const char *name, unsigned flags, npshm_array **out);
 
@@ -122,7 +130,9 @@ int npshm_attach_expect(const char *name, unsigned flags, int ndim, const int64_
 int npshm_release(npshm_array *array);
 
 /* npshm_delete - remove the name. Existing mappings keep working; the memory
- * is freed when the last one goes. Errors: NOT_FOUND, INVALID, PERMISSION, IO. */
+ * is freed when the last one goes. Like unlink(2) and SharedArray's delete, it
+ * removes whatever the name is (a symlink itself, never what it points to).
+ * Errors: NOT_FOUND, INVALID, PERMISSION, IO. */
 int npshm_delete(const char *name);
 
 /* Accessors: constant time, no system calls, valid until npshm_release(). */
@@ -210,9 +220,10 @@ const char *npshm_version(void);
  * A process killed while it replaces an array (between naming the new array
  * temporarily and renaming it over the old one), or while it creates one
  * where O_TMPFILE is unavailable, leaves a complete but unreachable file
- * ".npshm-tmp-<pid>-<n>". This removes those whose process <pid> no longer
- * exists (judged in the caller's pid namespace); those of live processes,
- * and those the caller may not remove, stay. npshm_list never reports them.
+ * ".npshm-tmp-<pid>-<id>" (docs/FORMAT.md, "Creation"). This removes those
+ * whose process <pid> no longer exists (judged in the caller's pid
+ * namespace) and that are regular files of the caller's uid; those of live
+ * processes and of other users stay. npshm_list never reports them.
  * Errors: INVALID, NOT_FOUND, PERMISSION, IO (the directory cannot be read).
  */
 int npshm_clean_temporaries(const char *dir, int *removed);
@@ -237,9 +248,18 @@ int npshm_create_init(const char *name, int ndim, const int64_t *shape, const ch
 
 /* read_file flag: fail with NPSHM_ERR_EXISTS if the name exists, instead of attaching to it. */
 #define NPSHM_EXCLUSIVE 0x10u
+/* read_file flag: take an existing array that belongs to another user (uid) as the result. Without
+ * it such an array is NPSHM_ERR_PERMISSION: anyone can create files in /dev/shm, and another user
+ * could have made one with the file's shape and dtype, and a mode that lets them write into it. */
+#define NPSHM_ACCEPT_FOREIGN 0x80u
 
-/* Options and results of npshm_read_file_ex. Zero-initialise it ({0}) and set what you need. */
+/* Options and results of npshm_read_file_ex. Initialise it with NPSHM_READ_OPTIONS_INIT, which
+ * sets size, and set what you need: a later version of the library may add fields at the end,
+ * and reads only those that size covers, so a program keeps working with a newer library. */
 typedef struct npshm_read_options {
+    size_t size;                 /* sizeof(npshm_read_options) as the caller knows it: smaller than this
+                                    version's, or larger with nonzero bytes past this version's fields, is
+                                    NPSHM_ERR_INVALID */
     int expect_shape;            /* nonzero: the array (and the file) must have ndim dimensions of shape */
     int ndim;
     const int64_t *shape;
@@ -247,11 +267,19 @@ typedef struct npshm_read_options {
     uint64_t offset;             /* where the array's record starts in the file (several arrays may follow
                                     each other in one file); 0 for a file holding one array */
     const volatile int *cancel;  /* if not NULL, a load (or a wait for another process's load) stops soon
-                                    after *cancel becomes nonzero: NPSHM_ERR_IO with errno EINTR. It may be
-                                    set from a signal handler or another thread. */
+                                    after *cancel becomes nonzero: NPSHM_ERR_IO with errno EINTR, nothing
+                                    left behind. It may be set from a signal handler or another thread. Once
+                                    the array is published it is too late: the call returns it, NPSHM_OK. */
+    int64_t timeout_ms;          /* how long to wait for another process's load of the name: 0 (the
+                                    default) or -1 without limit, else at most that many milliseconds, then
+                                    NPSHM_ERR_IO with errno ETIMEDOUT, the message naming the lock file and
+                                    the pid holding it. The load itself, once begun, is not limited. */
     int attached;                /* out: 1 if an existing array was attached, 0 if this call loaded the file */
     uint64_t end;                /* out: the offset just past the array's record, 0 if the file was not read */
 } npshm_read_options;
+
+/* An npshm_read_options with size set and everything else zero. */
+#define NPSHM_READ_OPTIONS_INIT {sizeof(npshm_read_options), 0, 0, NULL, NULL, 0, NULL, 0, 0, 0}
 
 /*
  * npshm_read_file - attach the array name or, if there is none, load the array file path into a
@@ -261,13 +289,17 @@ typedef struct npshm_read_options {
  *          name. npio stores datetime64/timedelta64 without a unit: they load as the generic unit
  *          ("<M8", "<m8").
  *   name   as for npshm_create.
- *   flags  NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_MODE(perm) (of a new array), or 0.
+ *   flags  NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_ACCEPT_FOREIGN, NPSHM_MODE(perm) (of a new
+ *          array), or 0.
  * Of any number of processes (or threads) loading the same name at the same moment, exactly one
  * reads the file; the others wait for it and attach the complete array. A new array is built like
  * npshm_create builds one and gets its name only when completely filled, so nobody sees a partly
  * filled array, and a loader killed half-way leaves nothing attachable and blocks nobody: the wait
  * is on a lock file /dev/shm/.npshm-lock-<name> (docs/FORMAT.md, "Loading") that the kernel
- * unlocks when its holder dies. An existing array must have the file's shape and dtype.
+ * unlocks when its holder dies, and that a child the loader forks meanwhile does not inherit.
+ * An existing array must have the file's shape and dtype, and belong to the caller's uid (unless
+ * NPSHM_ACCEPT_FOREIGN). path must be a regular file: a FIFO or device is refused without opening
+ * it for reading.
  * Errors, none of which leaves an array or a temporary file behind:
  *   NOT_FOUND  no such file (or no file:// directory);
  *   FORMAT     the file is truncated (npshm_last_errno() == ENODATA; Python raises EOFError) or its
@@ -275,7 +307,10 @@ typedef struct npshm_read_options {
  *   MISMATCH   the existing array differs from the file or from the expectations of
  *              npshm_read_file_ex;
  *   EXISTS     (NPSHM_EXCLUSIVE) the name exists;
- *   INVALID, NO_SPACE, PERMISSION, IO (EINTR: cancelled).
+ *   PERMISSION the existing array, or the lock file, belongs to another uid (the message names it),
+ *              or the lock file is a symlink or not a regular file;
+ *   INVALID    (also: path is not a regular file), NO_SPACE, IO (EINTR: cancelled; ETIMEDOUT: the
+ *              wait for another process's load passed timeout_ms).
  */
 int npshm_read_file(const char *path, const char *name, unsigned flags, npshm_array **out);
 

@@ -129,7 +129,8 @@ inline std::string version() { return npshm_version(); }
 /* Options of array::read_file (npshm_read_file_ex); the defaults attach an existing array of the
  * name or load the file into a new one. */
 struct read_options {
-    /* NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_MODE(perm) of a new array, or 0. */
+    /* NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_ACCEPT_FOREIGN, NPSHM_MODE(perm) of a new array,
+     * or 0. */
     unsigned flags = 0;
     /* The array (and the file) must have this shape and dtype (any spelling create() takes). */
     std::optional<std::vector<std::int64_t>> shape;
@@ -138,6 +139,9 @@ struct read_options {
     std::uint64_t offset = 0;
     /* If not null, *cancel becoming nonzero stops the load: NPSHM_ERR_IO, errno EINTR. */
     const volatile int *cancel = nullptr;
+    /* How long to wait for another process's load of the name, in milliseconds: 0 (or -1)
+     * without limit; past it, NPSHM_ERR_IO with errno ETIMEDOUT. */
+    std::int64_t timeout_ms = 0;
 };
 
 /* What array::read_file did. */
@@ -277,13 +281,14 @@ public:
      */
     static array read_file(const std::string &path, const std::string &name,
                            const read_options &opts = {}, read_result *result = nullptr) {
-        npshm_read_options o{};
+        npshm_read_options o = NPSHM_READ_OPTIONS_INIT;
         o.expect_shape = opts.shape.has_value();
         o.ndim = opts.shape ? static_cast<int>(opts.shape->size()) : 0;
         o.shape = opts.shape ? detail::dims(*opts.shape) : nullptr;
         o.dtype = opts.dtype ? opts.dtype->c_str() : nullptr;
         o.offset = opts.offset;
         o.cancel = opts.cancel;
+        o.timeout_ms = opts.timeout_ms;
         npshm_array *h = nullptr;
         detail::check(npshm_read_file_ex(path.c_str(), name.c_str(), opts.flags, &o, &h));
         if (result != nullptr) *result = read_result{o.attached != 0, o.end};

@@ -122,6 +122,17 @@ func cFill(src int, off uint64, dst unsafe.Pointer, n uint64, dstFd int, dstOff 
 		C.uint64_t(dstOff), (*C.int)(cancel)))
 }
 
+// guardOpen and guardClose are core.Guard: a load's descriptors under cshim's fork guard.
+func guardOpen(path []byte, flags int, mode uint32) (int, unix.Errno) {
+	r := C.npshm__guard_open((*C.char)(unsafe.Pointer(&path[0])), C.int(flags), C.uint(mode))
+	if r < 0 {
+		return -1, unix.Errno(-r)
+	}
+	return int(r), 0
+}
+
+func guardClose(fd int) { C.npshm__guard_close(C.int(fd)) }
+
 var fileScratchSize = C.size_t(unsafe.Sizeof(core.FileScratch{}))
 
 // newFileScratch returns C memory for a load or a write, and the handle to free it with

@@ -24,7 +24,7 @@ const (
 	FlagFortran  = 0x4
 	FlagHasMode  = 0x8000
 	modeShift    = 16
-	modeMask     = 0o7777 << modeShift
+	modeMask     = 0xffff << modeShift // NPSHM_MODE passes every bit up to 0177777, for the core to refuse
 	createFlags  = FlagReplace | FlagFortran | FlagHasMode | modeMask
 	attachFlags  = FlagReadOnly
 )
@@ -102,6 +102,8 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 		return invalid(op, nameB, "shape is NULL")
 	case flags&^createFlags != 0:
 		return invalid(op, nameB, "unknown flags (NPSHM_READONLY applies to attach only)")
+	case flags&modeMask != 0 && flags&FlagHasMode == 0:
+		return invalid(op, nameB, "mode bits without NPSHM_HAS_MODE (use NPSHM_MODE(perm))")
 	}
 	dtypeB, ok := cbytes(dtype, maxDtype)
 	if !ok {

@@ -231,7 +231,11 @@ func TestArgumentErrors(t *testing.T) {
 		{"NULL shape", func() int32 { return Create(ptr(name), 1, nil, ptr(f8), 0, &out) }, `shape is NULL`},
 		{"READONLY on create", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), FlagReadOnly, &out) }, `unknown flags`},
 		{"unknown flag", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), 0x10, &out) }, `unknown flags`},
-		{"mode bits beyond 07777", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), 1<<28|FlagHasMode, &out) }, `unknown flags`},
+		{"mode bits beyond 07777", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), 1<<28|FlagHasMode, &out) }, `permission bits only (0 to 0777), not 010000`},
+		{"setuid mode", func() int32 {
+			return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), 0o4755<<16|FlagHasMode, &out)
+		}, `permission bits only (0 to 0777), not 04755`},
+		{"mode without HAS_MODE", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), 0o644<<16, &out) }, `mode bits without NPSHM_HAS_MODE`},
 		{"NULL dtype", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), nil, 0, &out) }, `dtype is NULL`},
 		{"unterminated dtype", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(longDtype), 0, &out) }, `dtype is NULL or too long`},
 		{"negative dimension", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&[]int64{-4}[0]), ptr(f8), 0, &out) }, `dimensions must not be negative, got -4`},
@@ -313,6 +317,7 @@ func TestConstantsMatchHeader(t *testing.T) {
 		{"NPSHM_NPY", FlagNpy},
 		{"NPSHM_NPIO", FlagNpio},
 		{"NPSHM_MAX_FILE_HEADER", core.MaxFileHeader},
+		{"NPSHM_ACCEPT_FOREIGN", FlagAcceptForeign},
 		{"NPSHM_MAX_NDIM", core.MaxNdim},
 		{"NPSHM_MS_ASYNC", unix.MS_ASYNC},
 		{"NPSHM_MS_INVALIDATE", unix.MS_INVALIDATE},
@@ -323,7 +328,8 @@ func TestConstantsMatchHeader(t *testing.T) {
 		}
 	}
 	mode := defines["NPSHM_MODE(perm)"]
-	want := fmt.Sprintf("(NPSHM_HAS_MODE | ((((unsigned)(perm)) & 0%ou) << %d))", modeMask>>modeShift, modeShift)
+	m := modeMask >> modeShift
+	want := fmt.Sprintf("(NPSHM_HAS_MODE | (((unsigned)(perm) > %#xu ? %#xu : (unsigned)(perm)) << %d))", m, m, modeShift)
 	if mode != want {
 		t.Errorf("NPSHM_MODE(perm) is %q in npshm.h; Go decodes %q", mode, want)
 	}

@@ -16,26 +16,55 @@ import (
 
 // Flags of the file functions, as in include/npshm.h.
 const (
-	FlagExclusive = 0x10
-	FlagNpy       = 0x20
-	FlagNpio      = 0x40
-	readFlags     = FlagReadOnly | FlagExclusive | FlagHasMode | modeMask
-	dataFlags     = FlagFortran | FlagNpy | FlagNpio
+	FlagExclusive     = 0x10
+	FlagNpy           = 0x20
+	FlagNpio          = 0x40
+	FlagAcceptForeign = 0x80
+	readFlags         = FlagReadOnly | FlagExclusive | FlagAcceptForeign | FlagHasMode | modeMask
+	dataFlags         = FlagFortran | FlagNpy | FlagNpio
 )
 
-func init() { core.CFill = cFill }
+func init() {
+	core.CFill = cFill
+	core.Guard = core.ForkGuard{Open: guardOpen, Close: guardClose}
+}
 
-// ReadOptions mirrors struct npshm_read_options (export/dispatch.c checks the layout).
+// ReadOptions mirrors struct npshm_read_options (export/dispatch.c checks the layout). The caller
+// sets Size to the size of the struct it was compiled with: fields beyond it are taken as zero, and
+// bytes beyond ours must be zero (fields of a later version that this library cannot honour).
 type ReadOptions struct {
+	Size        uintptr
 	ExpectShape int32
 	Ndim        int32
 	Shape       unsafe.Pointer
 	Dtype       unsafe.Pointer
 	Offset      uint64
 	Cancel      unsafe.Pointer
+	TimeoutMs   int64
 	Attached    int32
 	_           int32
 	End         uint64
+}
+
+// readOptionsV1 is the size of the first version of npshm_read_options, the smallest accepted.
+const readOptionsV1 = unsafe.Sizeof(ReadOptions{})
+
+// checkReadOptions validates the caller's struct size (see ReadOptions).
+func checkReadOptions(o *ReadOptions) (msg string, ok bool) {
+	if o.Size < readOptionsV1 {
+		return "options.size is smaller than any npshm_read_options (set it with NPSHM_READ_OPTIONS_INIT)", false
+	}
+	if o.Size > readOptionsV1 {
+		if o.Size > 1<<16 {
+			return "options.size is implausibly large", false
+		}
+		for _, b := range unsafe.Slice((*byte)(unsafe.Pointer(o)), o.Size)[readOptionsV1:] {
+			if b != 0 {
+				return "options set fields this version of the library does not know", false
+			}
+		}
+	}
+	return "", true
 }
 
 // ReadFile is npshm_read_file_ex (opts may be nil).
@@ -49,7 +78,9 @@ func ReadFile(path, name unsafe.Pointer, flags uint32, opts *ReadOptions, out *u
 	case out == nil:
 		return invalid(op, nameB, "out is NULL")
 	case flags&^readFlags != 0:
-		return invalid(op, nameB, "unknown flags (read_file takes NPSHM_READONLY, NPSHM_EXCLUSIVE and a mode)")
+		return invalid(op, nameB, "unknown flags (read_file takes NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_ACCEPT_FOREIGN and a mode)")
+	case flags&modeMask != 0 && flags&FlagHasMode == 0:
+		return invalid(op, nameB, "mode bits without NPSHM_HAS_MODE (use NPSHM_MODE(perm))")
 	}
 	pathB, ok := cbytes(path, core.MaxPath)
 	if !ok {
@@ -57,14 +88,23 @@ func ReadFile(path, name unsafe.Pointer, flags uint32, opts *ReadOptions, out *u
 	}
 	pathZ := unsafe.Slice((*byte)(path), len(pathB)+1)
 	lo := core.LoadOptions{
-		ReadOnly:  flags&FlagReadOnly != 0,
-		Exclusive: flags&FlagExclusive != 0,
-		HasMode:   flags&FlagHasMode != 0,
-		Mode:      (flags & modeMask) >> modeShift,
-		Fill:      core.FillC,
+		ReadOnly:      flags&FlagReadOnly != 0,
+		Exclusive:     flags&FlagExclusive != 0,
+		AcceptForeign: flags&FlagAcceptForeign != 0,
+		HasMode:       flags&FlagHasMode != 0,
+		Mode:          (flags & modeMask) >> modeShift,
+		Fill:          core.FillC,
 	}
 	if opts != nil {
+		if msg, ok := checkReadOptions(opts); !ok {
+			return invalid(op, nameB, msg)
+		}
 		opts.Attached, opts.End = 0, 0
+		if opts.TimeoutMs < -1 {
+			return fail(core.Status{Code: core.ErrInvalid, Msg: "timeout_ms must be -1 (no limit), 0 (the default: no limit) or positive, not",
+				Num: opts.TimeoutMs, HasNum: true}, op, nameB)
+		}
+		lo.Timeout = opts.TimeoutMs
 		if opts.ExpectShape != 0 {
 			switch {
 			case opts.Ndim < 0 || opts.Ndim > core.MaxNdim:

@@ -35,7 +35,7 @@ func TestFilesZeroAllocs(t *testing.T) {
 	check(ReadFile(ptr(src), ptr(name), 0, nil, &h), 0) // warm up
 	difftest.Release(h)
 	check(Delete(ptr(name)), 0)
-	opts := &ReadOptions{ExpectShape: 1, Ndim: 1, Shape: unsafe.Pointer(&shape[0])}
+	opts := &ReadOptions{Size: readOptionsV1, ExpectShape: 1, Ndim: 1, Shape: unsafe.Pointer(&shape[0])}
 	for _, c := range []struct {
 		what string
 		f    func()
@@ -55,7 +55,7 @@ func TestFilesZeroAllocs(t *testing.T) {
 		}},
 		{"failures", func() {
 			check(ReadFile(ptr(missing), ptr(name), 0, nil, &h), int32(core.ErrNotFound))
-			o := ReadOptions{Dtype: unsafe.Pointer(&dtype[0])}
+			o := ReadOptions{Size: readOptionsV1, Dtype: unsafe.Pointer(&dtype[0])}
 			check(ReadFile(ptr(src), ptr(name), 0, &o, &h), int32(core.ErrMismatch))
 			check(ReadFile(nil, ptr(name), 0, nil, &h), int32(core.ErrInvalid))
 			check(WriteFile(ptr(out), nil), int32(core.ErrInvalid))
@@ -73,9 +73,10 @@ func TestFilesZeroAllocs(t *testing.T) {
 // The layout of struct npshm_read_options that ReadOptions mirrors (export/dispatch.c asserts it).
 func TestReadOptionsLayout(t *testing.T) {
 	var o ReadOptions
-	if unsafe.Offsetof(o.Shape) != 8 || unsafe.Offsetof(o.Dtype) != 16 || unsafe.Offsetof(o.Offset) != 24 ||
-		unsafe.Offsetof(o.Cancel) != 32 || unsafe.Offsetof(o.Attached) != 40 || unsafe.Offsetof(o.End) != 48 ||
-		unsafe.Sizeof(o) != 56 {
+	if unsafe.Offsetof(o.ExpectShape) != 8 || unsafe.Offsetof(o.Ndim) != 12 || unsafe.Offsetof(o.Shape) != 16 ||
+		unsafe.Offsetof(o.Dtype) != 24 || unsafe.Offsetof(o.Offset) != 32 || unsafe.Offsetof(o.Cancel) != 40 ||
+		unsafe.Offsetof(o.TimeoutMs) != 48 || unsafe.Offsetof(o.Attached) != 56 || unsafe.Offsetof(o.End) != 64 ||
+		unsafe.Sizeof(o) != 72 {
 		t.Fatal("ReadOptions does not match npshm_read_options")
 	}
 }

@@ -3,12 +3,14 @@ package core
 import "golang.org/x/sys/unix"
 
 // CleanTemporaries removes the stale temporary files of creations in dir (a NUL-terminated path;
-// nil for /dev/shm): the entries named .npshm-tmp-<pid>-<n> whose creating process <pid> no longer
-// exists. Such a file is left by a process killed while it published an array: between linking a
-// replacement to its temporary name and renaming it over the old array, or, where O_TMPFILE is not
-// available, at any point of a creation (FORMAT.md, "Creation"). The files of live processes
-// (possibly creating right now) are kept. It returns how many files it removed; entries it may not
-// remove (another user's, in a sticky directory) are skipped.
+// nil for /dev/shm): the regular files of the caller's uid named .npshm-tmp-<pid>-<id> (id: hex
+// digits, FORMAT.md, "Creation"; the decimal ids of older versions are hex digits too) whose
+// creating process <pid> no longer exists. Such a file is left by a process killed while it
+// published an array: between linking a replacement to its temporary name and renaming it over the
+// old array, or, where O_TMPFILE is not available, at any point of a creation. The files of live
+// processes (possibly creating right now) are kept, and so are other users' files (root's clean-up
+// too: anyone can make a file of that name in /dev/shm) and anything but a regular file. It
+// returns how many files it removed.
 //
 // A pid is judged alive by kill(pid, 0), in the caller's pid namespace: run it in the namespace of
 // the processes that create arrays.
@@ -24,7 +26,15 @@ func CleanTemporaries(s *Scratch, dir []byte) (removed int, st Status) {
 	defer unix.Close(dirfd)
 	st = forEachEntry(s, dirfd, func(name []byte) {
 		pid, ok := tempPid(name[:len(name)-1])
-		if ok && !pidAlive(pid) && sysUnlinkat(dirfd, name) == 0 {
+		if !ok || pidAlive(pid) {
+			return
+		}
+		var st unix.Stat_t
+		if sysFstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != 0 ||
+			st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != uint32(unix.Geteuid()) {
+			return
+		}
+		if sysUnlinkat(dirfd, name) == 0 {
 			removed++
 		}
 	})
@@ -61,7 +71,8 @@ func forEachEntry(s *Scratch, dirfd int, fn func(name []byte)) Status {
 	}
 }
 
-// tempPid parses a temporary name, .npshm-tmp-<pid>-<n>, and returns its pid.
+// tempPid parses a temporary name, .npshm-tmp-<pid>-<id> with id made of lower-case hex digits,
+// and returns its pid.
 func tempPid(name []byte) (pid int, ok bool) {
 	rest, ok := cutPrefix(name, TempPrefix)
 	if !ok {
@@ -79,7 +90,7 @@ func tempPid(name []byte) (pid int, ok bool) {
 		return 0, false
 	}
 	for _, c := range rest[i+1:] {
-		if c < '0' || c > '9' {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
 			return 0, false
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // deadPid returns the pid of a process that has exited and been reaped.
@@ -30,18 +32,39 @@ func TestCleanTemporaries(t *testing.T) {
 		}
 		return p
 	}
+	d := strconv.Itoa(dead)
 	stale := []string{
-		write(TempPrefix + strconv.Itoa(dead) + "-1"),
-		write(TempPrefix + strconv.Itoa(dead) + "-12345"),
+		write(TempPrefix + d + "-1"), // the decimal counters of older versions
+		write(TempPrefix + d + "-12345"),
+		write(TempPrefix + d + "-0123456789abcdef"), // today's random ids
+		write(TempPrefix + d + "-f"),
 	}
 	kept := []string{
 		write(TempPrefix + strconv.Itoa(os.Getpid()) + "-7"), // a live process: maybe creating now
 		write(TempPrefix + "1-3"),                            // init is alive
-		write(TempPrefix + strconv.Itoa(dead) + "-"),         // not a temporary name
-		write(TempPrefix + strconv.Itoa(dead) + "-x1"),
+		write(TempPrefix + d + "-"),                          // not a temporary name
+		write(TempPrefix + d + "-x1"),
+		write(TempPrefix + d + "-ABC"),
 		write(TempPrefix + "-1"),
 		write(TempPrefix + "12345678901-1"),
-		write("npshm-" + strconv.Itoa(dead) + "-1"),
+		write("npshm-" + d + "-1"),
+	}
+	// Only the caller's regular files: not a symlink, a FIFO, or another user's file.
+	link := filepath.Join(dir, TempPrefix+d+"-a1")
+	if err := os.Symlink(kept[0], link); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, TempPrefix+d+"-a2")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	kept = append(kept, link, fifo)
+	if os.Geteuid() == 0 {
+		other := write(TempPrefix + d + "-a3")
+		if err := os.Chown(other, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, other)
 	}
 	s := new(Scratch)
 	n, st := CleanTemporaries(s, append([]byte(dir), 0))
@@ -54,7 +77,7 @@ func TestCleanTemporaries(t *testing.T) {
 		}
 	}
 	for _, p := range kept {
-		if _, err := os.Stat(p); err != nil {
+		if _, err := os.Lstat(p); err != nil {
 			t.Errorf("%s was removed: %v", p, err)
 		}
 	}

@@ -70,9 +70,17 @@ type LoadOptions struct {
 	Shape       []int64
 	ExpectDtype []byte // nil for any
 	// Cancel, if not nil, points to an int32 (in memory that stays put, such as C memory) that
-	// stops the load when it becomes nonzero: ErrIO with errno EINTR.
+	// stops the load when it becomes nonzero: ErrIO with errno EINTR. Once the array is published
+	// it is too late: the load returns it.
 	Cancel unsafe.Pointer
-	Fill   FillMode
+	// Timeout bounds the wait for another process's load of the name, in milliseconds: ErrIO with
+	// errno ETIMEDOUT once it has passed. 0 or less: no limit.
+	Timeout int64
+	// AcceptForeign takes an existing array of another uid as the result. Without it such an
+	// array is refused (ErrPermission): another user could have made it, with the file's
+	// geometry and a mode that lets them write into it, before the caller's load.
+	AcceptForeign bool
+	Fill          FillMode
 }
 
 // LoadResult says what Load did.
@@ -94,8 +102,10 @@ var errCancelled = Status{Code: ErrIO, Errno: unix.EINTR, Msg: "load cancelled"}
 // mapping's header is in s.Hdr.
 func Load(s *Scratch, fs *FileScratch, path []byte, name []byte, opt *LoadOptions) (Mapping, Target, LoadResult, Status) {
 	var res LoadResult
-	if opt.HasMode && opt.Mode&^0o7777 != 0 {
-		return Mapping{}, Target{}, res, failNum(ErrInvalid, "mode has bits beyond 07777:", int64(opt.Mode))
+	if opt.HasMode {
+		if st := CheckMode(opt.Mode); !st.Ok() {
+			return Mapping{}, Target{}, res, st
+		}
 	}
 	if len(opt.Shape) > MaxNdim {
 		return Mapping{}, Target{}, res, fail(ErrInvalid, "expected ndim must be between 0 and 64")
@@ -154,7 +164,7 @@ func Load(s *Scratch, fs *FileScratch, path []byte, name []byte, opt *LoadOption
 			return Mapping{}, t, res, st
 		}
 	}
-	lock, st := takeLock(lockPath, opt.Cancel)
+	lock, st := takeLock(s, lockPath, opt)
 	if !st.Ok() {
 		return Mapping{}, t, res, st
 	}
@@ -204,11 +214,15 @@ func loadNew(s *Scratch, fs *FileScratch, src int, name []byte, opt *LoadOptions
 	h.CreatedNs = time.Now().UnixNano()
 	hlen := h.Encode(s.Header[:])
 	size := h.SegmentSize()
-	fd, named, st := openTemp(s, dirPath(t, s.Temp[:0:len(s.Temp)]), unix.O_RDWR, 0o600)
+	fd, named, st := openTempFor(s, dirPath(t, s.Temp[:0:len(s.Temp)]), unix.O_RDWR, 0o600, true)
 	if !st.Ok() {
 		return Mapping{}, t, st
 	}
 	m, st := fillSegment(fd, size, s.Header[:hlen], CreateOptions{HasMode: opt.HasMode, Mode: opt.Mode}, t.IsFile)
+	if st.Ok() {
+		// A child forked during the load gets no mapping of the unpublished segment.
+		unix.Syscall(unix.SYS_MADVISE, m.Addr, uintptr(m.Len), unix.MADV_DONTFORK)
+	}
 	if st.Ok() {
 		fs.fill = fillState{src: src, off: opt.Offset + fh.HeaderLen, dstFd: fd, dstOff: h.DataOffset,
 			cancel: uintptr(opt.Cancel), mode: opt.Fill}
@@ -216,14 +230,23 @@ func loadNew(s *Scratch, fs *FileScratch, src int, name []byte, opt *LoadOptions
 			st = fillFailure(fs.fill.errno)
 		}
 	}
+	if st.Ok() && cancelled(opt.Cancel) {
+		// The last look before the point of no return: a fill of nothing never looked, and a
+		// cancel must win over a publish that has not happened yet.
+		st = errCancelled
+	}
 	if st.Ok() {
 		st = publish(s, fd, named, t, false)
 	}
-	unix.Close(fd)
+	if !st.Ok() {
+		unix.Ftruncate(fd, 0) // frees the memory, even if a child forked meanwhile holds fd
+	}
+	guardedClose(fd)
 	if !st.Ok() {
 		discard(s, named, m)
 		return Mapping{}, t, st
 	}
+	unix.Syscall(unix.SYS_MADVISE, m.Addr, uintptr(m.Len), unix.MADV_DOFORK) // an array like any other
 	if opt.ReadOnly {
 		unix.Mprotect(m.Bytes(), unix.PROT_READ)
 		m.ReadOnly = true
@@ -382,14 +405,31 @@ func fillGoroutines(f *fillState, off uint64, dst unsafe.Pointer, n, dstOff uint
 	return unix.Errno(first.Load())
 }
 
-// openFile opens an array file for reading.
+// openFile opens an array file for reading. A FIFO or device is refused without blocking: opened
+// O_NONBLOCK (a FIFO without a writer would block open forever, deaf to signals), checked, and
+// only then made blocking again.
 func openFile(path []byte) (int, Status) {
-	fd, errno := sysOpenat(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, errno := sysOpenat(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if errno != 0 {
 		if errno == unix.ENOENT {
 			return -1, Status{Code: ErrNotFound, Errno: errno, Msg: "no such file"}
 		}
 		return -1, sysFail(errno, "cannot open the file")
+	}
+	var stat unix.Stat_t
+	st := Status{}
+	if err := unix.Fstat(fd, &stat); err != nil {
+		st = sysFail(errnoOf(err), "cannot stat the file")
+	} else if stat.Mode&unix.S_IFMT == unix.S_IFDIR {
+		st = Status{Code: ErrInvalid, Errno: unix.EISDIR, Msg: "the file is a directory"}
+	} else if stat.Mode&unix.S_IFMT != unix.S_IFREG {
+		st = fail(ErrInvalid, "the file is not a regular file")
+	} else if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0); err != nil {
+		st = sysFail(errnoOf(err), "cannot open the file")
+	}
+	if !st.Ok() {
+		unix.Close(fd)
+		return -1, st
 	}
 	return fd, Status{}
 }
@@ -399,9 +439,6 @@ func readFileHeader(fs *FileScratch, fd int, off uint64) Status {
 	var stat unix.Stat_t
 	if err := unix.Fstat(fd, &stat); err != nil {
 		return sysFail(errnoOf(err), "cannot stat the file")
-	}
-	if stat.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return Status{Code: ErrInvalid, Errno: unix.EISDIR, Msg: "the file is a directory"}
 	}
 	size := uint64(stat.Size)
 	avail := uint64(0)
@@ -445,6 +482,11 @@ func attachMatching(s *Scratch, fs *FileScratch, name []byte, opt *LoadOptions, 
 	m, _, st := Attach(s, name, opt.ReadOnly)
 	if !st.Ok() {
 		return Mapping{}, st
+	}
+	if !opt.AcceptForeign && s.Owner != uint32(unix.Geteuid()) {
+		munmap(m)
+		return Mapping{}, Status{Code: ErrPermission, Msg: "the existing array belongs to uid", Num: int64(s.Owner),
+			HasNum: true}
 	}
 	h := &s.Hdr
 	st = matchGeometry(h.Ndim, h.Shape[:h.Ndim], h.Descr, opt, expect)
@@ -501,16 +543,20 @@ func LockPath(t Target, buf []byte) []byte {
 	return append(out, 0)
 }
 
-// takeLock opens (creating it, mode 0600) and locks the lock file, making sure that the locked
-// file is still the one under that path: a finished loader removes it. With cancel set it polls,
-// so that a cancelled waiter stops.
-func takeLock(path []byte, cancel unsafe.Pointer) (int, Status) {
+// takeLock opens and locks the lock file (FORMAT.md, "Loading", step 3), making sure that the
+// locked file is still the one under that path: a finished loader removes it. With a cancel flag or
+// a timeout it polls, so that a cancelled waiter stops and a bounded one gives up.
+func takeLock(s *Scratch, path []byte, opt *LoadOptions) (int, Status) {
+	deadline := int64(0)
+	if opt.Timeout > 0 {
+		deadline = monotonicNs() + opt.Timeout*1e6
+	}
 	for {
-		fd, errno := sysOpenat(unix.AT_FDCWD, path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
-		if errno != 0 {
-			return -1, sysFail(errno, "cannot open the lock file")
+		fd, st := openLock(path)
+		if !st.Ok() {
+			return -1, st
 		}
-		if st := flockWait(fd, cancel); !st.Ok() {
+		if st := flockWait(s, fd, path, opt.Cancel, deadline); !st.Ok() {
 			// Cancelled (or failed) while waiting. If nobody holds the lock after all (the wait may
 			// have been for nothing but a signal), the file may be ours alone: remove it as a
 			// loader would. If somebody holds it, they remove it.
@@ -519,13 +565,53 @@ func takeLock(path []byte, cancel unsafe.Pointer) (int, Status) {
 					sysUnlinkat(unix.AT_FDCWD, path)
 				}
 			}
-			unix.Close(fd)
+			guardedClose(fd)
 			return -1, st
 		}
 		if sameFile(fd, path) {
 			return fd, Status{}
 		}
-		unix.Close(fd) // removed or replaced while we waited: lock the current one
+		guardedClose(fd) // removed or replaced while we waited: lock the current one
+	}
+}
+
+// openLock opens the lock file at path, creating it (mode 0600) if there is none, and refuses one
+// that no loader of this user made: a symlink, anything but a regular file, or a file of another
+// uid. In /dev/shm anyone may create files; another user's lock file, held with flock, would make
+// every load of the name wait forever.
+func openLock(path []byte) (int, Status) {
+	const flags = unix.O_RDWR | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK
+	for {
+		// Without O_CREAT first: fs.protected_regular refuses O_CREAT on another user's file in a
+		// sticky directory before we could say whose it is.
+		fd, errno := guardedOpen(path, flags, 0)
+		if errno == unix.ENOENT {
+			fd, errno = guardedOpen(path, flags|unix.O_CREAT|unix.O_EXCL, 0o600)
+			if errno == unix.EEXIST {
+				continue // another loader made it meanwhile
+			}
+		}
+		switch errno {
+		case 0:
+		case unix.ELOOP:
+			return -1, Status{Code: ErrPermission, Errno: errno, Msg: "the lock file", Path: path, Msg2: " is a symbolic link"}
+		default:
+			return -1, sysFail(errno, "cannot open the lock file")
+		}
+		var st unix.Stat_t
+		switch err := unix.Fstat(fd, &st); {
+		case err != nil:
+			guardedClose(fd)
+			return -1, sysFail(errnoOf(err), "cannot stat the lock file")
+		case st.Mode&unix.S_IFMT != unix.S_IFREG:
+			guardedClose(fd)
+			return -1, Status{Code: ErrPermission, Msg: "the lock file", Path: path, Msg2: " is not a regular file"}
+		case st.Uid != uint32(unix.Geteuid()):
+			guardedClose(fd)
+			return -1, Status{Code: ErrPermission, Msg: "the lock file", Path: path, Msg2: " belongs to uid",
+				Num: int64(st.Uid), HasNum: true}
+		}
+		return fd, Status{}
 	}
 }
 
@@ -535,8 +621,10 @@ func sameFile(fd int, path []byte) bool {
 	return unix.Fstat(fd, &held) == nil && sysStat(path, &named) == 0 && held.Ino == named.Ino && held.Dev == named.Dev
 }
 
-func flockWait(fd int, cancel unsafe.Pointer) Status {
-	if cancel == nil {
+// flockWait locks fd, waiting for its holder: blocking, or with a cancel flag or a deadline (in
+// monotonicNs' time; 0 for none) polling with growing pauses.
+func flockWait(s *Scratch, fd int, path []byte, cancel unsafe.Pointer, deadline int64) Status {
+	if cancel == nil && deadline == 0 {
 		for {
 			_, _, e := unix.Syscall(unix.SYS_FLOCK, uintptr(fd), unix.LOCK_EX, 0)
 			if e != unix.EINTR {
@@ -560,17 +648,37 @@ func flockWait(fd int, cancel unsafe.Pointer) Status {
 		if cancelled(cancel) {
 			return errCancelled
 		}
-		ts := unix.Timespec{Nsec: wait}
+		pause := wait
+		if deadline != 0 {
+			left := deadline - monotonicNs()
+			if left <= 0 {
+				st := Status{Code: ErrIO, Errno: unix.ETIMEDOUT, Msg: "timed out waiting for the lock file", Path: path}
+				if pid := lockHolder(fd, s.Dirent[:]); pid > 0 {
+					st.Msg2, st.Num, st.HasNum = ", held by pid", int64(pid), true
+				}
+				return st
+			}
+			pause = min(pause, left)
+		}
+		ts := unix.Timespec{Sec: pause / 1e9, Nsec: pause % 1e9}
 		unix.Syscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 		wait = min(wait*2, 5_000_000)
 	}
 }
 
-// dropLock removes the lock file, then unlocks it: a waiter that locked the removed file notices and
-// locks a new one.
+// dropLock removes the lock file, then unlocks and closes it: a waiter that locked the removed file
+// notices and locks a new one. LOCK_UN unlocks the open file description for every process that
+// shares it, so a child forked during the load does not keep the waiters waiting.
 func dropLock(path []byte, fd int) {
 	sysUnlinkat(unix.AT_FDCWD, path)
-	unix.Close(fd)
+	unix.Syscall(unix.SYS_FLOCK, uintptr(fd), unix.LOCK_UN, 0)
+	guardedClose(fd)
+}
+
+func monotonicNs() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Sec*1e9 + ts.Nsec
 }
 
 func sysStat(path []byte, st *unix.Stat_t) unix.Errno {

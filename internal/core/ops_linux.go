@@ -18,6 +18,7 @@ type Scratch struct {
 	Header [MaxHeaderLen]byte
 	Hdr    Header
 	Dirent [8192]byte
+	Owner  uint32 // the uid that owns the segment of the last Attach
 }
 
 // CreateOptions are the choices of Create.
@@ -58,8 +59,10 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	if !st.Ok() {
 		return Mapping{}, t, st
 	}
-	if opt.HasMode && opt.Mode&^0o7777 != 0 {
-		return Mapping{}, t, failNum(ErrInvalid, "mode has bits beyond 07777:", int64(opt.Mode))
+	if opt.HasMode {
+		if st := CheckMode(opt.Mode); !st.Ok() {
+			return Mapping{}, t, st
+		}
 	}
 	h := &s.Hdr
 	*h = Header{Ndim: len(shape), Itemsize: uint64(itemsize), Descr: descr}
@@ -89,6 +92,9 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	if st.Ok() {
 		testPause(pauseCreatePublish)
 		st = publish(s, fd, named, t, opt.Replace)
+	}
+	if !st.Ok() {
+		unix.Ftruncate(fd, 0) // frees the memory, even if a child forked meanwhile holds fd
 	}
 	unix.Close(fd)
 	if !st.Ok() {
@@ -123,8 +129,17 @@ func dirPath(t Target, buf []byte) []byte {
 // permission bits perm (less the umask), or where that is not possible a new file named
 // .npshm-tmp-<pid>-<n>, whose NUL-terminated path is then left in s.Temp.
 func openTemp(s *Scratch, dir []byte, access int, perm uint32) (fd int, named bool, st Status) {
+	return openTempFor(s, dir, access, perm, false)
+}
+
+// openTempFor is openTemp, with the descriptor under the fork guard if guard is set (a load's).
+func openTempFor(s *Scratch, dir []byte, access int, perm uint32, guard bool) (fd int, named bool, st Status) {
+	open, closeFd := sysOpenatCwd, unix.Close
+	if guard {
+		open, closeFd = guardedOpen, func(fd int) error { guardedClose(fd); return nil }
+	}
 	if procState.Load() != 2 {
-		fd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_TMPFILE|access|unix.O_CLOEXEC, perm)
+		fd, errno := open(dir, unix.O_TMPFILE|access|unix.O_CLOEXEC, perm)
 		if errno == 0 {
 			if procState.Load() == 0 {
 				if sysFaccessat(procSelfFd[:]) == 0 {
@@ -136,7 +151,7 @@ func openTemp(s *Scratch, dir []byte, access int, perm uint32) (fd int, named bo
 			if procState.Load() == 1 {
 				return fd, false, Status{}
 			}
-			unix.Close(fd)
+			closeFd(fd)
 		} else if errno != unix.EOPNOTSUPP && errno != unix.EISDIR && errno != unix.EINVAL {
 			if access == unix.O_WRONLY { // writing an array file, as the C path words it
 				return -1, false, sysFail(errno, "cannot create the file")
@@ -147,7 +162,7 @@ func openTemp(s *Scratch, dir []byte, access int, perm uint32) (fd int, named bo
 	dirLen := len(dir) - 1
 	for range 100 {
 		p := appendTempName(s.Temp[:dirLen])
-		fd, errno := sysOpenat(unix.AT_FDCWD, p, unix.O_CREAT|unix.O_EXCL|access|unix.O_CLOEXEC, perm)
+		fd, errno := open(p, unix.O_CREAT|unix.O_EXCL|access|unix.O_CLOEXEC, perm)
 		if errno == 0 {
 			return fd, true, Status{}
 		}
@@ -248,14 +263,19 @@ func Attach(s *Scratch, name []byte, readOnly bool) (Mapping, Target, Status) {
 	if !st.Ok() {
 		return Mapping{}, Target{}, st
 	}
-	flags := unix.O_RDWR | unix.O_CLOEXEC | unix.O_NONBLOCK
+	// Never follow a symlink at the name (another user may have put one there, pointing at a
+	// file of ours), and never block opening a FIFO: anything but a regular file is refused.
+	flags := unix.O_RDWR | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOFOLLOW
 	if readOnly {
-		flags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK
+		flags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOFOLLOW
 	}
 	fd, errno := sysOpenat(unix.AT_FDCWD, t.Path, flags, 0)
 	if errno != 0 {
-		if errno == unix.ENOENT {
+		switch errno {
+		case unix.ENOENT:
 			return Mapping{}, Target{}, Status{Code: ErrNotFound, Errno: errno, Msg: "no array of that name"}
+		case unix.ELOOP:
+			return Mapping{}, Target{}, errSymlink
 		}
 		return Mapping{}, Target{}, sysFail(errno, "cannot open the array")
 	}
@@ -267,16 +287,33 @@ func Attach(s *Scratch, name []byte, readOnly bool) (Mapping, Target, Status) {
 	return m, t, st
 }
 
+// errSymlink is the refusal of a name that is a symbolic link (open with O_NOFOLLOW: ELOOP).
+var errSymlink = Status{Code: ErrPermission, Errno: unix.ELOOP, Msg: "the name is a symbolic link, which npshm does not follow"}
+
 func attachFd(s *Scratch, fd int, readOnly bool) (Mapping, Status) {
 	var stat unix.Stat_t
 	if st := readHeader(s, fd, &stat); !st.Ok() {
 		return Mapping{}, st
 	}
-	m, errno := mmap(fd, s.Hdr.SegmentSize(), readOnly)
+	s.Owner = stat.Uid
+	size := s.Hdr.SegmentSize()
+	sparse := isSparse(&stat)
+	if sparse && !readOnly {
+		if st := reserveSparse(fd, size); !st.Ok() {
+			return Mapping{}, st
+		}
+	}
+	m, errno := mmap(fd, size, readOnly)
 	if errno != 0 {
 		return Mapping{}, sysFail(errno, "cannot map the array")
 	}
 	m.Dev, m.Ino = uint64(stat.Dev), stat.Ino
+	if sparse && readOnly {
+		if st := populateSparse(fd, m, &stat); !st.Ok() {
+			munmap(m)
+			return Mapping{}, st
+		}
+	}
 	return m, Status{}
 }
 
@@ -421,13 +458,24 @@ func hasTempPrefix(name []byte) bool {
 	return ok
 }
 
-// appendTempName appends a fresh NUL-terminated temporary name, .npshm-tmp-<pid>-<n>, to a
-// directory path.
+// appendTempName appends a fresh NUL-terminated temporary name, .npshm-tmp-<pid>-<16 hex digits>
+// (FORMAT.md, "Creation"), to a directory path. The digits come from getrandom, so that another
+// user cannot take the names a process will use; should getrandom fail, from a counter and the
+// clock.
 func appendTempName(dir []byte) []byte {
 	p := append(dir, TempPrefix...)
 	p = appendUint(p, uint64(unix.Getpid()))
 	p = append(p, '-')
-	p = appendUint(p, tempCounter.Add(1))
+	var r [8]byte
+	n, _, e := unix.Syscall(unix.SYS_GETRANDOM, uintptr(unsafe.Pointer(&r[0])), uintptr(len(r)), unix.GRND_NONBLOCK)
+	v := uint64(r[0]) | uint64(r[1])<<8 | uint64(r[2])<<16 | uint64(r[3])<<24 | uint64(r[4])<<32 |
+		uint64(r[5])<<40 | uint64(r[6])<<48 | uint64(r[7])<<56
+	if e != 0 || n != uintptr(len(r)) {
+		v = tempCounter.Add(1)*0x9e3779b97f4a7c15 ^ uint64(time.Now().UnixNano())
+	}
+	for i := 15; i >= 0; i-- {
+		p = append(p, "0123456789abcdef"[v>>(4*uint(i))&15])
+	}
 	return append(p, 0)
 }
 

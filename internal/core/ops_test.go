@@ -332,7 +332,7 @@ func TestCreateMode(t *testing.T) {
 		{CreateOptions{HasMode: true, Mode: 0o666}, 0o666}, // the umask does not apply
 		{CreateOptions{HasMode: true, Mode: 0o400}, 0o400},
 		{CreateOptions{HasMode: true, Mode: 0}, 0},
-		{CreateOptions{HasMode: true, Mode: 0o1644}, 0o644 | os.ModeSticky},
+		{CreateOptions{HasMode: true, Mode: 0o777}, 0o777},
 		{CreateOptions{Mode: 0o644}, 0o600}, // Mode without HasMode is ignored
 	} {
 		name := testName(t)
@@ -342,12 +342,27 @@ func TestCreateMode(t *testing.T) {
 			t.Errorf("%+v: mode %v, want %v (%v)", c.opt, fi.Mode(), c.want, err)
 		}
 	}
-	name := testName(t)
-	if _, _, st := Create(s, []byte(name), nil, []byte("f8"), CreateOptions{HasMode: true, Mode: 0o10000}); st.Code != ErrInvalid {
-		t.Errorf("mode 010000: %v, want NPSHM_ERR_INVALID", st.Code)
-	}
-	if _, err := os.Stat("/dev/shm/" + name); !os.IsNotExist(err) {
-		t.Errorf("a refused create left %s behind", name)
+}
+
+// Setuid, setgid and sticky bits, and anything beyond 0777, are refused by create and load, with
+// the value in octal; nothing is created.
+func TestModeRefused(t *testing.T) {
+	s, fs := new(Scratch), new(FileScratch)
+	file := append([]byte(npioFile(t, 4)), 0)
+	for _, mode := range []uint32{0o4755, 0o2755, 0o1777, 0o1000, 0o10000, 0o177777, 1 << 31} {
+		want := "mode must hold permission bits only (0 to 0777), not 0" + strconv.FormatUint(uint64(mode), 8)
+		name := testName(t)
+		_, _, st := Create(s, []byte(name), nil, []byte("f8"), CreateOptions{HasMode: true, Mode: mode})
+		if msg := string(st.AppendMessage(make([]byte, 0, 256), "create", nil)); st.Code != ErrInvalid || !strings.Contains(msg, want) {
+			t.Errorf("create, mode %#o: %v %q, want NPSHM_ERR_INVALID %q", mode, st.Code, msg, want)
+		}
+		_, _, _, st = Load(s, fs, file, []byte(name), &LoadOptions{HasMode: true, Mode: mode})
+		if msg := string(st.AppendMessage(make([]byte, 0, 256), "load", nil)); st.Code != ErrInvalid || !strings.Contains(msg, want) {
+			t.Errorf("load, mode %#o: %v %q, want NPSHM_ERR_INVALID %q", mode, st.Code, msg, want)
+		}
+		if _, err := os.Lstat("/dev/shm/" + name); !os.IsNotExist(err) {
+			t.Errorf("a refused mode %#o left %s behind", mode, name)
+		}
 	}
 }
 
@@ -671,14 +686,28 @@ func TestAttachNotAFile(t *testing.T) {
 			t.Errorf("attach of a FIFO (read-only %v): %v, want NPSHM_ERR_FORMAT", ro, st.Code)
 		}
 	}
-	// A symbolic link to an array is followed by Attach (it is open(2)), not by the lister.
+	// A symbolic link at the name is never followed: another user may have put it there, pointing
+	// at a file of ours. Attach refuses it (PERMISSION, ELOOP), and the lister skips it.
 	target := testName(t)
 	mustCreate(t, s, target, []int64{2}, "f8", CreateOptions{})
 	link := testName(t)
 	if err := os.Symlink("/dev/shm/"+target, "/dev/shm/"+link); err != nil {
 		t.Fatal(err)
 	}
-	mustAttach(t, s, link, true)
+	for _, ro := range []bool{true, false} {
+		_, _, st := Attach(s, []byte(link), ro)
+		if st.Code != ErrPermission || st.Errno != unix.ELOOP || !strings.Contains(st.Msg, "symbolic link") {
+			t.Errorf("attach of a symlink (read-only %v): %v %v %q, want NPSHM_ERR_PERMISSION, ELOOP", ro, st.Code,
+				st.Errno, st.Msg)
+		}
+	}
+	flink := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink("/dev/shm/"+target, flink); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, st := Attach(s, []byte("file://"+flink), true); st.Code != ErrPermission || st.Errno != unix.ELOOP {
+		t.Errorf("attach of a file:// symlink: %v %v, want NPSHM_ERR_PERMISSION, ELOOP", st.Code, st.Errno)
+	}
 	for _, e := range listAll(t) {
 		if e.name == link {
 			t.Error("the lister reported a symbolic link")

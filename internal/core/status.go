@@ -52,16 +52,21 @@ func (c Code) String() string {
 }
 
 // Status is the outcome of an operation. Msg is always a constant string, so that a Status can be
-// made and returned without allocating. When HasNum is set, Num is printed after Msg; when Shape is
-// not nil, it is printed after Msg as a Python tuple. Shape refers to the caller's shape, which must
-// stay valid until the message is written.
+// made and returned without allocating. The message reads Msg[ Path][Msg2][ Num][ Shape]: Path (a
+// path in the operation's scratch memory, such as a lock file's) and Msg2 (a constant) when set, Num
+// when HasNum is set (in octal, with a leading 0 as C writes it, when Octal is set), and Shape, when
+// not nil, as a Python tuple. Shape refers to the caller's shape, which must stay valid until the
+// message is written.
 type Status struct {
 	Code   Code
 	Errno  syscall.Errno
 	Msg    string
+	Path   []byte
+	Msg2   string
 	Num    int64
 	HasNum bool
 	Shape  []int64
+	Octal  bool
 }
 
 // Ok reports whether the status is success.
@@ -75,6 +80,16 @@ func failNum(code Code, msg string, num int64) Status {
 
 func failShape(code Code, msg string, shape []int64) Status {
 	return Status{Code: code, Msg: msg, Shape: shape}
+}
+
+// CheckMode refuses a mode with bits other than the permission bits 0777: setuid, setgid and
+// sticky bits would make an array another user can fill with a program and run.
+func CheckMode(mode uint32) Status {
+	if mode&^0o777 != 0 {
+		return Status{Code: ErrInvalid, Msg: "mode must hold permission bits only (0 to 0777), not", Num: int64(mode),
+			HasNum: true, Octal: true}
+	}
+	return Status{}
 }
 
 // sysFail turns an errno from a system call into a Status with the matching code.
@@ -112,9 +127,18 @@ func (s Status) AppendMessage(dst []byte, op string, name []byte) []byte {
 	}
 	w.str(": ")
 	w.str(s.Msg)
+	if len(s.Path) > 0 {
+		w.str(" ")
+		w.bytes(trimNul(s.Path))
+	}
+	w.str(s.Msg2)
 	if s.HasNum {
 		w.str(" ")
-		w.int(s.Num)
+		if s.Octal {
+			w.octal(uint64(s.Num))
+		} else {
+			w.int(s.Num)
+		}
 	}
 	if s.Shape != nil {
 		w.str(" (")
@@ -136,6 +160,14 @@ func (s Status) AppendMessage(dst []byte, op string, name []byte) []byte {
 	return w.buf
 }
 
+// trimNul drops the NUL that ends a path made for a system call.
+func trimNul(b []byte) []byte {
+	if len(b) > 0 && b[len(b)-1] == 0 {
+		return b[:len(b)-1]
+	}
+	return b
+}
+
 // boundedWriter appends to a slice up to its capacity and silently drops the rest.
 type boundedWriter struct{ buf []byte }
 
@@ -149,6 +181,12 @@ func (w *boundedWriter) bytes(b []byte) {
 	w.buf = append(w.buf, b[:n]...)
 }
 
+// octal writes v in octal with a leading 0, as C's "%#o" does.
+func (w *boundedWriter) octal(v uint64) {
+	var digits [24]byte
+	w.bytes(appendDigits(append(digits[:0], '0'), v, 8, 0))
+}
+
 func (w *boundedWriter) int(v int64) {
 	u := uint64(v)
 	if v < 0 {
@@ -159,16 +197,16 @@ func (w *boundedWriter) int(v int64) {
 	w.bytes(appendUint(digits[:0], u))
 }
 
-func appendUint(b []byte, v uint64) []byte {
-	var digits [20]byte
+func appendUint(b []byte, v uint64) []byte { return appendDigits(b, v, 10, 1) }
+
+// appendDigits appends v in base (2 to 16, lower-case letters) with at least min digits.
+func appendDigits(b []byte, v, base uint64, min int) []byte {
+	var digits [64]byte
 	i := len(digits)
-	for {
+	for v > 0 || len(digits)-i < min {
 		i--
-		digits[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
+		digits[i] = "0123456789abcdef"[v%base]
+		v /= base
 	}
 	return append(b, digits[i:]...)
 }

@@ -18,6 +18,10 @@ func sysOpenat(dirfd int, path []byte, flags int, mode uint32) (int, unix.Errno)
 	return int(r), e
 }
 
+func sysOpenatCwd(path []byte, flags int, mode uint32) (int, unix.Errno) {
+	return sysOpenat(unix.AT_FDCWD, path, flags, mode)
+}
+
 func sysFaccessat(path []byte) unix.Errno {
 	_, _, e := unix.Syscall6(unix.SYS_FACCESSAT, atFdcwd,
 		uintptr(unsafe.Pointer(&path[0])), unix.X_OK, 0, 0, 0)
@@ -33,6 +37,12 @@ func sysLinkat(oldpath, newpath []byte, flags int) unix.Errno {
 func sysRenameat(oldpath, newpath []byte) unix.Errno {
 	_, _, e := unix.Syscall6(unix.SYS_RENAMEAT, atFdcwd, uintptr(unsafe.Pointer(&oldpath[0])),
 		atFdcwd, uintptr(unsafe.Pointer(&newpath[0])), 0, 0)
+	return e
+}
+
+func sysFstatat(dirfd int, path []byte, st *unix.Stat_t, flags int) unix.Errno {
+	_, _, e := unix.Syscall6(unix.SYS_NEWFSTATAT, uintptr(dirfd), uintptr(unsafe.Pointer(&path[0])),
+		uintptr(unsafe.Pointer(st)), uintptr(flags), 0, 0)
 	return e
 }
 

@@ -2,6 +2,7 @@ package core
 
 import (
 	"os"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,12 +38,15 @@ func pausePointOf(v string) int32 {
 	return pauseNone
 }
 
-// testPause stops the process if NPSHM_TEST_PAUSE named this point. The signal goes to this
-// thread: sent to the process, it may be taken by another thread (Python's main thread, waiting
-// for the load), and this one would carry on, up to publishing the array, before the stop
-// reached it (a killed loader then seemed to leave its array behind, one load in 15 here).
+// testPause stops the process if NPSHM_TEST_PAUSE named this point. The SIGSTOP goes to the calling
+// thread (tgkill), which then stops before it returns from the system call. Sent to the process
+// (kill), it is taken by whichever thread the kernel picks, usually the main one: on a busy machine
+// that thread may run only later, while the caller goes on and publishes the array it was meant to
+// stop before (the flake of test_killed_loader_leaves_nothing).
 func testPause(point int32) {
 	if pauseAt == point {
+		runtime.LockOSThread()
 		unix.Tgkill(unix.Getpid(), unix.Gettid(), unix.SIGSTOP)
+		runtime.UnlockOSThread()
 	}
 }

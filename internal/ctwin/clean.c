@@ -1,16 +1,19 @@
 /* The C twin of internal/core/clean_linux.go: npshm_clean_temporaries for forked children, with
- * the same rule (remove .npshm-tmp-<pid>-<n> whose pid is gone), status codes and messages. */
+ * the same rule (remove the caller's regular files .npshm-tmp-<pid>-<id> whose pid is gone), status
+ * codes and messages. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctwin.h"
 
-/* The pid of a temporary name .npshm-tmp-<pid>-<n>, or 0 if name is not one. */
+/* The pid of a temporary name .npshm-tmp-<pid>-<id> (id: lower-case hex digits), or 0 if name is
+ * not one. */
 static int temp_pid(const char *name) {
     size_t pl = strlen(TEMP_PREFIX);
     if (strncmp(name, TEMP_PREFIX, pl) != 0) return 0;
@@ -22,7 +25,7 @@ static int temp_pid(const char *name) {
     }
     if (i == 0 || pid <= 0 || p[i] != '-' || p[i + 1] == 0) return 0;
     for (const char *q = p + i + 1; *q; q++)
-        if (*q < '0' || *q > '9') return 0;
+        if ((*q < '0' || *q > '9') && (*q < 'a' || *q > 'f')) return 0;
     return pid;
 }
 
@@ -56,7 +59,12 @@ int npshm__c_clean_temporaries(const char *dir, int *removed) {
     errno = 0;
     while ((de = readdir(d)) != NULL) {
         int pid = temp_pid(de->d_name);
-        if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH && unlinkat(fd, de->d_name, 0) == 0) n++;
+        struct stat st;
+        /* Only the caller's own regular files (internal/core's CleanTemporaries). */
+        if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH &&
+            fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+            unlinkat(fd, de->d_name, 0) == 0)
+            n++;
         errno = 0;
     }
     int e = errno;

@@ -67,11 +67,9 @@ int npshm__in_forked_child(void);
 enum { PAUSE_NONE, PAUSE_CREATE_PUBLISH, PAUSE_REPLACE_RENAME, PAUSE_LOAD, PAUSE_WRITE };
 extern int npshm__pause_at;
 /* Stops the process with SIGSTOP if NPSHM_TEST_PAUSE named this point: one load and one predictable
- * branch otherwise. */
+ * branch otherwise. raise() signals the calling thread, which stops before it goes on (a signal to
+ * the process may be taken by another thread while this one publishes: internal/core/testhook_linux.go). */
 static inline void test_pause(int point) {
-    /* raise, not kill(getpid()): a signal sent to the process may be taken by another thread,
-     * and this one would carry on (publish, even) before the stop reaches it. raise stops the
-     * calling thread before it returns. */
     if (__builtin_expect(npshm__pause_at == point, 0)) raise(SIGSTOP);
 }
 
@@ -82,25 +80,41 @@ typedef struct status {
     int errnum;
     const char *msg;
     long long num;
-    int has_num;
-    const int64_t *shape; /* if not NULL, printed after msg as a Python tuple of shape_ndim sizes */
+    int has_num;      /* 1: num follows msg; 2: in octal, with a leading 0 */
+    const char *path; /* if not NULL, follows msg (internal/core's Status.Path) */
+    const char *msg2; /* if not NULL, follows path */
+    const int64_t *shape; /* if not NULL, printed last as a Python tuple of shape_ndim sizes */
     int shape_ndim;
 } status;
 
 static const status OK_STATUS = {.code = 0};
 static inline status st_fail(int code, const char *msg) { status s = {.code = code, .msg = msg}; return s; }
-/* A failure with an errno. */
+/* A failure with an errno of its own choice. */
 static inline status st_errno(int code, int errnum, const char *msg) {
     status s = {.code = code, .errnum = errnum, .msg = msg};
     return s;
 }
 /* A message followed by a number ("... not 3"). */
-static inline status st_num(int code, const char *msg, long long num) { status s = {.code = code, .msg = msg, .num = num, .has_num = 1}; return s; }
+static inline status st_num(int code, const char *msg, long long num) {
+    status s = {.code = code, .msg = msg, .num = num, .has_num = 1};
+    return s;
+}
 /* A message followed by a shape ("... shape (3, 0)"): the caller's shape, valid until reported. */
 static inline status st_shape(int code, const char *msg, const int64_t *shape, int ndim) {
     status s = {.code = code, .msg = msg, .shape = shape, .shape_ndim = ndim};
     return s;
 }
+/* "msg PATH msg2[ num]", e.g. "the lock file /dev/shm/.npshm-lock-x belongs to uid 1000". */
+static inline status st_path(int code, int errnum, const char *msg, const char *path, const char *msg2, int has_num,
+                             long long num) {
+    status s = {.code = code, .errnum = errnum, .msg = msg, .num = num, .has_num = has_num, .path = path,
+                .msg2 = msg2};
+    return s;
+}
+/* The mode flags of create and read_file: bits 16 to 31 (NPSHM_MODE), and whether they are valid
+ * (internal/core's CheckMode and capi's flag checks). */
+#define MODE_BITS (0xffffu << 16)
+status npshm__check_mode(unsigned flags); /* status.c */
 /* A failed system call: the code its errno maps to (internal/core, errnoStatus). */
 static inline status st_sys(int errnum, const char *msg) {
     int code = NPSHM_ERR_IO;
@@ -202,10 +216,15 @@ typedef struct segment {
     uint64_t size;
     int named;         /* fd has the temporary name tmp (no O_TMPFILE, or linked for a replace) */
     uint64_t dev, ino; /* of the file, for the handle */
+    int guard;         /* set by the caller: fd is under the fork guard (a load's segment) */
     char dir[MAX_PATH_LEN + 8];
     char tmp[MAX_PATH_LEN + 64];
 } segment;
 
+/* A fresh temporary name .npshm-tmp-<pid>-<16 random hex digits> in dir (which ends in '/'). */
+void npshm__temp_name(char *buf, size_t cap, const char *dir);
+/* npshm_attach that also reports the uid owning the segment (for read_file's foreign check). */
+int npshm__c_attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner);
 /* Builds a new segment for t as npshm_create does: completes h (the caller sets flags, ndim, shape,
  * itemsize, descr, descr_len and data_nbytes), encodes it into hbuf, creates an unnamed file in t's
  * directory (or one with a temporary name), applies the mode in flags, reserves and maps the
@@ -213,7 +232,8 @@ typedef struct segment {
 status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned char *hbuf, segment *seg);
 /* Publishes seg under t's name unless the name is taken (EXISTS). */
 status npshm__segment_link(const target *t, segment *seg);
-/* Abandons an unpublished segment: removes its temporary name, unmaps and closes it. */
+/* Abandons an unpublished segment: truncates it (its memory is freed even if a forked child holds
+ * its descriptor), closes it, removes its temporary name and unmaps it. */
 void npshm__segment_drop(segment *seg);
 /* A handle for a mapped segment at base with header h, of the file dev, ino; NULL if out of memory. */
 npshm_array *npshm__make_handle(void *base, const header *h, uint64_t dev, uint64_t ino, const char *display);

@@ -12,13 +12,14 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ctwin.h"
 
 #define LOCK_PREFIX ".npshm-lock-"
-#define READ_FLAGS (NPSHM_READONLY | NPSHM_EXCLUSIVE | NPSHM_HAS_MODE | (07777u << 16))
+#define READ_FLAGS (NPSHM_READONLY | NPSHM_EXCLUSIVE | NPSHM_ACCEPT_FOREIGN | NPSHM_HAS_MODE | MODE_BITS)
 
 /* ---- names and the lock file (internal/core/name.go, load_linux.go) ---- */
 
@@ -55,48 +56,124 @@ int npshm__c_lock_path(const char *name, char *out, size_t cap) {
     return lock_path(&t, out, cap);
 }
 
-static status take_lock(const char *path, const volatile int *cancel, int *fd_out) {
+static int64_t monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int same_file(int fd, const char *path) {
+    struct stat held, named;
+    return fstat(fd, &held) == 0 && stat(path, &named) == 0 && held.st_ino == named.st_ino && held.st_dev == named.st_dev;
+}
+
+/* The pid holding the flock of fd, as /proc/locks shows it, or 0 (internal/core/lockholder_linux.go). */
+static long lock_holder(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return 0;
+    char key[64];
+    snprintf(key, sizeof key, "%02x:%02x:%llu", major(st.st_dev), minor(st.st_dev), (unsigned long long)st.st_ino);
+    FILE *f = fopen("/proc/locks", "re");
+    if (f == NULL) return 0;
+    char line[512], arrow[8], file[64];
+    long pid = 0, p;
+    while (pid == 0 && fgets(line, sizeof line, f)) {
+        /* "1: FLOCK  ADVISORY  WRITE 1234 00:19:5 0 EOF"; a waiter's line has "->" after "1:" */
+        if (sscanf(line, "%*s %7s", arrow) == 1 && strcmp(arrow, "->") == 0) continue;
+        if (sscanf(line, "%*s %*s %*s %*s %ld %63s", &p, file) == 2 && strcmp(file, key) == 0) pid = p;
+    }
+    fclose(f);
+    return pid;
+}
+
+/* Opens the lock file, creating it (mode 0600) if there is none, and refuses one no loader of this
+ * user made: a symlink, anything but a regular file, a file of another uid (internal/core's openLock). */
+static status open_lock(const char *path, int *fd_out) {
+    const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
     for (;;) {
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0) return st_sys(errno, "cannot open the lock file");
-        int locked = 0;
-        if (cancel == NULL) {
-            while (!locked) {
-                if (flock(fd, LOCK_EX) == 0) locked = 1;
-                else if (errno != EINTR) { int e = errno; close(fd); return st_sys(e, "cannot lock the lock file"); }
-            }
-        } else {
-            long wait = 50000;
-            while (!locked) {
-                if (flock(fd, LOCK_EX | LOCK_NB) == 0) { locked = 1; break; }
-                if (errno != EWOULDBLOCK && errno != EINTR) { int e = errno; close(fd); return st_sys(e, "cannot lock the lock file"); }
-                if (*cancel) {
-                    /* If nobody holds the lock after all (the wait may have been for nothing but a
-                     * signal), the file may be ours alone: remove it as a loader would. */
-                    struct stat held, named;
-                    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &held) == 0 && stat(path, &named) == 0 &&
-                        held.st_ino == named.st_ino && held.st_dev == named.st_dev)
-                        unlink(path);
-                    close(fd);
-                    return st_errno(NPSHM_ERR_IO, EINTR, "load cancelled");
-                }
-                struct timespec ts = {0, wait};
-                nanosleep(&ts, NULL);
-                wait = wait * 2 > 5000000 ? 5000000 : wait * 2;
-            }
+        int fd = npshm__guard_open(path, flags, 0);
+        if (fd == -ENOENT) {
+            fd = npshm__guard_open(path, flags | O_CREAT | O_EXCL, 0600);
+            if (fd == -EEXIST) continue; /* another loader made it meanwhile */
         }
-        struct stat held, named;
-        if (fstat(fd, &held) == 0 && stat(path, &named) == 0 && held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
-            *fd_out = fd;
-            return OK_STATUS;
+        if (fd == -ELOOP) return st_path(NPSHM_ERR_PERMISSION, ELOOP, "the lock file", path, " is a symbolic link", 0, 0);
+        if (fd < 0) return st_sys(-fd, "cannot open the lock file");
+        struct stat st;
+        if (fstat(fd, &st) != 0) {
+            int e = errno;
+            npshm__guard_close(fd);
+            return st_sys(e, "cannot stat the lock file");
         }
-        close(fd);
+        if (!S_ISREG(st.st_mode)) {
+            npshm__guard_close(fd);
+            return st_path(NPSHM_ERR_PERMISSION, 0, "the lock file", path, " is not a regular file", 0, 0);
+        }
+        if (st.st_uid != geteuid()) {
+            npshm__guard_close(fd);
+            return st_path(NPSHM_ERR_PERMISSION, 0, "the lock file", path, " belongs to uid", 1, st.st_uid);
+        }
+        *fd_out = fd;
+        return OK_STATUS;
     }
 }
 
+/* Locks fd: blocking, or with a cancel flag or a deadline (monotonic ns, 0: none) polling. */
+static status flock_wait(int fd, const char *path, const volatile int *cancel, int64_t deadline) {
+    if (cancel == NULL && deadline == 0) {
+        for (;;) {
+            if (flock(fd, LOCK_EX) == 0) return OK_STATUS;
+            if (errno != EINTR) return st_sys(errno, "cannot lock the lock file");
+        }
+    }
+    int64_t wait = 50000;
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) return OK_STATUS;
+        if (errno != EWOULDBLOCK && errno != EINTR) return st_sys(errno, "cannot lock the lock file");
+        if (cancel != NULL && *cancel) return st_errno(NPSHM_ERR_IO, EINTR, "load cancelled");
+        int64_t pause = wait;
+        if (deadline != 0) {
+            int64_t left = deadline - monotonic_ns();
+            if (left <= 0) {
+                long pid = lock_holder(fd);
+                return st_path(NPSHM_ERR_IO, ETIMEDOUT, "timed out waiting for the lock file", path,
+                               pid > 0 ? ", held by pid" : NULL, pid > 0, pid);
+            }
+            if (left < pause) pause = left;
+        }
+        struct timespec ts = {(time_t)(pause / 1000000000), (long)(pause % 1000000000)};
+        nanosleep(&ts, NULL);
+        wait = wait * 2 > 5000000 ? 5000000 : wait * 2;
+    }
+}
+
+/* takes the lock file (internal/core's takeLock): the locked file must still be the one at path. */
+static status take_lock(const char *path, const npshm_read_options *o, int *fd_out) {
+    int64_t deadline = o->timeout_ms > 0 ? monotonic_ns() + o->timeout_ms * 1000000 : 0;
+    for (;;) {
+        int fd;
+        status s = open_lock(path, &fd);
+        if (s.code) return s;
+        if ((s = flock_wait(fd, path, o->cancel, deadline)).code) {
+            /* If nobody holds the lock after all (the wait may have been for nothing but a signal),
+             * the file may be ours alone: remove it as a loader would. */
+            if (flock(fd, LOCK_EX | LOCK_NB) == 0 && same_file(fd, path)) unlink(path);
+            npshm__guard_close(fd);
+            return s;
+        }
+        if (same_file(fd, path)) {
+            *fd_out = fd;
+            return OK_STATUS;
+        }
+        npshm__guard_close(fd); /* removed or replaced while we waited: lock the current one */
+    }
+}
+
+/* Removes the lock file, then unlocks it for every holder of its open file description (a child
+ * forked during the load too) and closes it. */
 static void drop_lock(const char *path, int fd) {
     unlink(path);
-    close(fd);
+    flock(fd, LOCK_UN);
+    npshm__guard_close(fd);
 }
 
 /* ---- loading (internal/core/load_linux.go) ---- */
@@ -133,13 +210,20 @@ static status load_new(const target *t, const fheader *fh, int src, uint64_t dat
     if (npshm__shape_bytes(h.shape, h.ndim, h.itemsize, &h.data_nbytes).code)
         return st_fail(NPSHM_ERR_INVALID, "array too large: its size in bytes overflows");
     segment seg;
+    seg.guard = 1;
     status s = npshm__segment_new(t, &h, flags, hbuf, &seg);
     if (s.code) return s;
+    (void)madvise(seg.base, seg.size, MADV_DONTFORK); /* a child forked during the load gets no mapping */
     if ((s = fill_data(src, data_off, (char *)seg.base + h.data_offset, h.data_nbytes, seg.fd, h.data_offset,
                        cancel)).code)
         goto fail;
+    if (cancel != NULL && *cancel) { /* the last look before publishing (internal/core's loadNew) */
+        s = st_errno(NPSHM_ERR_IO, EINTR, "load cancelled");
+        goto fail;
+    }
     if ((s = npshm__segment_link(t, &seg)).code) goto fail;
-    close(seg.fd);
+    (void)madvise(seg.base, seg.size, MADV_DOFORK); /* an array like any other */
+    npshm__guard_close(seg.fd);
     npshm_array *a = npshm__make_handle(seg.base, &h, seg.dev, seg.ino, t->display);
     if (a == NULL) {
         munmap(seg.base, seg.size);
@@ -160,7 +244,6 @@ fail:
 static status read_header_at(fwork *w, int fd, uint64_t off) {
     struct stat st;
     if (fstat(fd, &st) != 0) return st_sys(errno, "cannot stat the file");
-    if (S_ISDIR(st.st_mode)) return st_errno(NPSHM_ERR_INVALID, EISDIR, "the file is a directory");
     uint64_t size = (uint64_t)st.st_size;
     uint64_t avail = size > off ? size - off : 0;
     uint64_t want = avail < sizeof w->file ? avail : sizeof w->file;
@@ -203,16 +286,26 @@ static int reprefix(int rc, const char *from) {
     return rc;
 }
 
-/* attach_matching attaches name and checks it against the expectations and, if with_file, the file.
- * Returns the status code; on failure other than NOT_FOUND the message is set in s. */
-static int attach_matching(const char *name, unsigned ro, const npshm_read_options *o, const char *expect,
+/* attach_matching attaches name and checks its owner (unless NPSHM_ACCEPT_FOREIGN is in flags), the
+ * expectations and, if with_file, the file. Returns the status code; on failure other than NOT_FOUND
+ * the message is set in s. */
+static int attach_matching(const char *name, unsigned flags, const npshm_read_options *o, const char *expect,
                            const fwork *w, int with_file, npshm_array **out, status *s) {
     npshm_array *a = NULL;
-    int rc = npshm__c_attach(name, ro, 0, -1, NULL, NULL, &a);
+    unsigned owner = 0;
+    int rc = npshm__c_attach_owner(name, flags & NPSHM_READONLY, &a, &owner);
     if (rc != 0) return reprefix(rc, "npshm_attach"); /* its message is this thread's last error */
+    if (!(flags & NPSHM_ACCEPT_FOREIGN) && owner != geteuid()) {
+        npshm__handle_free(a);
+        *s = st_num(NPSHM_ERR_PERMISSION, "the existing array belongs to uid", owner);
+        return s->code;
+    }
     *s = match_geometry(a->ndim, a->shape, a->dtype, o, expect);
     if (!s->code && with_file && w->fh.format) {
-        npshm_read_options fo = {1, w->fh.ndim, w->fh.shape, NULL, 0, NULL, 0, 0};
+        npshm_read_options fo = NPSHM_READ_OPTIONS_INIT;
+        fo.expect_shape = 1;
+        fo.ndim = w->fh.ndim;
+        fo.shape = w->fh.shape;
         *s = match_geometry(a->ndim, a->shape, a->dtype, &fo, w->fh.descr);
         if (!s->code && a->fortran != w->fh.fortran) {
             int big = 0;
@@ -229,14 +322,30 @@ static int attach_matching(const char *name, unsigned ro, const npshm_read_optio
     return 0;
 }
 
+/* Opens the array file: O_NONBLOCK, so that a FIFO without a writer cannot block, and anything but
+ * a regular file is refused before it is made blocking again (internal/core's openFile). */
 static int open_file(const char *path, int *fd, status *s) {
-    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    *fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (*fd < 0) {
         *s = errno == ENOENT ? st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, "no such file")
                              : st_sys(errno, "cannot open the file");
         return s->code;
     }
-    return 0;
+    struct stat st;
+    *s = OK_STATUS;
+    if (fstat(*fd, &st) != 0)
+        *s = st_sys(errno, "cannot stat the file");
+    else if (S_ISDIR(st.st_mode))
+        *s = st_errno(NPSHM_ERR_INVALID, EISDIR, "the file is a directory");
+    else if (!S_ISREG(st.st_mode))
+        *s = st_fail(NPSHM_ERR_INVALID, "the file is not a regular file");
+    else if (fcntl(*fd, F_SETFL, 0) != 0)
+        *s = st_sys(errno, "cannot open the file");
+    if (s->code) {
+        close(*fd);
+        *fd = -1;
+    }
+    return s->code;
 }
 
 int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm_read_options *opts,
@@ -244,23 +353,39 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     const char *op = "npshm_read_file";
     if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
-    if (flags & ~READ_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (read_file takes NPSHM_READONLY, NPSHM_EXCLUSIVE and a mode)");
+    if (flags & ~READ_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (read_file takes NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_ACCEPT_FOREIGN and a mode)");
+    if ((flags & MODE_BITS) && !(flags & NPSHM_HAS_MODE))
+        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "mode bits without NPSHM_HAS_MODE (use NPSHM_MODE(perm))");
     if (bad_arg(path, MAX_PATH_LEN)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "path is NULL or too long");
-    npshm_read_options none;
-    memset(&none, 0, sizeof none);
+    npshm_read_options none = NPSHM_READ_OPTIONS_INIT;
     npshm_read_options *o = opts ? opts : &none;
+    if (o->size < sizeof none)
+        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name,
+                           "options.size is smaller than any npshm_read_options (set it with NPSHM_READ_OPTIONS_INIT)");
+    if (o->size > sizeof none) {
+        if (o->size > 1u << 16) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "options.size is implausibly large");
+        for (size_t i = sizeof none; i < o->size; i++)
+            if (((const unsigned char *)o)[i] != 0)
+                return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "options set fields this version of the library does not know");
+    }
     o->attached = 0;
     o->end = 0;
+    if (o->timeout_ms < -1)
+        return npshm__report(st_num(NPSHM_ERR_INVALID, "timeout_ms must be -1 (no limit), 0 (the default: no limit) or positive, not",
+                                    (long long)o->timeout_ms), op, name);
     if (o->expect_shape && (o->ndim < 0 || o->ndim > NPSHM_MAX_NDIM))
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected ndim must be between 0 and 64");
     if (o->expect_shape && o->ndim > 0 && o->shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected shape is NULL");
     if (o->dtype != NULL && bad_arg(o->dtype, MAX_DTYPE_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected dtype is too long");
+    if (flags & NPSHM_HAS_MODE) {
+        status ms = npshm__check_mode(flags);
+        if (ms.code) return npshm__report(ms, op, name);
+    }
     fwork *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
     memset(&w->fh, 0, sizeof w->fh);
     status s = OK_STATUS;
     int rc = 0, src = -1, lock = -1;
-    unsigned ro = flags & NPSHM_READONLY;
     const char *expect = NULL;
     target t;
     if ((s = npshm__resolve(name, &t)).code) goto report;
@@ -280,7 +405,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
         if ((s = match_geometry(w->fh.ndim, w->fh.shape, w->fh.descr, o, expect)).code) goto report;
     }
     if (!(flags & NPSHM_EXCLUSIVE)) {
-        rc = attach_matching(name, ro, o, expect, w, file_first, out, &s);
+        rc = attach_matching(name, flags, o, expect, w, file_first, out, &s);
         if (rc == 0) { o->attached = 1; goto done; }
         if (rc != NPSHM_ERR_NOT_FOUND) { if (s.code) goto report; goto done_rc; }
     }
@@ -290,13 +415,13 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
         o->end = o->offset + w->fh.header_len + w->fh.nbytes;
         if ((s = match_geometry(w->fh.ndim, w->fh.shape, w->fh.descr, o, expect)).code) goto report;
     }
-    if ((s = take_lock(w->lock, o->cancel, &lock)).code) goto report;
+    if ((s = take_lock(w->lock, o, &lock)).code) goto report;
     s = OK_STATUS;
     if (flags & NPSHM_EXCLUSIVE) {
         if (access(t.path, F_OK) == 0) { s = st_errno(NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists"); goto report; }
         if (errno != ENOENT) { s = st_sys(errno, "cannot check the array's name"); goto report; }
     } else {
-        rc = attach_matching(name, ro, o, expect, w, 1, out, &s);
+        rc = attach_matching(name, flags, o, expect, w, 1, out, &s);
         if (rc == 0) { o->attached = 1; goto done; }
         if (rc != NPSHM_ERR_NOT_FOUND) { if (s.code) goto report; goto done_rc; }
     }
@@ -305,7 +430,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
         s = load_new(&t, &w->fh, src, o->offset + w->fh.header_len, flags, o->cancel, w->file, &a);
         if (s.code == NPSHM_ERR_EXISTS && !(flags & NPSHM_EXCLUSIVE)) {
             s = OK_STATUS;
-            rc = attach_matching(name, ro, o, expect, w, 1, out, &s);
+            rc = attach_matching(name, flags, o, expect, w, 1, out, &s);
             if (rc == 0) { o->attached = 1; goto done; }
             if (s.code) goto report;
             goto done_rc;

@@ -8,22 +8,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ctwin.h"
 
-#define CREATE_FLAGS (NPSHM_REPLACE | NPSHM_FORTRAN | NPSHM_HAS_MODE | (07777u << 16))
+#define CREATE_FLAGS (NPSHM_REPLACE | NPSHM_FORTRAN | NPSHM_HAS_MODE | MODE_BITS)
 
 /* ---- operations (internal/core/ops_linux.go) ---- */
 
 static _Atomic unsigned long temp_counter;
 
+/* A fresh temporary name in dir, .npshm-tmp-<pid>-<16 hex digits> (internal/core's appendTempName):
+ * random from getrandom, so that another user cannot take the names a process will use; should
+ * getrandom fail, from a counter and the clock. */
 void npshm__temp_name(char *buf, size_t cap, const char *dir) {
-    snprintf(buf, cap, "%s" TEMP_PREFIX "%d-%lu", dir, (int)getpid(), atomic_fetch_add(&temp_counter, 1) + 1);
+    uint64_t v;
+    /* The system call, not glibc's getrandom(), which the oldest glibc the wheels serve (2.17)
+     * lacks; 1 is GRND_NONBLOCK. A kernel without it (before 3.17) takes the fallback. */
+    if (syscall(SYS_getrandom, &v, sizeof v, 1) != (long)sizeof v) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        v = (uint64_t)(atomic_fetch_add(&temp_counter, 1) + 1) * 0x9e3779b97f4a7c15ULL ^
+            ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+    }
+    snprintf(buf, cap, "%s" TEMP_PREFIX "%d-%016llx", dir, (int)getpid(), (unsigned long long)v);
 }
+
 
 static void dir_of(const target *t, char *dir, size_t cap) {
     if (t->dir == 0)
@@ -50,6 +66,23 @@ npshm_array *npshm__make_handle(void *base, const header *h, uint64_t dev, uint6
     memcpy(a->dtype, h->descr, h->descr_len);
     strcpy(a->name, display);
     return a;
+}
+
+/* open and close, under the fork guard for a load's segment (internal/core/forkguard_linux.go). */
+static int seg_open(const segment *seg, const char *path, int flags, unsigned mode) {
+    if (!seg->guard) return open(path, flags, mode);
+    int fd = npshm__guard_open(path, flags, mode);
+    if (fd < 0) {
+        errno = -fd;
+        return -1;
+    }
+    return fd;
+}
+static void seg_close(const segment *seg, int fd) {
+    if (seg->guard)
+        npshm__guard_close(fd);
+    else
+        close(fd);
 }
 
 status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned char *hbuf, segment *seg) {
@@ -83,11 +116,11 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
 
     dir_of(t, seg->dir, sizeof seg->dir);
     static atomic_int proc_ok; /* 0 unknown, 1 yes, 2 no: can /proc/self/fd publish O_TMPFILE files? */
-    seg->fd = open(seg->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    seg->fd = seg_open(seg, seg->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (seg->fd >= 0 && atomic_load(&proc_ok) == 0)
         atomic_store(&proc_ok, access("/proc/self/fd", X_OK) == 0 ? 1 : 2);
     if (seg->fd >= 0 && atomic_load(&proc_ok) == 2) {
-        close(seg->fd);
+        seg_close(seg, seg->fd);
         seg->fd = -1;
         errno = EOPNOTSUPP;
     }
@@ -96,14 +129,14 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
             return st_sys(errno, "cannot create the array's directory entry");
         for (int i = 0; i < 100 && seg->fd < 0; i++) {
             npshm__temp_name(seg->tmp, sizeof seg->tmp, seg->dir);
-            seg->fd = open(seg->tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+            seg->fd = seg_open(seg, seg->tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
             if (seg->fd < 0 && errno != EEXIST) return st_sys(errno, "cannot create a temporary file");
         }
         if (seg->fd < 0) return st_fail(NPSHM_ERR_IO, "cannot find a free temporary name");
         seg->named = 1;
     }
     status s;
-    if ((flags & NPSHM_HAS_MODE) && fchmod(seg->fd, (flags >> 16) & 07777) != 0) {
+    if ((flags & NPSHM_HAS_MODE) && fchmod(seg->fd, (flags >> 16) & 0777) != 0) {
         s = st_sys(errno, "cannot set the mode");
         goto fail;
     }
@@ -156,9 +189,10 @@ status npshm__segment_link(const target *t, segment *seg) {
 }
 
 void npshm__segment_drop(segment *seg) {
+    (void)ftruncate(seg->fd, 0); /* frees the memory, even if a child forked meanwhile holds the fd */
+    seg_close(seg, seg->fd);
     if (seg->named && seg->tmp[0]) unlink(seg->tmp);
     if (seg->base != MAP_FAILED) munmap(seg->base, seg->size);
-    close(seg->fd);
 }
 
 static status c_create(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
@@ -171,6 +205,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     size_t dlen;
     long long itemsize;
     if ((s = npshm__normalize(dtype, strlen(dtype), descr, MAX_DESCR, &dlen, &itemsize)).code) return s;
+    if ((flags & NPSHM_HAS_MODE) && (s = npshm__check_mode(flags)).code) return s;
     h.ndim = ndim;
     memcpy(h.shape, shape, sizeof(int64_t) * (size_t)ndim);
     h.itemsize = (uint64_t)itemsize;
@@ -179,6 +214,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     h.flags = (flags & NPSHM_FORTRAN) ? FLAG_FORTRAN : 0;
     if ((s = npshm__shape_bytes(shape, ndim, h.itemsize, &h.data_nbytes)).code) return s;
     segment seg;
+    seg.guard = 0;
     if ((s = npshm__segment_new(&t, &h, flags, hbuf, &seg)).code) return s;
     /* The handle is made before the array is published: short of memory for it afterwards, the
      * only clean-up would be a delete by name, which could remove another process's array. */
@@ -249,24 +285,63 @@ static status read_header(int fd, struct stat *st, header *h, unsigned char *hbu
     return npshm__decode_header(hbuf, (size_t)n, size, h, scratch);
 }
 
+/* Sparse segments (internal/core/sparse_linux.go): a segment with holes is backed before it is
+ * handed out, so that touching it cannot raise SIGBUS on a full /dev/shm. */
+#define PAGE 4096ULL
+static const status SPARSE_NO_SPACE = {.code = NPSHM_ERR_NO_SPACE, .errnum = ENOSPC,
+                                       .msg = "cannot reserve memory for the array's sparse segment"};
+
+static int is_sparse(const struct stat *st) {
+    return (uint64_t)st->st_blocks * 512 < ((uint64_t)st->st_size + PAGE - 1) / PAGE * PAGE;
+}
+
+static status reserve_sparse(int fd, uint64_t size) {
+    int e;
+    while ((e = fallocate(fd, 0, 0, (off_t)size)) != 0 && errno == EINTR) {}
+    if (e == 0 || errno == EOPNOTSUPP || errno == ENOSYS) return OK_STATUS;
+    return st_sys(errno, "cannot reserve memory for the array's sparse segment");
+}
+
+static status populate_sparse(int fd, void *base, uint64_t len, const struct stat *st) {
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0 || fs.f_type != 0x01021994 /* TMPFS_MAGIC */) return OK_STATUS;
+    uint64_t holes = ((uint64_t)st->st_size + PAGE - 1) / PAGE * PAGE - (uint64_t)st->st_blocks * 512;
+    uint64_t mapped = (len + PAGE - 1) / PAGE * PAGE;
+    if (holes > mapped) holes = mapped;
+    if ((uint64_t)fs.f_bavail * (uint64_t)fs.f_bsize < holes) return SPARSE_NO_SPACE;
+    if (madvise(base, len, 22 /* MADV_POPULATE_READ */) != 0 && errno != EINVAL) return SPARSE_NO_SPACE;
+    return OK_STATUS;
+}
+
 static status c_attach(const char *name, unsigned flags, int expect_geom, int ndim, const int64_t *shape,
-                       const char *dtype, npshm_array **out, char *descr, unsigned char *hbuf) {
+                       const char *dtype, npshm_array **out, char *descr, unsigned char *hbuf, unsigned *owner) {
     target t;
     status s = npshm__resolve(name, &t);
     if (s.code) return s;
     int ro = (flags & NPSHM_READONLY) != 0;
-    int fd = open(t.path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
+    /* Never follow a symlink at the name, never block opening a FIFO (internal/core's Attach). */
+    int fd = open(t.path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0) {
         if (errno == ENOENT) return st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, "no array of that name");
+        if (errno == ELOOP)
+            return st_errno(NPSHM_ERR_PERMISSION, ELOOP, "the name is a symbolic link, which npshm does not follow");
         return st_sys(errno, "cannot open the array");
     }
     struct stat st;
     header h;
     s = read_header(fd, &st, &h, hbuf, descr);
     if (s.code) { close(fd); return s; }
+    if (owner) *owner = st.st_uid;
     uint64_t size = h.data_offset + h.data_nbytes;
+    int sparse = is_sparse(&st);
+    if (sparse && !ro && (s = reserve_sparse(fd, size)).code) { close(fd); return s; }
     void *base = mmap(NULL, size, ro ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int map_errno = errno;
+    if (base != MAP_FAILED && sparse && ro && (s = populate_sparse(fd, base, size, &st)).code) {
+        munmap(base, size);
+        close(fd);
+        return s;
+    }
     close(fd);
     if (base == MAP_FAILED) return st_sys(map_errno, "cannot map the array");
     if (expect_geom) {
@@ -309,6 +384,8 @@ int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const
     if (ndim < 0 || ndim > NPSHM_MAX_NDIM) return npshm__report(st_num(NPSHM_ERR_INVALID, "ndim must be between 0 and 64, not", ndim), op, name);
     if (ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "shape is NULL");
     if (flags & ~CREATE_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (NPSHM_READONLY applies to attach only)");
+    if ((flags & MODE_BITS) && !(flags & NPSHM_HAS_MODE))
+        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "mode bits without NPSHM_HAS_MODE (use NPSHM_MODE(perm))");
     if (bad_arg(dtype, MAX_DTYPE_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "dtype is NULL or too long");
     work *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
@@ -330,9 +407,17 @@ int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim,
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected dtype is too long");
     work *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
-    status s = c_attach(name, flags, expect_geom, ndim, shape, expect_geom ? dtype : NULL, out, w->descr, w->hbuf);
+    status s = c_attach(name, flags, expect_geom, ndim, shape, expect_geom ? dtype : NULL, out, w->descr, w->hbuf, NULL);
     free(w);
     return s.code ? npshm__report(s, op, name) : NPSHM_OK;
+}
+
+int npshm__c_attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner) {
+    work *w = malloc(sizeof *w);
+    if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, "npshm_attach", name, "out of memory");
+    status s = c_attach(name, flags, 0, -1, NULL, NULL, out, w->descr, w->hbuf, owner);
+    free(w);
+    return s.code ? npshm__report(s, "npshm_attach", name) : NPSHM_OK;
 }
 
 int npshm__c_delete(const char *name) {

@@ -12,11 +12,34 @@ static void put(char *b, size_t cap, size_t *n, const char *fmt, long long v) {
     if (r > 0) *n = *n + (size_t)r < cap ? *n + (size_t)r : cap - 1;
 }
 
+static void puts_(char *b, size_t cap, size_t *n, const char *str) {
+    if (*n + 1 >= cap) return;
+    int r = snprintf(b + *n, cap - *n, "%s", str);
+    if (r > 0) *n = *n + (size_t)r < cap ? *n + (size_t)r : cap - 1;
+}
+
+status npshm__check_mode(unsigned flags) {
+    unsigned mode = (flags & MODE_BITS) >> 16;
+    if (mode & ~0777u)
+        return st_path(NPSHM_ERR_INVALID, 0, "mode must hold permission bits only (0 to 0777), not", NULL, NULL, 2,
+                       mode);
+    return OK_STATUS;
+}
+
 int npshm__report(status s, const char *op, const char *name) {
     char what[1024]; /* as long as the message itself can be (cshim.c's ERRBUF_CAP) */
-    int r = snprintf(what, sizeof what, "%s", s.msg);
-    size_t n = r < 0 ? 0 : (size_t)r < sizeof what ? (size_t)r : sizeof what - 1;
-    if (s.has_num) put(what, sizeof what, &n, " %lld", s.num);
+    size_t n = 0;
+    what[0] = 0;
+    puts_(what, sizeof what, &n, s.msg);
+    if (s.path) {
+        puts_(what, sizeof what, &n, " ");
+        puts_(what, sizeof what, &n, s.path);
+    }
+    if (s.msg2) puts_(what, sizeof what, &n, s.msg2);
+    if (s.has_num == 2)
+        put(what, sizeof what, &n, " %#llo", s.num);
+    else if (s.has_num)
+        put(what, sizeof what, &n, " %lld", s.num);
     if (s.shape != NULL) {
         put(what, sizeof what, &n, " (", 0);
         for (int i = 0; i < s.shape_ndim; i++) put(what, sizeof what, &n, i ? ", %lld" : "%lld", (long long)s.shape[i]);

@@ -71,8 +71,9 @@ def _flags(mode: Optional[int], flags: int = 0) -> int:
     if mode is None:
         return flags
     mode = operator.index(mode)
-    if not 0 <= mode <= 0o7777:
-        raise ValueError(f"mode must be permission bits between 0 and 0o7777, not {mode:#o}")
+    if not 0 <= mode <= 0o777:
+        # setuid, setgid and sticky bits would make an array another user can fill and run
+        raise ValueError(f"mode must hold permission bits only (0 to 0o777), not {mode:#o}")
     return flags | _HAS_MODE | (mode << 16)
 
 
@@ -582,9 +583,10 @@ def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
 def clean_temporaries(directory: Union[str, bytes, os.PathLike[str], os.PathLike[bytes], None] = None) -> int:
     """Remove the files that processes killed while creating or replacing an array left behind.
 
-    Such a process can leave a complete but unreachable file ``.npshm-tmp-<pid>-<n>``; this removes
-    those whose process no longer exists. Files of live processes, and files this process may not
-    remove, stay. :func:`list` never reports them.
+    Such a process can leave a complete but unreachable file ``.npshm-tmp-<pid>-<id>``
+    (docs/FORMAT.md, "Creation"); this removes those whose process no longer exists and that are
+    regular files of this user. Files of live processes and of other users stay (anyone can make a
+    file of that name in ``/dev/shm``). :func:`list` never reports them.
 
     Parameters
     ----------

@@ -9,6 +9,9 @@ A load runs in a helper thread without the GIL, so that Ctrl+C in the calling th
 (through the C ABI's cancel flag) and raises KeyboardInterrupt with nothing left behind: of any
 number of processes loading one name at once exactly one reads the file, nobody sees a partly
 filled array, and a loader that dies leaves nothing.
+
+A Ctrl+C that comes once the array is published is too late to stop anything, and the call returns
+the array (read_shared_array's docstring).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import _thread
 import ctypes
 import io
+import math
 import os
 import threading
 import time
@@ -37,6 +41,7 @@ _EXCLUSIVE = _native.EXCLUSIVE
 _FORTRAN = _native.FORTRAN
 _NPY = _native.NPY
 _NPIO = _native.NPIO
+_ACCEPT_FOREIGN = _native.ACCEPT_FOREIGN
 
 
 if TYPE_CHECKING:
@@ -78,8 +83,11 @@ def _source(file: FileSource) -> tuple[Union[str, bytes], int, Any]:
 
 
 def _load(path: Union[str, bytes], name: Name, flags: int, shape: Optional[tuple[int, ...]],
-          descr: Optional[str], offset: int) -> tuple[NDArray[Any], bool, int]:
-    """_native.read_file in a helper thread; KeyboardInterrupt cancels it."""
+          descr: Optional[str], offset: int, timeout_ms: int,
+          published: list[tuple[NDArray[Any], bool, int]]) -> tuple[NDArray[Any], bool, int]:
+    """_native.read_file in a helper thread; KeyboardInterrupt cancels it. The helper puts the result
+    into published as soon as it has published an array of its own (attached False), before the
+    caller's thread can be interrupted again: that array is there to stay."""
     cancel = ctypes.c_int(0)
     result: list[Any] = []
     running = threading.Event()
@@ -88,7 +96,10 @@ def _load(path: Union[str, bytes], name: Name, flags: int, shape: Optional[tuple
     def run() -> None:
         running.set()
         try:
-            result.append(_native.read_file(path, name, flags, shape, descr, offset, ctypes.addressof(cancel)))
+            r = _native.read_file(path, name, flags, shape, descr, offset, ctypes.addressof(cancel), timeout_ms)
+            if not r[1]:
+                published.append(r)
+            result.append(r)
         except BaseException as e:  # handed to the caller's thread
             result.append(e)
         finally:
@@ -98,9 +109,14 @@ def _load(path: Union[str, bytes], name: Name, flags: int, shape: Optional[tuple
     # our own Event to wait on (an interrupted Thread.join can report a running thread as finished).
     # On any interruption the load is cancelled and waited for, so that it never outlives the call:
     # a thread that is not running half a second after being asked for never was.
+    # The wait is timed: a SIGINT that the kernel hands to another thread (it does while this one has
+    # signals blocked, as inside pthread_create) does not wake this one, and before Python 3.12 that
+    # thread can even clear the flag that makes this one run the handler, until it next takes the
+    # GIL. Waking every 0.1 s, it does, and Ctrl+C works within that (measured: 1 in 160 hung).
     try:
         _thread.start_new_thread(run, ())
-        finished.wait()
+        while not finished.wait(0.1):
+            pass
     except BaseException:
         cancel.value = 1
         deadline = time.monotonic() + 0.5
@@ -119,6 +135,26 @@ def _load(path: Union[str, bytes], name: Name, flags: int, shape: Optional[tuple
     return arr, bool(attached), int(end)
 
 
+def _advance(file: Any, fobj: Any, end: int) -> None:
+    """Leave an open file (or descriptor) just past the record that was read."""
+    if fobj is not None and end:
+        fobj.seek(end)
+    elif isinstance(file, int) and end:
+        os.lseek(file, end, os.SEEK_SET)
+
+
+def _timeout_ms(timeout: Any) -> int:
+    """read_shared_array's timeout as npshm_read_options.timeout_ms (0: no limit)."""
+    if timeout is None:
+        return 0
+    t = float(timeout)
+    if not t >= 0:
+        raise ValueError(f"timeout must be None or a number of seconds >= 0, not {timeout!r}")
+    if math.isinf(t):
+        return 0
+    return max(1, min(math.ceil(t * 1000), 1 << 62))
+
+
 @overload
 def read_shared_array(
     file: FileSource,
@@ -131,6 +167,8 @@ def read_shared_array(
     accept_existing: bool = True,
     buffering: int = -1,
     return_status: Literal[False] = False,
+    accept_foreign: bool = False,
+    timeout: Optional[float] = None,
 ) -> NDArray[Any]: ...
 @overload
 def read_shared_array(
@@ -144,6 +182,8 @@ def read_shared_array(
     accept_existing: bool = True,
     buffering: int = -1,
     return_status: Literal[True],
+    accept_foreign: bool = False,
+    timeout: Optional[float] = None,
 ) -> tuple[NDArray[Any], bool]: ...
 @overload
 def read_shared_array(
@@ -157,6 +197,8 @@ def read_shared_array(
     accept_existing: bool = True,
     buffering: int = -1,
     return_status: Literal[False] = False,
+    accept_foreign: bool = False,
+    timeout: Optional[float] = None,
 ) -> Optional[NDArray[Any]]: ...
 @overload
 def read_shared_array(
@@ -170,6 +212,8 @@ def read_shared_array(
     accept_existing: bool = True,
     buffering: int = -1,
     return_status: Literal[True],
+    accept_foreign: bool = False,
+    timeout: Optional[float] = None,
 ) -> Optional[tuple[NDArray[Any], bool]]: ...
 @overload
 def read_shared_array(
@@ -183,6 +227,8 @@ def read_shared_array(
     accept_existing: bool = True,
     buffering: int = -1,
     return_status: bool,
+    accept_foreign: bool = False,
+    timeout: Optional[float] = None,
 ) -> Union[NDArray[Any], tuple[NDArray[Any], bool], None]: ...
 def read_shared_array(
     file: FileSource,
@@ -195,6 +241,8 @@ def read_shared_array(
     accept_existing: bool = True,
     buffering: int = -1,
     return_status: bool = False,
+    accept_foreign: bool = False,
+    timeout: Optional[float] = None,
 ) -> Union[NDArray[Any], tuple[NDArray[Any], bool], None]:
     """Read an array file into a new named shared array, or attach the existing one.
 
@@ -202,8 +250,14 @@ def read_shared_array(
     this for one ``name`` at the same moment, exactly one reads the file; the others wait for it
     and attach the complete array (with ``return_status=True`` exactly one reports
     ``attached=False``). Nobody sees a partly filled array, and a loader killed half-way leaves
-    nothing behind and blocks nobody. The GIL is released while reading, and Ctrl+C stops a load
-    cleanly (KeyboardInterrupt, nothing left behind).
+    nothing behind and blocks nobody, nor does a child it forks meanwhile. The GIL is released
+    while reading.
+
+    Ctrl+C (KeyboardInterrupt) stops a load, or a wait for another process's load, and leaves
+    nothing of the call behind: a KeyboardInterrupt raised from this function means that no array
+    was published by it. A Ctrl+C that arrives once this call has published the array is too late
+    to stop anything (the array is complete, and other processes may be using it already, so it is
+    never deleted): the call returns the array, and the interrupt is dropped.
 
     Parameters
     ----------
@@ -230,6 +284,14 @@ def read_shared_array(
     return_status : bool, default False
         Return ``(array, attached)`` instead of the array: ``attached`` is True if an existing
         array was attached, False if this call loaded the file.
+    accept_foreign : bool, default False
+        Accept an existing array that belongs to another user. By default it is refused with
+        :class:`PermissionError`: anyone can create files in ``/dev/shm``, and another user could
+        have made one with the file's shape and dtype and a mode that lets them write into it.
+    timeout : float, optional
+        Seconds to wait at most for another process's load of the same name, then raise
+        :class:`TimeoutError` (naming the lock file and the process holding it); 0 gives up at
+        once. None (the default) waits as long as that load takes. The load itself is not limited.
 
     Returns
     -------
@@ -248,8 +310,13 @@ def read_shared_array(
         ``validate_dtype`` or the file.
     FileExistsError
         If ``accept_existing`` is False and the name exists.
+    PermissionError
+        If the existing array (unless ``accept_foreign``) or the name's lock file belongs to another
+        user, if the name is a symbolic link (errno ELOOP), or if access is refused.
+    TimeoutError
+        If another process's load of the name took longer than ``timeout``.
     KeyboardInterrupt
-        On Ctrl+C during the load (the load is cancelled first).
+        On Ctrl+C before the array is published (the load is cancelled; nothing is left).
     OSError
         If the operating system fails (``errno.ENOSPC`` when /dev/shm is full).
     """
@@ -261,17 +328,27 @@ def read_shared_array(
         dt, descr, sub = resolve(validate_dtype)
         if sub:
             raise ValueError(f"validate_dtype {dt} is a subarray dtype; give its shape in validate_shape")
-    flags = (_READONLY if read_only else 0) | (0 if accept_existing else _EXCLUSIVE)
+    flags = ((_READONLY if read_only else 0) | (0 if accept_existing else _EXCLUSIVE)
+             | (_ACCEPT_FOREIGN if accept_foreign else 0))
+    timeout_ms = _timeout_ms(timeout)
+    published: list[Any] = []
     try:
-        arr, attached, end = _load(path, name, flags, shape, descr, offset)
+        arr, attached, end = _load(path, name, flags, shape, descr, offset, timeout_ms, published)
+        _advance(file, fobj, end)
+    except KeyboardInterrupt:
+        if not published:
+            raise  # nothing of this call is left
+        # Too late to stop: the array is published (and may be in use); return it. No statement
+        # from here to the return checks for signals but the one call, which is guarded too.
+        arr, attached, end = published[0]
+        try:
+            _advance(file, fobj, end)
+        except KeyboardInterrupt:
+            pass
     except (OSError, EOFError, ValueError):
         if raise_on_error:
             raise
         return None
-    if fobj is not None and end:
-        fobj.seek(end)
-    elif isinstance(file, int) and end:
-        os.lseek(file, end, os.SEEK_SET)
     return (arr, attached) if return_status else arr
 
 

@@ -1054,17 +1054,18 @@ out:
 /* ---- loads (npshm_read_file_ex) ------------------------------------------------------------- */
 
 PyDoc_STRVAR(read_file_doc,
-             "read_file($module, path, name, flags, shape, descr, offset, cancel_addr, /)\n--\n\n"
+             "read_file($module, path, name, flags, shape, descr, offset, cancel_addr, timeout_ms, /)\n--\n\n"
              "npshm_read_file_ex without the GIL: attach name or load the npio/.npy file path into it. "
              "shape and descr (or None) are the expectations; cancel_addr is the address of a C int "
-             "that stops the load when set (0: none). Returns (array, attached, end). A truncated "
-             "file raises EOFError, a cancelled load InterruptedError.");
+             "that stops the load when set (0: none); timeout_ms bounds the wait for another "
+             "process's load (0: no limit). Returns (array, attached, end). A truncated file raises "
+             "EOFError, a cancelled load InterruptedError, a timed-out wait TimeoutError.");
 
 static PyObject *mod_read_file(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "read_file() takes 7 arguments");
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "read_file() takes 8 arguments");
         return NULL;
     }
     PyObject *keep_path = NULL, *keep_name = NULL, *ret = NULL;
@@ -1077,8 +1078,7 @@ static PyObject *mod_read_file(PyObject *self, PyObject *const *args, Py_ssize_t
     unsigned long flags = PyLong_AsUnsignedLong(args[2]);
     if (flags == (unsigned long)-1 && PyErr_Occurred())
         goto out;
-    npshm_read_options o;
-    memset(&o, 0, sizeof o);
+    npshm_read_options o = NPSHM_READ_OPTIONS_INIT;
     int64_t dims[NPSHM_MAX_NDIM];
     if (args[3] != Py_None) {
         int ndim = parse_shape(args[3], dims);
@@ -1095,6 +1095,9 @@ static PyObject *mod_read_file(PyObject *self, PyObject *const *args, Py_ssize_t
         goto out;
     o.cancel = PyLong_AsVoidPtr(args[6]);
     if (!o.cancel && PyErr_Occurred())
+        goto out;
+    o.timeout_ms = PyLong_AsLongLong(args[7]);
+    if (o.timeout_ms == -1 && PyErr_Occurred())
         goto out;
     npshm_array *h = NULL;
     int rc;
@@ -1163,6 +1166,7 @@ PyMODINIT_FUNC PyInit__native(void)
         long value;
     } consts[] = {
         {"READONLY", NPSHM_READONLY},   {"REPLACE", NPSHM_REPLACE},
+        {"EXCLUSIVE", NPSHM_EXCLUSIVE}, {"ACCEPT_FOREIGN", NPSHM_ACCEPT_FOREIGN},
         {"FORTRAN", NPSHM_FORTRAN},     {"HAS_MODE", NPSHM_HAS_MODE},
         {"MS_ASYNC", NPSHM_MS_ASYNC},   {"MS_SYNC", NPSHM_MS_SYNC},
         {"MS_INVALIDATE", NPSHM_MS_INVALIDATE}, {"MAX_NDIM", NPSHM_MAX_NDIM},

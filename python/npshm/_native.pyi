@@ -16,13 +16,14 @@ _Shape = SupportsIndex | Sequence[SupportsIndex]
 
 READONLY: int
 REPLACE: int
+EXCLUSIVE: int
+ACCEPT_FOREIGN: int
 FORTRAN: int
 HAS_MODE: int
 MS_ASYNC: int
 MS_SYNC: int
 MS_INVALIDATE: int
 MAX_NDIM: int
-EXCLUSIVE: int
 NPY: int
 NPIO: int
 
@@ -80,6 +81,7 @@ def read_file(
     descr: str | None,
     offset: int,
     cancel_addr: int,
+    timeout_ms: int,
     /,
 ) -> tuple[NDArray[Any], bool, int]: ...
 def file_format(path: _Name, /) -> int: ...

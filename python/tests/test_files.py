@@ -377,7 +377,10 @@ def test_many_processes_one_loader(tmp_path, names, method):
 # ---- crash and Ctrl+C -----------------------------------------------------------------------
 
 LOADER = textwrap.dedent("""
-    import sys, npshm
+    import signal, sys, npshm
+    # Ctrl+C raises KeyboardInterrupt even if this process was started with SIGINT ignored (as a
+    # background job of a non-interactive shell is, a CI runner's for one).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     print("start", flush=True)
     try:
         npshm.read_shared_array(sys.argv[1], sys.argv[2])

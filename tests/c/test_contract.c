@@ -458,6 +458,12 @@ static void test_dtypes(void) {
     CHECK(!shm_exists(name));
 }
 
+/* An npshm_init_fn that leaves the data as it is. */
+static int zero_init(void *data, size_t nbytes, void *ctx) {
+    (void)data, (void)nbytes, (void)ctx;
+    return 0;
+}
+
 static void test_flags_and_modes(void) {
     char name[128];
     mkname(name, sizeof name, "mode");
@@ -491,6 +497,38 @@ static void test_flags_and_modes(void) {
     }
     if (EXPECT_RC(npshm_create(name, 1, shape, "uint8", NPSHM_MODE(0664) | NPSHM_FORTRAN, &a), NPSHM_OK) == NPSHM_OK) {
         CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0664);
+        npshm_release(a);
+        EXPECT_RC(npshm_delete(name), NPSHM_OK);
+    }
+
+    /* Only permission bits: setuid, setgid and sticky bits, anything beyond 0777 (NPSHM_MODE
+     * passes it on rather than masking it) and mode bits without NPSHM_HAS_MODE are refused, by
+     * create, create_init and read_file alike, with the value in octal. */
+    static const struct { unsigned flags; const char *msg; } bad_modes[] = {
+        {NPSHM_MODE(04777), "mode must hold permission bits only (0 to 0777), not 04777"},
+        {NPSHM_MODE(02755), "not 02755"},
+        {NPSHM_MODE(01777), "not 01777"},
+        {NPSHM_MODE(01000), "not 01000"},
+        {NPSHM_MODE(010644), "not 010644"},
+        {NPSHM_MODE(0x10644), "not 0177777"},
+        {NPSHM_MODE(-1), "not 0177777"},
+        {0644u << 16, "mode bits without NPSHM_HAS_MODE"},
+    };
+    for (size_t i = 0; i < sizeof bad_modes / sizeof bad_modes[0]; i++) {
+        EXPECT_CREATE_FAILS(name, 1, shape, "uint8", bad_modes[i].flags, NPSHM_ERR_INVALID);
+        CHECKF(strstr(npshm_last_error(), bad_modes[i].msg) != NULL, "mode flags %#x: \"%s\"", bad_modes[i].flags,
+               npshm_last_error());
+        npshm_array *x = SENTINEL;
+        EXPECT_RC(npshm_create_init(name, 1, shape, "uint8", bad_modes[i].flags, zero_init, NULL, &x), NPSHM_ERR_INVALID);
+        CHECKF(strstr(npshm_last_error(), bad_modes[i].msg) != NULL, "create_init %#x: \"%s\"", bad_modes[i].flags,
+               npshm_last_error());
+        EXPECT_RC(npshm_read_file("/nonexistent/file.npio", name, bad_modes[i].flags, &x), NPSHM_ERR_INVALID);
+        CHECKF(strstr(npshm_last_error(), bad_modes[i].msg) != NULL, "read_file %#x: \"%s\"", bad_modes[i].flags,
+               npshm_last_error());
+        CHECK(x == SENTINEL && !shm_exists(name));
+    }
+    if (EXPECT_RC(npshm_create(name, 1, shape, "uint8", NPSHM_MODE(0777), &a), NPSHM_OK) == NPSHM_OK) {
+        CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0777);
         npshm_release(a);
         EXPECT_RC(npshm_delete(name), NPSHM_OK);
     }

@@ -141,8 +141,7 @@ static void test_vectors(void) {
         if (sscanf(line, "%127s %7s %7s", file, ok, fmt) != 3) continue;
         snprintf(path, sizeof path, "%s/%s", files_dir, file);
         fresh_name(name, sizeof name);
-        npshm_read_options o;
-        memset(&o, 0, sizeof o);
+        npshm_read_options o = NPSHM_READ_OPTIONS_INIT;
         npshm_array *a = SENTINEL;
         n++;
         if (strcmp(ok, "ERR") == 0) {
@@ -188,7 +187,7 @@ static void test_vectors(void) {
         CHECKF(!exists(lock), "%s: lock file left", file);
         /* Loading again attaches. */
         npshm_array *b = NULL;
-        memset(&o, 0, sizeof o);
+        o = (npshm_read_options)NPSHM_READ_OPTIONS_INIT;
         if (EXPECT_RC(npshm_read_file_ex(path, name, NPSHM_READONLY, &o, &b), NPSHM_OK) == NPSHM_OK) {
             CHECKF(o.attached == 1 && npshm_is_readonly(b), "%s: second load", file);
             npshm_release(b);
@@ -261,18 +260,17 @@ static void test_errors(void) {
     EXPECT_RC(npshm_read_file(path, NULL, 0, &a), NPSHM_ERR_INVALID);
     EXPECT_RC(npshm_read_file(path, name, 0, NULL), NPSHM_ERR_INVALID);
     EXPECT_RC(npshm_read_file(path, "a/b", 0, &a), NPSHM_ERR_INVALID);
-    npshm_read_options o;
-    memset(&o, 0, sizeof o);
+    npshm_read_options o = NPSHM_READ_OPTIONS_INIT;
     int64_t shape[1] = {999};
     o.expect_shape = 1;
     o.ndim = 1;
     o.shape = shape;
     EXPECT_RC(npshm_read_file_ex(path, name, 0, &o, &a), NPSHM_ERR_MISMATCH);
-    memset(&o, 0, sizeof o);
+    o = (npshm_read_options)NPSHM_READ_OPTIONS_INIT;
     o.dtype = "float32";
     EXPECT_RC(npshm_read_file_ex(path, name, 0, &o, &a), NPSHM_ERR_MISMATCH);
     volatile int stop = 1;
-    memset(&o, 0, sizeof o);
+    o = (npshm_read_options)NPSHM_READ_OPTIONS_INIT;
     o.cancel = &stop;
     EXPECT_RC(npshm_read_file_ex(path, name, 0, &o, &a), NPSHM_ERR_IO);
     CHECK(npshm_last_errno() == EINTR);
@@ -291,7 +289,7 @@ static void test_errors(void) {
     make_npio(other, 10);
     EXPECT_RC(npshm_read_file(other, name, 0, &b), NPSHM_ERR_MISMATCH);
     /* With the full expectation, the file is not needed to attach. */
-    memset(&o, 0, sizeof o);
+    o = (npshm_read_options)NPSHM_READ_OPTIONS_INIT;
     shape[0] = 1000;
     o.expect_shape = 1;
     o.ndim = 1;
@@ -313,7 +311,7 @@ static void test_errors(void) {
     fclose(x);
     fclose(y);
     fclose(z);
-    memset(&o, 0, sizeof o);
+    o = (npshm_read_options)NPSHM_READ_OPTIONS_INIT;
     o.offset = file_size(path);
     fresh_name(name, sizeof name);
     if (EXPECT_RC(npshm_read_file_ex(two, name, 0, &o, &b), NPSHM_OK) == NPSHM_OK) {
@@ -336,8 +334,7 @@ typedef struct loader {
 
 static void *load_thread(void *arg) {
     loader *l = arg;
-    npshm_read_options o;
-    memset(&o, 0, sizeof o);
+    npshm_read_options o = NPSHM_READ_OPTIONS_INIT;
     npshm_array *a = NULL;
     l->rc = npshm_read_file_ex(big_path, l->name, NPSHM_READONLY, &o, &a);
     if (l->rc == NPSHM_OK) {
@@ -441,8 +438,7 @@ static void test_killed_loader(int via_fork) {
     usleep(20000);
     CHECKF(!exists(p), "the killed loader left an array");
     /* The next loader is not blocked by the dead one's lock file. */
-    npshm_read_options o;
-    memset(&o, 0, sizeof o);
+    npshm_read_options o = NPSHM_READ_OPTIONS_INIT;
     alarm(60);
     if (EXPECT_RC(npshm_read_file_ex(big_path, name, 0, &o, &a), NPSHM_OK) == NPSHM_OK) {
         CHECK(o.attached == 0 && check_values(a, BIG));

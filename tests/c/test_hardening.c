@@ -5,7 +5,7 @@
  *   test_hardening crash [ROUNDS]    a process SIGKILLed while it publishes (create, replace):
  *                                    nothing half-made is attachable, the old array survives a
  *                                    killed replace, no lock is held, and what is left
- *                                    (.npshm-tmp-<pid>-<n>) is removed by npshm_clean_temporaries
+ *                                    (.npshm-tmp-<pid>-<id>) is removed by npshm_clean_temporaries
  *   test_hardening races [ROUNDS]    K processes create one name at once: exactly one wins; a
  *                                    process replacing or deleting an array while others attach:
  *                                    attach gives a complete array or NOT_FOUND

@@ -11,7 +11,9 @@
 #include "check.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdbool.h>
 #include <sys/statvfs.h>
 
@@ -174,6 +176,60 @@ static int run(void *arg) {
         npshm_release(a);
         EXPECT_RC(npshm_delete(name), NPSHM_OK);
     }
+    EXPECT_SHM_HOLDS(0);
+
+    /* 6. A sparse segment, sized with ftruncate as other programs (and attackers) make them, larger
+     * than the free space: touching its holes, even reading them, would raise SIGBUS, so attaching
+     * it, read-write or read-only, is NO_SPACE, and allocates nothing. One that fits is attached
+     * fully backed. */
+    int64_t sizes[2] = {2 * total, total / 4};
+    for (int k = 0; k < 2; k++) {
+        int64_t n = sizes[k];
+        if (EXPECT_RC(npshm_create(name, 1, (int64_t[]){1}, "uint8", 0, &a), NPSHM_OK) != NPSHM_OK) break;
+        npshm_release(a);
+        char path[128];
+        snprintf(path, sizeof path, SHM_DIR "/%s", name);
+        unsigned char hdr[4096];
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        CHECK(fd >= 0 && pread(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr);
+        /* the same header for n bytes: dimension and data size, and the checksum over them */
+        memcpy(hdr + 64, &n, 8);
+        memcpy(hdr + 24, &n, 8);
+        uint32_t hlen;
+        memcpy(&hlen, hdr + 12, 4);
+        uint32_t c = ~0u;
+        for (uint32_t i = 0; i < hlen; i++) {
+            c ^= hdr[i];
+            for (int b = 0; b < 8; b++) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        }
+        c = ~c;
+        memcpy(hdr + hlen, &c, 4);
+        CHECK(ftruncate(fd, 0) == 0 && pwrite(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr &&
+              ftruncate(fd, 4096 + n) == 0);
+        struct stat st;
+        CHECK(fstat(fd, &st) == 0);
+        blkcnt_t blocks = st.st_blocks;
+        for (int ro = 0; ro < 2; ro++) {
+            npshm_array *s = SENTINEL;
+            int want = k == 0 ? NPSHM_ERR_NO_SPACE : NPSHM_OK;
+            if (EXPECT_RC(npshm_attach(name, ro ? NPSHM_READONLY : 0, &s), want) == NPSHM_OK) {
+                volatile unsigned char *p = npshm_data(s);
+                unsigned sum = 0;
+                for (int64_t i = 0; i < n; i += 4096) sum += p[i];
+                CHECK(sum == (ro ? (unsigned)((n + 4095) / 4096) : 0)); /* zeros, then the 1s written */
+                if (!ro) memset(npshm_data(s), 1, (size_t)n);
+                npshm_release(s);
+            } else {
+                CHECK(s == SENTINEL);
+                CHECKF(npshm_last_errno() == ENOSPC, "errno %d", npshm_last_errno());
+                CHECKF(fstat(fd, &st) == 0 && st.st_blocks == blocks, "a refused attach allocated %lld blocks",
+                       (long long)(st.st_blocks - blocks));
+            }
+        }
+        close(fd);
+        EXPECT_RC(npshm_delete(name), NPSHM_OK);
+    }
+    printf("sparse segments: NO_SPACE when they do not fit, backed when they do; no SIGBUS\n");
     EXPECT_SHM_HOLDS(0);
     return check_result("test_nospace");
 }

@@ -4,7 +4,7 @@ docs/RELIABILITY.md rewritten from what actually ran (between the soak markers).
 
     soak.py BUILD_DIR PYTHON [--fuzztime 2m] [--scale 1.0]
 
-BUILD_DIR holds the CMake build (test_hardening, test_fork, test_nospace); PYTHON is the venv's
+BUILD_DIR holds the CMake build (test_hardening, test_neighbour, test_fork, test_nospace); PYTHON is the venv's
 interpreter with npshm installed. --scale multiplies every repetition count (0.05 for a quick try).
 Exit status 1 if any scenario failed (the report is written anyway, saying so).
 """
@@ -69,6 +69,19 @@ def c_hardening(build: str, scale: float) -> None:
                        int(tries), rc == 0 and failures == "0", "" if failures == "0" else f"{failures} failures")
 
 
+def c_neighbour(build: str, scale: float) -> None:
+    n = int(20 * scale) or 1
+    for forked in (False, True):
+        bad = 0
+        for _ in range(n):
+            rc, _ = run([os.path.join(build, "test_neighbour")] + (["--fork"] if forked else []))
+            bad += rc != 0
+        path = "C path (forked child)" if forked else "Go core"
+        record(f"hostile neighbour: symlinks, FIFOs, another user's lock files, arrays and temporary names, "
+               f"bounded waits, fork during a load, sparse segments (C), {path}",
+               f"`test_neighbour{' --fork' if forked else ''}` x {n}", n, bad == 0, f"{bad} runs failed" if bad else "")
+
+
 def c_fork_and_nospace(build: str, scale: float) -> None:
     n = int(20 * scale) or 1
     bad = 0
@@ -108,6 +121,17 @@ PY_SCENARIOS = [
     ("test_hardening_races.py::test_k_processes", "8 processes create one name (Python)", lambda r, c: r),
     ("test_hardening_races.py::test_attach_racing", "replace/delete racing attach, every element checked (Python)", lambda r, c: 150 * r),
     ("test_multiprocessing.py::", "every start method; fork pool (Python)", lambda r, c: 1),
+    ("test_hardening_neighbour.py::test_mode_holds", "setuid, setgid, sticky and larger modes refused (Python)", lambda r, c: 1),
+    ("test_hardening_neighbour.py::test_symlink", "a symlink at a name: refused, never followed (Python)", lambda r, c: 1),
+    ("test_hardening_neighbour.py::test_a_fifo", "a FIFO to load, or at a name: refused without blocking (Python)", lambda r, c: 1),
+    ("test_hardening_neighbour.py::test_ctrl_c_while", "Ctrl+C while waiting for another loader (Python)", lambda r, c: 1),
+    ("test_hardening_neighbour.py::test_a_lock_wait", "a wait for another loader bounded by timeout= (Python)", lambda r, c: 1),
+    ("test_hardening_neighbour.py::test_another_users_lock", "another user's lock file, held: refused (Python)", lambda r, c: 1),
+    ("test_hardening_neighbour.py::test_squatted", "another user's files at the temporary names: replace works (Python)", lambda r, c: 1),
+    ("test_hardening_neighbour.py::test_another_users_array", "another user's array of the file's geometry: not adopted (Python)", lambda r, c: 1),
+    ("test_hardening_neighbour.py::test_sparse", "sparse segment on a full /dev/shm: ENOSPC, no SIGBUS (Python)", lambda r, c: 1),
+    ("test_hardening_neighbour.py::test_a_fork_during", "fork during a load: lock free, child holds nothing (Python)", lambda r, c: r),
+    ("test_hardening_neighbour.py::test_interrupted", "timer-driven Ctrl+C over loads: nothing left, or the array returned (Python)", lambda r, c: 100 * r),
 ]
 
 
@@ -116,7 +140,8 @@ def python_suites(py: str, scale: float) -> None:
     xml = os.path.join(ROOT, "build", "soak-pytest.xml")
     env = dict(os.environ, NPSHM_HARDENING_ROUNDS=str(rounds), NPSHM_HARDENING_CYCLES=str(cycles))
     p = subprocess.run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}",
-                        "test_hardening.py", "test_hardening_races.py", "test_multiprocessing.py"],
+                        "test_hardening.py", "test_hardening_races.py", "test_multiprocessing.py",
+                        "test_hardening_neighbour.py"],
                        cwd=os.path.join(ROOT, "python", "tests"), env=env, capture_output=True, text=True)
     print((p.stdout + p.stderr)[-4000:], flush=True)
     cases = []
@@ -231,6 +256,7 @@ def main() -> int:
     a.python = a.python if os.sep not in a.python else os.path.abspath(a.python)
     started = time.time()
     c_hardening(a.build, a.scale)
+    c_neighbour(a.build, a.scale)
     c_fork_and_nospace(a.build, a.scale)
     python_suites(a.python, a.scale)
     go_fuzz(a.fuzztime)

@@ -315,7 +315,7 @@ func CReadFile(path, name string, flags uint32) (h core.Header, data []byte, att
 	cp, cn := C.CString(path), C.CString(name)
 	defer C.free(unsafe.Pointer(cp))
 	defer C.free(unsafe.Pointer(cn))
-	var o C.npshm_read_options
+	o := C.npshm_read_options{size: C.size_t(unsafe.Sizeof(C.npshm_read_options{}))}
 	var a *C.npshm_array
 	rc = int(C.npshm__c_read_file(cp, cn, C.uint(flags), &o, &a))
 	if rc != 0 {
