@@ -25,6 +25,9 @@ Examples
 >>> npshm.delete_shared_array(name)
 True"""
 
+import importlib
+from typing import TYPE_CHECKING, Any, List
+
 from ._api import (
     MS_ASYNC,
     MS_INVALIDATE,
@@ -44,20 +47,58 @@ from ._api import (
     msync,
     munlock,
 )
-from ._files import from_file, read_shared_array, to_file
-from ._orphans import delete_orphans
-from ._scratch import delete_on_exit
 from ._native import version as _lib_version
-from ._travel import (
-    Reference,
-    StaleReferenceError,
-    from_reference,
-    get_pickling,
-    name_of,
-    reference,
-    set_pickling,
-)
-from . import _hooks, _travel
+from . import _hooks
+
+# The rest loads on first use (PEP 562's module __getattr__): `import npshm` stays within 2 ms of
+# `import numpy` (issue 13), and threading, fnmatch, pickle and friends load only when needed.
+_LAZY = {
+    "from_file": "_files",
+    "read_shared_array": "_files",
+    "to_file": "_files",
+    "delete_orphans": "_orphans",
+    "delete_on_exit": "_scratch",
+    "Reference": "_travel",
+    "StaleReferenceError": "_travel",
+    "from_reference": "_travel",
+    "get_pickling": "_travel",
+    "name_of": "_travel",
+    "reference": "_travel",
+    "set_pickling": "_travel",
+}
+
+if TYPE_CHECKING:
+    from ._files import from_file, read_shared_array, to_file
+    from ._orphans import delete_orphans
+    from ._scratch import delete_on_exit
+    from ._travel import (
+        Reference,
+        StaleReferenceError,
+        from_reference,
+        get_pickling,
+        name_of,
+        reference,
+        set_pickling,
+    )
+
+
+def __getattr__(attr: str) -> Any:
+    module = _LAZY.get(attr)
+    if module is None:
+        raise AttributeError(f"module 'npshm' has no attribute {attr!r}")
+    value = getattr(importlib.import_module("." + module, __name__), attr)
+    globals()[attr] = value
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def _register_multiprocessing(reduction: object) -> None:
+    from . import _travel
+
+    _travel._register_multiprocessing(reduction)  # type: ignore[arg-type]
 
 
 def _register_joblib(reduction: object) -> None:
@@ -73,7 +114,7 @@ def _register_dask(protocol: object) -> None:
 
 
 # How npshm arrays travel, registered with each library when (and only if) it is imported.
-_hooks.when_imported("multiprocessing.reduction", _travel._register_multiprocessing)
+_hooks.when_imported("multiprocessing.reduction", _register_multiprocessing)
 _hooks.when_imported("joblib.externals.loky.backend.reduction", _register_joblib)
 _hooks.when_imported("distributed.protocol", _register_dask)
 
