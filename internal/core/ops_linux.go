@@ -83,7 +83,7 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	if !st.Ok() {
 		return Mapping{}, t, st
 	}
-	m, st := fillSegment(fd, size, s.Header[:hlen], opt, t.IsFile)
+	m, st := fillSegment(fd, size, s.Header[:hlen], opt, t.IsFile, true)
 	if st.Ok() && opt.Init != nil {
 		if r := opt.Init(addrPtr(m.Data(h)), h.DataNbytes, opt.InitA, opt.InitB); r != 0 {
 			st = Status{Code: Code(r), Msg: "the init function abandoned the array"}
@@ -173,8 +173,13 @@ func openTempFor(s *Scratch, dir []byte, access int, perm uint32, guard bool) (f
 	return -1, false, fail(ErrIO, "cannot find a free temporary name")
 }
 
-// fillSegment sets the mode, reserves the space, maps the segment and writes the header.
-func fillSegment(fd int, size uint64, header []byte, opt CreateOptions, isFile bool) (Mapping, Status) {
+// fillSegment sets the mode, reserves the space, maps the segment and writes the header. With
+// populate, on shared memory (not a file://, where it would dirty every page), it maps every page
+// of the segment at once (MADV_POPULATE_WRITE): the pages fallocate reserved are then written
+// without a page fault each, which makes a create and its first full write about 15% faster
+// (bench/bench_speed.py). A kernel before 5.14 (EINVAL) or a failure leaves the pages to fault
+// in as before: they are reserved either way.
+func fillSegment(fd int, size uint64, header []byte, opt CreateOptions, isFile, populate bool) (Mapping, Status) {
 	if opt.HasMode {
 		if err := unix.Fchmod(fd, opt.Mode); err != nil {
 			return Mapping{}, sysFail(errnoOf(err), "cannot set the mode")
@@ -198,6 +203,9 @@ func fillSegment(fd int, size uint64, header []byte, opt CreateOptions, isFile b
 		return Mapping{}, sysFail(errno, "cannot map the array")
 	}
 	m.Dev, m.Ino = uint64(stat.Dev), stat.Ino
+	if populate && !isFile {
+		unix.Syscall(unix.SYS_MADVISE, m.Addr, uintptr(m.Len), unix.MADV_POPULATE_WRITE)
+	}
 	copy(unsafe.Slice((*byte)(addrPtr(m.Addr)), len(header)), header)
 	return m, Status{}
 }

@@ -217,6 +217,7 @@ typedef struct segment {
     int named;         /* fd has the temporary name tmp (no O_TMPFILE, or linked for a replace) */
     uint64_t dev, ino; /* of the file, for the handle */
     int guard;         /* set by the caller: fd is under the fork guard (a load's segment) */
+    int populate;      /* set by the caller: map every page now (create's; see the core's fillSegment) */
     char dir[MAX_PATH_LEN + 8];
     char tmp[MAX_PATH_LEN + 64];
 } segment;

@@ -164,6 +164,7 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
         s = st_sys(errno, "cannot map the array");
         goto fail;
     }
+    if (seg->populate && !t->is_file) (void)madvise(seg->base, seg->size, 23 /* MADV_POPULATE_WRITE */);
     memcpy(seg->base, hbuf, hlen);
     return OK_STATUS;
 fail:
@@ -215,6 +216,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     if ((s = npshm__shape_bytes(shape, ndim, h.itemsize, &h.data_nbytes)).code) return s;
     segment seg;
     seg.guard = 0;
+    seg.populate = 1;
     if ((s = npshm__segment_new(&t, &h, flags, hbuf, &seg)).code) return s;
     /* The handle is made before the array is published: short of memory for it afterwards, the
      * only clean-up would be a delete by name, which could remove another process's array. */
