@@ -24,17 +24,6 @@ func npshm__go_create(name *C.char, ndim C.int, shape *C.int64_t, dtype *C.char,
 		uint32(flags), out))
 }
 
-//export npshm__go_attach
-func npshm__go_attach(name *C.char, flags C.uint, out *unsafe.Pointer) C.int {
-	return C.int(capi.Attach(unsafe.Pointer(name), uint32(flags), false, -1, nil, nil, out))
-}
-
-//export npshm__go_attach_expect
-func npshm__go_attach_expect(name *C.char, flags C.uint, ndim C.int, shape *C.int64_t, dtype *C.char, out *unsafe.Pointer) C.int {
-	return C.int(capi.Attach(unsafe.Pointer(name), uint32(flags), true, int32(ndim), unsafe.Pointer(shape),
-		unsafe.Pointer(dtype), out))
-}
-
 //export npshm__go_delete
 func npshm__go_delete(name *C.char) C.int {
 	return C.int(capi.Delete(unsafe.Pointer(name)))

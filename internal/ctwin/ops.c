@@ -2,6 +2,7 @@
  * create and the file loader (load.c) build. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -268,6 +269,17 @@ fail:
     return s;
 }
 
+/* header_len is how much of a segment of size bytes starting with buf (n bytes of it at hand) the
+ * header decoder gets: the first DATA_ALIGN bytes, or the whole header if it is longer and fits. */
+static size_t header_len(const unsigned char *buf, size_t n, uint64_t size) {
+    if (n >= FIXED_HEADER && memcmp(buf, "NPSHMARR", 8) == 0) {
+        uint32_t hl = get32(buf + 12);
+        size_t need = (size_t)hl + 4;
+        if (hl >= FIXED_HEADER && need <= MAX_HEADER && need > n && need <= size) return need;
+    }
+    return n;
+}
+
 /* read_header stats fd and reads and validates its header into h (pointing into hbuf). */
 static status read_header(int fd, struct stat *st, header *h, unsigned char *hbuf, char *scratch) {
     if (fstat(fd, st) != 0) return st_sys(errno, "cannot stat the array");
@@ -276,13 +288,10 @@ static status read_header(int fd, struct stat *st, header *h, unsigned char *hbu
     size_t want = size < DATA_ALIGN ? (size_t)size : DATA_ALIGN;
     ssize_t n = pread(fd, hbuf, want, 0);
     if (n < 0) return st_sys(errno, "cannot read the array's header");
-    if (n >= FIXED_HEADER && memcmp(hbuf, "NPSHMARR", 8) == 0) {
-        uint32_t hl = get32(hbuf + 12);
-        size_t need = (size_t)hl + 4;
-        if (hl >= FIXED_HEADER && need <= MAX_HEADER && need > (size_t)n && need <= size) {
-            n = pread(fd, hbuf, need, 0);
-            if (n < 0) return st_sys(errno, "cannot read the array's header");
-        }
+    size_t need = header_len(hbuf, (size_t)n, size);
+    if (need > (size_t)n) {
+        n = pread(fd, hbuf, need, 0);
+        if (n < 0) return st_sys(errno, "cannot read the array's header");
     }
     return npshm__decode_header(hbuf, (size_t)n, size, h, scratch);
 }
@@ -396,6 +405,24 @@ int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const
     return s.code ? npshm__report(s, op, name) : NPSHM_OK;
 }
 
+/* This thread's working memory for attaches, kept for the thread's life (npshm_attach is called in
+ * loops: a malloc of its 130 KiB each time costs an mmap and a munmap until glibc adapts). An attach
+ * calls no user code, so nothing else on the thread uses it meanwhile. */
+static pthread_key_t attach_work_key;
+static pthread_once_t attach_work_once = PTHREAD_ONCE_INIT;
+static __thread work *attach_work_mem;
+
+static void attach_work_key_init(void) { (void)pthread_key_create(&attach_work_key, free); }
+
+static work *attach_work(void) {
+    if (attach_work_mem == NULL) {
+        (void)pthread_once(&attach_work_once, attach_work_key_init);
+        attach_work_mem = malloc(sizeof(work));
+        if (attach_work_mem != NULL) (void)pthread_setspecific(attach_work_key, attach_work_mem);
+    }
+    return attach_work_mem;
+}
+
 int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim, const int64_t *shape,
                     const char *dtype, npshm_array **out) {
     const char *op = expect_geom ? "npshm_attach_expect" : "npshm_attach";
@@ -407,10 +434,9 @@ int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim,
     if (expect_geom && ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected shape is NULL");
     if (expect_geom && dtype != NULL && bad_arg(dtype, MAX_DTYPE_ARG))
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected dtype is too long");
-    work *w = malloc(sizeof *w);
+    work *w = attach_work();
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
     status s = c_attach(name, flags, expect_geom, ndim, shape, expect_geom ? dtype : NULL, out, w->descr, w->hbuf, NULL);
-    free(w);
     return s.code ? npshm__report(s, op, name) : NPSHM_OK;
 }
 
