@@ -51,6 +51,13 @@ extern "C" {
 #define NPSHM_REPLACE   0x2u  /* create: replace an existing array of that name;
                                  mappings of the old array stay valid */
 #define NPSHM_FORTRAN   0x4u  /* create: the data is laid out in Fortran order */
+/* create: do not reserve the array's memory. By default a create reserves every page (fallocate), so
+ * that touching the array can never raise SIGBUS when /dev/shm fills up, and its time grows with the
+ * size. With NPSHM_NO_RESERVE the array is sparse: creating it costs nothing whatever its size, and
+ * pages are allocated when first touched -- and if /dev/shm is full then, that touch raises SIGBUS,
+ * which kills the process. For arrays used sparsely, with room to spare (docs/RELIABILITY.md). The
+ * header records the choice, so that attaches by the same user leave the holes too. */
+#define NPSHM_NO_RESERVE 0x100u
 #define NPSHM_HAS_MODE  0x8000u
 /* create: permission bits of the new array instead of the default 0600,
  * e.g. NPSHM_MODE(0660) to share it with the group. Only the permission bits

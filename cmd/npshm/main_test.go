@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/npshm/npshm"
@@ -138,7 +139,7 @@ func TestCreateInfoListDelete(t *testing.T) {
 
 func TestUsageErrors(t *testing.T) {
 	name := uniqueName(t)
-	usage := "usage: npshm create NAME SHAPE DTYPE [--mode MODE] [--force] [--fill X] [--fortran]\n" +
+	usage := "usage: npshm create NAME SHAPE DTYPE [--mode MODE] [--force] [--fill X] [--fortran] [--no-reserve]\n" +
 		"run 'npshm help create' for more\n"
 	runSteps(t, []step{
 		{[]string{"create", name, "10,x", "f8"}, 2, "", "npshm create: SHAPE \"10,x\": \"x\" is not a dimension\n" + usage, ""},
@@ -296,4 +297,17 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// --no-reserve creates a sparse array (issue 13), which stays sparse.
+func TestCreateNoReserve(t *testing.T) {
+	name := uniqueName(t)
+	r := npshmRun("create", name, "1048576", "u1", "--no-reserve")
+	if r.code != 0 {
+		t.Fatalf("create --no-reserve: exit %d: %s", r.code, r.stderr)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat("/dev/shm/"+name, &st); err != nil || st.Blocks*512 >= st.Size/2 {
+		t.Fatalf("create --no-reserve: %d of %d bytes backed (%v)", st.Blocks*512, st.Size, err)
+	}
 }

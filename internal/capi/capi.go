@@ -19,14 +19,15 @@ import (
 
 // Flags, as in include/npshm.h (a test checks that they agree).
 const (
-	FlagReadOnly = 0x1
-	FlagReplace  = 0x2
-	FlagFortran  = 0x4
-	FlagHasMode  = 0x8000
-	modeShift    = 16
-	modeMask     = 0xffff << modeShift // NPSHM_MODE passes every bit up to 0177777, for the core to refuse
-	createFlags  = FlagReplace | FlagFortran | FlagHasMode | modeMask
-	attachFlags  = FlagReadOnly
+	FlagReadOnly  = 0x1
+	FlagReplace   = 0x2
+	FlagFortran   = 0x4
+	FlagNoReserve = 0x100
+	FlagHasMode   = 0x8000
+	modeShift     = 16
+	modeMask      = 0xffff << modeShift // NPSHM_MODE passes every bit up to 0177777, for the core to refuse
+	createFlags   = FlagReplace | FlagFortran | FlagNoReserve | FlagHasMode | modeMask
+	attachFlags   = FlagReadOnly
 )
 
 const (
@@ -111,10 +112,11 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 	}
 	s := scratch()
 	opt := core.CreateOptions{
-		Replace: flags&FlagReplace != 0,
-		Fortran: flags&FlagFortran != 0,
-		HasMode: flags&FlagHasMode != 0,
-		Mode:    (flags & modeMask) >> modeShift,
+		Replace:   flags&FlagReplace != 0,
+		Fortran:   flags&FlagFortran != 0,
+		NoReserve: flags&FlagNoReserve != 0,
+		HasMode:   flags&FlagHasMode != 0,
+		Mode:      (flags & modeMask) >> modeShift,
 	}
 	if fn != nil {
 		var raw unsafe.Pointer

@@ -25,8 +25,10 @@ type Scratch struct {
 type CreateOptions struct {
 	Replace bool
 	Fortran bool
-	HasMode bool
-	Mode    uint32
+	// NoReserve leaves the segment sparse (NPSHM_NO_RESERVE): no fallocate, FlagUnreserved set.
+	NoReserve bool
+	HasMode   bool
+	Mode      uint32
 	// Init, if set, fills the data before the array is published, so that no attacher sees it
 	// unfilled: it gets the data's address and size and InitA, InitB as given. A nonzero result
 	// abandons the creation (nothing is left) and becomes the status code. It must be a plain
@@ -69,6 +71,9 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	copy(h.Shape[:], shape)
 	if opt.Fortran {
 		h.Flags |= FlagFortran
+	}
+	if opt.NoReserve {
+		h.Flags |= FlagUnreserved
 	}
 	if st := h.Layout(); !st.Ok() {
 		return Mapping{}, t, st
@@ -185,7 +190,12 @@ func fillSegment(fd int, size uint64, header []byte, opt CreateOptions, isFile, 
 			return Mapping{}, sysFail(errnoOf(err), "cannot set the mode")
 		}
 	}
-	if errno := sysFallocate(fd, size); errno != 0 {
+	if opt.NoReserve {
+		populate = false
+		if err := unix.Ftruncate(fd, int64(size)); err != nil {
+			return Mapping{}, sysFail(errnoOf(err), "cannot size the file")
+		}
+	} else if errno := sysFallocate(fd, size); errno != 0 {
 		if !(isFile && (errno == unix.EOPNOTSUPP || errno == unix.ENOSYS)) {
 			return Mapping{}, sysFail(errno, "cannot reserve memory for the array")
 		}
@@ -305,7 +315,9 @@ func attachFd(s *Scratch, fd int, readOnly bool) (Mapping, Status) {
 	}
 	s.Owner = stat.Uid
 	size := s.Hdr.SegmentSize()
-	sparse := isSparse(&stat)
+	// A sparse segment is backed, unless it says it was made so on purpose (NoReserve) by this
+	// user: another user's word for it is not taken (RELIABILITY.md).
+	sparse := isSparse(&stat) && !(s.Hdr.Flags&FlagUnreserved != 0 && stat.Uid == uint32(unix.Geteuid()))
 	if sparse && !readOnly {
 		if st := reserveSparse(fd, size); !st.Ok() {
 			return Mapping{}, st

@@ -34,6 +34,7 @@ static inline int bad_arg(const char *s, size_t limit) { return s == NULL || str
 #define MAX_NBYTES (1ULL << 56)
 #define TEMP_PREFIX ".npshm-tmp-"
 #define FLAG_FORTRAN 1
+#define FLAG_UNRESERVED 2 /* FORMAT.md: created with NPSHM_NO_RESERVE */
 
 /* ---- the entry points: include/npshm.h's functions in a forked child, with the same arguments
  * (npshm_create_init's init NULL is npshm_create; attach's expect 0 is npshm_attach) ---- */

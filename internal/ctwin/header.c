@@ -67,7 +67,7 @@ status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, 
     uint16_t version = get16(buf + 8);
     if (version != 1) return st_num(NPSHM_ERR_FORMAT, "unsupported npshm format version", version);
     h->flags = get16(buf + 10);
-    if (h->flags & ~FLAG_FORTRAN) return st_num(NPSHM_ERR_FORMAT, "unknown header flags", h->flags);
+    if (h->flags & ~(FLAG_FORTRAN | FLAG_UNRESERVED)) return st_num(NPSHM_ERR_FORMAT, "unknown header flags", h->flags);
     h->header_len = get32(buf + 12);
     uint32_t ndim = get32(buf + 40), descr_len = get32(buf + 44);
     if (ndim > NPSHM_MAX_NDIM) return st_num(NPSHM_ERR_FORMAT, "corrupt header: ndim too large:", ndim);

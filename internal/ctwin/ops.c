@@ -19,7 +19,7 @@
 
 #include "ctwin.h"
 
-#define CREATE_FLAGS (NPSHM_REPLACE | NPSHM_FORTRAN | NPSHM_HAS_MODE | MODE_BITS)
+#define CREATE_FLAGS (NPSHM_REPLACE | NPSHM_FORTRAN | NPSHM_NO_RESERVE | NPSHM_HAS_MODE | MODE_BITS)
 
 /* ---- operations (internal/core/ops_linux.go) ---- */
 
@@ -141,9 +141,15 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
         s = st_sys(errno, "cannot set the mode");
         goto fail;
     }
-    int e;
-    while ((e = fallocate(seg->fd, 0, 0, (off_t)seg->size)) != 0 && errno == EINTR) {}
-    if (e != 0) {
+    int e = -1, reserve = !(h->flags & FLAG_UNRESERVED);
+    errno = EOPNOTSUPP;
+    while (reserve && (e = fallocate(seg->fd, 0, 0, (off_t)seg->size)) != 0 && errno == EINTR) {}
+    if (!reserve) {
+        if (ftruncate(seg->fd, (off_t)seg->size) != 0) {
+            s = st_sys(errno, "cannot size the file");
+            goto fail;
+        }
+    } else if (e != 0) {
         if (!(t->is_file && (errno == EOPNOTSUPP || errno == ENOSYS))) {
             s = st_sys(errno, "cannot reserve memory for the array");
             goto fail;
@@ -165,7 +171,7 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
         s = st_sys(errno, "cannot map the array");
         goto fail;
     }
-    if (seg->populate && !t->is_file) (void)madvise(seg->base, seg->size, 23 /* MADV_POPULATE_WRITE */);
+    if (seg->populate && reserve && !t->is_file) (void)madvise(seg->base, seg->size, 23 /* MADV_POPULATE_WRITE */);
     memcpy(seg->base, hbuf, hlen);
     return OK_STATUS;
 fail:
@@ -214,6 +220,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     h.descr = descr;
     h.descr_len = dlen;
     h.flags = (flags & NPSHM_FORTRAN) ? FLAG_FORTRAN : 0;
+    if (flags & NPSHM_NO_RESERVE) h.flags |= FLAG_UNRESERVED;
     if ((s = npshm__shape_bytes(shape, ndim, h.itemsize, &h.data_nbytes)).code) return s;
     segment seg;
     seg.guard = 0;
@@ -344,7 +351,9 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     if (s.code) { close(fd); return s; }
     if (owner) *owner = st.st_uid;
     uint64_t size = h.data_offset + h.data_nbytes;
-    int sparse = is_sparse(&st);
+    /* A sparse segment is backed, unless it says it was made so on purpose (NPSHM_NO_RESERVE) by
+     * this user: another user's word for it is not taken (RELIABILITY.md). */
+    int sparse = is_sparse(&st) && !((h.flags & FLAG_UNRESERVED) && st.st_uid == geteuid());
     if (sparse && !ro && (s = reserve_sparse(fd, size)).code) { close(fd); return s; }
     void *base = mmap(NULL, size, ro ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int map_errno = errno;

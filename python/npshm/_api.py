@@ -53,6 +53,7 @@ MS_INVALIDATE: int = _native.MS_INVALIDATE
 _READONLY = _native.READONLY
 _REPLACE = _native.REPLACE
 _HAS_MODE = _native.HAS_MODE
+_NO_RESERVE = _native.NO_RESERVE
 
 Name = Union[str, bytes]
 """An array's name: ``"x"``, ``"/x"``, ``"shm://x"`` or ``"file://PATH"``, as str or bytes."""
@@ -120,6 +121,7 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    reserve: bool = True,
 ) -> NDArray[_SCT]: ...
 @overload
 def create_shared_array(
@@ -131,6 +133,7 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    reserve: bool = True,
 ) -> NDArray[Any]: ...
 @overload
 def create_shared_array(
@@ -142,6 +145,7 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    reserve: bool = True,
 ) -> Optional[NDArray[_SCT]]: ...
 @overload
 def create_shared_array(
@@ -153,6 +157,7 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    reserve: bool = True,
 ) -> Optional[NDArray[Any]]: ...
 def create_shared_array(
     name: Name,
@@ -163,6 +168,7 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    reserve: bool = True,
 ) -> Optional[NDArray[Any]]:
     """Create a new named shared array.
 
@@ -192,6 +198,12 @@ def create_shared_array(
     mode : int, optional
         Permission bits of the new array, e.g. ``0o660`` to share it with the group. The default
         is ``0o600``: only the owner may attach.
+    reserve : bool, default True
+        Reserve the array's memory now, so that touching it can never raise SIGBUS when
+        ``/dev/shm`` fills up (creation then takes time in proportion to the size). ``False``
+        leaves the array sparse: created at once whatever its size, its pages allocated when first
+        touched -- and a touch when ``/dev/shm`` is full raises SIGBUS, which kills the process.
+        For arrays used sparsely, with room to spare (docs/RELIABILITY.md).
 
     Returns
     -------
@@ -227,7 +239,7 @@ def create_shared_array(
     dt, descr, sub = resolve(dtype)
     shape = _shape_with(shape, sub)
     fill = None if full is None else _prepare_fill(full, shape, dt)
-    flags = _flags(mode, _REPLACE if force else 0)
+    flags = _flags(mode, (_REPLACE if force else 0) | (0 if reserve else _NO_RESERVE))
     try:
         # numpy makes the array, and fills it, before it gets its name: nobody sees it unfilled,
         # and whatever numpy refuses leaves nothing behind (and replaces nothing).
@@ -382,12 +394,16 @@ def is_shared_array(x: object) -> TypeGuard[NDArray[Any]]:
 
 
 @overload
-def create(name: Name, shape: ShapeLike, *, mode: Optional[int] = None) -> NDArray[np.float64]: ...
+def create(name: Name, shape: ShapeLike, *, mode: Optional[int] = None,
+           reserve: bool = True) -> NDArray[np.float64]: ...
 @overload
-def create(name: Name, shape: ShapeLike, dtype: _DTypeOf[_SCT], *, mode: Optional[int] = None) -> NDArray[_SCT]: ...
+def create(name: Name, shape: ShapeLike, dtype: _DTypeOf[_SCT], *, mode: Optional[int] = None,
+           reserve: bool = True) -> NDArray[_SCT]: ...
 @overload
-def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None) -> NDArray[Any]: ...
-def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None) -> NDArray[Any]:
+def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None,
+           reserve: bool = True) -> NDArray[Any]: ...
+def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None,
+           reserve: bool = True) -> NDArray[Any]:
     """Create a zero-filled array in shared memory (SharedArray's ``create``).
 
     Parameters
@@ -401,6 +417,9 @@ def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Opti
         Any fixed-size dtype, as for ``numpy.zeros``.
     mode : int, optional
         Permission bits (default ``0o600``).
+    reserve : bool, default True
+        ``False`` leaves the memory unreserved, as SharedArray does: see
+        :func:`create_shared_array` (SIGBUS on touch if ``/dev/shm`` is full then).
 
     Returns
     -------
@@ -417,7 +436,8 @@ def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Opti
         If the operating system fails (``errno.ENOSPC`` when the memory is full).
     """
     dt, descr, sub = resolve(dtype)
-    return _native.create(name, _shape_with(shape, sub), descr, 0 if mode is None else _flags(mode), dt)
+    flags = 0 if reserve else _NO_RESERVE
+    return _native.create(name, _shape_with(shape, sub), descr, flags if mode is None else _flags(mode, flags), dt)
 
 
 def attach(name: Name, ro: bool = False) -> NDArray[Any]:

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/npshm/npshm/internal/core"
 )
 
@@ -60,5 +62,106 @@ func TestCreatePopulatesTheMapping(t *testing.T) {
 	defer Release(h)
 	if kib := residentKiB(t, uintptr(Handle(h).Base)); kib < n/1024 {
 		t.Errorf("C create: %d KiB of the %d KiB mapping resident", kib, n/1024)
+	}
+}
+
+func blocksOf(t *testing.T, name string) (sparse bool) {
+	t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat("/dev/shm/"+name, &st); err != nil {
+		t.Fatal(err)
+	}
+	return uint64(st.Blocks)*512 < uint64(st.Size)&^4095
+}
+
+// NPSHM_NO_RESERVE leaves the segment sparse and says so in the header (FlagUnreserved); attaches
+// by the same user, read-write or read-only, on either path, leave the holes. A segment of another
+// user is backed whatever its header says (the hostile neighbour of RELIABILITY.md).
+func TestNoReserveStaysSparse(t *testing.T) {
+	const n = 1 << 20
+	s := new(core.Scratch)
+	for _, creator := range []string{"Go", "C"} {
+		name := uniqueName(t)
+		if creator == "Go" {
+			m, _, st := core.Create(s, []byte(name), []int64{n}, []byte("u1"), core.CreateOptions{NoReserve: true})
+			if !st.Ok() {
+				t.Fatalf("Go create: %s", st.Msg)
+			}
+			if s.Hdr.Flags&core.FlagUnreserved == 0 {
+				t.Errorf("Go create: header flags %#x", s.Hdr.Flags)
+			}
+			core.Unmap(m)
+		} else {
+			h, code := CCreate(name, []int64{n}, "u1", 0x100)
+			if code != core.OK {
+				t.Fatalf("C create: %v", code)
+			}
+			Release(h)
+		}
+		if !blocksOf(t, name) {
+			t.Fatalf("%s create with NoReserve: not sparse", creator)
+		}
+		for _, ro := range []bool{false, true} {
+			m, _, st := core.Attach(s, []byte(name), ro)
+			if !st.Ok() {
+				t.Fatalf("Go attach: %s", st.Msg)
+			}
+			if s.Hdr.Flags&core.FlagUnreserved == 0 {
+				t.Errorf("Go attach: header flags %#x", s.Hdr.Flags)
+			}
+			core.Unmap(m)
+			flags := uint32(0)
+			if ro {
+				flags = 1
+			}
+			h, code := CAttach(name, flags)
+			if code != core.OK {
+				t.Fatalf("C attach: %v", code)
+			}
+			Release(h)
+			if !blocksOf(t, name) {
+				t.Errorf("%s array, attach read-only %v: backed", creator, ro)
+			}
+		}
+		if os.Geteuid() != 0 {
+			continue
+		}
+		// Another user's word is not taken: backed on attach (read-write here: we are root).
+		if err := os.Chown("/dev/shm/"+name, 12345, 12345); err != nil {
+			t.Fatal(err)
+		}
+		attach := func(i int) {
+			if i == 0 {
+				m, _, st := core.Attach(s, []byte(name), false)
+				if !st.Ok() {
+					t.Fatalf("Go attach: %s", st.Msg)
+				}
+				core.Unmap(m)
+			} else {
+				h, code := CAttach(name, 0)
+				if code != core.OK {
+					t.Fatalf("C attach: %v", code)
+				}
+				Release(h)
+			}
+		}
+		for i, path := range []string{"Go", "C"} {
+			attach(i)
+			if blocksOf(t, name) {
+				t.Errorf("%s attach of another user's unreserved array left it sparse", path)
+			}
+			// Make it sparse again for the other path.
+			if i == 0 {
+				f, err := os.OpenFile("/dev/shm/"+name, os.O_RDWR, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, 8192, n-8192)
+				f.Close()
+				if !blocksOf(t, name) {
+					t.Fatal("cannot punch the holes again")
+				}
+			}
+		}
 	}
 }
