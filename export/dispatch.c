@@ -138,6 +138,16 @@ const char *npshm_version(void) { return NPSHM_VERSION; }
 
 /* ---- leftovers, filled creation, array files: the Go core, or in a forked child the C twin ---- */
 
+/* The directory is kept on both sides, the core's and the twin's, each reading NPSHM_DIR when the
+ * library loads: npshm_set_dir sets both (a forked child, which never enters Go, only the twin's). */
+int npshm_set_dir(const char *dir) {
+    int rc = npshm__c_set_dir(dir);
+    if (rc != NPSHM_OK || npshm__in_forked_child()) return rc;
+    return npshm__go_set_dir((char *)dir);
+}
+
+const char *npshm_dir(void) { return npshm__dir()->nul; }
+
 int npshm_clean_temporaries(const char *dir, int *removed) {
     if (removed != NULL) *removed = 0;
     if (npshm__in_forked_child())

@@ -34,6 +34,9 @@ func npshm__go_list(fn unsafe.Pointer, ctx unsafe.Pointer) C.int {
 	return C.int(capi.List(fn, ctx))
 }
 
+//export npshm__go_set_dir
+func npshm__go_set_dir(dir *C.char) C.int { return C.int(capi.SetDir(unsafe.Pointer(dir))) }
+
 //export npshm__go_clean_temporaries
 func npshm__go_clean_temporaries(dir *C.char, removed *C.int) C.int {
 	return C.int(capi.CleanTemporaries(unsafe.Pointer(dir), (*int32)(unsafe.Pointer(removed))))

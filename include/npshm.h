@@ -220,8 +220,27 @@ const char *npshm_status_name(int status);
 const char *npshm_version(void);
 
 /*
+ * npshm_dir, npshm_set_dir - the directory of shared-memory arrays.
+ * Shared-memory names ("x", "shm://x") are files in one directory: /dev/shm, or the directory that
+ * the environment variable NPSHM_DIR names when the library loads, or the one npshm_set_dir chose
+ * since (NULL or "": /dev/shm again). A tmpfs mounted with huge=within_size (or always, advise) is
+ * the reason to choose another: data 2 MiB or larger is then aligned to 2 MiB and read through
+ * huge pages. The directory must be an absolute path to a directory that is not a symbolic link,
+ * owned by root or by the caller, and sticky if others may write to it (docs/RELIABILITY.md);
+ * npshm_set_dir refuses any other (PERMISSION, INVALID, NOT_FOUND) and keeps the old one, and an
+ * NPSHM_DIR that breaks the rules makes every operation on a shared-memory name fail so. Names
+ * cannot leave the directory. Every process that shares arrays must use the same directory. Set it
+ * before threads use the library: operations under way keep the one they started with.
+ * npshm_dir returns the directory (without a trailing '/'; a string that stays valid), also when
+ * it was refused.
+ */
+const char *npshm_dir(void);
+int npshm_set_dir(const char *dir);
+
+/*
  * npshm_clean_temporaries - remove what killed processes left behind.
- *   dir      the directory to clean: NULL for /dev/shm, or the directory of
+ *   dir      the directory to clean: NULL for the directory of shared-memory
+ *            arrays (npshm_dir, /dev/shm by default), or the directory of
  *            file:// arrays.
  *   removed  receives how many files were removed (may be NULL).
  * A process killed while it replaces an array (between naming the new array

@@ -78,6 +78,10 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	if st := h.Layout(); !st.Ok() {
 		return Mapping{}, t, st
 	}
+	huge := !t.IsFile && Dir().Huge
+	if huge && h.DataNbytes >= HugeAlign {
+		h.DataOffset = HugeAlign // FORMAT.md: data in huge pages of its own
+	}
 	h.CreatorPID = uint32(unix.Getpid())
 	h.CreatedNs = time.Now().UnixNano()
 	hlen := h.Encode(s.Header[:])
@@ -213,6 +217,9 @@ func fillSegment(fd int, size uint64, header []byte, opt CreateOptions, isFile, 
 		return Mapping{}, sysFail(errno, "cannot map the array")
 	}
 	m.Dev, m.Ino = uint64(stat.Dev), stat.Ino
+	if !isFile {
+		adviseHuge(m)
+	}
 	if populate && !isFile {
 		unix.Syscall(unix.SYS_MADVISE, m.Addr, uintptr(m.Len), unix.MADV_POPULATE_WRITE)
 	}
@@ -302,7 +309,18 @@ func Attach(s *Scratch, name []byte, readOnly bool) (Mapping, Target, Status) {
 	if !st.Ok() {
 		return Mapping{}, Target{}, st
 	}
+	if !t.IsFile {
+		adviseHuge(m)
+	}
 	return m, t, st
+}
+
+// adviseHuge asks for huge pages for a mapping of 2 MiB or more in the directory of shared arrays
+// when its mount gives them only on request (huge=advise): MADV_HUGEPAGE. Elsewhere it does nothing.
+func adviseHuge(m Mapping) {
+	if m.Len >= HugeAlign && Dir().Advise {
+		unix.Syscall(unix.SYS_MADVISE, m.Addr, uintptr(m.Len), unix.MADV_HUGEPAGE)
+	}
 }
 
 // errSymlink is the refusal of a name that is a symbolic link (open with O_NOFOLLOW: ELOOP).
@@ -386,7 +404,7 @@ func Unmap(m Mapping) Status {
 	return Status{}
 }
 
-// Lister walks /dev/shm and reports the npshm arrays in it.
+// Lister walks the directory of shared arrays (Dir) and reports the npshm arrays in it.
 type Lister struct {
 	dirfd int
 	n     int
@@ -402,12 +420,15 @@ type ListEntry struct {
 	UID  uint32
 }
 
-// Open starts a listing of /dev/shm.
+// Open starts a listing of the directory of shared arrays (Dir).
 func (l *Lister) Open() Status {
-	dir := [...]byte{'/', 'd', 'e', 'v', '/', 's', 'h', 'm', 0}
-	fd, errno := sysOpenat(unix.AT_FDCWD, dir[:], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	d := Dir()
+	if !d.Err.Ok() {
+		return d.Err
+	}
+	fd, errno := sysOpenat(unix.AT_FDCWD, d.Nul, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if errno != 0 {
-		return sysFail(errno, "cannot read /dev/shm")
+		return sysFail(errno, "cannot read the directory of shared arrays")
 	}
 	*l = Lister{dirfd: fd}
 	return Status{}
@@ -430,7 +451,7 @@ func (l *Lister) Next(s *Scratch) (e ListEntry, ok bool, st Status) {
 			}
 			n, err := unix.Getdents(l.dirfd, s.Dirent[:])
 			if err != nil {
-				return ListEntry{}, false, sysFail(errnoOf(err), "cannot read /dev/shm")
+				return ListEntry{}, false, sysFail(errnoOf(err), "cannot read the directory of shared arrays")
 			}
 			if n == 0 {
 				l.done = true
@@ -443,7 +464,7 @@ func (l *Lister) Next(s *Scratch) (e ListEntry, ok bool, st Status) {
 		reclen := int(rec[16]) | int(rec[17])<<8
 		if reclen < 20 || reclen > len(rec) {
 			l.done, l.off = true, l.n
-			return ListEntry{}, false, fail(ErrIO, "malformed directory entry in /dev/shm")
+			return ListEntry{}, false, fail(ErrIO, "malformed directory entry in the directory of shared arrays")
 		}
 		l.off += reclen
 		typ := rec[18]

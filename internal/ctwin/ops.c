@@ -49,6 +49,12 @@ static void dir_of(const target *t, char *dir, size_t cap) {
         snprintf(dir, cap, "%.*s", (int)t->dir, t->path);
 }
 
+/* advise_huge asks for huge pages for a mapping of 2 MiB or more in the directory of shared arrays
+ * when its mount gives them only on request (huge=advise): the core's adviseHuge. */
+static void advise_huge(void *base, uint64_t len) {
+    if (len >= HUGE_ALIGN && npshm__dir()->advise) (void)madvise(base, len, MADV_HUGEPAGE);
+}
+
 npshm_array *npshm__make_handle(void *base, const header *h, uint64_t dev, uint64_t ino, const char *display) {
     npshm_array *a = npshm__handle_new(h->descr_len, strlen(display));
     if (a == NULL) return NULL;
@@ -89,6 +95,8 @@ static void seg_close(const segment *seg, int fd) {
 status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned char *hbuf, segment *seg) {
     h->header_len = (uint32_t)(FIXED_HEADER + 8 * h->ndim + h->descr_len);
     h->data_offset = ((uint64_t)h->header_len + 4 + DATA_ALIGN - 1) / DATA_ALIGN * DATA_ALIGN;
+    if (seg->populate && !t->is_file && npshm__dir()->huge && h->data_nbytes >= HUGE_ALIGN)
+        h->data_offset = HUGE_ALIGN; /* FORMAT.md: data in huge pages of its own */
     h->creator_pid = (uint32_t)getpid();
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -171,6 +179,7 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
         s = st_sys(errno, "cannot map the array");
         goto fail;
     }
+    if (!t->is_file) advise_huge(seg->base, seg->size);
     if (seg->populate && reserve && !t->is_file) (void)madvise(seg->base, seg->size, 23 /* MADV_POPULATE_WRITE */);
     memcpy(seg->base, hbuf, hlen);
     return OK_STATUS;
@@ -364,6 +373,7 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     }
     close(fd);
     if (base == MAP_FAILED) return st_sys(map_errno, "cannot map the array");
+    if (!t.is_file) advise_huge(base, size);
     if (expect_geom) {
         if (ndim >= 0) {
             if (ndim != h.ndim) s = st_num(NPSHM_ERR_MISMATCH, "array has a different number of dimensions:", h.ndim);
@@ -476,11 +486,16 @@ int npshm__c_list(void *fn, void *ctx) {
     if (fn == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "fn is NULL");
     work *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, NULL, "out of memory");
-    DIR *d = opendir("/dev/shm");
+    const dir_info *di = npshm__dir();
+    if (di->err.code) {
+        free(w);
+        return npshm__report(di->err, op, NULL);
+    }
+    DIR *d = opendir(di->nul);
     if (d == NULL) {
         int e = errno;
         free(w);
-        return npshm__report(st_sys(e, "cannot read /dev/shm"), op, NULL);
+        return npshm__report(st_sys(e, "cannot read the directory of shared arrays"), op, NULL);
     }
     int rc = NPSHM_OK;
     struct dirent *de;

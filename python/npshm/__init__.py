@@ -41,11 +41,13 @@ from ._api import (
     create_shared_array,
     delete,
     delete_shared_array,
+    get_dir,
     is_shared_array,
     list,
     mlock,
     msync,
     munlock,
+    set_dir,
 )
 from ._native import version as _lib_version
 from . import _hooks
@@ -143,6 +145,8 @@ __all__ = [
     "MS_SYNC",
     "MS_INVALIDATE",
     "clean_temporaries",
+    "get_dir",
+    "set_dir",
     "delete_orphans",
     "delete_on_exit",
     "name_of",

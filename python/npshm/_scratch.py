@@ -7,6 +7,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Optional, Union
 
+from . import _native
+
 if TYPE_CHECKING:
     import subprocess
 
@@ -43,7 +45,7 @@ def _path_of(name: Union[str, bytes]) -> bytes:
         n = n[1:]
     if not n or n in (b".", b"..") or b"/" in n or b"\0" in n or len(n) > 255:
         raise ValueError(f"npshm.delete_on_exit: invalid array name {name!r}")
-    return b"/dev/shm/" + n
+    return os.fsencode(_native.dir()) + b"/" + n
 
 
 def delete_on_exit(name: Union[str, bytes]) -> None:

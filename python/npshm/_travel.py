@@ -117,7 +117,7 @@ def _path_of(name: str) -> str:
     """The file a mapping's name leads to (docs/FORMAT.md, "Names")."""
     if name.startswith("file://"):
         return name[7:]
-    return "/dev/shm/" + name
+    return os.path.join(_native.dir(), name)
 
 
 def _absolute(name: str) -> str:
