@@ -100,7 +100,7 @@ def __dir__() -> List[str]:
 def _register_multiprocessing(reduction: object) -> None:
     from . import _travel
 
-    _travel._register_multiprocessing(reduction)  # type: ignore[arg-type]
+    _travel._register_multiprocessing(reduction)
 
 
 def _register_joblib(reduction: object) -> None:
