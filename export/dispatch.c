@@ -135,6 +135,7 @@ const char *npshm_status_name(int status) {
 }
 
 const char *npshm_version(void) { return NPSHM_VERSION; }
+int npshm_version_number(void) { return NPSHM_VERSION_NUMBER; }
 
 /* ---- leftovers, filled creation, array files: the Go core, or in a forked child the C twin ---- */
 
