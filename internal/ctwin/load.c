@@ -18,8 +18,6 @@
 
 #include "ctwin.h"
 
-#define LOCK_PREFIX ".npshm-lock-"
-#define READ_FLAGS (NPSHM_READONLY | NPSHM_EXCLUSIVE | NPSHM_ACCEPT_FOREIGN | NPSHM_HAS_MODE | MODE_BITS)
 
 /* ---- names and the lock file (internal/core/name.go, load_linux.go) ---- */
 
