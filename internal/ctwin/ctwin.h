@@ -205,8 +205,9 @@ typedef struct segment {
 
 /* A fresh temporary name .npshm-tmp-<pid>-<16 random hex digits> in dir (which ends in '/'). */
 void npshm__temp_name(char *buf, size_t cap, const char *dir);
-/* npshm_attach that also reports the uid owning the segment (for read_file's foreign check). */
-int npshm__c_attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner);
+/* npshm_attach's work, which also gives the uid owning the segment (for read_file's foreign
+ * check); the caller reports a failure under its own name. */
+status npshm__attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner);
 /* Builds a new segment for t as npshm_create does: completes h (the caller sets flags, ndim, shape,
  * itemsize, descr, descr_len and data_nbytes), encodes it into hbuf, creates an unnamed file in t's
  * directory (or one with a temporary name), applies the mode in flags, reserves and maps the

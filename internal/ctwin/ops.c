@@ -410,12 +410,12 @@ int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim,
     return s.code ? npshm__report(s, op, name) : NPSHM_OK;
 }
 
-int npshm__c_attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner) {
+status npshm__attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner) {
     work *w = malloc(sizeof *w);
-    if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, "npshm_attach", name, "out of memory");
+    if (w == NULL) return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
     status s = c_attach(name, flags, 0, -1, NULL, NULL, out, w->descr, w->hbuf, owner);
     free(w);
-    return s.code ? npshm__report(s, "npshm_attach", name) : NPSHM_OK;
+    return s;
 }
 
 int npshm__c_delete(const char *name) {
