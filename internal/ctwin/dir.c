@@ -13,7 +13,6 @@
 
 #include "ctwin.h"
 
-#define DIR_ENV "NPSHM_DIR"
 #define MSG_DIR "the directory of shared arrays (" DIR_ENV ")"
 
 static status dir_policy(const char *dir, size_t n) {
@@ -96,7 +95,7 @@ const dir_info *npshm__dir(void) {
     dir_info *d = atomic_load(&current);
     if (d != NULL) return d;
     const char *env = getenv(DIR_ENV);
-    d = dir_new(env && *env ? env : "/dev/shm");
+    d = dir_new(env && *env ? env : SHM_DIR);
     if (d == NULL) return no_memory();
     dir_info *expected = NULL;
     if (!atomic_compare_exchange_strong(&current, &expected, d)) {
@@ -113,7 +112,7 @@ int npshm__c_set_dir(const char *dir) {
     const char *op = "npshm_set_dir";
     if (dir != NULL && strnlen(dir, MAX_DIR + 2) > MAX_DIR + 1)
         return npshm__report(st_num(NPSHM_ERR_INVALID, MSG_DIR " is longer than", MAX_DIR), op, NULL);
-    dir_info *d = dir_new(dir && *dir ? dir : "/dev/shm");
+    dir_info *d = dir_new(dir && *dir ? dir : SHM_DIR);
     if (d == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, dir, "out of memory");
     if (d->err.code) {
         status s = d->err;

@@ -4,7 +4,6 @@
 
 #include "ctwin.h"
 
-#define RESERVED_PREFIX ".npshm-" /* internal/core/name.go reservedPrefix */
 
 /* ---- names (internal/core/name.go) ---- */
 
