@@ -295,9 +295,16 @@ static size_t header_len(const unsigned char *buf, size_t n, uint64_t size) {
     return n;
 }
 
+static status read_header_of(int fd, const struct stat *st, header *h, unsigned char *hbuf, char *scratch);
+
 /* read_header stats fd and reads and validates its header into h (pointing into hbuf). */
 static status read_header(int fd, struct stat *st, header *h, unsigned char *hbuf, char *scratch) {
     if (fstat(fd, st) != 0) return st_sys(errno, "cannot stat the array");
+    return read_header_of(fd, st, h, hbuf, scratch);
+}
+
+/* read_header_of reads and validates the header of fd, which fstat described in st. */
+static status read_header_of(int fd, const struct stat *st, header *h, unsigned char *hbuf, char *scratch) {
     if (!S_ISREG(st->st_mode)) return st_fail(NPSHM_ERR_FORMAT, "not an npshm array: not a regular file");
     uint64_t size = (uint64_t)st->st_size;
     size_t want = size < DATA_ALIGN ? (size_t)size : DATA_ALIGN;
@@ -338,8 +345,66 @@ static status populate_sparse(int fd, void *base, uint64_t len, const struct sta
     return OK_STATUS;
 }
 
+/* Headers an attach validated, per thread (issue 13: an attach's pread of the header was a sixth of
+ * its time). An entry is used again only for the same file (device and inode) with the same size
+ * and the same modification and change times, to the nanosecond, as fstat reports them now: npshm
+ * never changes a published header, and anything that writes the file with write(2), truncates or
+ * fallocates it changes those times; a new file under the name has another inode. Writes through a
+ * mapping do not change the times on tmpfs: a header overwritten that way (by whoever may write the
+ * segment) goes unnoticed by the processes that validated it before, which keep its geometry, the
+ * one that matches the file's size. Headers longer than HCACHE_BYTES are not kept. */
+#define HCACHE_SLOTS 8
+#define HCACHE_BYTES 512
+typedef struct hcache {
+    uint64_t dev, ino;
+    int64_t size, mtime_s, mtime_ns, ctime_s, ctime_ns;
+    int used;
+    header h; /* its descr points into buf */
+    unsigned char buf[HCACHE_BYTES];
+} hcache;
+
+static hcache *hcache_slot(hcache *c, const struct stat *st) {
+    return &c[(st->st_ino ^ st->st_dev) % HCACHE_SLOTS];
+}
+
+static int hcache_get(hcache *c, const struct stat *st, header *h) {
+    hcache *e = hcache_slot(c, st);
+    if (!e->used || e->dev != (uint64_t)st->st_dev || e->ino != (uint64_t)st->st_ino || e->size != st->st_size ||
+        e->mtime_s != st->st_mtim.tv_sec || e->mtime_ns != st->st_mtim.tv_nsec ||
+        e->ctime_s != st->st_ctim.tv_sec || e->ctime_ns != st->st_ctim.tv_nsec)
+        return 0;
+    *h = e->h;
+    return 1;
+}
+
+static void hcache_put(hcache *c, const struct stat *st, const header *h, const unsigned char *hbuf) {
+    size_t n = (size_t)h->header_len + 4;
+    if (n > HCACHE_BYTES) return;
+    hcache *e = hcache_slot(c, st);
+    e->dev = (uint64_t)st->st_dev;
+    e->ino = (uint64_t)st->st_ino;
+    e->size = st->st_size;
+    e->mtime_s = st->st_mtim.tv_sec;
+    e->mtime_ns = st->st_mtim.tv_nsec;
+    e->ctime_s = st->st_ctim.tv_sec;
+    e->ctime_ns = st->st_ctim.tv_nsec;
+    memcpy(e->buf, hbuf, n);
+    e->h = *h;
+    e->h.descr = (const char *)e->buf + (h->descr - (const char *)hbuf);
+    e->used = 1;
+}
+
+/* Working memory of one C-path operation, like the Go core's Scratch: a descriptor and a header;
+ * for attaches, the headers they validated (NULL cache: none). */
+typedef struct work {
+    char descr[MAX_DESCR + 1];
+    unsigned char hbuf[MAX_HEADER];
+    hcache cache[HCACHE_SLOTS];
+} work;
+
 static status c_attach(const char *name, unsigned flags, int expect_geom, int ndim, const int64_t *shape,
-                       const char *dtype, npshm_array **out, char *descr, unsigned char *hbuf, unsigned *owner) {
+                       const char *dtype, npshm_array **out, char *descr, unsigned char *hbuf, unsigned *owner,
+                       hcache *cache) {
     target t;
     status s = npshm__resolve(name, &t);
     if (s.code) return s;
@@ -354,8 +419,16 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     }
     struct stat st;
     header h;
-    s = read_header(fd, &st, &h, hbuf, descr);
-    if (s.code) { close(fd); return s; }
+    if (fstat(fd, &st) != 0) {
+        s = st_sys(errno, "cannot stat the array");
+        close(fd);
+        return s;
+    }
+    if (cache == NULL || !S_ISREG(st.st_mode) || !hcache_get(cache, &st, &h)) {
+        s = read_header_of(fd, &st, &h, hbuf, descr);
+        if (s.code) { close(fd); return s; }
+        if (cache) hcache_put(cache, &st, &h, hbuf);
+    }
     if (owner) *owner = st.st_uid;
     uint64_t size = h.data_offset + h.data_nbytes;
     /* A sparse segment is backed, unless it says it was made so on purpose (NPSHM_NO_RESERVE) by
@@ -397,11 +470,6 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     return OK_STATUS;
 }
 
-/* Working memory of one C-path operation, like the Go core's Scratch: a descriptor and a header. */
-typedef struct work {
-    char descr[MAX_DESCR + 1];
-    unsigned char hbuf[MAX_HEADER];
-} work;
 
 /* npshm_create_init's C path; init NULL is npshm_create. */
 int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
@@ -453,14 +521,14 @@ int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim,
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected dtype is too long");
     work *w = attach_work();
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
-    status s = c_attach(name, flags, expect_geom, ndim, shape, expect_geom ? dtype : NULL, out, w->descr, w->hbuf, NULL);
+    status s = c_attach(name, flags, expect_geom, ndim, shape, expect_geom ? dtype : NULL, out, w->descr, w->hbuf, NULL, w->cache);
     return s.code ? npshm__report(s, op, name) : NPSHM_OK;
 }
 
 status npshm__attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner) {
     work *w = malloc(sizeof *w);
     if (w == NULL) return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
-    status s = c_attach(name, flags, 0, -1, NULL, NULL, out, w->descr, w->hbuf, owner);
+    status s = c_attach(name, flags, 0, -1, NULL, NULL, out, w->descr, w->hbuf, owner, NULL);
     free(w);
     return s;
 }

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -163,5 +165,59 @@ func TestNoReserveStaysSparse(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The C path keeps the headers it validated (issue 13), but never serves one for another file
+// (a replaced or recreated array) or for a file written since (write(2) changes its times).
+func TestAttachHeaderCacheIsNeverStale(t *testing.T) {
+	runtime.LockOSThread() // the cache is per thread
+	defer runtime.UnlockOSThread()
+	name := uniqueName(t)
+	shapeOf := func() ([]int64, core.Code) {
+		h, code := CAttach(name, 0)
+		if code != core.OK {
+			return nil, code
+		}
+		defer Release(h)
+		return Handle(h).Shape, code
+	}
+	h, code := CCreate(name, []int64{3}, "f8", 0)
+	if code != core.OK {
+		t.Fatal(code)
+	}
+	Release(h)
+	for range 2 {
+		if s, code := shapeOf(); code != core.OK || len(s) != 1 || s[0] != 3 {
+			t.Fatalf("attach: %v %v", s, code)
+		}
+	}
+	// Replaced (a new file under the name): the new header.
+	if h, code = CCreate(name, []int64{4}, "f8", 0x2); code != core.OK {
+		t.Fatal(code)
+	}
+	Release(h)
+	if s, _ := shapeOf(); len(s) != 1 || s[0] != 4 {
+		t.Errorf("after a replace: shape %v, want [4]", s)
+	}
+	// Deleted and created again: the new header.
+	CDelete(name)
+	if h, code = CCreate(name, []int64{5}, "f8", 0); code != core.OK {
+		t.Fatal(code)
+	}
+	Release(h)
+	if s, _ := shapeOf(); len(s) != 1 || s[0] != 5 {
+		t.Errorf("after a delete and create: shape %v, want [5]", s)
+	}
+	// Written with write(2): the times change, the header is read and checked again.
+	time.Sleep(20 * time.Millisecond) // past the clock's tick, on kernels with coarse file times
+	f, err := os.OpenFile("/dev/shm/"+name, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("NOTANARR"), 0)
+	f.Close()
+	if _, code := shapeOf(); code != core.ErrFormat {
+		t.Errorf("after the header was overwritten: %v, want NPSHM_ERR_FORMAT", code)
 	}
 }
