@@ -267,7 +267,7 @@ case "${1:-}" in
         # `test`. SharedArray is installed, if it builds here, so that its segments can be tested.
         build_lib
         build_python
-        "$PY" -m pip install -q --disable-pip-version-check SharedArray ||
+        "$PY" -m pip install -q --disable-pip-version-check SharedArray==3.2.4 ||
             say "SharedArray did not install: its scenario is skipped"
         say "soak: hardening scenarios at soak size (about half an hour)"
         "$PY" "$ROOT/tests/hardening/soak.py" "$BUILD" "$PY" --fuzztime "${NPSHM_SOAK_FUZZTIME:-2m}" \
