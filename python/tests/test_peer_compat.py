@@ -269,3 +269,39 @@ def test_bad_file_header_is_a_format_error(tmp_path):
     with pytest.raises(npshm.FormatError) as e:
         npshm.from_file(p)
     assert e.value.filename == str(p)
+
+
+# ---- against the installed SharedArray ---------------------------------------------------------
+
+
+def _sharedarray():
+    try:
+        import SharedArray
+    except ImportError as e:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"SharedArray is not installed ({e}); build.sh installs it")
+    return SharedArray
+
+
+def test_sharedarray_and_npshm_agree(names):
+    SharedArray = _sharedarray()
+    theirs, ours = names("sa-theirs"), names("sa-ours")
+    for lib, n in ((SharedArray, theirs), (npshm, ours)):
+        a = lib.create("shm://" + n, (2, 3), np.float32)
+        assert a.base.name == "shm://" + n, lib  # the name as passed
+        assert lib.attach(n).base.name == n
+    t = next(d for d in SharedArray.list() if d[0] == theirs.encode())
+    o = next(d for d in npshm.list() if d[0] == ours.encode())
+    assert (t[1], t[2]) == (o[1], o[2]) == (np.float32, (2, 3))
+    assert type(t[1]) is type(o[1]) and t[1] is o[1]  # the scalar type itself
+    # a segment that is not its own: SharedArray's OSError, which npshm's FormatError is
+    junk = names("sa-junk")
+    with open("/dev/shm/" + junk, "wb") as f:
+        f.write(b"\x02" * 4096)
+    with pytest.raises(OSError) as e_theirs:
+        SharedArray.attach(junk)
+    with pytest.raises(OSError) as e_ours:
+        npshm.attach(junk)
+    assert type(e_theirs.value) is OSError and isinstance(e_ours.value, npshm.FormatError)
+    SharedArray.delete(theirs)
