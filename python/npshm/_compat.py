@@ -90,6 +90,8 @@ def apply_lifetime(arr: NDArray[Any], name: Union[str, bytes], track: Optional[b
     if this process created it. ``unlink=True``: the name is deleted when ``arr`` (and every view
     of it) is garbage collected, if it still leads to this array.
     """
+    if not track and not unlink and verbose is None:
+        return  # the common case: nothing to import or do (attach's latency is measured)
     from ._api import _mapping_of
     from ._scratch import _path_of, delete_on_exit
 
