@@ -49,6 +49,7 @@ from ._api import (
     munlock,
     set_dir,
 )
+from ._compat import FormatError
 from ._native import version as _lib_version
 from . import _hooks
 
@@ -56,6 +57,7 @@ from . import _hooks
 # `import numpy` (issue 13), and threading, fnmatch, pickle and friends load only when needed.
 _LAZY = {
     "from_file": "_files",
+    "read_into": "_files",
     "read_shared_array": "_files",
     "to_file": "_files",
     "delete_orphans": "_orphans",
@@ -70,7 +72,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from ._files import from_file, read_shared_array, to_file
+    from ._files import from_file, read_into, read_shared_array, to_file
     from ._orphans import delete_orphans
     from ._scratch import delete_on_exit
     from ._travel import (
@@ -134,6 +136,7 @@ __all__ = [
     "read_shared_array",
     "to_file",
     "from_file",
+    "read_into",
     "create",
     "attach",
     "delete",
@@ -157,6 +160,7 @@ __all__ = [
     "set_pickling",
     "get_pickling",
     "ArrayDesc",
+    "FormatError",
     "Mapping",
     "lib_version",
     "__version__",
