@@ -101,7 +101,7 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 	case ndim > 0 && shape == nil:
 		return invalid(op, nameB, "shape is NULL")
 	case flags&^createFlags != 0:
-		return invalid(op, nameB, "unknown flags (NPSHM_READONLY applies to attach only)")
+		return fail(core.FailFlags("unknown flags (NPSHM_READONLY applies to attach only):", flags, createFlags), op, nameB)
 	case flags&modeMask != 0 && flags&FlagHasMode == 0:
 		return invalid(op, nameB, "mode bits without NPSHM_HAS_MODE (use NPSHM_MODE(perm))")
 	}
@@ -161,7 +161,7 @@ func Attach(name unsafe.Pointer, flags uint32, expect bool, ndim int32, shape un
 	case out == nil:
 		return invalid(op, nameB, "out is NULL")
 	case flags&^attachFlags != 0:
-		return invalid(op, nameB, "unknown flags (only NPSHM_READONLY applies to attach)")
+		return fail(core.FailFlags("unknown flags (only NPSHM_READONLY applies to attach):", flags, attachFlags), op, nameB)
 	case expect && (ndim < -1 || ndim > core.MaxNdim):
 		return invalid(op, nameB, "expected ndim must be -1 (any) or between 0 and 64")
 	case expect && ndim > 0 && shape == nil:

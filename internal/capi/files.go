@@ -78,7 +78,8 @@ func ReadFile(path, name unsafe.Pointer, flags uint32, opts *ReadOptions, out *u
 	case out == nil:
 		return invalid(op, nameB, "out is NULL")
 	case flags&^readFlags != 0:
-		return invalid(op, nameB, "unknown flags (read_file takes NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_ACCEPT_FOREIGN and a mode)")
+		return fail(core.FailFlags("unknown flags (read_file takes NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_ACCEPT_FOREIGN and a mode):",
+			flags, readFlags), op, nameB)
 	case flags&modeMask != 0 && flags&FlagHasMode == 0:
 		return invalid(op, nameB, "mode bits without NPSHM_HAS_MODE (use NPSHM_MODE(perm))")
 	}
@@ -174,7 +175,7 @@ func dataArgs(ndim int32, shape, dtype unsafe.Pointer, flags uint32, needFormat 
 	case ndim > 0 && shape == nil:
 		return nil, bad("shape is NULL")
 	case flags&^dataFlags != 0:
-		return nil, bad("unknown flags (it takes NPSHM_FORTRAN, NPSHM_NPY and NPSHM_NPIO)")
+		return nil, core.FailFlags("unknown flags (it takes NPSHM_FORTRAN, NPSHM_NPY and NPSHM_NPIO):", flags, dataFlags)
 	}
 	switch format := flags & (FlagNpy | FlagNpio); {
 	case needFormat && (format == 0 || format == FlagNpy|FlagNpio):

@@ -464,6 +464,7 @@ func hexDigit(c byte) int {
 
 // simple parses one non-structured dtype spelling and emits its canonical descriptor.
 func (p *dtypeParser) simple(s []byte) (int64, Status) {
+	spelled := s
 	if len(s) == 0 {
 		return 0, fail(ErrInvalid, "empty dtype")
 	}
@@ -494,7 +495,7 @@ func (p *dtypeParser) simple(s []byte) (int64, Status) {
 		explicitOrder = true
 	}
 	if len(s) == 0 {
-		return 0, fail(ErrInvalid, "dtype has a byte order but no type")
+		return 0, failValue(ErrInvalid, "dtype has a byte order but no type:", spelled)
 	}
 	kind := s[0]
 	rest := s[1:]
@@ -511,7 +512,7 @@ func (p *dtypeParser) simple(s []byte) (int64, Status) {
 	}
 	size, ok := parseDecimal(rest)
 	if !ok {
-		return 0, fail(ErrInvalid, "unknown dtype")
+		return 0, failValue(ErrInvalid, "unknown dtype", spelled)
 	}
 	switch kind {
 	case 'b':
@@ -549,7 +550,7 @@ func (p *dtypeParser) simple(s []byte) (int64, Status) {
 		}
 		return p.emitSimple(order, kind, size, nil)
 	default:
-		return 0, fail(ErrInvalid, "unknown dtype")
+		return 0, failValue(ErrInvalid, "unknown dtype", spelled)
 	}
 	return p.emitSimple(order, kind, size, nil)
 }
@@ -625,7 +626,7 @@ func cutPrefix(s []byte, prefix string) ([]byte, bool) {
 // datetime emits a datetime64 ('M') or timedelta64 ('m') descriptor with an optional "[unit]".
 func (p *dtypeParser) datetime(order, kind byte, unit []byte) (int64, Status) {
 	if len(unit) > 0 && !validDatetimeUnit(unit) {
-		return 0, fail(ErrInvalid, "unknown datetime64/timedelta64 unit")
+		return 0, failValue(ErrInvalid, "unknown datetime64/timedelta64 unit", unit)
 	}
 	if len(unit) > 2 && unit[1] == '1' && (unit[2] < '0' || unit[2] > '9') {
 		// numpy drops a multiplier of 1: "M8[1s]" is "<M8[s]".

@@ -136,6 +136,7 @@ func Load(s *Scratch, fs *FileScratch, path []byte, name []byte, opt *LoadOption
 	readFile := func() Status {
 		fd, st := openFile(path)
 		if !st.Ok() {
+			st.Value = trimNul(path) // the message names the file: the operation names the array
 			return st
 		}
 		src = fd

@@ -70,8 +70,10 @@ typedef struct status {
     int code;
     int errnum;
     const char *msg;
+    const char *value; /* if not NULL, the bad value of an argument, quoted after msg */
+    size_t value_len;  /* its length */
     long long num;
-    int has_num;      /* 1: num follows msg; 2: in octal, with a leading 0 */
+    int has_num;      /* 1: num follows msg; 2: in octal, with a leading 0; 3: in hex, with 0x */
     const char *path; /* if not NULL, follows msg (internal/core's Status.Path) */
     const char *msg2; /* if not NULL, follows path */
     const int64_t *shape; /* if not NULL, printed last as a Python tuple of shape_ndim sizes */
@@ -88,6 +90,16 @@ static inline status st_errno(int code, int errnum, const char *msg) {
 /* A message followed by a number ("... not 3"). */
 static inline status st_num(int code, const char *msg, long long num) {
     status s = {.code = code, .msg = msg, .num = num, .has_num = 1};
+    return s;
+}
+/* A message naming a bad value ("unknown dtype \"flaot64\""): the caller's, valid until reported. */
+static inline status st_value(int code, const char *msg, const char *value, size_t len) {
+    status s = {.code = code, .msg = msg, .value = value, .value_len = len};
+    return s;
+}
+/* Flags outside allowed: msg and the unknown bits in hexadecimal (internal/core's FailFlags). */
+static inline status st_flags(const char *msg, unsigned flags, unsigned allowed) {
+    status s = {.code = NPSHM_ERR_INVALID, .msg = msg, .num = flags & ~allowed, .has_num = 3};
     return s;
 }
 /* A message followed by a shape ("... shape (3, 0)"): the caller's shape, valid until reported. */

@@ -90,7 +90,7 @@ static int parse_decimal(const char *s, size_t n, long long *v) {
 
 static status datetime(parser *p, char order, char kind, const char *unit, size_t n, long long *itemsize) {
     if (n > 0 && !valid_unit(unit, n))
-        return st_fail(NPSHM_ERR_INVALID, "unknown datetime64/timedelta64 unit");
+        return st_value(NPSHM_ERR_INVALID, "unknown datetime64/timedelta64 unit", unit, n);
     if (n > 2 && unit[1] == '1' && (unit[2] < '0' || unit[2] > '9')) {
         /* numpy drops a multiplier of 1: "M8[1s]" is "<M8[s]". */
         status s = emit_simple(p, order, kind, 8, NULL, 0, itemsize);
@@ -102,6 +102,8 @@ static status datetime(parser *p, char order, char kind, const char *unit, size_
 }
 
 static status simple(parser *p, const char *s, size_t n, long long *itemsize) {
+    const char *spelled = s;
+    size_t spelled_len = n;
     if (n == 0) return st_fail(NPSHM_ERR_INVALID, "empty dtype");
     if (is_object(s, n)) return st_fail(NPSHM_ERR_INVALID, "object dtypes cannot be shared between processes");
     if (n >= 10 && memcmp(s, "datetime64", 10) == 0) return datetime(p, '<', 'M', s + 10, n - 10, itemsize);
@@ -115,7 +117,7 @@ static status simple(parser *p, const char *s, size_t n, long long *itemsize) {
     case '<': case '=': case '|': s++; n--; explicit_order = 1; break;
     case '>': order = '>'; s++; n--; explicit_order = 1; break;
     }
-    if (n == 0) return st_fail(NPSHM_ERR_INVALID, "dtype has a byte order but no type");
+    if (n == 0) return st_value(NPSHM_ERR_INVALID, "dtype has a byte order but no type:", spelled, spelled_len);
     kind = s[0];
     const char *rest = s + 1;
     size_t rn = n - 1;
@@ -125,7 +127,7 @@ static status simple(parser *p, const char *s, size_t n, long long *itemsize) {
         if (rn == 0 || rest[0] != '8') return st_fail(NPSHM_ERR_INVALID, "datetime64/timedelta64 dtypes must have size 8");
         return datetime(p, order, kind, rest + 1, rn - 1, itemsize);
     }
-    if (!parse_decimal(rest, rn, &size)) return st_fail(NPSHM_ERR_INVALID, "unknown dtype");
+    if (!parse_decimal(rest, rn, &size)) return st_value(NPSHM_ERR_INVALID, "unknown dtype", spelled, spelled_len);
     switch (kind) {
     case 'b':
         if (size != 1) return st_fail(NPSHM_ERR_INVALID, "bool dtype must have size 1");
@@ -152,7 +154,7 @@ static status simple(parser *p, const char *s, size_t n, long long *itemsize) {
         if (size > MAX_ITEMSIZE / 4) return st_fail(NPSHM_ERR_INVALID, "unicode dtype too long");
         break;
     default:
-        return st_fail(NPSHM_ERR_INVALID, "unknown dtype");
+        return st_value(NPSHM_ERR_INVALID, "unknown dtype", spelled, spelled_len);
     }
     return emit_simple(p, order, kind, size, NULL, 0, itemsize);
 }

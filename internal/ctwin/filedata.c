@@ -26,7 +26,7 @@ static int bad_path(const char *op, const char *path) {
 static status data_args(int ndim, const int64_t *shape, const char *dtype, unsigned flags, int need_format) {
     if (ndim < 0 || ndim > NPSHM_MAX_NDIM) return st_num(NPSHM_ERR_INVALID, "ndim must be between 0 and 64, not", ndim);
     if (ndim > 0 && shape == NULL) return st_fail(NPSHM_ERR_INVALID, "shape is NULL");
-    if (flags & ~DATA_FLAGS) return st_fail(NPSHM_ERR_INVALID, "unknown flags (it takes NPSHM_FORTRAN, NPSHM_NPY and NPSHM_NPIO)");
+    if (flags & ~DATA_FLAGS) return st_flags("unknown flags (it takes NPSHM_FORTRAN, NPSHM_NPY and NPSHM_NPIO):", flags, DATA_FLAGS);
     unsigned format = flags & (NPSHM_NPY | NPSHM_NPIO);
     if (format == (NPSHM_NPY | NPSHM_NPIO) || (need_format && format == 0))
         return st_fail(NPSHM_ERR_INVALID, need_format ? "give one of NPSHM_NPY and NPSHM_NPIO"

@@ -336,7 +336,9 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     const char *op = "npshm_read_file";
     if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
-    if (flags & ~READ_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (read_file takes NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_ACCEPT_FOREIGN and a mode)");
+    if (flags & ~READ_FLAGS)
+        return npshm__report(st_flags("unknown flags (read_file takes NPSHM_READONLY, NPSHM_EXCLUSIVE, "
+                                      "NPSHM_ACCEPT_FOREIGN and a mode):", flags, READ_FLAGS), op, name);
     if ((flags & MODE_BITS) && !(flags & NPSHM_HAS_MODE))
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "mode bits without NPSHM_HAS_MODE (use NPSHM_MODE(perm))");
     if (bad_arg(path, MAX_PATH_LEN)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "path is NULL or too long");
@@ -373,16 +375,16 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     target t;
     if ((s = npshm__resolve(name, &t)).code) goto report;
     if (o->dtype != NULL) {
-        int64_t size;
-        const char *err;
-        int code = npshm__c_normalize_dtype(o->dtype, strlen(o->dtype), w->expect, MAX_DESCR + 1, &size, &err);
-        if (code) { s = st_fail(code, err); goto report; }
+        size_t dlen;
+        long long size;
+        if ((s = npshm__normalize(o->dtype, strlen(o->dtype), w->expect, MAX_DESCR, &dlen, &size)).code) goto report;
+        w->expect[dlen] = 0;
         expect = w->expect;
     }
     if (lock_path(&t, w->lock, sizeof w->lock) != 0) { s = st_fail(NPSHM_ERR_INVALID, "name too long for its lock file"); goto report; }
     int file_first = !(o->expect_shape && expect != NULL);
     if (file_first) {
-        if (open_file(path, &src, &s)) goto report;
+        if (open_file(path, &src, &s)) { s.value = path; s.value_len = strlen(path); goto report; } /* the message names the file */
         if ((s = read_header_at(w, src, o->offset)).code) goto report;
         o->end = o->offset + w->fh.header_len + w->fh.nbytes;
         if ((s = match_geometry(w->fh.ndim, w->fh.shape, w->fh.descr, o, expect)).code) goto report;
@@ -393,7 +395,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
         if (rc != NPSHM_ERR_NOT_FOUND) goto report;
     }
     if (!file_first) {
-        if (open_file(path, &src, &s)) goto report;
+        if (open_file(path, &src, &s)) { s.value = path; s.value_len = strlen(path); goto report; } /* the message names the file */
         if ((s = read_header_at(w, src, o->offset)).code) goto report;
         o->end = o->offset + w->fh.header_len + w->fh.nbytes;
         if ((s = match_geometry(w->fh.ndim, w->fh.shape, w->fh.descr, o, expect)).code) goto report;

@@ -381,7 +381,8 @@ int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const
     if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
     if (ndim < 0 || ndim > NPSHM_MAX_NDIM) return npshm__report(st_num(NPSHM_ERR_INVALID, "ndim must be between 0 and 64, not", ndim), op, name);
     if (ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "shape is NULL");
-    if (flags & ~CREATE_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (NPSHM_READONLY applies to attach only)");
+    if (flags & ~CREATE_FLAGS)
+        return npshm__report(st_flags("unknown flags (NPSHM_READONLY applies to attach only):", flags, CREATE_FLAGS), op, name);
     if ((flags & MODE_BITS) && !(flags & NPSHM_HAS_MODE))
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "mode bits without NPSHM_HAS_MODE (use NPSHM_MODE(perm))");
     if (bad_arg(dtype, MAX_DTYPE_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "dtype is NULL or too long");
@@ -397,7 +398,8 @@ int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim,
     const char *op = expect_geom ? "npshm_attach_expect" : "npshm_attach";
     if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
-    if (flags & ~ATTACH_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (only NPSHM_READONLY applies to attach)");
+    if (flags & ~ATTACH_FLAGS)
+        return npshm__report(st_flags("unknown flags (only NPSHM_READONLY applies to attach):", flags, ATTACH_FLAGS), op, name);
     if (expect_geom && (ndim < -1 || ndim > NPSHM_MAX_NDIM))
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected ndim must be -1 (any) or between 0 and 64");
     if (expect_geom && ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected shape is NULL");
