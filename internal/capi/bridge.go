@@ -52,7 +52,7 @@ func fail(st core.Status, op string, name []byte) int32 {
 }
 
 // outOfMemory is the status for a failed malloc.
-var outOfMemory = core.Status{Code: core.ErrNoSpace, Errno: 12, Msg: "out of memory"}
+var outOfMemory = core.Status{Code: core.ErrNoSpace, Errno: 12, Msg: core.MsgOutMemory}
 
 // newHandle makes a C handle for a mapping whose header is h. It returns nil if out of memory.
 func newHandle(m core.Mapping, h *core.Header, name []byte) unsafe.Pointer {

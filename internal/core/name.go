@@ -50,7 +50,7 @@ func ResolveName(name []byte, buf []byte) (Target, Status) {
 			}
 		}
 		if _, reserved := cutPrefix(rest[dir:], reservedPrefix); reserved {
-			return Target{}, fail(ErrInvalid, "names starting with .npshm- are reserved for npshm's own files")
+			return Target{}, fail(ErrInvalid, MsgNamesStartingNpshmAreReservedNpshm)
 		}
 		return Target{Path: path, Dir: dir, Display: name, IsFile: true}, Status{}
 	}
@@ -62,19 +62,19 @@ func ResolveName(name []byte, buf []byte) (Target, Status) {
 	}
 	switch {
 	case len(name) == 0:
-		return Target{}, fail(ErrInvalid, "name is empty")
+		return Target{}, fail(ErrInvalid, MsgNameEmpty)
 	case len(name) > maxShmName:
-		return Target{}, failNum(ErrInvalid, "name longer than 255 bytes:", int64(len(name)))
+		return Target{}, failNum(ErrInvalid, MsgNameLonger255Bytes, int64(len(name)))
 	case string(name) == "." || string(name) == "..":
-		return Target{}, fail(ErrInvalid, "name may not be '.' or '..'")
+		return Target{}, fail(ErrInvalid, MsgNameMay)
 	}
 	for _, c := range name {
 		if c == '/' {
-			return Target{}, fail(ErrInvalid, "name contains '/'")
+			return Target{}, fail(ErrInvalid, MsgNameContains)
 		}
 	}
 	if _, reserved := cutPrefix(name, reservedPrefix); reserved {
-		return Target{}, fail(ErrInvalid, "names starting with .npshm- are reserved for npshm's own files")
+		return Target{}, fail(ErrInvalid, MsgNamesStartingNpshmAreReservedNpshm)
 	}
 	path := append(buf[:0], shmDir...)
 	path = append(path, name...)

@@ -3,7 +3,12 @@ package core
 import (
 	"bytes"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -166,6 +171,10 @@ func specC(t *testing.T) (h, c []byte) {
 	fmt.Fprintf(&hb, "#define NPIO_CODES %d\nextern const char *const npshm__npio_descr[NPIO_CODES];\nextern const int npshm__npio_size[NPIO_CODES];\n", len(npioDescr))
 	hb.WriteString("/* The values of NPSHM_TEST_PAUSE, indexed by point. */\n")
 	fmt.Fprintf(&hb, "#define PAUSE_POINTS %d\nextern const char *const npshm__pause_names[PAUSE_POINTS];\n", len(pauseNames))
+	hb.WriteString("\n/* ---- messages (internal/core/messages.go) ---- */\n\n")
+	for _, m := range specMessages(t) {
+		fmt.Fprintf(&hb, "#define %s %s\n", m[0], cstr(m[1]))
+	}
 	hb.WriteString("\n#endif\n")
 
 	cb.WriteString(specBanner)
@@ -196,4 +205,36 @@ func specC(t *testing.T) (h, c []byte) {
 	fmt.Fprintf(&cb, "const int npshm__npio_size[NPIO_CODES] = {\n%s};\n\n", wrap(sizes))
 	fmt.Fprintf(&cb, "const char *const npshm__pause_names[PAUSE_POINTS] = {\n%s};\n", cstrs(pauseNames[:]))
 	return hb.Bytes(), cb.Bytes()
+}
+
+// specMessages reads the constants of messages.go: their C names (MsgFooBar is MSG_FOO_BAR) and
+// texts, in the file's order.
+func specMessages(t *testing.T) [][2]string {
+	f, err := parser.ParseFile(token.NewFileSet(), "messages.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := regexp.MustCompile(`([a-z0-9])([A-Z])`)
+	var out [][2]string
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, sp := range g.Specs {
+			vs := sp.(*ast.ValueSpec)
+			for i, id := range vs.Names {
+				lit, ok := vs.Values[i].(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					t.Fatalf("messages.go: %s is not a string literal", id.Name)
+				}
+				text, err := strconv.Unquote(lit.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, [2]string{strings.ToUpper(words.ReplaceAllString(id.Name, "${1}_${2}")), text})
+			}
+		}
+	}
+	return out
 }

@@ -82,7 +82,7 @@ func failShape(code Code, msg string, shape []int64) Status {
 // sticky bits would make an array another user can fill with a program and run.
 func CheckMode(mode uint32) Status {
 	if mode&^0o777 != 0 {
-		return Status{Code: ErrInvalid, Msg: "mode must hold permission bits only (0 to 0777), not", Num: int64(mode),
+		return Status{Code: ErrInvalid, Msg: MsgModeMustHoldPermissionBitsOnly, Num: int64(mode),
 			HasNum: true, Octal: true}
 	}
 	return Status{}

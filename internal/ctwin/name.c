@@ -19,19 +19,19 @@ status npshm__resolve(const char *name, target *t) {
         const char *slash = strrchr(rest, '/');
         t->dir = slash ? (size_t)(slash - rest) + 1 : 0;
         if (strncmp(rest + t->dir, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) == 0)
-            return st_fail(NPSHM_ERR_INVALID, "names starting with .npshm- are reserved for npshm's own files");
+            return st_fail(NPSHM_ERR_INVALID, MSG_NAMES_STARTING_NPSHM_ARE_RESERVED_NPSHM);
         t->display = name;
         t->is_file = 1;
         return OK_STATUS;
     }
     if (n >= 6 && memcmp(name, "shm://", 6) == 0) { name += 6; n -= 6; }
     if (n > 0 && name[0] == '/') { name++; n--; }
-    if (n == 0) return st_fail(NPSHM_ERR_INVALID, "name is empty");
-    if (n > MAX_SHM_NAME) return st_num(NPSHM_ERR_INVALID, "name longer than 255 bytes:", (long long)n);
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return st_fail(NPSHM_ERR_INVALID, "name may not be '.' or '..'");
-    if (memchr(name, '/', n)) return st_fail(NPSHM_ERR_INVALID, "name contains '/'");
+    if (n == 0) return st_fail(NPSHM_ERR_INVALID, MSG_NAME_EMPTY);
+    if (n > MAX_SHM_NAME) return st_num(NPSHM_ERR_INVALID, MSG_NAME_LONGER255_BYTES, (long long)n);
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return st_fail(NPSHM_ERR_INVALID, MSG_NAME_MAY);
+    if (memchr(name, '/', n)) return st_fail(NPSHM_ERR_INVALID, MSG_NAME_CONTAINS);
     if (strncmp(name, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) == 0)
-        return st_fail(NPSHM_ERR_INVALID, "names starting with .npshm- are reserved for npshm's own files");
+        return st_fail(NPSHM_ERR_INVALID, MSG_NAMES_STARTING_NPSHM_ARE_RESERVED_NPSHM);
     memcpy(t->path, SHM_DIR, sizeof SHM_DIR - 1);
     memcpy(t->path + 9, name, n + 1);
     t->dir = 9;

@@ -33,7 +33,7 @@ static void quoted(char *b, size_t cap, size_t *n, const char *value, size_t len
 status npshm__check_mode(unsigned flags) {
     unsigned mode = (flags & MODE_BITS) >> MODE_SHIFT;
     if (mode & ~0777u)
-        return st_path(NPSHM_ERR_INVALID, 0, "mode must hold permission bits only (0 to 0777), not", NULL, NULL, 2,
+        return st_path(NPSHM_ERR_INVALID, 0, MSG_MODE_MUST_HOLD_PERMISSION_BITS_ONLY, NULL, NULL, 2,
                        mode);
     return OK_STATUS;
 }
