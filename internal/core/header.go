@@ -20,6 +20,8 @@ const (
 	MaxHeaderLen = fixedHeaderLen + 8*MaxNdim + MaxDescr + 4
 	// maxNbytes bounds an array's data so that offsets never overflow.
 	maxNbytes = 1 << 56
+	// creatorPIDOffset is where the header holds the creator's pid (the reaper of Python reads it).
+	creatorPIDOffset = 48
 	// maxIntp is numpy's bound on an array's size in bytes, counting only its nonzero dimensions.
 	maxIntp = 1<<63 - 1
 )
@@ -126,7 +128,7 @@ func (h *Header) Encode(buf []byte) int {
 	le.PutUint64(buf[32:], h.Itemsize)
 	le.PutUint32(buf[40:], uint32(h.Ndim))
 	le.PutUint32(buf[44:], uint32(len(h.Descr)))
-	le.PutUint32(buf[48:], h.CreatorPID)
+	le.PutUint32(buf[creatorPIDOffset:], h.CreatorPID)
 	le.PutUint32(buf[52:], 0)
 	le.PutUint64(buf[56:], uint64(h.CreatedNs))
 	off := fixedHeaderLen
@@ -192,7 +194,7 @@ func (h *Header) Decode(buf []byte, segSize uint64, descrScratch []byte) Status 
 	h.DataNbytes = le.Uint64(buf[24:])
 	h.Itemsize = le.Uint64(buf[32:])
 	h.Ndim = int(ndim)
-	h.CreatorPID = le.Uint32(buf[48:])
+	h.CreatorPID = le.Uint32(buf[creatorPIDOffset:])
 	h.CreatedNs = int64(le.Uint64(buf[56:]))
 	off := fixedHeaderLen
 	for i := 0; i < h.Ndim; i++ {

@@ -4,6 +4,9 @@ package core
 // them as MSG_* macros in internal/ctwin/spec.h, generated from this file (spec_test.go).
 
 const (
+	MsgFileNameHasEmptyPath                      = "file:// name has an empty path"
+	MsgFilePathTooLong                           = "file:// path too long"
+	MsgFilePathNamesDirectory                    = "file:// path names a directory"
 	MsgAllocFunctionGaveMemory                   = "the alloc function gave no memory"
 	MsgAllocFunctionRefusedArray                 = "the alloc function refused the array"
 	MsgAllocNull                                 = "alloc is NULL"

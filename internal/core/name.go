@@ -4,6 +4,8 @@ package core
 
 const (
 	shmDir     = "/dev/shm/"
+	filePrefix = "file://"
+	shmPrefix  = "shm://"
 	maxShmName = 255
 	// MaxPath bounds a file:// path.
 	MaxPath = 4095
@@ -31,15 +33,15 @@ func ResolveName(name []byte, buf []byte) (Target, Status) {
 			return Target{}, fail(ErrInvalid, "name contains a NUL byte")
 		}
 	}
-	if rest, ok := cutPrefix(name, "file://"); ok {
+	if rest, ok := cutPrefix(name, filePrefix); ok {
 		if len(rest) == 0 {
-			return Target{}, fail(ErrInvalid, "file:// name has an empty path")
+			return Target{}, fail(ErrInvalid, MsgFileNameHasEmptyPath)
 		}
 		if len(rest) > MaxPath {
-			return Target{}, fail(ErrInvalid, "file:// path too long")
+			return Target{}, fail(ErrInvalid, MsgFilePathTooLong)
 		}
 		if rest[len(rest)-1] == '/' {
-			return Target{}, fail(ErrInvalid, "file:// path names a directory")
+			return Target{}, fail(ErrInvalid, MsgFilePathNamesDirectory)
 		}
 		path := append(buf[:0], rest...)
 		path = append(path, 0)
@@ -54,7 +56,7 @@ func ResolveName(name []byte, buf []byte) (Target, Status) {
 		}
 		return Target{Path: path, Dir: dir, Display: name, IsFile: true}, Status{}
 	}
-	if rest, ok := cutPrefix(name, "shm://"); ok {
+	if rest, ok := cutPrefix(name, shmPrefix); ok {
 		name = rest
 	}
 	if len(name) > 0 && name[0] == '/' {

@@ -126,6 +126,6 @@ const (
 
 // The longest string arguments the C ABI takes: a name ("file://" and a path) and a dtype.
 const (
-	MaxNameArg  = len("file://") + MaxPath + 1
+	MaxNameArg  = len(filePrefix) + MaxPath + 1
 	MaxDtypeArg = 2 * MaxDescr
 )

@@ -78,10 +78,13 @@ func failShape(code Code, msg string, shape []int64) Status {
 	return Status{Code: code, Msg: msg, Shape: shape}
 }
 
+// permBits are the mode bits an array may have.
+const permBits = 0o777
+
 // CheckMode refuses a mode with bits other than the permission bits 0777: setuid, setgid and
 // sticky bits would make an array another user can fill with a program and run.
 func CheckMode(mode uint32) Status {
-	if mode&^0o777 != 0 {
+	if mode&^permBits != 0 {
 		return Status{Code: ErrInvalid, Msg: MsgModeMustHoldPermissionBitsOnly, Num: int64(mode),
 			HasNum: true, Octal: true}
 	}

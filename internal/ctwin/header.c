@@ -79,7 +79,7 @@ status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, 
     h->data_nbytes = get64(buf + 24);
     h->itemsize = get64(buf + 32);
     h->ndim = (int)ndim;
-    h->creator_pid = get32(buf + 48);
+    h->creator_pid = get32(buf + CREATOR_PID_OFFSET);
     h->created_ns = (int64_t)get64(buf + 56);
     for (int i = 0; i < h->ndim; i++) h->shape[i] = (int64_t)get64(buf + FIXED_HEADER + 8 * i);
     h->descr = (const char *)buf + FIXED_HEADER + 8 * ndim;

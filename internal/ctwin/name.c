@@ -9,12 +9,12 @@
 
 status npshm__resolve(const char *name, target *t) {
     size_t n = strlen(name);
-    if (n >= 7 && memcmp(name, "file://", 7) == 0) {
-        const char *rest = name + 7;
-        size_t rn = n - 7;
-        if (rn == 0) return st_fail(NPSHM_ERR_INVALID, "file:// name has an empty path");
-        if (rn > MAX_PATH_LEN) return st_fail(NPSHM_ERR_INVALID, "file:// path too long");
-        if (rest[rn - 1] == '/') return st_fail(NPSHM_ERR_INVALID, "file:// path names a directory");
+    if (n >= sizeof FILE_PREFIX - 1 && memcmp(name, FILE_PREFIX, sizeof FILE_PREFIX - 1) == 0) {
+        const char *rest = name + sizeof FILE_PREFIX - 1;
+        size_t rn = n - (sizeof FILE_PREFIX - 1);
+        if (rn == 0) return st_fail(NPSHM_ERR_INVALID, MSG_FILE_NAME_HAS_EMPTY_PATH);
+        if (rn > MAX_PATH_LEN) return st_fail(NPSHM_ERR_INVALID, MSG_FILE_PATH_TOO_LONG);
+        if (rest[rn - 1] == '/') return st_fail(NPSHM_ERR_INVALID, MSG_FILE_PATH_NAMES_DIRECTORY);
         memcpy(t->path, rest, rn + 1);
         const char *slash = strrchr(rest, '/');
         t->dir = slash ? (size_t)(slash - rest) + 1 : 0;
@@ -24,7 +24,10 @@ status npshm__resolve(const char *name, target *t) {
         t->is_file = 1;
         return OK_STATUS;
     }
-    if (n >= 6 && memcmp(name, "shm://", 6) == 0) { name += 6; n -= 6; }
+    if (n >= sizeof SHM_PREFIX - 1 && memcmp(name, SHM_PREFIX, sizeof SHM_PREFIX - 1) == 0) {
+        name += sizeof SHM_PREFIX - 1;
+        n -= sizeof SHM_PREFIX - 1;
+    }
     if (n > 0 && name[0] == '/') { name++; n--; }
     if (n == 0) return st_fail(NPSHM_ERR_INVALID, MSG_NAME_EMPTY);
     if (n > MAX_SHM_NAME) return st_num(NPSHM_ERR_INVALID, MSG_NAME_LONGER255_BYTES, (long long)n);

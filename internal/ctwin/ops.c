@@ -101,7 +101,7 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
     put64(hbuf + 32, h->itemsize);
     put32(hbuf + 40, (uint32_t)h->ndim);
     put32(hbuf + 44, (uint32_t)h->descr_len);
-    put32(hbuf + 48, h->creator_pid);
+    put32(hbuf + CREATOR_PID_OFFSET, h->creator_pid);
     put32(hbuf + 52, 0);
     put64(hbuf + 56, (uint64_t)h->created_ns);
     for (int i = 0; i < h->ndim; i++) put64(hbuf + FIXED_HEADER + 8 * i, (uint64_t)h->shape[i]);
@@ -135,7 +135,7 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
         seg->named = 1;
     }
     status s;
-    if ((flags & NPSHM_HAS_MODE) && fchmod(seg->fd, (flags >> 16) & 0777) != 0) {
+    if ((flags & NPSHM_HAS_MODE) && fchmod(seg->fd, (flags >> MODE_SHIFT) & PERM_BITS) != 0) {
         s = st_sys(errno, MSG_CANNOT_SET_MODE);
         goto fail;
     }

@@ -10,6 +10,7 @@
 #define MAGIC "NPSHMARR" /* the first bytes of a segment */
 #define FORMAT_VERSION 1 /* the segment format's version */
 #define FIXED_HEADER 64 /* the fixed part of a segment header */
+#define CREATOR_PID_OFFSET 48 /* where the header holds the creator's pid */
 #define FLAG_FORTRAN 1 /* header flag: the data is in Fortran order */
 #define DATA_ALIGN 4096 /* the alignment writers give the data */
 #define MIN_DATA_ALIGN 64 /* the alignment readers demand */
@@ -19,6 +20,9 @@
 #define MAX_ITEMSIZE 2147483647 /* numpy's: a dtype's size fits in a C int */
 #define MAX_DEPTH 16 /* the deepest nesting of structured dtypes */
 #define SHM_DIR "/dev/shm/" /* where shm names live */
+#define FILE_PREFIX "file://" /* starts the names of file:// arrays */
+#define SHM_PREFIX "shm://" /* may start a shm name */
+#define PERM_BITS 511 /* the mode bits an array may have */
 #define MAX_SHM_NAME 255 /* the longest shm name */
 #define MAX_PATH_LEN 4095 /* the longest file:// path */
 #define TEMP_PREFIX ".npshm-tmp-" /* starts the names of creations in progress */
@@ -87,6 +91,9 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 
 /* ---- messages (internal/core/messages.go) ---- */
 
+#define MSG_FILE_NAME_HAS_EMPTY_PATH "file:// name has an empty path"
+#define MSG_FILE_PATH_TOO_LONG "file:// path too long"
+#define MSG_FILE_PATH_NAMES_DIRECTORY "file:// path names a directory"
 #define MSG_ALLOC_FUNCTION_GAVE_MEMORY "the alloc function gave no memory"
 #define MSG_ALLOC_FUNCTION_REFUSED_ARRAY "the alloc function refused the array"
 #define MSG_ALLOC_NULL "alloc is NULL"

@@ -32,7 +32,7 @@ static void quoted(char *b, size_t cap, size_t *n, const char *value, size_t len
 
 status npshm__check_mode(unsigned flags) {
     unsigned mode = (flags & MODE_BITS) >> MODE_SHIFT;
-    if (mode & ~0777u)
+    if (mode & ~(unsigned)PERM_BITS)
         return st_path(NPSHM_ERR_INVALID, 0, MSG_MODE_MUST_HOLD_PERMISSION_BITS_ONLY, NULL, NULL, 2,
                        mode);
     return OK_STATUS;
