@@ -133,6 +133,7 @@ const (
 	MsgOptionsSetFieldsThisVersionLibrary        = "options set fields this version of the library does not know"
 	MsgOptionsSizeImplausiblyLarge               = "options.size is implausibly large"
 	MsgOptionsSizeSmallerAnyNpshmRead            = "options.size is smaller than any npshm_read_options (set it with NPSHM_READ_OPTIONS_INIT)"
+	MsgOutMemoryArrayLoadedStays                 = "out of memory (the array is loaded and stays)"
 	MsgOutMemory                                 = "out of memory"
 	MsgOutNull                                   = "out is NULL"
 	MsgPathEmpty                                 = "path is empty"

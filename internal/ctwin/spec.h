@@ -220,6 +220,7 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_OPTIONS_SET_FIELDS_THIS_VERSION_LIBRARY "options set fields this version of the library does not know"
 #define MSG_OPTIONS_SIZE_IMPLAUSIBLY_LARGE "options.size is implausibly large"
 #define MSG_OPTIONS_SIZE_SMALLER_ANY_NPSHM_READ "options.size is smaller than any npshm_read_options (set it with NPSHM_READ_OPTIONS_INIT)"
+#define MSG_OUT_MEMORY_ARRAY_LOADED_STAYS "out of memory (the array is loaded and stays)"
 #define MSG_OUT_MEMORY "out of memory"
 #define MSG_OUT_NULL "out is NULL"
 #define MSG_PATH_EMPTY "path is empty"
