@@ -422,12 +422,3 @@ status npshm__normalize(const char *in, size_t len, char *out, size_t cap, size_
     return OK_STATUS;
 }
 
-int npshm__c_normalize_dtype(const char *in, size_t len, char *out, size_t cap, int64_t *itemsize, const char **err) {
-    size_t olen = 0;
-    long long size = 0;
-    status s = npshm__normalize(in, len, out, cap > 0 ? cap - 1 : 0, &olen, &size);
-    if (s.code) { *err = s.msg; return s.code; }
-    out[olen] = 0;
-    *itemsize = size;
-    return 0;
-}

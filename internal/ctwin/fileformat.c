@@ -188,10 +188,11 @@ static status parse_npy_dict(const unsigned char *b, size_t len, fheader *fh, ch
             }
             if (is_object_text(text, tn) || contains_object(text, tn))
                 return st_fail(NPSHM_ERR_FORMAT, MSG_NPY_FILE_HOLDS_PYTHON_OBJECTS_WHICH);
-            int64_t size;
-            const char *err;
-            if (npshm__c_normalize_dtype((const char *)text, tn, canon, MAX_DESCR + 1, &size, &err) != 0)
+            size_t dlen;
+            long long size;
+            if (npshm__normalize((const char *)text, tn, canon, MAX_DESCR, &dlen, &size).code)
                 return st_fail(NPSHM_ERR_FORMAT, MSG_NPY_HEADER_HOLDS_DTYPE_NPSHM_DOES);
+            canon[dlen] = 0;
             fh->itemsize = (uint64_t)size;
         } else if (kn == 13 && memcmp(key, "fortran_order", 13) == 0) {
             if (seen[1]) return bad;
@@ -253,28 +254,6 @@ status npshm__decode_file_header(const unsigned char *buf, size_t len, uint64_t 
         return decode_npy(buf, len, avail, fh, canon);
     }
     return decode_npio(buf, len, avail, fh, canon);
-}
-
-int npshm__c_decode_file_header(const unsigned char *buf, size_t len, uint64_t avail, int *format, int *ndim,
-                                int64_t *shape, char *descr, size_t cap, uint64_t *itemsize, int *fortran,
-                                uint64_t *header_len, uint64_t *nbytes, const char **err, int *eof) {
-    static const unsigned char empty[1];
-    fheader fh;
-    char *canon = malloc(MAX_DESCR + 1);
-    if (canon == NULL) { *err = MSG_OUT_MEMORY; return NPSHM_ERR_NO_SPACE; }
-    status s = npshm__decode_file_header(buf ? buf : empty, buf ? len : 0, avail, &fh, canon);
-    *eof = s.code == NPSHM_ERR_FORMAT && s.errnum == ENODATA;
-    if (s.code) { free(canon); *err = s.msg; return s.code; }
-    *format = fh.format;
-    *ndim = fh.ndim;
-    memcpy(shape, fh.shape, sizeof(int64_t) * (size_t)fh.ndim);
-    snprintf(descr, cap, "%s", canon);
-    *itemsize = fh.itemsize;
-    *fortran = fh.fortran;
-    *header_len = fh.header_len;
-    *nbytes = fh.nbytes;
-    free(canon);
-    return 0;
 }
 
 /* ---- encoders ---- */

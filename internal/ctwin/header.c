@@ -99,12 +99,3 @@ status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, 
     return OK_STATUS;
 }
 
-int npshm__c_check_header(const unsigned char *buf, size_t len, uint64_t seg_size, const char **err) {
-    header h;
-    char *scratch = malloc(MAX_DESCR);
-    if (scratch == NULL) { *err = MSG_OUT_MEMORY; return NPSHM_ERR_NO_SPACE; }
-    status s = npshm__decode_header(buf, len, seg_size, &h, scratch);
-    free(scratch);
-    if (s.code) { *err = s.msg; return s.code; }
-    return 0;
-}
