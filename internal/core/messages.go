@@ -1,7 +1,7 @@
 package core
 
 // The messages (and message parts) the core and the C twin share, written once: the twin gets
-// them as MSG_* macros in internal/ctwin/spec.h, generated from this file (spec_test.go).
+// them as MSG_* macros in internal/ctwin/spec.h, generated from this file (spec_linux_test.go).
 
 const (
 	MsgFileNameHasEmptyPath                      = "file:// name has an empty path"
