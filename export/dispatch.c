@@ -71,24 +71,15 @@ uint64_t npshm_inode(const npshm_array *array) { return array ? array->inode : 0
 
 /* ---- the mapping: one system call each ---- */
 
-static int status_of_errno(int errnum) {
-    switch (errnum) {
-    case EACCES: case EPERM: return NPSHM_ERR_PERMISSION;
-    case ENOMEM: case EAGAIN: return NPSHM_ERR_NO_SPACE;
-    case EINVAL: return NPSHM_ERR_INVALID;
-    default: return NPSHM_ERR_IO;
-    }
-}
-
 int npshm_msync(const npshm_array *array, int flags) {
     if (array == NULL)
         return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_msync", NULL, "array is NULL");
     if ((flags & ~(NPSHM_MS_ASYNC | NPSHM_MS_SYNC | NPSHM_MS_INVALIDATE)) ||
         ((flags & NPSHM_MS_ASYNC) && (flags & NPSHM_MS_SYNC)))
-        return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_msync", array->name,
-                         "flags must be NPSHM_MS_ASYNC or NPSHM_MS_SYNC, optionally with NPSHM_MS_INVALIDATE");
+        return npshm__report(st_num(NPSHM_ERR_INVALID, "flags must be NPSHM_MS_ASYNC or NPSHM_MS_SYNC, "
+                                    "optionally with NPSHM_MS_INVALIDATE, not", flags), "npshm_msync", array->name);
     if (msync(array->base, array->maplen, flags) != 0)
-        return npshm__fail(status_of_errno(errno), errno, "npshm_msync", array->name, "msync failed");
+        return npshm__fail(npshm__mem_code_of_errno(errno), errno, "npshm_msync", array->name, "msync failed");
     return NPSHM_OK;
 }
 
@@ -96,7 +87,7 @@ int npshm_mlock(const npshm_array *array) {
     if (array == NULL)
         return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_mlock", NULL, "array is NULL");
     if (mlock(array->base, array->maplen) != 0)
-        return npshm__fail(status_of_errno(errno), errno, "npshm_mlock", array->name, "mlock failed");
+        return npshm__fail(npshm__mem_code_of_errno(errno), errno, "npshm_mlock", array->name, "mlock failed");
     return NPSHM_OK;
 }
 
@@ -104,7 +95,7 @@ int npshm_munlock(const npshm_array *array) {
     if (array == NULL)
         return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_munlock", NULL, "array is NULL");
     if (munlock(array->base, array->maplen) != 0)
-        return npshm__fail(status_of_errno(errno), errno, "npshm_munlock", array->name, "munlock failed");
+        return npshm__fail(npshm__mem_code_of_errno(errno), errno, "npshm_munlock", array->name, "munlock failed");
     return NPSHM_OK;
 }
 

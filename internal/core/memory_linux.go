@@ -30,16 +30,14 @@ func Munlock(m Mapping) Status {
 // memStatus maps the errno of msync, mlock and munlock as export/dispatch.c does: a refused lock
 // (EPERM, EACCES) is a permission error, an exhausted lock limit (ENOMEM, EAGAIN) no space.
 func memStatus(errno unix.Errno, msg string) Status {
-	code := ErrIO
-	switch errno {
-	case 0:
+	if errno == 0 {
 		return Status{}
-	case unix.EACCES, unix.EPERM:
-		code = ErrPermission
-	case unix.ENOMEM, unix.EAGAIN:
-		code = ErrNoSpace
-	case unix.EINVAL:
-		code = ErrInvalid
+	}
+	code := ErrIO
+	for _, e := range memErrnoCodes {
+		if e.errno == errno {
+			code = e.code
+		}
 	}
 	return Status{Code: code, Errno: errno, Msg: msg}
 }

@@ -163,6 +163,12 @@ func specC(t *testing.T) (h, c []byte) {
 		fmt.Fprintf(&hb, "    case %s: return %s;\n", unix.ErrnoName(e.errno), e.code)
 	}
 	fmt.Fprintf(&hb, "    }\n    return %s;\n}\n\n", ErrIO)
+	hb.WriteString("/* The status code of msync's, mlock's or munlock's errno. */\n" +
+		"static inline int npshm__mem_code_of_errno(int errnum) {\n    switch (errnum) {\n")
+	for _, e := range memErrnoCodes {
+		fmt.Fprintf(&hb, "    case %s: return %s;\n", unix.ErrnoName(e.errno), e.code)
+	}
+	fmt.Fprintf(&hb, "    }\n    return %s;\n}\n\n", ErrIO)
 	hb.WriteString("/* A simple dtype's kind and size, by name or by numpy's one-character code. */\n")
 	hb.WriteString("typedef struct dtype_kind {\n    const char *name;\n    char kind;\n    int size;\n} dtype_kind;\n")
 	fmt.Fprintf(&hb, "#define DTYPE_ALIASES %d\nextern const dtype_kind npshm__dtype_aliases[DTYPE_ALIASES];\n", len(dtypeAliases))

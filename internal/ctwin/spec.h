@@ -65,6 +65,18 @@ static inline int npshm__code_of_errno(int errnum) {
     return NPSHM_ERR_IO;
 }
 
+/* The status code of msync's, mlock's or munlock's errno. */
+static inline int npshm__mem_code_of_errno(int errnum) {
+    switch (errnum) {
+    case EACCES: return NPSHM_ERR_PERMISSION;
+    case EPERM: return NPSHM_ERR_PERMISSION;
+    case ENOMEM: return NPSHM_ERR_NO_SPACE;
+    case EAGAIN: return NPSHM_ERR_NO_SPACE;
+    case EINVAL: return NPSHM_ERR_INVALID;
+    }
+    return NPSHM_ERR_IO;
+}
+
 /* A simple dtype's kind and size, by name or by numpy's one-character code. */
 typedef struct dtype_kind {
     const char *name;

@@ -179,11 +179,11 @@ static void test_version(void) {
  * must contain. Run in the parent (the Go core) and in a forked child (the C twin) alike. */
 static void test_messages_name_values(void) {
     char name[128];
-    static char msg[16][1024];
+    static char msg[20][1024];
     mkname(name, sizeof name, "msgvalue");
     npshm_array *a = NULL;
     const int64_t neg[2] = {3, -1}, one[1] = {1};
-    struct { const char *what; int rc; const char *want; } cases[16];
+    struct { const char *what; int rc; const char *want; } cases[20];
     int n = 0;
 #define CASE(call, expect)                                                                          \
     do {                                                                                            \
@@ -206,6 +206,7 @@ static void test_messages_name_values(void) {
     npshm_array *existing = NULL;
     EXPECT_RC(npshm_create(name, 1, one, "f8", 0, &existing), NPSHM_OK);
     CASE(npshm_attach_expect(name, 0, -1, NULL, "flaot64", &a), "unknown dtype \"flaot64\"");
+    CASE(npshm_msync(existing, 99), "optionally with NPSHM_MS_INVALIDATE, not 99");
     npshm_release(existing);
     npshm_delete(name);
     CASE(npshm_read_file("/nonexistent/npshm-msg.npy", name, 0, &a), "no such file \"/nonexistent/npshm-msg.npy\"");
