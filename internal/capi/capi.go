@@ -82,7 +82,7 @@ func CreateInit(name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dtype uns
 	defer guard(&rc, op)
 	if fn == nil {
 		nameB, _ := cbytes(name, maxName)
-		return invalid(op, nameB, "init is NULL")
+		return invalid(op, nameB, core.MsgInitNull)
 	}
 	return create(op, name, ndim, shape, dtype, flags, fn, ctx, out)
 }

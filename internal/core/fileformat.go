@@ -451,7 +451,7 @@ const npyGrowthDigits = 21
 // multiple of 64). It returns the header's length, or 0 if buf is too small.
 func EncodeNpyHeader(buf []byte, descr []byte, shape []int64, fortran bool) int {
 	w := boundedWriter{buf: buf[:12:len(buf)]} // room for the preamble, written last
-	w.str("{'descr': ")
+	w.str(MsgNpyDescrKey)
 	if len(descr) > 0 && descr[0] == '[' {
 		w.bytes(descr)
 	} else {
@@ -459,13 +459,13 @@ func EncodeNpyHeader(buf []byte, descr []byte, shape []int64, fortran bool) int 
 		w.bytes(descr)
 		w.str("'")
 	}
-	w.str(MsgFortranOrder)
+	w.str(MsgNpyFortranOrderKey)
 	if fortran {
 		w.str("True")
 	} else {
 		w.str("False")
 	}
-	w.str(MsgShape)
+	w.str(MsgNpyShapeKey)
 	for i, d := range shape {
 		if i > 0 {
 			w.str(", ")

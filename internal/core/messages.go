@@ -1,9 +1,15 @@
 package core
 
-// The messages (and message parts) the core and the C twin share, written once: the twin gets
-// them as MSG_* macros in internal/ctwin/spec.h, generated from this file (spec_linux_test.go).
+// The messages (and message parts, and the keys of a .npy header) the core and the C twin share,
+// written once: the twin gets them as MSG_* macros in internal/ctwin/spec.h, generated from this
+// file (spec_linux_test.go).
 
 const (
+	MsgNpyDescrKey                               = "{'descr': "
+	MsgInitNull                                  = "init is NULL"
+	MsgMsyncFailed                               = "msync failed"
+	MsgMlockFailed                               = "mlock failed"
+	MsgMunlockFailed                             = "munlock failed"
 	MsgFileNameHasEmptyPath                      = "file:// name has an empty path"
 	MsgFilePathTooLong                           = "file:// path too long"
 	MsgFilePathNamesDirectory                    = "file:// path names a directory"
@@ -97,7 +103,7 @@ const (
 	MsgFileShorterArrayHeaderDescribes           = "file is shorter than the array its header describes"
 	MsgFloatDtypeSizeMust24                      = "float dtype size must be 2, 4, 8 or 16, not"
 	MsgFnNull                                    = "fn is NULL"
-	MsgFortranOrder                              = ", 'fortran_order': "
+	MsgNpyFortranOrderKey                        = ", 'fortran_order': "
 	MsgGiveNpshmNpyNpshmNpioBoth                 = "give NPSHM_NPY or NPSHM_NPIO, not both"
 	MsgGiveOneNpshmNpyNpshmNpio                  = "give one of NPSHM_NPY and NPSHM_NPIO"
 	MsgHeldPid                                   = ", held by pid"
@@ -142,7 +148,7 @@ const (
 	MsgRegularFile                               = " is not a regular file"
 	MsgSegmentHoldsInvalidDtypeDescriptor        = "segment holds an invalid dtype descriptor"
 	MsgSegmentHoldsNonCanonicalDtypeDescriptor   = "segment holds a non-canonical dtype descriptor"
-	MsgShape                                     = ", 'shape': ("
+	MsgNpyShapeKey                               = ", 'shape': ("
 	MsgShapeNull                                 = "shape is NULL"
 	MsgStringVoidDtypesHoldMost2147483647        = "string and void dtypes hold at most 2147483647 bytes"
 	MsgStringVoidDtypesNeedSizeE                 = "string and void dtypes need a size (e.g. S8)"

@@ -275,7 +275,7 @@ size_t npshm__c_encode_npy_header(unsigned char *buf, size_t cap, const char *de
                                   const int64_t *shape, int fortran) {
     if (cap < 12) return 0;
     wbuf w = {buf, 12, cap, 0};
-    wcstr(&w, "{'descr': ");
+    wcstr(&w, MSG_NPY_DESCR_KEY);
     if (descr[0] == '[') {
         wcstr(&w, descr);
     } else {
@@ -283,9 +283,9 @@ size_t npshm__c_encode_npy_header(unsigned char *buf, size_t cap, const char *de
         wcstr(&w, descr);
         wcstr(&w, "'");
     }
-    wcstr(&w, MSG_FORTRAN_ORDER);
+    wcstr(&w, MSG_NPY_FORTRAN_ORDER_KEY);
     wcstr(&w, fortran ? "True" : "False");
-    wcstr(&w, MSG_SHAPE);
+    wcstr(&w, MSG_NPY_SHAPE_KEY);
     for (int i = 0; i < ndim; i++) {
         if (i > 0) wcstr(&w, ", ");
         wint(&w, shape[i]);

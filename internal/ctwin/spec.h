@@ -103,6 +103,11 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 
 /* ---- messages (internal/core/messages.go) ---- */
 
+#define MSG_NPY_DESCR_KEY "{'descr': "
+#define MSG_INIT_NULL "init is NULL"
+#define MSG_MSYNC_FAILED "msync failed"
+#define MSG_MLOCK_FAILED "mlock failed"
+#define MSG_MUNLOCK_FAILED "munlock failed"
 #define MSG_FILE_NAME_HAS_EMPTY_PATH "file:// name has an empty path"
 #define MSG_FILE_PATH_TOO_LONG "file:// path too long"
 #define MSG_FILE_PATH_NAMES_DIRECTORY "file:// path names a directory"
@@ -196,7 +201,7 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_FILE_SHORTER_ARRAY_HEADER_DESCRIBES "file is shorter than the array its header describes"
 #define MSG_FLOAT_DTYPE_SIZE_MUST24 "float dtype size must be 2, 4, 8 or 16, not"
 #define MSG_FN_NULL "fn is NULL"
-#define MSG_FORTRAN_ORDER ", 'fortran_order': "
+#define MSG_NPY_FORTRAN_ORDER_KEY ", 'fortran_order': "
 #define MSG_GIVE_NPSHM_NPY_NPSHM_NPIO_BOTH "give NPSHM_NPY or NPSHM_NPIO, not both"
 #define MSG_GIVE_ONE_NPSHM_NPY_NPSHM_NPIO "give one of NPSHM_NPY and NPSHM_NPIO"
 #define MSG_HELD_PID ", held by pid"
@@ -241,7 +246,7 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_REGULAR_FILE " is not a regular file"
 #define MSG_SEGMENT_HOLDS_INVALID_DTYPE_DESCRIPTOR "segment holds an invalid dtype descriptor"
 #define MSG_SEGMENT_HOLDS_NON_CANONICAL_DTYPE_DESCRIPTOR "segment holds a non-canonical dtype descriptor"
-#define MSG_SHAPE ", 'shape': ("
+#define MSG_NPY_SHAPE_KEY ", 'shape': ("
 #define MSG_SHAPE_NULL "shape is NULL"
 #define MSG_STRING_VOID_DTYPES_HOLD_MOST2147483647 "string and void dtypes hold at most 2147483647 bytes"
 #define MSG_STRING_VOID_DTYPES_NEED_SIZE_E "string and void dtypes need a size (e.g. S8)"
