@@ -194,6 +194,13 @@ void npshm__temp_name(char *buf, size_t cap, const char *dir);
 
 /* ---- segments (ops.c) ---- */
 
+/* Working memory of one operation (a create, an attach, a write), like the core's Scratch: a
+ * descriptor and a header. */
+typedef struct work {
+    char descr[MAX_DESCR + 1];
+    unsigned char hbuf[MAX_HEADER];
+} work;
+
 /* A new segment, not yet published. */
 typedef struct segment {
     int fd;

@@ -107,18 +107,12 @@ out:
     return s;
 }
 
-/* Working memory of a write: the canonical descriptor and the file's header. */
-typedef struct wwork {
-    char descr[MAX_DESCR + 1];
-    unsigned char hbuf[MAX_HEADER];
-} wwork;
-
 /* npshm_write_file_data after its path is checked, for op. */
 static int write_file_data(const char *op, const char *path, const void *data, int ndim, const int64_t *shape,
                            const char *dtype, unsigned flags) {
     status s = data_args(ndim, shape, dtype, flags, 0);
     if (s.code) return npshm__report(s, op, path);
-    wwork *w = malloc(sizeof *w);
+    work *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, path, MSG_OUT_MEMORY);
     header h;
     s = npshm__describe(&h, ndim, shape, dtype, (flags & NPSHM_FORTRAN) != 0, w->descr);
@@ -156,7 +150,7 @@ int npshm__c_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *
     if (buf == NULL && cap > 0) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, MSG_BUF_NULL);
     status s = data_args(ndim, shape, dtype, flags, 1);
     if (s.code) return npshm__report(s, op, NULL);
-    wwork *w = malloc(sizeof *w);
+    work *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, NULL, MSG_OUT_MEMORY);
     header h;
     size_t hlen = 0;

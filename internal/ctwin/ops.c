@@ -367,12 +367,6 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     return OK_STATUS;
 }
 
-/* Working memory of one C-path operation, like the Go core's Scratch: a descriptor and a header. */
-typedef struct work {
-    char descr[MAX_DESCR + 1];
-    unsigned char hbuf[MAX_HEADER];
-} work;
-
 /* npshm_create_init's C path; init NULL is npshm_create. */
 int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
                          npshm_init_fn init, void *ctx, npshm_array **out) {
