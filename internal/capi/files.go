@@ -60,7 +60,7 @@ func checkReadOptions(o *ReadOptions) (msg string, ok bool) {
 		}
 		for _, b := range unsafe.Slice((*byte)(unsafe.Pointer(o)), o.Size)[readOptionsV1:] {
 			if b != 0 {
-				return core.MsgOptionsSetFieldsThisVersionLibrary, false
+				return core.MsgOptionsUnknownFields, false
 			}
 		}
 	}

@@ -165,7 +165,7 @@ func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 		}
 		if !first {
 			if !p.expect(',') {
-				return 0, fail(ErrInvalid, MsgExpectedBetweenStructuredDtypeFields)
+				return 0, fail(ErrInvalid, MsgExpectedCommaBetweenFields)
 			}
 			p.skipSpace()
 			if p.peek() == ']' { // trailing comma
@@ -207,7 +207,7 @@ func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 		if fieldStart <= len(p.out) {
 			p.out = p.out[:fieldStart]
 		}
-		p.emit(MsgV)
+		p.emit(MsgPaddingFieldStart)
 		p.emitInt(size)
 		p.emit("')")
 		padStart, padSize = fieldStart, size
@@ -221,7 +221,7 @@ func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 // decides: an empty name and a void type, that is a plain void or any sub-array.
 func (p *dtypeParser) parseField(depth int) (int64, bool, Status) {
 	if !p.expect('(') {
-		return 0, false, fail(ErrInvalid, MsgExpectedOpenStructuredDtypeField)
+		return 0, false, fail(ErrInvalid, MsgExpectedParenOpeningField)
 	}
 	p.emitByte('(')
 	p.skipSpace()
@@ -235,7 +235,7 @@ func (p *dtypeParser) parseField(depth int) (int64, bool, Status) {
 			return 0, false, st
 		}
 		if !p.expect(',') {
-			return 0, false, fail(ErrInvalid, MsgExpectedTitleNamePair)
+			return 0, false, fail(ErrInvalid, MsgExpectedCommaInTitleName)
 		}
 		p.emit(", ")
 		p.skipSpace()
@@ -243,7 +243,7 @@ func (p *dtypeParser) parseField(depth int) (int64, bool, Status) {
 			return 0, false, st
 		}
 		if !p.expect(')') {
-			return 0, false, fail(ErrInvalid, MsgExpectedAfterTitleNamePair)
+			return 0, false, fail(ErrInvalid, MsgExpectedParenAfterTitleName)
 		}
 		p.emitByte(')')
 	} else {
@@ -254,7 +254,7 @@ func (p *dtypeParser) parseField(depth int) (int64, bool, Status) {
 		unnamed = empty
 	}
 	if !p.expect(',') {
-		return 0, false, fail(ErrInvalid, MsgExpectedAfterStructuredDtypeFieldName)
+		return 0, false, fail(ErrInvalid, MsgExpectedCommaAfterFieldName)
 	}
 	p.emit(", ")
 	p.skipSpace()
@@ -280,7 +280,7 @@ func (p *dtypeParser) parseField(depth int) (int64, bool, Status) {
 		}
 	}
 	if !p.expect(')') {
-		return 0, false, fail(ErrInvalid, MsgExpectedCloseStructuredDtypeField)
+		return 0, false, fail(ErrInvalid, MsgExpectedParenClosingField)
 	}
 	p.emitByte(')')
 	return size, unnamed && void, Status{}
@@ -313,7 +313,7 @@ func (p *dtypeParser) parseSubShape() (int64, bool, Status) {
 		}
 		if dims > 0 {
 			if !p.expect(',') {
-				return 0, false, fail(ErrInvalid, MsgExpectedSubArrayShape)
+				return 0, false, fail(ErrInvalid, MsgExpectedCommaInSubArrayShape)
 			}
 			p.skipSpace()
 			if p.peek() == ')' {

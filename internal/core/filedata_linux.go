@@ -104,7 +104,7 @@ func ReadFileData(fs *FileScratch, path []byte, off uint64, alloc AllocFunc, a, 
 		return 0, Status{Code: Code(rc), Msg: MsgAllocFunctionRefusedArray}
 	}
 	if data == nil && fh.DataNbytes > 0 {
-		return 0, fail(ErrInvalid, MsgAllocFunctionGaveMemory)
+		return 0, fail(ErrInvalid, MsgAllocGaveNoMemory)
 	}
 	fs.fill = fillState{src: fd, off: off + fh.HeaderLen, dstFd: -1, mode: fill} // in fs: no allocation
 	if errno := fillRange(&fs.fill, data, 0, fh.DataNbytes); errno != 0 {

@@ -106,7 +106,7 @@ func decodeNpio(buf []byte, avail uint64, canon []byte, fh *FileHeader) Status {
 	}
 	total := be.Uint32(buf)
 	if total < 8 || total%8 != 0 {
-		return failNum(ErrFormat, MsgNpioNpyFileBadNpioHeader, int64(total))
+		return failNum(ErrFormat, MsgNotNpioOrNpyBadHeaderLength, int64(total))
 	}
 	if total > npioMaxHeader {
 		return failNum(ErrFormat, MsgNpioHeaderMore64DimensionsHeader, int64(total))
@@ -117,7 +117,7 @@ func decodeNpio(buf []byte, avail uint64, canon []byte, fh *FileHeader) Status {
 	code := int(buf[4])
 	ndim := int(buf[5])<<16 | int(buf[6])<<8 | int(buf[7])
 	if uint64(total) != 8+8*uint64(ndim) {
-		return fail(ErrFormat, MsgCorruptNpioHeaderLengthDoesMatch)
+		return fail(ErrFormat, MsgCorruptNpioHeaderLengthMismatch)
 	}
 	if code >= len(npioDescr) {
 		return failNum(ErrFormat, MsgCorruptNpioHeaderUnknownDtypeCode, int64(code))
@@ -156,7 +156,7 @@ func trimUnit(d []byte) []byte {
 func finishFileHeader(fh *FileHeader, avail uint64) Status {
 	nbytes, st := shapeBytes(fh.Shape[:fh.Ndim], fh.Itemsize)
 	if !st.Ok() {
-		return fail(ErrFormat, MsgCorruptHeaderArraySSizeBytes)
+		return fail(ErrFormat, MsgCorruptHeaderSizeOverflows)
 	}
 	fh.DataNbytes = nbytes
 	if avail-fh.HeaderLen < nbytes {
@@ -304,7 +304,7 @@ func isAlnum(c byte) bool {
 
 // shape reads a tuple of non-negative ints into fh.
 func (p *npyParser) shape(fh *FileHeader) Status {
-	bad := fail(ErrFormat, MsgCorruptNpyHeaderShapeTupleSizes)
+	bad := fail(ErrFormat, MsgCorruptNpyHeaderShapeNotTuple)
 	if !p.eat('(') {
 		return bad
 	}
@@ -352,7 +352,7 @@ func (p *npyParser) shape(fh *FileHeader) Status {
 // parseNpyDict parses "{'descr': ..., 'fortran_order': ..., 'shape': (...), }".
 func parseNpyDict(b []byte, canon []byte, fh *FileHeader) Status {
 	p := npyParser{b: b}
-	bad := fail(ErrFormat, MsgCorruptNpyHeaderDictDescrFortran)
+	bad := fail(ErrFormat, MsgCorruptNpyHeaderNotDict)
 	if !p.eat('{') {
 		return bad
 	}
@@ -385,7 +385,7 @@ func parseNpyDict(b []byte, canon []byte, fh *FileHeader) Status {
 			}
 			d, size, st := NormalizeDtype(text, canon[:0:MaxDescr])
 			if !st.Ok() {
-				return fail(ErrFormat, MsgNpyHeaderHoldsDtypeNpshmDoes)
+				return fail(ErrFormat, MsgNpyHeaderUnsupportedDtype)
 			}
 			fh.Descr, fh.Itemsize = d, uint64(size)
 		case "fortran_order":

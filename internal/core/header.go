@@ -92,7 +92,7 @@ func (h *Header) Describe(shape []int64, dtype []byte, fortran bool, descrBuf []
 func shapeBytes(shape []int64, itemsize uint64) (uint64, Status) {
 	for _, d := range shape {
 		if d < 0 {
-			return 0, failNum(ErrInvalid, MsgDimensionsMustNegativeGot, d)
+			return 0, failNum(ErrInvalid, MsgNegativeDimension, d)
 		}
 	}
 	n, zero := itemsize, itemsize == 0
@@ -102,7 +102,7 @@ func shapeBytes(shape []int64, itemsize uint64) (uint64, Status) {
 			continue
 		}
 		if n != 0 && uint64(d) > maxIntp/n {
-			return 0, failShape(ErrInvalid, MsgArrayTooLargeItemsizeTimesNonzero, shape)
+			return 0, failShape(ErrInvalid, MsgArrayTooLargeForNumpy, shape)
 		}
 		n *= uint64(d)
 	}
@@ -110,7 +110,7 @@ func shapeBytes(shape []int64, itemsize uint64) (uint64, Status) {
 		return 0, Status{}
 	}
 	if n > maxNbytes {
-		return 0, failShape(ErrInvalid, MsgArrayTooLargeMore256, shape)
+		return 0, failShape(ErrInvalid, MsgArrayTooLargeOver2Pow56, shape)
 	}
 	return n, Status{}
 }
@@ -159,10 +159,10 @@ func HeaderNeed(prefix []byte) int {
 func (h *Header) Decode(buf []byte, segSize uint64, descrScratch []byte) Status {
 	le := binary.LittleEndian
 	if len(buf) < fixedHeaderLen+4 || segSize < fixedHeaderLen+4 {
-		return fail(ErrFormat, MsgNpshmArraySegmentTooShortHeader)
+		return fail(ErrFormat, MsgNotArraySegmentTooShort)
 	}
 	if string(buf[:8]) != Magic {
-		return fail(ErrFormat, MsgNpshmArrayBadMagic)
+		return fail(ErrFormat, MsgNotArrayBadMagic)
 	}
 	if v := le.Uint16(buf[8:]); v != Version {
 		return failNum(ErrFormat, MsgUnsupportedNpshmFormatVersion, int64(v))
@@ -207,14 +207,14 @@ func (h *Header) Decode(buf []byte, segSize uint64, descrScratch []byte) Status 
 		return st
 	}
 	if uint64(itemsize) != h.Itemsize {
-		return fail(ErrFormat, MsgCorruptHeaderItemsizeDoesMatchDtype)
+		return fail(ErrFormat, MsgCorruptHeaderItemsizeMismatch)
 	}
 	nbytes, st := shapeBytes(h.Shape[:h.Ndim], h.Itemsize)
 	if !st.Ok() {
 		return fail(ErrFormat, MsgCorruptHeaderBadShape)
 	}
 	if nbytes != h.DataNbytes {
-		return fail(ErrFormat, MsgCorruptHeaderDataSizeDoesMatch)
+		return fail(ErrFormat, MsgCorruptHeaderDataSizeMismatch)
 	}
 	if h.DataOffset%minDataAlign != 0 || h.DataOffset < uint64(end)+4 || h.DataOffset > maxNbytes {
 		return fail(ErrFormat, MsgCorruptHeaderBadDataOffset)

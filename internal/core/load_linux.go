@@ -413,7 +413,7 @@ func openFile(path []byte) (int, Status) {
 	fd, errno := sysOpenat(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if errno != 0 {
 		if errno == unix.ENOENT {
-			return -1, Status{Code: ErrNotFound, Errno: errno, Msg: MsgSuchFile}
+			return -1, Status{Code: ErrNotFound, Errno: errno, Msg: MsgNoSuchFile}
 		}
 		return -1, sysFail(errno, MsgCannotOpenFile)
 	}
@@ -422,9 +422,9 @@ func openFile(path []byte) (int, Status) {
 	if err := unix.Fstat(fd, &stat); err != nil {
 		st = sysFail(errnoOf(err), MsgCannotStatFile)
 	} else if stat.Mode&unix.S_IFMT == unix.S_IFDIR {
-		st = Status{Code: ErrInvalid, Errno: unix.EISDIR, Msg: MsgFileDirectory}
+		st = Status{Code: ErrInvalid, Errno: unix.EISDIR, Msg: MsgFileIsDirectory}
 	} else if stat.Mode&unix.S_IFMT != unix.S_IFREG {
-		st = fail(ErrInvalid, MsgFileRegularFile)
+		st = fail(ErrInvalid, MsgFileNotRegular)
 	} else if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0); err != nil {
 		st = sysFail(errnoOf(err), MsgCannotOpenFile)
 	}
@@ -595,7 +595,7 @@ func openLock(path []byte) (int, Status) {
 		switch errno {
 		case 0:
 		case unix.ELOOP:
-			return -1, Status{Code: ErrPermission, Errno: errno, Msg: MsgLockFile, Path: path, Msg2: MsgSymbolicLink}
+			return -1, Status{Code: ErrPermission, Errno: errno, Msg: MsgLockFile, Path: path, Msg2: MsgIsSymlink}
 		default:
 			return -1, sysFail(errno, MsgCannotOpenLockFile)
 		}
@@ -606,7 +606,7 @@ func openLock(path []byte) (int, Status) {
 			return -1, sysFail(errnoOf(err), MsgCannotStatLockFile)
 		case st.Mode&unix.S_IFMT != unix.S_IFREG:
 			guardedClose(fd)
-			return -1, Status{Code: ErrPermission, Msg: MsgLockFile, Path: path, Msg2: MsgRegularFile}
+			return -1, Status{Code: ErrPermission, Msg: MsgLockFile, Path: path, Msg2: MsgIsNotRegularFile}
 		case st.Uid != uint32(unix.Geteuid()):
 			guardedClose(fd)
 			return -1, Status{Code: ErrPermission, Msg: MsgLockFile, Path: path, Msg2: MsgBelongsUid,

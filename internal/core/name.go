@@ -68,11 +68,11 @@ func ResolveName(name []byte, buf []byte) (Target, Status) {
 	case len(name) > maxShmName:
 		return Target{}, failNum(ErrInvalid, MsgNameLonger255Bytes, int64(len(name)))
 	case string(name) == "." || string(name) == "..":
-		return Target{}, fail(ErrInvalid, MsgNameMay)
+		return Target{}, fail(ErrInvalid, MsgNameDotOrDotDot)
 	}
 	for _, c := range name {
 		if c == '/' {
-			return Target{}, fail(ErrInvalid, MsgNameContains)
+			return Target{}, fail(ErrInvalid, MsgNameContainsSlash)
 		}
 	}
 	if _, reserved := cutPrefix(name, reservedPrefix); reserved {

@@ -273,7 +273,7 @@ func Attach(s *Scratch, name []byte, readOnly bool) (Mapping, Target, Status) {
 	if errno != 0 {
 		switch errno {
 		case unix.ENOENT:
-			return Mapping{}, Target{}, Status{Code: ErrNotFound, Errno: errno, Msg: MsgArrayName}
+			return Mapping{}, Target{}, Status{Code: ErrNotFound, Errno: errno, Msg: MsgNoArrayOfThatName}
 		case unix.ELOOP:
 			return Mapping{}, Target{}, errSymlink
 		}
@@ -288,7 +288,7 @@ func Attach(s *Scratch, name []byte, readOnly bool) (Mapping, Target, Status) {
 }
 
 // errSymlink is the refusal of a name that is a symbolic link (open with O_NOFOLLOW: ELOOP).
-var errSymlink = Status{Code: ErrPermission, Errno: unix.ELOOP, Msg: MsgNameSymbolicLinkWhichNpshmDoes}
+var errSymlink = Status{Code: ErrPermission, Errno: unix.ELOOP, Msg: MsgNameIsSymlink}
 
 func attachFd(s *Scratch, fd int, readOnly bool) (Mapping, Status) {
 	var stat unix.Stat_t
@@ -323,7 +323,7 @@ func readHeader(s *Scratch, fd int, stat *unix.Stat_t) Status {
 		return sysFail(errnoOf(err), MsgCannotStatArray)
 	}
 	if stat.Mode&unix.S_IFMT != unix.S_IFREG {
-		return fail(ErrFormat, MsgNpshmArrayRegularFile)
+		return fail(ErrFormat, MsgNotArrayNotRegularFile)
 	}
 	size := uint64(stat.Size)
 	want := min(uint64(dataAlign), size)
@@ -349,7 +349,7 @@ func Delete(s *Scratch, name []byte) Status {
 	case 0:
 		return Status{}
 	case unix.ENOENT:
-		return Status{Code: ErrNotFound, Errno: errno, Msg: MsgArrayName}
+		return Status{Code: ErrNotFound, Errno: errno, Msg: MsgNoArrayOfThatName}
 	default:
 		return sysFail(errno, MsgCannotDeleteArray)
 	}

@@ -260,7 +260,7 @@ static status parse_subshape(parser *p, long long *count_out, int *shaped) {
         skip_space(p);
         if (at(p) == ')') { p->pos++; break; }
         if (dims > 0) {
-            if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_SUB_ARRAY_SHAPE);
+            if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_COMMA_IN_SUB_ARRAY_SHAPE);
             skip_space(p);
             if (at(p) == ')') { p->pos++; break; }
             emit(p, ", ");
@@ -290,7 +290,7 @@ static status parse_subshape(parser *p, long long *count_out, int *shaped) {
 static status parse_field(parser *p, int depth, long long *itemsize, int *pad) {
     status s;
     int unnamed = 0;
-    if (!expect(p, '(')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_OPEN_STRUCTURED_DTYPE_FIELD);
+    if (!expect(p, '(')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_PAREN_OPENING_FIELD);
     emitc(p, '(');
     skip_space(p);
     if (at(p) == '(') {
@@ -298,16 +298,16 @@ static status parse_field(parser *p, int depth, long long *itemsize, int *pad) {
         emitc(p, '(');
         skip_space(p);
         if ((s = copy_string(p, NULL)).code) return s;
-        if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_TITLE_NAME_PAIR);
+        if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_COMMA_IN_TITLE_NAME);
         emit(p, ", ");
         skip_space(p);
         if ((s = copy_string(p, NULL)).code) return s;
-        if (!expect(p, ')')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_AFTER_TITLE_NAME_PAIR);
+        if (!expect(p, ')')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_PAREN_AFTER_TITLE_NAME);
         emitc(p, ')');
     } else if ((s = copy_string(p, &unnamed)).code) {
         return s;
     }
-    if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_AFTER_STRUCTURED_DTYPE_FIELD_NAME);
+    if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_COMMA_AFTER_FIELD_NAME);
     emit(p, ", ");
     skip_space(p);
     long long size;
@@ -326,7 +326,7 @@ static status parse_field(parser *p, int depth, long long *itemsize, int *pad) {
             size *= count;
         }
     }
-    if (!expect(p, ')')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_CLOSE_STRUCTURED_DTYPE_FIELD);
+    if (!expect(p, ')')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_PAREN_CLOSING_FIELD);
     emitc(p, ')');
     *itemsize = size;
     *pad = unnamed && is_void;
@@ -345,7 +345,7 @@ static status parse_struct(parser *p, int depth, long long *itemsize) {
         skip_space(p);
         if (at(p) == ']') { p->pos++; break; }
         if (!first) {
-            if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_BETWEEN_STRUCTURED_DTYPE_FIELDS);
+            if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_COMMA_BETWEEN_FIELDS);
             skip_space(p);
             if (at(p) == ']') { p->pos++; break; }
         }
@@ -371,7 +371,7 @@ static status parse_struct(parser *p, int depth, long long *itemsize) {
             fields++;
         }
         if (field_start <= p->olen) p->olen = field_start;
-        emit(p, MSG_V);
+        emit(p, MSG_PADDING_FIELD_START);
         emit_int(p, size);
         emit(p, "')");
         pad_start = field_start;

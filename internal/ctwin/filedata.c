@@ -190,7 +190,7 @@ int npshm__c_read_file_data(const char *path, uint64_t offset, npshm_alloc_fn al
     npshm__alloc_result r = npshm__call_alloc((void *)alloc, ctx, fh->format == 2 ? NPSHM_NPY : NPSHM_NPIO, fh->ndim,
                                               fh->shape, fh->descr, fh->itemsize, fh->nbytes, fh->fortran);
     if (r.rc != 0) { s = st_fail(r.rc, MSG_ALLOC_FUNCTION_REFUSED_ARRAY); goto out; }
-    if (r.data == NULL && fh->nbytes > 0) { s = st_fail(NPSHM_ERR_INVALID, MSG_ALLOC_FUNCTION_GAVE_MEMORY); goto out; }
+    if (r.data == NULL && fh->nbytes > 0) { s = st_fail(NPSHM_ERR_INVALID, MSG_ALLOC_GAVE_NO_MEMORY); goto out; }
     int e = npshm__fill(fd, offset + fh->header_len, r.data, fh->nbytes, -1, 0, NULL);
     if (e) { s = fill_failure(e); goto out; }
     if (end != NULL) *end = offset + fh->header_len + fh->nbytes;

@@ -23,7 +23,7 @@ static void put_be32(unsigned char *p, uint32_t v) { for (int i = 0; i < 4; i++)
 static void put_be64(unsigned char *p, uint64_t v) { put_be32(p, (uint32_t)(v >> 32)); put_be32(p + 4, (uint32_t)v); }
 static status finish(fheader *fh, uint64_t avail) {
     if (npshm__shape_bytes(fh->shape, fh->ndim, fh->itemsize, &fh->nbytes).code)
-        return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_ARRAY_SSIZE_BYTES);
+        return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_SIZE_OVERFLOWS);
     if (avail - fh->header_len < fh->nbytes) return ftrunc(MSG_FILE_SHORTER_ARRAY_HEADER_DESCRIBES);
     return OK_STATUS;
 }
@@ -35,13 +35,13 @@ static status decode_npio(const unsigned char *buf, size_t len, uint64_t avail, 
     if (avail < 4) return ftrunc(MSG_FILE_ENDS_INSIDE_ARRAY_SHEADER);
     if (len < 4) return st_fail(NPSHM_ERR_FORMAT, MSG_NPIO_HEADER_LONGER_NPSHM_READS);
     uint32_t total = be32(buf);
-    if (total < 8 || total % 8 != 0) return st_num(NPSHM_ERR_FORMAT, MSG_NPIO_NPY_FILE_BAD_NPIO_HEADER, total);
+    if (total < 8 || total % 8 != 0) return st_num(NPSHM_ERR_FORMAT, MSG_NOT_NPIO_OR_NPY_BAD_HEADER_LENGTH, total);
     if (total > NPIO_MAX_HEADER) return st_num(NPSHM_ERR_FORMAT, MSG_NPIO_HEADER_MORE64_DIMENSIONS_HEADER, total);
     if (avail < total || len < total) return ftrunc(MSG_FILE_ENDS_INSIDE_ARRAY_SHEADER);
     int code = buf[4];
     int ndim = buf[5] << 16 | buf[6] << 8 | buf[7];
     if ((uint64_t)total != 8 + 8 * (uint64_t)ndim)
-        return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_NPIO_HEADER_LENGTH_DOES_MATCH);
+        return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_NPIO_HEADER_LENGTH_MISMATCH);
     if (code >= NPIO_CODES) return st_num(NPSHM_ERR_FORMAT, MSG_CORRUPT_NPIO_HEADER_UNKNOWN_DTYPE_CODE, code);
     fh->ndim = ndim;
     for (int i = 0; i < ndim; i++) {
@@ -122,7 +122,7 @@ static int np_word(npy_parser *p, const char *w) {
     return 1;
 }
 static status np_shape(npy_parser *p, fheader *fh) {
-    status bad = st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_NPY_HEADER_SHAPE_TUPLE_SIZES);
+    status bad = st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_NPY_HEADER_SHAPE_NOT_TUPLE);
     if (!np_eat(p, '(')) return bad;
     int n = 0, comma = 0;
     for (;;) {
@@ -167,7 +167,7 @@ static int contains_object(const unsigned char *t, size_t n) {
 
 static status parse_npy_dict(const unsigned char *b, size_t len, fheader *fh, char *canon) {
     npy_parser p = {b, len, 0};
-    status bad = st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_NPY_HEADER_DICT_DESCR_FORTRAN);
+    status bad = st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_NPY_HEADER_NOT_DICT);
     if (!np_eat(&p, '{')) return bad;
     int seen[3] = {0, 0, 0};
     for (;;) {
@@ -191,7 +191,7 @@ static status parse_npy_dict(const unsigned char *b, size_t len, fheader *fh, ch
             size_t dlen;
             long long size;
             if (npshm__normalize((const char *)text, tn, canon, MAX_DESCR, &dlen, &size).code)
-                return st_fail(NPSHM_ERR_FORMAT, MSG_NPY_HEADER_HOLDS_DTYPE_NPSHM_DOES);
+                return st_fail(NPSHM_ERR_FORMAT, MSG_NPY_HEADER_UNSUPPORTED_DTYPE);
             canon[dlen] = 0;
             fh->itemsize = (uint64_t)size;
         } else if (kn == 13 && memcmp(key, "fortran_order", 13) == 0) {

@@ -45,24 +45,24 @@ status npshm__describe(header *h, int ndim, const int64_t *shape, const char *dt
 
 status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uint64_t *out) {
     for (int i = 0; i < ndim; i++)
-        if (shape[i] < 0) return st_num(NPSHM_ERR_INVALID, MSG_DIMENSIONS_MUST_NEGATIVE_GOT, (long long)shape[i]);
+        if (shape[i] < 0) return st_num(NPSHM_ERR_INVALID, MSG_NEGATIVE_DIMENSION, (long long)shape[i]);
     uint64_t n = itemsize;
     int zero = itemsize == 0;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] == 0) { zero = 1; continue; }
         if (n != 0 && (uint64_t)shape[i] > (uint64_t)INT64_MAX / n)
-            return st_shape(NPSHM_ERR_INVALID, MSG_ARRAY_TOO_LARGE_ITEMSIZE_TIMES_NONZERO, shape, ndim);
+            return st_shape(NPSHM_ERR_INVALID, MSG_ARRAY_TOO_LARGE_FOR_NUMPY, shape, ndim);
         n *= (uint64_t)shape[i];
     }
     if (zero) { *out = 0; return OK_STATUS; }
-    if (n > MAX_NBYTES) return st_shape(NPSHM_ERR_INVALID, MSG_ARRAY_TOO_LARGE_MORE256, shape, ndim);
+    if (n > MAX_NBYTES) return st_shape(NPSHM_ERR_INVALID, MSG_ARRAY_TOO_LARGE_OVER2_POW56, shape, ndim);
     *out = n;
     return OK_STATUS;
 }
 
 status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, header *h, char *scratch) {
-    if (len < FIXED_HEADER + 4 || seg < FIXED_HEADER + 4) return st_fail(NPSHM_ERR_FORMAT, MSG_NPSHM_ARRAY_SEGMENT_TOO_SHORT_HEADER);
-    if (memcmp(buf, MAGIC, 8) != 0) return st_fail(NPSHM_ERR_FORMAT, MSG_NPSHM_ARRAY_BAD_MAGIC);
+    if (len < FIXED_HEADER + 4 || seg < FIXED_HEADER + 4) return st_fail(NPSHM_ERR_FORMAT, MSG_NOT_ARRAY_SEGMENT_TOO_SHORT);
+    if (memcmp(buf, MAGIC, 8) != 0) return st_fail(NPSHM_ERR_FORMAT, MSG_NOT_ARRAY_BAD_MAGIC);
     uint16_t version = get16(buf + 8);
     if (version != FORMAT_VERSION) return st_num(NPSHM_ERR_FORMAT, MSG_UNSUPPORTED_NPSHM_FORMAT_VERSION, version);
     h->flags = get16(buf + 10);
@@ -89,10 +89,10 @@ status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, 
     status s = npshm__normalize(h->descr, h->descr_len, scratch, MAX_DESCR, &olen, &itemsize);
     if (s.code) return st_fail(NPSHM_ERR_FORMAT, MSG_SEGMENT_HOLDS_INVALID_DTYPE_DESCRIPTOR);
     if (olen != h->descr_len || memcmp(scratch, h->descr, olen) != 0) return st_fail(NPSHM_ERR_FORMAT, MSG_SEGMENT_HOLDS_NON_CANONICAL_DTYPE_DESCRIPTOR);
-    if ((uint64_t)itemsize != h->itemsize) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_ITEMSIZE_DOES_MATCH_DTYPE);
+    if ((uint64_t)itemsize != h->itemsize) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_ITEMSIZE_MISMATCH);
     uint64_t nbytes;
     if (npshm__shape_bytes(h->shape, h->ndim, h->itemsize, &nbytes).code) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_BAD_SHAPE);
-    if (nbytes != h->data_nbytes) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_DATA_SIZE_DOES_MATCH);
+    if (nbytes != h->data_nbytes) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_DATA_SIZE_MISMATCH);
     if (h->data_offset % MIN_DATA_ALIGN != 0 || h->data_offset < end + 4 || h->data_offset > MAX_NBYTES)
         return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_BAD_DATA_OFFSET);
     if (seg < h->data_offset + h->data_nbytes) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_SEGMENT_SHORTER_ARRAY_CLAIMS_HOLD);

@@ -94,7 +94,7 @@ static status open_lock(const char *path, int *fd_out) {
             fd = npshm__guard_open(path, flags | O_CREAT | O_EXCL, 0600);
             if (fd == -EEXIST) continue; /* another loader made it meanwhile */
         }
-        if (fd == -ELOOP) return st_path(NPSHM_ERR_PERMISSION, ELOOP, MSG_LOCK_FILE, path, MSG_SYMBOLIC_LINK, 0, 0);
+        if (fd == -ELOOP) return st_path(NPSHM_ERR_PERMISSION, ELOOP, MSG_LOCK_FILE, path, MSG_IS_SYMLINK, 0, 0);
         if (fd < 0) return st_sys(-fd, MSG_CANNOT_OPEN_LOCK_FILE);
         struct stat st;
         if (fstat(fd, &st) != 0) {
@@ -104,7 +104,7 @@ static status open_lock(const char *path, int *fd_out) {
         }
         if (!S_ISREG(st.st_mode)) {
             npshm__guard_close(fd);
-            return st_path(NPSHM_ERR_PERMISSION, 0, MSG_LOCK_FILE, path, MSG_REGULAR_FILE, 0, 0);
+            return st_path(NPSHM_ERR_PERMISSION, 0, MSG_LOCK_FILE, path, MSG_IS_NOT_REGULAR_FILE, 0, 0);
         }
         if (st.st_uid != geteuid()) {
             npshm__guard_close(fd);
@@ -309,7 +309,7 @@ static int attach_matching(const char *name, unsigned flags, const npshm_read_op
 static int open_file(const char *path, int *fd, status *s) {
     *fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (*fd < 0) {
-        *s = errno == ENOENT ? st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, MSG_SUCH_FILE)
+        *s = errno == ENOENT ? st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, MSG_NO_SUCH_FILE)
                              : st_sys(errno, MSG_CANNOT_OPEN_FILE);
         return s->code;
     }
@@ -318,9 +318,9 @@ static int open_file(const char *path, int *fd, status *s) {
     if (fstat(*fd, &st) != 0)
         *s = st_sys(errno, MSG_CANNOT_STAT_FILE);
     else if (S_ISDIR(st.st_mode))
-        *s = st_errno(NPSHM_ERR_INVALID, EISDIR, MSG_FILE_DIRECTORY);
+        *s = st_errno(NPSHM_ERR_INVALID, EISDIR, MSG_FILE_IS_DIRECTORY);
     else if (!S_ISREG(st.st_mode))
-        *s = st_fail(NPSHM_ERR_INVALID, MSG_FILE_REGULAR_FILE);
+        *s = st_fail(NPSHM_ERR_INVALID, MSG_FILE_NOT_REGULAR);
     else if (fcntl(*fd, F_SETFL, 0) != 0)
         *s = st_sys(errno, MSG_CANNOT_OPEN_FILE);
     if (s->code) {
@@ -349,7 +349,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
         if (o->size > 1u << 16) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_OPTIONS_SIZE_IMPLAUSIBLY_LARGE);
         for (size_t i = sizeof none; i < o->size; i++)
             if (((const unsigned char *)o)[i] != 0)
-                return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_OPTIONS_SET_FIELDS_THIS_VERSION_LIBRARY);
+                return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_OPTIONS_UNKNOWN_FIELDS);
     }
     o->attached = 0;
     o->end = 0;

@@ -31,8 +31,8 @@ status npshm__resolve(const char *name, target *t) {
     if (n > 0 && name[0] == '/') { name++; n--; }
     if (n == 0) return st_fail(NPSHM_ERR_INVALID, MSG_NAME_EMPTY);
     if (n > MAX_SHM_NAME) return st_num(NPSHM_ERR_INVALID, MSG_NAME_LONGER255_BYTES, (long long)n);
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return st_fail(NPSHM_ERR_INVALID, MSG_NAME_MAY);
-    if (memchr(name, '/', n)) return st_fail(NPSHM_ERR_INVALID, MSG_NAME_CONTAINS);
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return st_fail(NPSHM_ERR_INVALID, MSG_NAME_DOT_OR_DOT_DOT);
+    if (memchr(name, '/', n)) return st_fail(NPSHM_ERR_INVALID, MSG_NAME_CONTAINS_SLASH);
     if (strncmp(name, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) == 0)
         return st_fail(NPSHM_ERR_INVALID, MSG_NAMES_STARTING_NPSHM_ARE_RESERVED_NPSHM);
     memcpy(t->path, SHM_DIR, sizeof SHM_DIR - 1);

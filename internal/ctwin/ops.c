@@ -268,7 +268,7 @@ fail:
 /* read_header stats fd and reads and validates its header into h (pointing into hbuf). */
 static status read_header(int fd, struct stat *st, header *h, unsigned char *hbuf, char *scratch) {
     if (fstat(fd, st) != 0) return st_sys(errno, MSG_CANNOT_STAT_ARRAY);
-    if (!S_ISREG(st->st_mode)) return st_fail(NPSHM_ERR_FORMAT, MSG_NPSHM_ARRAY_REGULAR_FILE);
+    if (!S_ISREG(st->st_mode)) return st_fail(NPSHM_ERR_FORMAT, MSG_NOT_ARRAY_NOT_REGULAR_FILE);
     uint64_t size = (uint64_t)st->st_size;
     size_t want = size < DATA_ALIGN ? (size_t)size : DATA_ALIGN;
     ssize_t n = pread(fd, hbuf, want, 0);
@@ -320,9 +320,9 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     /* Never follow a symlink at the name, never block opening a FIFO (internal/core's Attach). */
     int fd = open(t.path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0) {
-        if (errno == ENOENT) return st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, MSG_ARRAY_NAME);
+        if (errno == ENOENT) return st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, MSG_NO_ARRAY_OF_THAT_NAME);
         if (errno == ELOOP)
-            return st_errno(NPSHM_ERR_PERMISSION, ELOOP, MSG_NAME_SYMBOLIC_LINK_WHICH_NPSHM_DOES);
+            return st_errno(NPSHM_ERR_PERMISSION, ELOOP, MSG_NAME_IS_SYMLINK);
         return st_sys(errno, MSG_CANNOT_OPEN_ARRAY);
     }
     struct stat st;
@@ -421,7 +421,7 @@ int npshm__c_delete(const char *name) {
     status s = npshm__resolve(name, &t);
     if (s.code) return npshm__report(s, op, name);
     if (unlink(t.path) != 0) {
-        s = errno == ENOENT ? st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, MSG_ARRAY_NAME)
+        s = errno == ENOENT ? st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, MSG_NO_ARRAY_OF_THAT_NAME)
                             : st_sys(errno, MSG_CANNOT_DELETE_ARRAY);
         return npshm__report(s, op, name);
     }
