@@ -31,6 +31,7 @@ from typing import Any, Literal, NamedTuple, Optional, cast
 import numpy as np
 
 from . import _native
+from ._constants import FILE_PREFIX
 from ._api import Mapping, _mapping_of
 
 __all__ = [
@@ -115,8 +116,8 @@ def _boot_id() -> str:
 
 def _path_of(name: str) -> str:
     """The file a mapping's name leads to (docs/FORMAT.md, "Names")."""
-    if name.startswith("file://"):
-        return name[7:]
+    if name.startswith(FILE_PREFIX):
+        return name[len(FILE_PREFIX) :]
     return os.path.join(_native.dir(), name)
 
 
