@@ -200,7 +200,7 @@ static void test_messages_name_values(void) {
     CASE(npshm_create("a/b", 1, one, "f8", 0, &a), "npshm_create(\"a/b\"): name contains '/'");
     CASE(npshm_create(name, 2, neg, "f8", 0, &a), "must not be negative, got -1");
     CASE(npshm_create(name, 65, neg, "f8", 0, &a), "not 65");
-    CASE(npshm_create(name, 1, one, "f8", 0x100, &a), "unknown flags (NPSHM_READONLY applies to attach only): 0x100");
+    CASE(npshm_create(name, 1, one, "f8", 0x200, &a), "unknown flags (NPSHM_READONLY applies to attach only): 0x200");
     CASE(npshm_create(name, 1, one, "f8", NPSHM_MODE(04755), &a), "not 04755");
     CASE(npshm_attach(name, 0x4, &a), "unknown flags (only NPSHM_READONLY applies to attach): 0x4");
     npshm_array *existing = NULL;
