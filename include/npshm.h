@@ -100,7 +100,7 @@ const char *npshm_status_name(int status);
  * raises SIGBUS, which kills the process. For arrays used sparsely, with room to spare
  * (docs/RELIABILITY.md). The header records the choice, so that attaches by the same user leave
  * the holes too. */
-#define NPSHM_NO_RESERVE     0x100u
+#define NPSHM_NO_RESERVE     0x400u
 #define NPSHM_HAS_MODE       0x8000u
 /* create, read_file: permission bits of the new array instead of the default 0600, e.g.
  * NPSHM_MODE(0660) to share it with the group. Only the permission bits 0 to 0777 are valid:

@@ -40,7 +40,7 @@
 #define MAX_DTYPE_ARG 131072 /* the longest dtype argument */
 #define MODE_BITS 0xffff0000u /* the mode of NPSHM_MODE(perm) */
 #define MODE_SHIFT 16 /* where NPSHM_MODE puts the mode */
-#define CREATE_FLAGS 0xffff8106u /* the flags create takes */
+#define CREATE_FLAGS 0xffff8406u /* the flags create takes */
 #define ATTACH_FLAGS 0x1u /* the flags attach takes */
 #define READ_FLAGS 0xffff8091u /* the flags read_file takes */
 #define DATA_FLAGS 0x64u /* the flags write_file_data takes */
