@@ -28,6 +28,7 @@ type Array struct {
 	fortran  bool
 	creator  int
 	created  time.Time
+	format   Format
 
 	mu       sync.Mutex
 	creating bool // in CreateOptions.Init, which may not Close it
@@ -39,6 +40,10 @@ type CreateOptions struct {
 	Replace bool        // replace an existing array of that name; its mappings stay valid
 	Mode    fs.FileMode // permission bits; 0 means 0600
 	Fortran bool        // lay the data out in Fortran order
+	// Format is the segment format: FormatNpshm (the zero value), or a peer library's, so that
+	// processes still on SharedArray or cdxcore attach the array (docs/FORMAT.md, "The peers'
+	// segments"). What the format cannot carry (a dtype, Fortran order) is ErrInvalid.
+	Format Format
 
 	// Init, if not nil, fills the new array before it gets its name, as npshm_create_init does in
 	// C: no process can attach it unfilled (nor, with Replace, see the old array go) until Init
@@ -48,6 +53,20 @@ type CreateOptions struct {
 	// returns the error (or panics). Fill and FillBytes make the usual ones.
 	Init func(a *Array) error
 }
+
+// Format is the format of a segment: npshm's own, or that of a peer library, which Attach and List
+// recognise and Create writes on request.
+type Format int
+
+// The segment formats (NPSHM_FORMAT_* in C, format="npshm" | "sharedarray" | "cdxcore" in Python).
+const (
+	FormatNpshm       Format = core.SegNpshm       // npshm's own (docs/FORMAT.md, "Segment layout")
+	FormatSharedArray Format = core.SegSharedArray // SharedArray 3.x: data first, metadata at the end
+	FormatCdxcore     Format = core.SegCdxcore     // cdxcore.npshm: an npio header, data at 64 bytes
+)
+
+// String is the format's name: "npshm", "sharedarray" or "cdxcore".
+func (f Format) String() string { return core.FormatName(uint32(f)) }
 
 // AttachOptions are the choices of Attach. The zero value maps the array read-write, whatever its
 // shape and dtype.
@@ -84,6 +103,7 @@ func newArray(m core.Mapping, h *core.Header, name string) *Array {
 		fortran:  h.Fortran(),
 		creator:  int(h.CreatorPID),
 		created:  time.Unix(0, h.CreatedNs),
+		format:   Format(h.Format),
 	}
 	for i := range a.shape {
 		a.shape[i] = int(h.Shape[i])
@@ -127,10 +147,14 @@ func (a *Array) ReadOnly() bool { return a.mapping.ReadOnly }
 // Fortran reports whether the data is in Fortran order.
 func (a *Array) Fortran() bool { return a.fortran }
 
-// CreatorPID returns the process id of the array's creator.
+// Format returns the array's segment format.
+func (a *Array) Format() Format { return a.format }
+
+// CreatorPID returns the process id of the array's creator (0 for a peer's segment, which does not
+// record it).
 func (a *Array) CreatorPID() int { return a.creator }
 
-// Created returns the array's creation time.
+// Created returns the array's creation time (the Unix epoch for a peer's segment).
 func (a *Array) Created() time.Time { return a.created }
 
 // String describes the array, e.g. `npshm.Array("prices", (10, 3), <f8)`, with ", Fortran order",

@@ -33,6 +33,9 @@ type CreateOptions struct {
 	// function, not a closure, for Create to stay allocation-free.
 	Init         InitFunc
 	InitA, InitB unsafe.Pointer
+	// Format is the segment format: SegNpshm (0), or a peer's (SegSharedArray, SegCdxcore), whose
+	// libraries can then attach the array. What a peer's format cannot carry is refused.
+	Format uint32
 }
 
 // InitFunc is the type of CreateOptions.Init.
@@ -73,9 +76,16 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	if st := h.Layout(); !st.Ok() {
 		return Mapping{}, t, st
 	}
-	h.CreatorPID = uint32(unix.Getpid())
-	h.CreatedNs = time.Now().UnixNano()
-	hlen := h.Encode(s.Header[:])
+	var hlen int
+	if opt.Format != SegNpshm {
+		if hlen, st = describePeer(h, opt.Format, s.Header[:]); !st.Ok() {
+			return Mapping{}, t, st
+		}
+	} else {
+		h.CreatorPID = uint32(unix.Getpid())
+		h.CreatedNs = time.Now().UnixNano()
+		hlen = h.Encode(s.Header[:])
+	}
 	size := h.SegmentSize()
 
 	dir := dirPath(t, s.Temp[:0:len(s.Temp)])
@@ -83,7 +93,7 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	if !st.Ok() {
 		return Mapping{}, t, st
 	}
-	m, st := fillSegment(fd, size, s.Header[:hlen], opt, t.IsFile)
+	m, st := fillSegment(fd, size, s.Header[:hlen], h.HeaderAt, opt, t.IsFile)
 	if st.Ok() && opt.Init != nil {
 		if r := opt.Init(addrPtr(m.Data(h)), h.DataNbytes, opt.InitA, opt.InitB); r != 0 {
 			st = Status{Code: Code(r), Msg: "the init function abandoned the array"}
@@ -173,8 +183,8 @@ func openTempFor(s *Scratch, dir []byte, access int, perm uint32, guard bool) (f
 	return -1, false, fail(ErrIO, "cannot find a free temporary name")
 }
 
-// fillSegment sets the mode, reserves the space, maps the segment and writes the header.
-func fillSegment(fd int, size uint64, header []byte, opt CreateOptions, isFile bool) (Mapping, Status) {
+// fillSegment sets the mode, reserves the space, maps the segment and writes the header at offset at.
+func fillSegment(fd int, size uint64, header []byte, at uint64, opt CreateOptions, isFile bool) (Mapping, Status) {
 	if opt.HasMode {
 		if err := unix.Fchmod(fd, opt.Mode); err != nil {
 			return Mapping{}, sysFail(errnoOf(err), "cannot set the mode")
@@ -198,7 +208,7 @@ func fillSegment(fd int, size uint64, header []byte, opt CreateOptions, isFile b
 		return Mapping{}, sysFail(errno, "cannot map the array")
 	}
 	m.Dev, m.Ino = uint64(stat.Dev), stat.Ino
-	copy(unsafe.Slice((*byte)(addrPtr(m.Addr)), len(header)), header)
+	copy(unsafe.Slice((*byte)(addrPtr(m.Addr+uintptr(at))), len(header)), header)
 	return m, Status{}
 }
 
@@ -331,9 +341,15 @@ func readHeader(s *Scratch, fd int, stat *unix.Stat_t) Status {
 	if errno != 0 {
 		return sysFail(errno, "cannot read the array's header")
 	}
-	if need := HeaderNeed(s.Header[:n]); need > n && uint64(need) <= size {
+	need := HeaderNeed(s.Header[:n])
+	if need > n && uint64(need) <= size {
 		if n, errno = sysPread(fd, s.Header[:need]); errno != 0 {
 			return sysFail(errno, "cannot read the array's header")
+		}
+	}
+	if need == 0 { // no npshm magic: a peer's segment?
+		if ok, st := readPeerHeader(s, fd, n, size); ok {
+			return st
 		}
 	}
 	return s.Hdr.Decode(s.Header[:n], size, s.Descr[:0:MaxDescr])

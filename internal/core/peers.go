@@ -1,0 +1,279 @@
+package core
+
+import "encoding/binary"
+
+// The peers' segment formats (docs/FORMAT.md, "The peers' segments"): SharedArray 3.x (data first,
+// its metadata block at the end) and cdxcore.npshm (an npio header at the start, the data at the
+// next multiple of 64). Attach recognises both; Create writes them on request, so that processes
+// still on a peer library attach what npshm creates.
+
+// Segment formats (Header.Format): the values of include/npshm.h's NPSHM_FORMAT_* (a capi test
+// checks that they agree).
+const (
+	SegNpshm       = 0
+	SegSharedArray = 0x100
+	SegCdxcore     = 0x200
+)
+
+// SharedArray's metadata block (struct array_meta of its shared_array.h, packed, in the host's
+// byte order): magic[16], size_t size, int typenum, int itemsize, int ndims, npy_intp
+// dims[NPY_MAXDIMS]. NPY_MAXDIMS is numpy's at SharedArray's build: 64 with numpy 2, 32 with numpy 1.
+const (
+	saMagic       = "[SharedArray]\x00\x00\x00"
+	saFixed       = 36
+	saMetaLen     = saFixed + 8*64 // what npshm writes, and SharedArray built on numpy 2
+	saMetaLenNp1  = saFixed + 8*32 // SharedArray built on numpy 1, read only
+	cdxcoreAlign  = 64             // cdxcore.npshm.ALIGN; no dtype of npio's aligns more
+	saTypeString  = 18             // NPY_STRING
+	saTypeUnicode = 19             // NPY_UNICODE
+	saTypeVoid    = 20             // NPY_VOID
+)
+
+// saTypes maps numpy's type numbers of fixed-size types to canonical descriptors. The first entry of
+// a descriptor is the number a writer stores (numpy's own for int64 and uint64 on LP64 Linux: NPY_LONG,
+// NPY_ULONG).
+var saTypes = [...]struct {
+	num, size int32
+	descr     string
+}{
+	{0, 1, "|b1"}, {1, 1, "|i1"}, {2, 1, "|u1"}, {3, 2, "<i2"}, {4, 2, "<u2"}, {5, 4, "<i4"}, {6, 4, "<u4"},
+	{7, 8, "<i8"}, {8, 8, "<u8"}, {9, 8, "<i8"}, {10, 8, "<u8"}, {11, 4, "<f4"}, {12, 8, "<f8"},
+	{14, 8, "<c8"}, {15, 16, "<c16"}, {21, 8, "<M8"}, {22, 8, "<m8"}, {23, 2, "<f2"},
+}
+
+// FormatName is the name of a segment format, as list() and the CLI show it.
+func FormatName(format uint32) string {
+	switch format {
+	case SegSharedArray:
+		return "sharedarray"
+	case SegCdxcore:
+		return "cdxcore"
+	}
+	return "npshm"
+}
+
+// ParseFormat is the segment format of a name FormatName gives ("" is npshm), or ok=false.
+func ParseFormat(name []byte) (format uint32, ok bool) {
+	switch string(name) {
+	case "", "npshm":
+		return SegNpshm, true
+	case "sharedarray":
+		return SegSharedArray, true
+	case "cdxcore":
+		return SegCdxcore, true
+	}
+	return 0, false
+}
+
+// saTypenum returns SharedArray's type number of a canonical descriptor, or -1 if it has none: a
+// type number carries no byte order, no fields and no datetime unit.
+func saTypenum(descr []byte) int32 {
+	for _, t := range saTypes {
+		if t.descr == string(descr) {
+			return t.num
+		}
+	}
+	if len(descr) < 3 {
+		return -1
+	}
+	if _, ok := parseDecimal(descr[2:]); !ok {
+		return -1
+	}
+	switch string(descr[:2]) {
+	case "|S":
+		return saTypeString
+	case "<U":
+		return saTypeUnicode
+	case "|V":
+		return saTypeVoid
+	}
+	return -1
+}
+
+// saDescr writes the canonical descriptor of SharedArray's typenum and itemsize into out, or
+// returns ok=false if npshm cannot take that type.
+func saDescr(typenum, itemsize int32, out []byte) ([]byte, bool) {
+	for _, t := range saTypes {
+		if t.num == typenum {
+			if itemsize != t.size {
+				return nil, false
+			}
+			return append(out[:0], t.descr...), true
+		}
+	}
+	if itemsize <= 0 {
+		return nil, false
+	}
+	switch typenum {
+	case saTypeString:
+		return appendUint(append(out[:0], "|S"...), uint64(itemsize)), true
+	case saTypeUnicode:
+		if itemsize%4 != 0 {
+			return nil, false
+		}
+		return appendUint(append(out[:0], "<U"...), uint64(itemsize/4)), true
+	case saTypeVoid:
+		return appendUint(append(out[:0], "|V"...), uint64(itemsize)), true
+	}
+	return nil, false
+}
+
+// oneBigDim reports whether at most one dimension exceeds 1: the array's C and Fortran layouts
+// are then the same bytes, and a format without Fortran order can hold it.
+func oneBigDim(shape []int64) bool {
+	big := 0
+	for _, d := range shape {
+		if d > 1 {
+			big++
+		}
+	}
+	return big <= 1
+}
+
+// describePeer lays out h (Ndim, Shape, Itemsize, Descr and Flags set, Layout done) as a segment of
+// format and encodes the peer's header into buf (capacity MaxHeaderLen): the refusals of what the
+// format cannot carry, before anything is created. It returns the header's length; h.HeaderAt is
+// where it goes.
+func describePeer(h *Header, format uint32, buf []byte) (int, Status) {
+	if h.Fortran() {
+		if !oneBigDim(h.Shape[:h.Ndim]) {
+			if format == SegSharedArray {
+				return 0, fail(ErrInvalid, "SharedArray segments hold C order only: this Fortran-order array cannot be one")
+			}
+			return 0, fail(ErrInvalid, "cdxcore segments hold C order only: this Fortran-order array cannot be one")
+		}
+		h.Flags &^= FlagFortran // the same bytes in C order
+	}
+	h.Format = format
+	h.HeaderLen = 0
+	h.CreatorPID, h.CreatedNs = 0, 0
+	switch format {
+	case SegSharedArray:
+		num := saTypenum(h.Descr)
+		if num < 0 || h.Itemsize == 0 {
+			return 0, fail(ErrInvalid, "SharedArray segments cannot carry this dtype (they store a numpy type "+
+				"number: no byte order but the host's, no structured fields, no datetime unit)")
+		}
+		h.DataOffset, h.Trailer, h.HeaderAt = 0, saMetaLen, h.DataNbytes
+		le := binary.LittleEndian
+		clear(buf[:saMetaLen])
+		copy(buf, saMagic)
+		le.PutUint64(buf[16:], h.DataNbytes)
+		le.PutUint32(buf[24:], uint32(num))
+		le.PutUint32(buf[28:], uint32(h.Itemsize))
+		le.PutUint32(buf[32:], uint32(h.Ndim))
+		for i, d := range h.Shape[:h.Ndim] {
+			le.PutUint64(buf[saFixed+8*i:], uint64(d))
+		}
+		return saMetaLen, Status{}
+	case SegCdxcore:
+		if NpioCode(h.Descr) < 0 {
+			return 0, fail(ErrInvalid, "cdxcore segments cannot carry this dtype (they store npio's codes: bool, "+
+				"int8 to int64, uint16 to uint64, float16 to float64, complex64, complex128, unit-less "+
+				"datetime64 and timedelta64, little-endian; no uint8)")
+		}
+		n, st := EncodeNpioHeader(buf, h.Descr, h.Shape[:h.Ndim], false)
+		if !st.Ok() {
+			return 0, st
+		}
+		h.DataOffset = (uint64(n) + cdxcoreAlign - 1) / cdxcoreAlign * cdxcoreAlign
+		h.Trailer, h.HeaderAt = 0, 0
+		return n, Status{}
+	}
+	return 0, failNum(ErrInvalid, "unknown segment format", int64(format))
+}
+
+// decodeSharedArray decodes SharedArray's metadata block meta, found at the end of a segment of
+// size bytes.
+func decodeSharedArray(h *Header, meta []byte, size uint64, s *Scratch) Status {
+	le := binary.LittleEndian
+	maxDims := (len(meta) - saFixed) / 8
+	*h = Header{Format: SegSharedArray}
+	nbytes := le.Uint64(meta[16:])
+	typenum := int32(le.Uint32(meta[24:]))
+	itemsize := int32(le.Uint32(meta[28:]))
+	ndim := int32(le.Uint32(meta[32:]))
+	if ndim < 0 || int(ndim) > maxDims || ndim > MaxNdim {
+		return failNum(ErrFormat, "corrupt SharedArray segment: bad number of dimensions", int64(ndim))
+	}
+	descr, ok := saDescr(typenum, itemsize, s.Descr[:0:MaxDescr])
+	if !ok {
+		return failNum(ErrFormat, "SharedArray segment of a type npshm cannot take (or of a wrong itemsize): numpy type number", int64(typenum))
+	}
+	h.Ndim = int(ndim)
+	for i := range h.Ndim {
+		h.Shape[i] = int64(le.Uint64(meta[saFixed+8*i:]))
+	}
+	h.Descr, h.Itemsize = descr, uint64(itemsize)
+	n, st := shapeBytes(h.Shape[:h.Ndim], h.Itemsize)
+	if !st.Ok() {
+		return failShape(ErrFormat, "corrupt SharedArray segment: bad shape", h.Shape[:h.Ndim])
+	}
+	if n != nbytes {
+		return failNum(ErrFormat, "corrupt SharedArray segment: its size field disagrees with its shape and dtype, it says", int64(nbytes))
+	}
+	if size-uint64(len(meta)) < n {
+		return sizeMismatch(s, "SharedArray", n+uint64(len(meta)), size)
+	}
+	h.DataOffset, h.DataNbytes = 0, n
+	h.HeaderAt = size - uint64(len(meta))
+	h.Trailer = size - n
+	return Status{}
+}
+
+// cdxcoreHeader reports whether buf starts like cdxcore's npio header: a length of 8 + 8*ndim, at
+// most 64 dimensions, a known dtype code, and dimensions numpy can have. cdxcore writes no magic, so
+// decodeCdxcore then demands the exact size too.
+func cdxcoreHeader(buf []byte) bool {
+	if len(buf) < 8 {
+		return false
+	}
+	be := binary.BigEndian
+	total := be.Uint32(buf)
+	ndim := uint32(buf[5])<<16 | uint32(buf[6])<<8 | uint32(buf[7])
+	if ndim > MaxNdim || total != 8+8*ndim || int(total) > len(buf) || int(buf[4]) >= len(npioDescr) {
+		return false
+	}
+	for i := range int(ndim) {
+		if be.Uint64(buf[8+8*i:]) > 1<<62 {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeCdxcore decodes the cdxcore header at the start of buf (cdxcoreHeader said yes) of a
+// segment of size bytes, which must be exactly the header rounded up to 64 plus the data.
+func decodeCdxcore(h *Header, buf []byte, size uint64, s *Scratch) Status {
+	be := binary.BigEndian
+	*h = Header{Format: SegCdxcore}
+	total := be.Uint32(buf)
+	h.Ndim = int(buf[7])
+	for i := range h.Ndim {
+		h.Shape[i] = int64(be.Uint64(buf[8+8*i:]))
+	}
+	h.Descr = append(s.Descr[:0:MaxDescr], npioDescr[buf[4]]...)
+	_, itemsize, _ := simpleSize(h.Descr)
+	h.Itemsize = uint64(itemsize)
+	n, st := shapeBytes(h.Shape[:h.Ndim], h.Itemsize)
+	if !st.Ok() {
+		return failShape(ErrFormat, "corrupt cdxcore segment: bad shape", h.Shape[:h.Ndim])
+	}
+	h.DataOffset = (uint64(total) + cdxcoreAlign - 1) / cdxcoreAlign * cdxcoreAlign
+	h.DataNbytes = n
+	if size != h.DataOffset+n {
+		return sizeMismatch(s, "cdxcore", h.DataOffset+n, size)
+	}
+	return Status{}
+}
+
+// sizeMismatch is the refusal of a peer's segment whose size disagrees with its header, naming both
+// sizes (the first in s.Proc, which attach does not otherwise use).
+func sizeMismatch(s *Scratch, peer string, need, size uint64) Status {
+	msg := "corrupt cdxcore segment: its header describes"
+	if peer == "SharedArray" {
+		msg = "corrupt SharedArray segment: its header describes"
+	}
+	return Status{Code: ErrFormat, Msg: msg, Path: appendUint(s.Proc[:0], need),
+		Msg2: " bytes, the segment holds", Num: int64(size), HasNum: true}
+}
