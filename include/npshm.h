@@ -59,6 +59,17 @@ extern "C" {
  * to refuse; perm is evaluated twice). */
 #define NPSHM_MODE(perm) (NPSHM_HAS_MODE | (((unsigned)(perm) > 0xffffu ? 0xffffu : (unsigned)(perm)) << 16))
 
+/* create: the segment format (docs/FORMAT.md, "The peers' segments"), so that processes still on a
+ * peer library attach the array: npshm's own by default, or one of these (not both). What the
+ * format cannot carry is NPSHM_ERR_INVALID before anything is created: SharedArray stores a numpy
+ * type number (no byte order but the host's, no structured dtype, no datetime unit); cdxcore
+ * stores npio's dtypes (no uint8, no strings); neither stores Fortran order (an array with at most
+ * one dimension above 1 is C order too, and is accepted). Attach recognises every format by
+ * itself; npshm_format() and npshm_info.format tell which an array has. */
+#define NPSHM_FORMAT_NPSHM       0x0u
+#define NPSHM_FORMAT_SHAREDARRAY 0x100u /* SharedArray 3.x: data first, its metadata block at the end */
+#define NPSHM_FORMAT_CDXCORE     0x200u /* cdxcore.npshm: an npio header, the data at 64 bytes */
+
 /* Most dimensions an array may have (numpy's own limit). */
 #define NPSHM_MAX_NDIM 64
 
@@ -83,7 +94,7 @@ typedef struct npshm_array npshm_array;
  *          "datetime64[ns]") or a .npy descriptor ("<f8", "|S7", "<U3",
  *          "[('x', '<f4'), ('y', '<i8', (3,))]"). Object dtypes, and items of
  *          2**31 bytes or more, are refused (numpy cannot hold them).
- *   flags  NPSHM_REPLACE, NPSHM_FORTRAN, NPSHM_MODE(perm), or 0.
+ *   flags  NPSHM_REPLACE, NPSHM_FORTRAN, NPSHM_MODE(perm), NPSHM_FORMAT_*, or 0.
  *   out    receives the handle on success; untouched on failure.
  * Creation is exclusive and atomic: nobody can attach a half-made array. The
  * memory is reserved up front, so a full /dev/shm fails here with
@@ -145,6 +156,7 @@ size_t npshm_itemsize(const npshm_array *array);
 int npshm_is_readonly(const npshm_array *array);       /* 1 if mapped read-only */
 int npshm_is_fortran(const npshm_array *array);        /* 1 if in Fortran order */
 const char *npshm_name(const npshm_array *array);      /* the name as given, without "/" or "shm://" */
+unsigned npshm_format(const npshm_array *array);       /* NPSHM_FORMAT_NPSHM, _SHAREDARRAY or _CDXCORE */
 
 /*
  * Which array a handle maps, for telling it from another array that later took its name (a
@@ -182,6 +194,7 @@ typedef struct npshm_info {
     int64_t creator_pid;
     int64_t created_ns;     /* creation time, nanoseconds since the Unix epoch */
     int fortran;            /* 1 if in Fortran order */
+    unsigned format;        /* NPSHM_FORMAT_NPSHM, or a peer's (creator_pid and created_ns are 0) */
 } npshm_info;
 
 /* Called once per array; return 0 to go on, or a positive value to stop (a positive value cannot
@@ -189,8 +202,9 @@ typedef struct npshm_info {
 typedef int (*npshm_list_fn)(const npshm_info *info, void *ctx);
 
 /*
- * npshm_list - call fn for every npshm array in /dev/shm that the caller may
- * read, in no particular order. Segments of other libraries, corrupt ones and
+ * npshm_list - call fn for every array in /dev/shm that the caller may read
+ * (npshm's, and the peers' that npshm_attach takes: info->format), in no
+ * particular order. Segments of other libraries, corrupt ones and
  * unfinished creations are skipped. Returns NPSHM_OK, a negative error code
  * (IO, PERMISSION) if /dev/shm cannot be read, or the value with which fn
  * asked to stop.

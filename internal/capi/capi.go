@@ -23,9 +23,13 @@ const (
 	FlagReplace  = 0x2
 	FlagFortran  = 0x4
 	FlagHasMode  = 0x8000
-	modeShift    = 16
-	modeMask     = 0xffff << modeShift // NPSHM_MODE passes every bit up to 0177777, for the core to refuse
-	createFlags  = FlagReplace | FlagFortran | FlagHasMode | modeMask
+	// FlagFormatSharedArray and FlagFormatCdxcore are NPSHM_FORMAT_*: the core's Seg* values.
+	FlagFormatSharedArray = core.SegSharedArray
+	FlagFormatCdxcore     = core.SegCdxcore
+	formatMask            = FlagFormatSharedArray | FlagFormatCdxcore
+	modeShift             = 16
+	modeMask              = 0xffff << modeShift // NPSHM_MODE passes every bit up to 0177777, for the core to refuse
+	createFlags           = FlagReplace | FlagFortran | FlagHasMode | formatMask | modeMask
 	attachFlags  = FlagReadOnly
 )
 
@@ -104,6 +108,8 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 		return invalid(op, nameB, "unknown flags (NPSHM_READONLY applies to attach only)")
 	case flags&modeMask != 0 && flags&FlagHasMode == 0:
 		return invalid(op, nameB, "mode bits without NPSHM_HAS_MODE (use NPSHM_MODE(perm))")
+	case flags&formatMask == formatMask:
+		return invalid(op, nameB, "two formats: NPSHM_FORMAT_SHAREDARRAY and NPSHM_FORMAT_CDXCORE")
 	}
 	dtypeB, ok := cbytes(dtype, maxDtype)
 	if !ok {
@@ -115,6 +121,7 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 		Fortran: flags&FlagFortran != 0,
 		HasMode: flags&FlagHasMode != 0,
 		Mode:    (flags & modeMask) >> modeShift,
+		Format:  flags & formatMask,
 	}
 	if fn != nil {
 		var raw unsafe.Pointer

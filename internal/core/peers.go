@@ -27,6 +27,9 @@ const (
 	saTypeString  = 18             // NPY_STRING
 	saTypeUnicode = 19             // NPY_UNICODE
 	saTypeVoid    = 20             // NPY_VOID
+	// peerDescrAt is where a peer's decoded descriptor goes in a Scratch's Header: past the first
+	// page and SharedArray's block, and not in its Descr, which CheckExpected overwrites.
+	peerDescrAt = dataAlign + saMetaLen
 )
 
 // saTypes maps numpy's type numbers of fixed-size types to canonical descriptors. The first entry of
@@ -196,7 +199,7 @@ func decodeSharedArray(h *Header, meta []byte, size uint64, s *Scratch) Status {
 	if ndim < 0 || int(ndim) > maxDims || ndim > MaxNdim {
 		return failNum(ErrFormat, "corrupt SharedArray segment: bad number of dimensions", int64(ndim))
 	}
-	descr, ok := saDescr(typenum, itemsize, s.Descr[:0:MaxDescr])
+	descr, ok := saDescr(typenum, itemsize, s.Header[peerDescrAt:peerDescrAt:peerDescrAt+64])
 	if !ok {
 		return failNum(ErrFormat, "SharedArray segment of a type npshm cannot take (or of a wrong itemsize): numpy type number", int64(typenum))
 	}
@@ -252,7 +255,7 @@ func decodeCdxcore(h *Header, buf []byte, size uint64, s *Scratch) Status {
 	for i := range h.Ndim {
 		h.Shape[i] = int64(be.Uint64(buf[8+8*i:]))
 	}
-	h.Descr = append(s.Descr[:0:MaxDescr], npioDescr[buf[4]]...)
+	h.Descr = append(s.Header[peerDescrAt:peerDescrAt:peerDescrAt+64], npioDescr[buf[4]]...)
 	_, itemsize, _ := simpleSize(h.Descr)
 	h.Itemsize = uint64(itemsize)
 	n, st := shapeBytes(h.Shape[:h.Ndim], h.Itemsize)

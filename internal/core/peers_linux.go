@@ -1,7 +1,8 @@
 package core
 
 // readPeerHeader recognises a peer's segment in the open fd of size bytes, whose first n bytes are
-// in s.Header (n <= dataAlign: there was no npshm magic), and decodes it into s.Hdr (its descriptor in s.Descr). ok is false, with no error,
+// in s.Header (n <= dataAlign: there was no npshm magic), and decodes it into s.Hdr (its
+// descriptor in s.Header at peerDescrAt). ok is false, with no error,
 // when the segment is none of the peers'.
 func readPeerHeader(s *Scratch, fd int, n int, size uint64) (ok bool, st Status) {
 	h := &s.Hdr
@@ -10,10 +11,11 @@ func readPeerHeader(s *Scratch, fd int, n int, size uint64) (ok bool, st Status)
 			continue
 		}
 		tail := s.Header[dataAlign : dataAlign+saMetaLen] // past the n <= dataAlign bytes read
-		if _, errno := sysPreadAt(fd, tail[:metaLen], int64(size-metaLen)); errno != 0 {
+		got, errno := sysPreadAt(fd, tail[:metaLen], int64(size-metaLen))
+		if errno != 0 {
 			return false, sysFail(errno, "cannot read the array's header")
 		}
-		if string(tail[:16]) == saMagic {
+		if uint64(got) == metaLen && string(tail[:16]) == saMagic {
 			return true, decodeSharedArray(h, tail[:metaLen], size, s)
 		}
 	}

@@ -320,3 +320,24 @@ func TestPeerSizeMismatchNamesSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestPeerExpected: an attach that expects a shape and dtype compares them with the peer's.
+func TestPeerExpected(t *testing.T) {
+	name := []byte("file://" + filepath.Join(peerVectorDir, "cdx_f4_2d.seg"))
+	for _, c := range []struct {
+		dtype string
+		shape []int64
+		code  Code
+	}{{"float32", []int64{2, 3}, OK}, {"float64", []int64{2, 3}, ErrMismatch}, {"<f4", []int64{3, 2}, ErrMismatch}} {
+		s := new(Scratch)
+		m, _, st := Attach(s, name, true)
+		if !st.Ok() {
+			t.Fatal(st.Msg)
+		}
+		st = CheckExpected(&s.Hdr, true, c.shape, []byte(c.dtype), s.Descr[:0:MaxDescr])
+		if st.Code != c.code {
+			t.Errorf("expect %v %s: %v (%s), want %v", c.shape, c.dtype, st.Code, st.Msg, c.code)
+		}
+		Unmap(m)
+	}
+}

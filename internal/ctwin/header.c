@@ -62,6 +62,8 @@ status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uin
 }
 
 status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, header *h, char *scratch) {
+    h->format = NPSHM_FORMAT_NPSHM;
+    h->trailer = h->header_at = 0;
     if (len < FIXED_HEADER + 4 || seg < FIXED_HEADER + 4) return st_fail(NPSHM_ERR_FORMAT, "not an npshm array: segment too short for a header");
     if (memcmp(buf, "NPSHMARR", 8) != 0) return st_fail(NPSHM_ERR_FORMAT, "not an npshm array: bad magic");
     uint16_t version = get16(buf + 8);

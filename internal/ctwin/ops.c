@@ -18,7 +18,8 @@
 
 #include "ctwin.h"
 
-#define CREATE_FLAGS (NPSHM_REPLACE | NPSHM_FORTRAN | NPSHM_HAS_MODE | MODE_BITS)
+#define FORMAT_FLAGS (NPSHM_FORMAT_SHAREDARRAY | NPSHM_FORMAT_CDXCORE)
+#define CREATE_FLAGS (NPSHM_REPLACE | NPSHM_FORTRAN | NPSHM_HAS_MODE | FORMAT_FLAGS | MODE_BITS)
 
 /* ---- operations (internal/core/ops_linux.go) ---- */
 
@@ -56,7 +57,8 @@ npshm_array *npshm__make_handle(void *base, const header *h, uint64_t dev, uint6
     a->inode = ino;
     a->created_ns = h->created_ns;
     a->creator_pid = h->creator_pid;
-    a->maplen = h->data_offset + h->data_nbytes;
+    a->maplen = seg_size(h);
+    a->format = h->format;
     a->data = (char *)base + h->data_offset;
     a->nbytes = h->data_nbytes;
     a->itemsize = h->itemsize;
@@ -86,6 +88,9 @@ static void seg_close(const segment *seg, int fd) {
 }
 
 status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned char *hbuf, segment *seg) {
+    size_t hlen = h->peer_len; /* a peer's header, encoded already (npshm__describe_peer) */
+    if (h->format != NPSHM_FORMAT_NPSHM) goto encoded;
+    h->trailer = h->header_at = 0;
     h->header_len = (uint32_t)(FIXED_HEADER + 8 * h->ndim + h->descr_len);
     h->data_offset = ((uint64_t)h->header_len + 4 + DATA_ALIGN - 1) / DATA_ALIGN * DATA_ALIGN;
     h->creator_pid = (uint32_t)getpid();
@@ -108,8 +113,9 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
     for (int i = 0; i < h->ndim; i++) put64(hbuf + FIXED_HEADER + 8 * i, (uint64_t)h->shape[i]);
     memcpy(hbuf + FIXED_HEADER + 8 * h->ndim, h->descr, h->descr_len);
     put32(hbuf + h->header_len, npshm__crc32(hbuf, h->header_len));
-    size_t hlen = h->header_len + 4;
-    seg->size = h->data_offset + h->data_nbytes;
+    hlen = h->header_len + 4;
+encoded:
+    seg->size = seg_size(h);
     seg->base = MAP_FAILED;
     seg->named = 0;
     seg->tmp[0] = 0;
@@ -164,7 +170,7 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
         s = st_sys(errno, "cannot map the array");
         goto fail;
     }
-    memcpy(seg->base, hbuf, hlen);
+    memcpy((char *)seg->base + h->header_at, hbuf, hlen);
     return OK_STATUS;
 fail:
     npshm__segment_drop(seg);
@@ -213,6 +219,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     h.descr_len = dlen;
     h.flags = (flags & NPSHM_FORTRAN) ? FLAG_FORTRAN : 0;
     if ((s = npshm__shape_bytes(shape, ndim, h.itemsize, &h.data_nbytes)).code) return s;
+    if ((flags & FORMAT_FLAGS) && (s = npshm__describe_peer(&h, flags & FORMAT_FLAGS, hbuf, &h.peer_len)).code) return s;
     segment seg;
     seg.guard = 0;
     if ((s = npshm__segment_new(&t, &h, flags, hbuf, &seg)).code) return s;
@@ -281,6 +288,10 @@ static status read_header(int fd, struct stat *st, header *h, unsigned char *hbu
             n = pread(fd, hbuf, need, 0);
             if (n < 0) return st_sys(errno, "cannot read the array's header");
         }
+    } else { /* no npshm magic: a peer's segment? */
+        int found;
+        status s = npshm__read_peer_header(fd, (size_t)n, size, hbuf, h, &found);
+        if (found) return s;
     }
     return npshm__decode_header(hbuf, (size_t)n, size, h, scratch);
 }
@@ -332,7 +343,7 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     s = read_header(fd, &st, &h, hbuf, descr);
     if (s.code) { close(fd); return s; }
     if (owner) *owner = st.st_uid;
-    uint64_t size = h.data_offset + h.data_nbytes;
+    uint64_t size = seg_size(&h);
     int sparse = is_sparse(&st);
     if (sparse && !ro && (s = reserve_sparse(fd, size)).code) { close(fd); return s; }
     void *base = mmap(NULL, size, ro ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -386,6 +397,8 @@ int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const
     if (flags & ~CREATE_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (NPSHM_READONLY applies to attach only)");
     if ((flags & MODE_BITS) && !(flags & NPSHM_HAS_MODE))
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "mode bits without NPSHM_HAS_MODE (use NPSHM_MODE(perm))");
+    if ((flags & FORMAT_FLAGS) == FORMAT_FLAGS)
+        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "two formats: NPSHM_FORMAT_SHAREDARRAY and NPSHM_FORMAT_CDXCORE");
     if (bad_arg(dtype, MAX_DTYPE_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "dtype is NULL or too long");
     work *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
@@ -461,7 +474,8 @@ int npshm__c_list(void *fn, void *ctx) {
         memcpy(w->descr, h.descr, h.descr_len);
         w->descr[h.descr_len] = 0;
         rc = npshm__call_list(fn, ctx, de->d_name, w->descr, h.ndim, h.shape, h.itemsize, h.data_nbytes,
-                              st.st_mode & 07777, st.st_uid, h.creator_pid, h.created_ns, h.flags & FLAG_FORTRAN);
+                              st.st_mode & 07777, st.st_uid, h.creator_pid, h.created_ns, h.flags & FLAG_FORTRAN,
+                              h.format);
         if (rc != 0) break;
     }
     closedir(d);

@@ -1,0 +1,131 @@
+//go:build linux && cgo
+
+package difftest
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/npshm/npshm/internal/capi"
+	"github.com/npshm/npshm/internal/core"
+)
+
+// The peers' segments (internal/ctwin/peers.c against internal/core/peers.go): both sides read
+// every peer vector alike, write the same bytes, and list the same formats.
+
+const peerVectors = "../../../tests/vectors/peers"
+
+func peerVectorFiles(t *testing.T) []string {
+	f, err := os.Open(filepath.Join(peerVectors, "MANIFEST"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var files []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line := sc.Text(); line != "" && line[0] != '#' {
+			files = append(files, strings.Fields(line)[0])
+		}
+	}
+	if len(files) < 10 {
+		t.Fatalf("only %d peer vectors", len(files))
+	}
+	return files
+}
+
+// TestCAttachPeerVectorsMatchesGo: the twin and the core read each peer vector alike: the same
+// handle, or the same status and message.
+func TestCAttachPeerVectorsMatchesGo(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	for _, file := range peerVectorFiles(t) {
+		abs, _ := filepath.Abs(filepath.Join(peerVectors, file))
+		p := cstrings(t, "file://"+abs)
+		var goH, cH unsafe.Pointer
+		g := outcomeOf(capi.Attach(p[0], capi.FlagReadOnly, false, -1, nil, nil, &goH))
+		c := outcomeOf(CAttachRaw(p[0], capi.FlagReadOnly, false, -1, nil, nil, &cH))
+		if g != c {
+			t.Errorf("%s:\nGo %+v\nC  %+v", file, g, c)
+			continue
+		}
+		if g.rc != 0 {
+			continue
+		}
+		gi, ci := Handle(goH), Handle(cH)
+		if ci.Format == 0 || gi.Format != ci.Format || gi.MapLen != ci.MapLen ||
+			uintptr(gi.Data)-uintptr(gi.Base) != uintptr(ci.Data)-uintptr(ci.Base) || gi.Nbytes != ci.Nbytes ||
+			gi.Itemsize != ci.Itemsize || fmt.Sprint(gi.Shape) != fmt.Sprint(ci.Shape) || gi.Dtype != ci.Dtype ||
+			gi.Fortran || ci.Fortran || gi.CreatorPID != 0 || ci.CreatorPID != 0 {
+			t.Errorf("%s:\nGo %+v\nC  %+v", file, gi, ci)
+		}
+		if !bytes.Equal(unsafe.Slice((*byte)(gi.Base), gi.MapLen), unsafe.Slice((*byte)(ci.Base), ci.MapLen)) {
+			t.Errorf("%s: the mappings differ", file)
+		}
+		Release(goH)
+		Release(cH)
+	}
+}
+
+// TestCCreatePeerMatchesGo: both sides create the same segment, byte for byte, in each peer's
+// format, and each attaches and lists what the other created.
+func TestCCreatePeerMatchesGo(t *testing.T) {
+	for _, format := range []uint32{capi.FlagFormatSharedArray, capi.FlagFormatCdxcore} {
+		for _, c := range []struct {
+			shape []int64
+			dtype string
+			flags uint32
+		}{
+			{[]int64{3, 4}, "float64", 0},
+			{nil, "int32", 0},
+			{[]int64{0, 2}, "complex64", 0},
+			{[]int64{1, 6}, "<u2", capi.FlagFortran},
+			{[]int64{5}, "bool", capi.FlagHasMode | 0o640<<16},
+		} {
+			goName, cName := uniqueName(t), uniqueName(t)
+			s := new(core.Scratch)
+			m, _, st := core.Create(s, []byte(goName), c.shape, []byte(c.dtype), core.CreateOptions{
+				Format: format, Fortran: c.flags&capi.FlagFortran != 0, HasMode: c.flags&capi.FlagHasMode != 0,
+				Mode: c.flags >> 16})
+			if !st.Ok() {
+				t.Fatalf("Go create %s %v %s: %s", core.FormatName(format), c.shape, c.dtype, st.Msg)
+			}
+			core.Unmap(m)
+			h, code := CCreate(cName, c.shape, c.dtype, c.flags|format)
+			if code != core.OK {
+				t.Fatalf("C create %s %v %s: %v", core.FormatName(format), c.shape, c.dtype, code)
+			}
+			Release(h)
+			goSeg, _ := os.ReadFile("/dev/shm/" + goName)
+			cSeg, _ := os.ReadFile("/dev/shm/" + cName)
+			if len(goSeg) == 0 || !bytes.Equal(goSeg, cSeg) {
+				t.Errorf("%s %v %s: segments differ:\nGo %x\nC  %x", core.FormatName(format), c.shape, c.dtype, goSeg, cSeg)
+			}
+			// Each side attaches the other's.
+			h, code = CAttach(goName, 0)
+			if code != core.OK || Handle(h).Format != format {
+				t.Errorf("C attach of Go's %s: %v", core.FormatName(format), code)
+			} else {
+				Release(h)
+			}
+			if m, _, st := core.Attach(s, []byte(cName), true); !st.Ok() || s.Hdr.Format != format {
+				t.Errorf("Go attach of C's %s: %s", core.FormatName(format), st.Msg)
+			} else {
+				core.Unmap(m)
+			}
+			// The C list reports the format.
+			ctx := NewListCtx(cName, 0)
+			if rc := CList(ListFn(), ctx); rc != 0 || ListCtxResult(ctx).Format != format {
+				t.Errorf("C list of a %s segment: %d %+v", core.FormatName(format), rc, ListCtxResult(ctx))
+			}
+			FreeListCtx(ctx)
+		}
+	}
+}
