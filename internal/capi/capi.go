@@ -30,7 +30,7 @@ const (
 	modeShift             = 16
 	modeMask              = 0xffff << modeShift // NPSHM_MODE passes every bit up to 0177777, for the core to refuse
 	createFlags           = FlagReplace | FlagFortran | FlagHasMode | formatMask | modeMask
-	attachFlags  = FlagReadOnly
+	attachFlags           = FlagReadOnly
 )
 
 const (
