@@ -68,6 +68,12 @@ const (
 // String is the format's name: "npshm", "sharedarray" or "cdxcore".
 func (f Format) String() string { return core.FormatName(uint32(f)) }
 
+// ParseFormat is the format of a name String gives, or ok=false.
+func ParseFormat(name string) (f Format, ok bool) {
+	v, ok := core.ParseFormat([]byte(name))
+	return Format(v), ok
+}
+
 // AttachOptions are the choices of Attach. The zero value maps the array read-write, whatever its
 // shape and dtype.
 type AttachOptions struct {

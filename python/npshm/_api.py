@@ -54,6 +54,23 @@ _READONLY = _native.READONLY
 _REPLACE = _native.REPLACE
 _HAS_MODE = _native.HAS_MODE
 
+Format = Literal["npshm", "sharedarray", "cdxcore"]
+"""A segment format: npshm's own, or a peer library's (docs/FORMAT.md, "The peers' segments")."""
+
+_FORMAT_FLAGS: dict[str, int] = {
+    "npshm": _native.FORMAT_NPSHM,
+    "sharedarray": _native.FORMAT_SHAREDARRAY,
+    "cdxcore": _native.FORMAT_CDXCORE,
+}
+_FORMAT_NAMES = {v: k for k, v in _FORMAT_FLAGS.items()}
+
+
+def _format_flag(format: str) -> int:  # noqa: A002 - the keyword's name
+    try:
+        return _FORMAT_FLAGS[format]
+    except (KeyError, TypeError):
+        raise ValueError(f"format must be 'npshm', 'sharedarray' or 'cdxcore', not {format!r}") from None
+
 Name = Union[str, bytes]
 """An array's name: ``"x"``, ``"/x"``, ``"shm://x"`` or ``"file://PATH"``, as str or bytes."""
 ShapeLike = Union[SupportsIndex, Sequence[SupportsIndex]]
@@ -120,6 +137,7 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    format: Format = "npshm",  # noqa: A002 - the keyword's name
 ) -> NDArray[_SCT]: ...
 @overload
 def create_shared_array(
@@ -131,6 +149,7 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    format: Format = "npshm",  # noqa: A002 - the keyword's name
 ) -> NDArray[Any]: ...
 @overload
 def create_shared_array(
@@ -142,6 +161,7 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    format: Format = "npshm",  # noqa: A002 - the keyword's name
 ) -> Optional[NDArray[_SCT]]: ...
 @overload
 def create_shared_array(
@@ -153,6 +173,7 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    format: Format = "npshm",  # noqa: A002 - the keyword's name
 ) -> Optional[NDArray[Any]]: ...
 def create_shared_array(
     name: Name,
@@ -163,6 +184,7 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    format: Format = "npshm",  # noqa: A002 - the keyword's name
 ) -> Optional[NDArray[Any]]:
     """Create a new named shared array.
 
@@ -192,6 +214,12 @@ def create_shared_array(
     mode : int, optional
         Permission bits of the new array, e.g. ``0o660`` to share it with the group. The default
         is ``0o600``: only the owner may attach.
+    format : {"npshm", "sharedarray", "cdxcore"}, default "npshm"
+        The segment format: npshm's own, or that of SharedArray 3.x or cdxcore.npshm, so that
+        processes still on those libraries attach the array (npshm attaches all three by itself).
+        What the format cannot carry raises :class:`ValueError` before anything is created:
+        SharedArray stores no byte order but the host's, no structured dtype, no datetime unit;
+        cdxcore stores only npio's dtypes (no uint8, no strings).
 
     Returns
     -------
@@ -227,7 +255,7 @@ def create_shared_array(
     dt, descr, sub = resolve(dtype)
     shape = _shape_with(shape, sub)
     fill = None if full is None else _prepare_fill(full, shape, dt)
-    flags = _flags(mode, _REPLACE if force else 0)
+    flags = _flags(mode, (_REPLACE if force else 0) | _format_flag(format))
     try:
         # numpy makes the array, and fills it, before it gets its name: nobody sees it unfilled,
         # and whatever numpy refuses leaves nothing behind (and replaces nothing).
@@ -382,12 +410,23 @@ def is_shared_array(x: object) -> TypeGuard[NDArray[Any]]:
 
 
 @overload
-def create(name: Name, shape: ShapeLike, *, mode: Optional[int] = None) -> NDArray[np.float64]: ...
+def create(
+    name: Name, shape: ShapeLike, *, mode: Optional[int] = None, format: Format = "npshm"  # noqa: A002
+) -> NDArray[np.float64]: ...
 @overload
-def create(name: Name, shape: ShapeLike, dtype: _DTypeOf[_SCT], *, mode: Optional[int] = None) -> NDArray[_SCT]: ...
+def create(
+    name: Name, shape: ShapeLike, dtype: _DTypeOf[_SCT], *, mode: Optional[int] = None,
+    format: Format = "npshm",  # noqa: A002
+) -> NDArray[_SCT]: ...
 @overload
-def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None) -> NDArray[Any]: ...
-def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None) -> NDArray[Any]:
+def create(
+    name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None,
+    format: Format = "npshm",  # noqa: A002
+) -> NDArray[Any]: ...
+def create(
+    name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None,
+    format: Format = "npshm",  # noqa: A002 - the keyword's name
+) -> NDArray[Any]:
     """Create a zero-filled array in shared memory (SharedArray's ``create``).
 
     Parameters
@@ -401,6 +440,9 @@ def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Opti
         Any fixed-size dtype, as for ``numpy.zeros``.
     mode : int, optional
         Permission bits (default ``0o600``).
+    format : {"npshm", "sharedarray", "cdxcore"}, default "npshm"
+        The segment format, as for :func:`create_shared_array`: ``"sharedarray"`` lets processes
+        still on SharedArray attach the array.
 
     Returns
     -------
@@ -417,7 +459,7 @@ def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Opti
         If the operating system fails (``errno.ENOSPC`` when the memory is full).
     """
     dt, descr, sub = resolve(dtype)
-    return _native.create(name, _shape_with(shape, sub), descr, 0 if mode is None else _flags(mode), dt)
+    return _native.create(name, _shape_with(shape, sub), descr, _flags(mode, _format_flag(format)), dt)
 
 
 def attach(name: Name, ro: bool = False) -> NDArray[Any]:
@@ -486,6 +528,9 @@ class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
         Seconds since the creation, when :func:`list` ran.
     fortran : bool
         Whether the data is in Fortran order.
+    format : str
+        The segment format: ``"npshm"``, or a peer's (``"sharedarray"``, ``"cdxcore"``), which
+        records no creator (``creator_pid`` and ``created_ns`` are 0).
     """
 
     itemsize: int
@@ -497,11 +542,12 @@ class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
     created_ns: int
     age: float
     fortran: bool
+    format: str
 
     _fields = ("name", "dtype", "dims")
     """The fields that make the tuple."""
     _extra_fields = ("itemsize", "nbytes", "mode", "uid", "creator_pid", "creator_alive", "created_ns", "age",
-                     "fortran")
+                     "fortran", "format")
     """The fields that are attributes only."""
     __match_args__ = ("name", "dtype", "dims")
 
@@ -519,11 +565,13 @@ class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
         created_ns: int,
         age: float,
         fortran: bool,
+        format: str = "npshm",  # noqa: A002 - the field's name
     ) -> ArrayDesc:
         self = super().__new__(cls, (name, dtype, dims))
         self.__dict__.update(
             itemsize=itemsize, nbytes=nbytes, mode=mode, uid=uid, creator_pid=creator_pid,
             creator_alive=creator_alive, created_ns=created_ns, age=age, fortran=fortran,
+            format=format,
         )
         return self
 
@@ -558,7 +606,8 @@ class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
 
 
 def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
-    """List the npshm arrays in ``/dev/shm`` that this process may read (SharedArray's ``list``).
+    """List the arrays in ``/dev/shm`` that this process may read (SharedArray's ``list``): npshm's,
+    and the peers' that :func:`attach` takes (``ArrayDesc.format`` tells them apart).
 
     Returns
     -------
@@ -569,14 +618,15 @@ def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
 
     out = []
     now = time.time_ns()
-    for name, descr, dims, itemsize, nbytes, mode, uid, pid, created, fortran in _native.list():
+    for name, descr, dims, itemsize, nbytes, mode, uid, pid, created, fortran, fmt in _native.list():
         try:
             dt = dtype_from_descr(descr)
         except Exception:  # a descriptor this numpy cannot read
             continue
         alive = creator_alive(pid, created)
         age = (now - created) / 1e9
-        out.append(ArrayDesc(name, dt, dims, itemsize, nbytes, mode, uid, pid, alive, created, age, fortran))
+        out.append(ArrayDesc(name, dt, dims, itemsize, nbytes, mode, uid, pid, alive, created, age, fortran,
+                             _FORMAT_NAMES.get(fmt, "npshm")))
     return out
 
 
