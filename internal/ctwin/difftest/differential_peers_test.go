@@ -129,3 +129,41 @@ func TestCCreatePeerMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCPeerAttachMatchesGo: any segment, above all one that looks almost like a peer's, gets the
+// same outcome from the twin and the core (never a crash): the same handle or the same refusal.
+func FuzzCPeerAttachMatchesGo(f *testing.F) {
+	ents, _ := os.ReadDir(peerVectors)
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".seg") {
+			seg, _ := os.ReadFile(filepath.Join(peerVectors, e.Name()))
+			f.Add(seg)
+		}
+	}
+	path := filepath.Join(f.TempDir(), "seg")
+	name := CMem([]byte("file://" + path))
+	f.Cleanup(func() { Free(name) })
+	f.Fuzz(func(t *testing.T, seg []byte) {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := os.WriteFile(path, seg, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var goH, cH unsafe.Pointer
+		g := outcomeOf(capi.Attach(name, capi.FlagReadOnly, false, -1, nil, nil, &goH))
+		c := outcomeOf(CAttachRaw(name, capi.FlagReadOnly, false, -1, nil, nil, &cH))
+		if g != c {
+			t.Fatalf("Go %+v\nC  %+v", g, c)
+		}
+		if g.rc == 0 {
+			gi, ci := Handle(goH), Handle(cH)
+			if gi.Format != ci.Format || gi.MapLen != ci.MapLen || gi.Nbytes != ci.Nbytes || gi.Dtype != ci.Dtype ||
+				fmt.Sprint(gi.Shape) != fmt.Sprint(ci.Shape) ||
+				uintptr(gi.Data)-uintptr(gi.Base) != uintptr(ci.Data)-uintptr(ci.Base) {
+				t.Fatalf("Go %+v\nC  %+v", gi, ci)
+			}
+			Release(goH)
+			Release(cH)
+		}
+	})
+}
