@@ -141,11 +141,10 @@ func ReadFile(path, name unsafe.Pointer, flags uint32, opts *ReadOptions, out *u
 	}
 	h := newHandle(m, &s.Hdr, t.Display)
 	if h == nil {
+		// The array is published and stays: deleting it by name could remove another process's
+		// array made since, and the load itself succeeded for anyone who attaches.
 		core.Unmap(m)
-		if !res.Attached {
-			core.Delete(s, nameB)
-		}
-		return fail(outOfMemory, op, nameB)
+		return fail(loadedOutOfMemory, op, nameB)
 	}
 	*out = h
 	return 0

@@ -225,10 +225,9 @@ static status load_new(const target *t, const fheader *fh, int src, uint64_t dat
     (void)madvise(seg.base, seg.size, MADV_DOFORK); /* an array like any other */
     npshm__guard_close(seg.fd);
     npshm_array *a = npshm__make_handle(seg.base, &h, seg.dev, seg.ino, t->display);
-    if (a == NULL) {
+    if (a == NULL) { /* published: it stays, as in internal/capi's ReadFile (no delete by name) */
         munmap(seg.base, seg.size);
-        unlink(t->path);
-        return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
+        return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory (the array is loaded and stays)");
     }
     if (flags & NPSHM_READONLY) {
         (void)mprotect(seg.base, seg.size, PROT_READ);
