@@ -186,44 +186,6 @@ func describePeer(h *Header, format uint32, buf []byte) (int, Status) {
 	return 0, failNum(ErrInvalid, "unknown segment format", int64(format))
 }
 
-// decodeSharedArray decodes SharedArray's metadata block meta, found at the end of a segment of
-// size bytes.
-func decodeSharedArray(h *Header, meta []byte, size uint64, s *Scratch) Status {
-	le := binary.LittleEndian
-	maxDims := (len(meta) - saFixed) / 8
-	*h = Header{Format: SegSharedArray}
-	nbytes := le.Uint64(meta[16:])
-	typenum := int32(le.Uint32(meta[24:]))
-	itemsize := int32(le.Uint32(meta[28:]))
-	ndim := int32(le.Uint32(meta[32:]))
-	if ndim < 0 || int(ndim) > maxDims || ndim > MaxNdim {
-		return failNum(ErrFormat, "corrupt SharedArray segment: bad number of dimensions", int64(ndim))
-	}
-	descr, ok := saDescr(typenum, itemsize, s.Header[peerDescrAt:peerDescrAt:peerDescrAt+64])
-	if !ok {
-		return failNum(ErrFormat, "SharedArray segment of a type npshm cannot take (or of a wrong itemsize): numpy type number", int64(typenum))
-	}
-	h.Ndim = int(ndim)
-	for i := range h.Ndim {
-		h.Shape[i] = int64(le.Uint64(meta[saFixed+8*i:]))
-	}
-	h.Descr, h.Itemsize = descr, uint64(itemsize)
-	n, st := shapeBytes(h.Shape[:h.Ndim], h.Itemsize)
-	if !st.Ok() {
-		return failShape(ErrFormat, "corrupt SharedArray segment: bad shape", h.Shape[:h.Ndim])
-	}
-	if n != nbytes {
-		return failNum(ErrFormat, "corrupt SharedArray segment: its size field disagrees with its shape and dtype, it says", int64(nbytes))
-	}
-	if size-uint64(len(meta)) < n {
-		return sizeMismatch(s, "SharedArray", n+uint64(len(meta)), size)
-	}
-	h.DataOffset, h.DataNbytes = 0, n
-	h.HeaderAt = size - uint64(len(meta))
-	h.Trailer = size - n
-	return Status{}
-}
-
 // cdxcoreHeader reports whether buf starts like cdxcore's npio header: a length of 8 + 8*ndim, at
 // most 64 dimensions, a known dtype code, and dimensions numpy can have. cdxcore writes no magic, so
 // decodeCdxcore then demands the exact size too.
@@ -243,40 +205,4 @@ func cdxcoreHeader(buf []byte) bool {
 		}
 	}
 	return true
-}
-
-// decodeCdxcore decodes the cdxcore header at the start of buf (cdxcoreHeader said yes) of a
-// segment of size bytes, which must be exactly the header rounded up to 64 plus the data.
-func decodeCdxcore(h *Header, buf []byte, size uint64, s *Scratch) Status {
-	be := binary.BigEndian
-	*h = Header{Format: SegCdxcore}
-	total := be.Uint32(buf)
-	h.Ndim = int(buf[7])
-	for i := range h.Ndim {
-		h.Shape[i] = int64(be.Uint64(buf[8+8*i:]))
-	}
-	h.Descr = append(s.Header[peerDescrAt:peerDescrAt:peerDescrAt+64], npioDescr[buf[4]]...)
-	_, itemsize, _ := simpleSize(h.Descr)
-	h.Itemsize = uint64(itemsize)
-	n, st := shapeBytes(h.Shape[:h.Ndim], h.Itemsize)
-	if !st.Ok() {
-		return failShape(ErrFormat, "corrupt cdxcore segment: bad shape", h.Shape[:h.Ndim])
-	}
-	h.DataOffset = (uint64(total) + cdxcoreAlign - 1) / cdxcoreAlign * cdxcoreAlign
-	h.DataNbytes = n
-	if size != h.DataOffset+n {
-		return sizeMismatch(s, "cdxcore", h.DataOffset+n, size)
-	}
-	return Status{}
-}
-
-// sizeMismatch is the refusal of a peer's segment whose size disagrees with its header, naming both
-// sizes (the first in s.Proc, which attach does not otherwise use).
-func sizeMismatch(s *Scratch, peer string, need, size uint64) Status {
-	msg := "corrupt cdxcore segment: its header describes"
-	if peer == "SharedArray" {
-		msg = "corrupt SharedArray segment: its header describes"
-	}
-	return Status{Code: ErrFormat, Msg: msg, Path: appendUint(s.Proc[:0], need),
-		Msg2: " bytes, the segment holds", Num: int64(size), HasNum: true}
 }
