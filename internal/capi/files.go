@@ -14,14 +14,14 @@ import (
 // and the file's data is copied by C threads (cshim/fill.c). The C twin's filedata.c checks the
 // arguments in the same order, with the same messages.
 
-// Flags of the file functions, as in include/npshm.h.
+// Flags of the file functions, as in include/npshm.h (internal/core/spec.go).
 const (
-	FlagExclusive     = 0x10
-	FlagNpy           = 0x20
-	FlagNpio          = 0x40
-	FlagAcceptForeign = 0x80
-	readFlags         = FlagReadOnly | FlagExclusive | FlagAcceptForeign | FlagHasMode | modeMask
-	dataFlags         = FlagFortran | FlagNpy | FlagNpio
+	FlagExclusive     = core.FlagExclusive
+	FlagNpy           = core.FlagNpy
+	FlagNpio          = core.FlagNpio
+	FlagAcceptForeign = core.FlagAcceptForeign
+	readFlags         = core.ReadFlags
+	dataFlags         = core.DataFlags
 )
 
 func init() {

@@ -32,18 +32,6 @@ const (
 	peerDescrAt = dataAlign + saMetaLen
 )
 
-// saTypes maps numpy's type numbers of fixed-size types to canonical descriptors. The first entry of
-// a descriptor is the number a writer stores (numpy's own for int64 and uint64 on LP64 Linux: NPY_LONG,
-// NPY_ULONG).
-var saTypes = [...]struct {
-	num, size int32
-	descr     string
-}{
-	{0, 1, "|b1"}, {1, 1, "|i1"}, {2, 1, "|u1"}, {3, 2, "<i2"}, {4, 2, "<u2"}, {5, 4, "<i4"}, {6, 4, "<u4"},
-	{7, 8, "<i8"}, {8, 8, "<u8"}, {9, 8, "<i8"}, {10, 8, "<u8"}, {11, 4, "<f4"}, {12, 8, "<f8"},
-	{14, 8, "<c8"}, {15, 16, "<c16"}, {21, 8, "<M8"}, {22, 8, "<m8"}, {23, 2, "<f2"},
-}
-
 // FormatName is the name of a segment format, as list() and the CLI show it.
 func FormatName(format uint32) string {
 	switch format {

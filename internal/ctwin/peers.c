@@ -7,28 +7,9 @@
 
 #include "ctwin.h"
 
-#define SA_MAGIC "[SharedArray]\0\0\0"
-#define SA_FIXED 36
-#define SA_META_LEN (SA_FIXED + 8 * 64)     /* what npshm writes; SharedArray built on numpy 2 */
-#define SA_META_LEN_NP1 (SA_FIXED + 8 * 32) /* SharedArray built on numpy 1, read only */
-#define CDXCORE_ALIGN 64
-#define SA_STRING 18
-#define SA_UNICODE 19
-#define SA_VOID 20
-/* Where a peer's decoded descriptor and the number of a size message go in hbuf: past the first
- * page and SharedArray's block (peers.go's peerDescrAt). */
-#define PEER_DESCR_AT (DATA_ALIGN + SA_META_LEN)
+/* The constants and the type table are spec.h's (generated from internal/core/spec.go). Where a
+ * size message's number goes in hbuf: past a peer's descriptor. */
 #define PEER_NUM_AT (PEER_DESCR_AT + 64)
-
-static const struct {
-    int32_t num, size;
-    const char *descr;
-} sa_types[] = {
-    {0, 1, "|b1"},  {1, 1, "|i1"},  {2, 1, "|u1"},  {3, 2, "<i2"},  {4, 2, "<u2"},   {5, 4, "<i4"},
-    {6, 4, "<u4"},  {7, 8, "<i8"},  {8, 8, "<u8"},  {9, 8, "<i8"},  {10, 8, "<u8"},  {11, 4, "<f4"},
-    {12, 8, "<f8"}, {14, 8, "<c8"}, {15, 16, "<c16"}, {21, 8, "<M8"}, {22, 8, "<m8"}, {23, 2, "<f2"},
-};
-#define SA_TYPES ((int)(sizeof sa_types / sizeof *sa_types))
 
 static int all_digits(const char *s, size_t n) {
     if (n == 0) return 0;
@@ -40,7 +21,8 @@ static int all_digits(const char *s, size_t n) {
 /* SharedArray's type number of a canonical descriptor, or -1 (peers.go's saTypenum). */
 static int32_t sa_typenum(const char *d, size_t n) {
     for (int i = 0; i < SA_TYPES; i++)
-        if (strlen(sa_types[i].descr) == n && memcmp(sa_types[i].descr, d, n) == 0) return sa_types[i].num;
+        if (strlen(npshm__sa_types[i].descr) == n && memcmp(npshm__sa_types[i].descr, d, n) == 0)
+            return npshm__sa_types[i].num;
     if (n < 3 || !all_digits(d + 2, n - 2)) return -1;
     if (memcmp(d, "|S", 2) == 0) return SA_STRING;
     if (memcmp(d, "<U", 2) == 0) return SA_UNICODE;
@@ -51,9 +33,9 @@ static int32_t sa_typenum(const char *d, size_t n) {
 /* The canonical descriptor of a type number and item size into out (64 bytes), or 0. */
 static int sa_descr(int32_t num, int32_t itemsize, char *out) {
     for (int i = 0; i < SA_TYPES; i++)
-        if (sa_types[i].num == num) {
-            if (itemsize != sa_types[i].size) return 0;
-            strcpy(out, sa_types[i].descr);
+        if (npshm__sa_types[i].num == num) {
+            if (itemsize != npshm__sa_types[i].size) return 0;
+            strcpy(out, npshm__sa_types[i].descr);
             return 1;
         }
     if (itemsize <= 0) return 0;
@@ -167,8 +149,7 @@ static int cdxcore_header(const unsigned char *b, size_t n) {
     if (n < 8) return 0;
     uint32_t total = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
     uint32_t ndim = (uint32_t)b[5] << 16 | (uint32_t)b[6] << 8 | b[7];
-    int size;
-    if (ndim > NPSHM_MAX_NDIM || total != 8 + 8 * ndim || total > n || npshm__npio_descr(b[4], &size) == NULL) return 0;
+    if (ndim > NPSHM_MAX_NDIM || total != 8 + 8 * ndim || total > n || b[4] >= NPIO_CODES) return 0;
     for (uint32_t i = 0; i < ndim; i++) {
         const unsigned char *p = b + 8 + 8 * i;
         uint64_t d = 0;
@@ -188,10 +169,9 @@ static status decode_cdxcore(const unsigned char *b, uint64_t size, unsigned cha
         for (int k = 0; k < 8; k++) d = d << 8 | b[8 + 8 * i + k];
         h->shape[i] = (int64_t)d;
     }
-    int itemsize;
-    const char *d = npshm__npio_descr(b[4], &itemsize);
+    int itemsize = npshm__npio_size[b[4]];
     char *descr = (char *)hbuf + PEER_DESCR_AT;
-    strcpy(descr, d);
+    strcpy(descr, npshm__npio_descr[b[4]]);
     h->descr = descr;
     h->descr_len = strlen(descr);
     h->itemsize = (uint64_t)itemsize;

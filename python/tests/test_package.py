@@ -49,7 +49,7 @@ def test_signatures_match_the_replaced_libraries():
     assert [(k, v.default) for k, v in p.items()][1:5] == [
         ("validate_shape", None), ("validate_dtype", None), ("raise_on_error", True),
         ("read_only", False)]
-    assert list(sig(npshm.delete_shared_array).parameters) == ["name", "raise_on_error"]
+    assert list(sig(npshm.delete_shared_array).parameters) == ["name", "raise_on_error", "verbose"]
     assert sig(npshm.create).parameters["dtype"].default is float
     assert sig(npshm.attach).parameters["ro"].default is False
 
@@ -90,7 +90,7 @@ def test_library_sits_next_to_the_extension():
 
 
 def test_one_version_everywhere():
-    # NPSHM_VERSION in include/npshm.h is written once: the library reports it, and the build
+    # NPSHM_VERSION_MAJOR/MINOR/PATCH in include/npshm.h are written once: the library reports it, and the build
     # (CMake, pyproject.toml's regex) gave it to the installed distribution.
     import importlib.metadata
 
