@@ -164,7 +164,7 @@ func (a *Array) CreatorPID() int { return a.creator }
 func (a *Array) Created() time.Time { return a.created }
 
 // String describes the array, e.g. `npshm.Array("prices", (10, 3), <f8)`, with ", Fortran order",
-// ", read-only" or ", closed" where they apply.
+// ", sharedarray format" (or cdxcore), ", read-only" or ", closed" where they apply.
 func (a *Array) String() string {
 	var b strings.Builder
 	b.WriteString("npshm.Array(")
@@ -175,6 +175,9 @@ func (a *Array) String() string {
 	b.WriteString(a.dtype)
 	if a.fortran {
 		b.WriteString(", Fortran order")
+	}
+	if a.format != FormatNpshm {
+		b.WriteString(", " + a.format.String() + " format")
 	}
 	if a.mapping.ReadOnly {
 		b.WriteString(", read-only")
