@@ -129,9 +129,9 @@ func describePeer(h *Header, format uint32, buf []byte) (int, Status) {
 	if h.Fortran() {
 		if !oneBigDim(h.Shape[:h.Ndim]) {
 			if format == SegSharedArray {
-				return 0, fail(ErrInvalid, "SharedArray segments hold C order only: this Fortran-order array cannot be one")
+				return 0, fail(ErrInvalid, MsgSharedArrayCOrderOnly)
 			}
-			return 0, fail(ErrInvalid, "cdxcore segments hold C order only: this Fortran-order array cannot be one")
+			return 0, fail(ErrInvalid, MsgCdxcoreCOrderOnly)
 		}
 		h.Flags &^= FlagFortran // the same bytes in C order
 	}
@@ -142,8 +142,7 @@ func describePeer(h *Header, format uint32, buf []byte) (int, Status) {
 	case SegSharedArray:
 		num := saTypenum(h.Descr)
 		if num < 0 || h.Itemsize == 0 {
-			return 0, fail(ErrInvalid, "SharedArray segments cannot carry this dtype (they store a numpy type "+
-				"number: no byte order but the host's, no structured fields, no datetime unit)")
+			return 0, fail(ErrInvalid, MsgSharedArrayCannotCarryDtype)
 		}
 		h.DataOffset, h.Trailer, h.HeaderAt = 0, saMetaLen, h.DataNbytes
 		le := binary.LittleEndian
@@ -159,9 +158,7 @@ func describePeer(h *Header, format uint32, buf []byte) (int, Status) {
 		return saMetaLen, Status{}
 	case SegCdxcore:
 		if NpioCode(h.Descr) < 0 {
-			return 0, fail(ErrInvalid, "cdxcore segments cannot carry this dtype (they store npio's codes: bool, "+
-				"int8 to int64, uint16 to uint64, float16 to float64, complex64, complex128, unit-less "+
-				"datetime64 and timedelta64, little-endian; no uint8)")
+			return 0, fail(ErrInvalid, MsgCdxcoreCannotCarryDtype)
 		}
 		n, st := EncodeNpioHeader(buf, h.Descr, h.Shape[:h.Ndim], false)
 		if !st.Ok() {
@@ -171,7 +168,7 @@ func describePeer(h *Header, format uint32, buf []byte) (int, Status) {
 		h.Trailer, h.HeaderAt = 0, 0
 		return n, Status{}
 	}
-	return 0, failNum(ErrInvalid, "unknown segment format", int64(format))
+	return 0, failNum(ErrInvalid, MsgUnknownSegmentFormat, int64(format))
 }
 
 // cdxcoreHeader reports whether buf starts like cdxcore's npio header: a length of 8 + 8*ndim, at

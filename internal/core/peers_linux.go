@@ -15,7 +15,7 @@ func readPeerHeader(s *Scratch, fd int, n int, size uint64) (ok bool, st Status)
 		tail := s.Header[dataAlign : dataAlign+saMetaLen] // past the n <= dataAlign bytes read
 		got, errno := sysPreadAt(fd, tail[:metaLen], int64(size-metaLen))
 		if errno != 0 {
-			return false, sysFail(errno, "cannot read the array's header")
+			return false, sysFail(errno, MsgCannotReadArraySHeader)
 		}
 		if uint64(got) == metaLen && string(tail[:16]) == saMagic {
 			return true, decodeSharedArray(h, tail[:metaLen], size, s)
@@ -38,11 +38,11 @@ func decodeSharedArray(h *Header, meta []byte, size uint64, s *Scratch) Status {
 	itemsize := int32(le.Uint32(meta[28:]))
 	ndim := int32(le.Uint32(meta[32:]))
 	if ndim < 0 || int(ndim) > maxDims || ndim > MaxNdim {
-		return failNum(ErrFormat, "corrupt SharedArray segment: bad number of dimensions", int64(ndim))
+		return failNum(ErrFormat, MsgCorruptSharedArrayBadNdim, int64(ndim))
 	}
 	descr, ok := saDescr(typenum, itemsize, s.Header[peerDescrAt:peerDescrAt:peerDescrAt+64])
 	if !ok {
-		return failNum(ErrFormat, "SharedArray segment of a type npshm cannot take (or of a wrong itemsize): numpy type number", int64(typenum))
+		return failNum(ErrFormat, MsgSharedArrayTypeNpshmCannotTake, int64(typenum))
 	}
 	h.Ndim = int(ndim)
 	for i := range h.Ndim {
@@ -51,13 +51,13 @@ func decodeSharedArray(h *Header, meta []byte, size uint64, s *Scratch) Status {
 	h.Descr, h.Itemsize = descr, uint64(itemsize)
 	n, st := shapeBytes(h.Shape[:h.Ndim], h.Itemsize)
 	if !st.Ok() {
-		return failShape(ErrFormat, "corrupt SharedArray segment: bad shape", h.Shape[:h.Ndim])
+		return failShape(ErrFormat, MsgCorruptSharedArrayBadShape, h.Shape[:h.Ndim])
 	}
 	if n != nbytes {
-		return failNum(ErrFormat, "corrupt SharedArray segment: its size field disagrees with its shape and dtype, it says", int64(nbytes))
+		return failNum(ErrFormat, MsgCorruptSharedArraySizeField, int64(nbytes))
 	}
 	if size-uint64(len(meta)) < n {
-		return sizeMismatch(s, "SharedArray", n+uint64(len(meta)), size)
+		return sizeMismatch(s, MsgCorruptSharedArrayDescribes, n+uint64(len(meta)), size)
 	}
 	h.DataOffset, h.DataNbytes = 0, n
 	h.HeaderAt = size - uint64(len(meta))
@@ -80,23 +80,19 @@ func decodeCdxcore(h *Header, buf []byte, size uint64, s *Scratch) Status {
 	h.Itemsize = uint64(itemsize)
 	n, st := shapeBytes(h.Shape[:h.Ndim], h.Itemsize)
 	if !st.Ok() {
-		return failShape(ErrFormat, "corrupt cdxcore segment: bad shape", h.Shape[:h.Ndim])
+		return failShape(ErrFormat, MsgCorruptCdxcoreBadShape, h.Shape[:h.Ndim])
 	}
 	h.DataOffset = (uint64(total) + cdxcoreAlign - 1) / cdxcoreAlign * cdxcoreAlign
 	h.DataNbytes = n
 	if size != h.DataOffset+n {
-		return sizeMismatch(s, "cdxcore", h.DataOffset+n, size)
+		return sizeMismatch(s, MsgCorruptCdxcoreDescribes, h.DataOffset+n, size)
 	}
 	return Status{}
 }
 
 // sizeMismatch is the refusal of a peer's segment whose size disagrees with its header, naming both
 // sizes (the first in s.Proc, which attach does not otherwise use).
-func sizeMismatch(s *Scratch, peer string, need, size uint64) Status {
-	msg := "corrupt cdxcore segment: its header describes"
-	if peer == "SharedArray" {
-		msg = "corrupt SharedArray segment: its header describes"
-	}
+func sizeMismatch(s *Scratch, msg string, need, size uint64) Status {
 	return Status{Code: ErrFormat, Msg: msg, Path: appendUint(s.Proc[:0], need),
-		Msg2: " bytes, the segment holds", Num: int64(size), HasNum: true}
+		Msg2: MsgBytesSegmentHolds, Num: int64(size), HasNum: true}
 }

@@ -57,8 +57,8 @@ status npshm__describe_peer(header *h, unsigned format, unsigned char *buf, size
             if (h->shape[i] > 1) big++;
         if (big > 1)
             return st_fail(NPSHM_ERR_INVALID, format == NPSHM_FORMAT_SHAREDARRAY
-                                                  ? "SharedArray segments hold C order only: this Fortran-order array cannot be one"
-                                                  : "cdxcore segments hold C order only: this Fortran-order array cannot be one");
+                                                  ? MSG_SHARED_ARRAY_CORDER_ONLY
+                                                  : MSG_CDXCORE_CORDER_ONLY);
         h->flags &= (uint16_t)~FLAG_FORTRAN;
     }
     h->format = format;
@@ -68,8 +68,7 @@ status npshm__describe_peer(header *h, unsigned format, unsigned char *buf, size
     if (format == NPSHM_FORMAT_SHAREDARRAY) {
         int32_t num = sa_typenum(h->descr, h->descr_len);
         if (num < 0 || h->itemsize == 0)
-            return st_fail(NPSHM_ERR_INVALID, "SharedArray segments cannot carry this dtype (they store a numpy type "
-                                              "number: no byte order but the host's, no structured fields, no datetime unit)");
+            return st_fail(NPSHM_ERR_INVALID, MSG_SHARED_ARRAY_CANNOT_CARRY_DTYPE);
         h->data_offset = 0;
         h->trailer = SA_META_LEN;
         h->header_at = h->data_nbytes;
@@ -85,13 +84,11 @@ status npshm__describe_peer(header *h, unsigned format, unsigned char *buf, size
     }
     if (format == NPSHM_FORMAT_CDXCORE) {
         char d[64];
-        if (h->descr_len >= sizeof d) return st_fail(NPSHM_ERR_INVALID, "cdxcore segments cannot carry this dtype");
+        if (h->descr_len >= sizeof d) return st_fail(NPSHM_ERR_INVALID, MSG_CDXCORE_CANNOT_CARRY_DTYPE);
         memcpy(d, h->descr, h->descr_len);
         d[h->descr_len] = 0;
         if (npshm__npio_code(d) < 0)
-            return st_fail(NPSHM_ERR_INVALID, "cdxcore segments cannot carry this dtype (they store npio's codes: bool, "
-                                              "int8 to int64, uint16 to uint64, float16 to float64, complex64, complex128, unit-less "
-                                              "datetime64 and timedelta64, little-endian; no uint8)");
+            return st_fail(NPSHM_ERR_INVALID, MSG_CDXCORE_CANNOT_CARRY_DTYPE);
         status s = npshm__encode_npio_header(buf, d, h->ndim, h->shape, 0, len);
         if (s.code) return s;
         h->data_offset = ((uint64_t)*len + CDXCORE_ALIGN - 1) / CDXCORE_ALIGN * CDXCORE_ALIGN;
@@ -99,7 +96,7 @@ status npshm__describe_peer(header *h, unsigned format, unsigned char *buf, size
         h->header_at = 0;
         return OK_STATUS;
     }
-    return st_num(NPSHM_ERR_INVALID, "unknown segment format", format);
+    return st_num(NPSHM_ERR_INVALID, MSG_UNKNOWN_SEGMENT_FORMAT, format);
 }
 
 /* The refusal of a peer's segment whose size disagrees with its header, naming both sizes (the
@@ -107,7 +104,7 @@ status npshm__describe_peer(header *h, unsigned format, unsigned char *buf, size
 static status size_mismatch(unsigned char *hbuf, const char *msg, uint64_t need, uint64_t size) {
     char *num = (char *)hbuf + PEER_NUM_AT;
     snprintf(num, 32, "%llu", (unsigned long long)need);
-    return st_path(NPSHM_ERR_FORMAT, 0, msg, num, " bytes, the segment holds", 1, (long long)size);
+    return st_path(NPSHM_ERR_FORMAT, 0, msg, num, MSG_BYTES_SEGMENT_HOLDS, 1, (long long)size);
 }
 
 static status decode_sharedarray(const unsigned char *meta, size_t meta_len, uint64_t size, unsigned char *hbuf,
@@ -120,10 +117,10 @@ static status decode_sharedarray(const unsigned char *meta, size_t meta_len, uin
     int32_t itemsize = (int32_t)get32(meta + 28);
     int32_t ndim = (int32_t)get32(meta + 32);
     if (ndim < 0 || ndim > max_dims || ndim > NPSHM_MAX_NDIM)
-        return st_num(NPSHM_ERR_FORMAT, "corrupt SharedArray segment: bad number of dimensions", ndim);
+        return st_num(NPSHM_ERR_FORMAT, MSG_CORRUPT_SHARED_ARRAY_BAD_NDIM, ndim);
     char *descr = (char *)hbuf + PEER_DESCR_AT;
     if (!sa_descr(num, itemsize, descr))
-        return st_num(NPSHM_ERR_FORMAT, "SharedArray segment of a type npshm cannot take (or of a wrong itemsize): numpy type number", num);
+        return st_num(NPSHM_ERR_FORMAT, MSG_SHARED_ARRAY_TYPE_NPSHM_CANNOT_TAKE, num);
     h->ndim = ndim;
     for (int i = 0; i < ndim; i++) h->shape[i] = (int64_t)get64(meta + SA_FIXED + 8 * i);
     h->descr = descr;
@@ -131,12 +128,12 @@ static status decode_sharedarray(const unsigned char *meta, size_t meta_len, uin
     h->itemsize = (uint64_t)itemsize;
     uint64_t n;
     if (npshm__shape_bytes(h->shape, ndim, h->itemsize, &n).code)
-        return st_shape(NPSHM_ERR_FORMAT, "corrupt SharedArray segment: bad shape", h->shape, ndim);
+        return st_shape(NPSHM_ERR_FORMAT, MSG_CORRUPT_SHARED_ARRAY_BAD_SHAPE, h->shape, ndim);
     if (n != nbytes)
-        return st_num(NPSHM_ERR_FORMAT, "corrupt SharedArray segment: its size field disagrees with its shape and dtype, it says",
+        return st_num(NPSHM_ERR_FORMAT, MSG_CORRUPT_SHARED_ARRAY_SIZE_FIELD,
                       (long long)nbytes);
     if (size - meta_len < n)
-        return size_mismatch(hbuf, "corrupt SharedArray segment: its header describes", n + meta_len, size);
+        return size_mismatch(hbuf, MSG_CORRUPT_SHARED_ARRAY_DESCRIBES, n + meta_len, size);
     h->data_offset = 0;
     h->data_nbytes = n;
     h->header_at = size - meta_len;
@@ -177,11 +174,11 @@ static status decode_cdxcore(const unsigned char *b, uint64_t size, unsigned cha
     h->itemsize = (uint64_t)itemsize;
     uint64_t n;
     if (npshm__shape_bytes(h->shape, h->ndim, h->itemsize, &n).code)
-        return st_shape(NPSHM_ERR_FORMAT, "corrupt cdxcore segment: bad shape", h->shape, h->ndim);
+        return st_shape(NPSHM_ERR_FORMAT, MSG_CORRUPT_CDXCORE_BAD_SHAPE, h->shape, h->ndim);
     h->data_offset = ((uint64_t)total + CDXCORE_ALIGN - 1) / CDXCORE_ALIGN * CDXCORE_ALIGN;
     h->data_nbytes = n;
     if (size != h->data_offset + n)
-        return size_mismatch(hbuf, "corrupt cdxcore segment: its header describes", h->data_offset + n, size);
+        return size_mismatch(hbuf, MSG_CORRUPT_CDXCORE_DESCRIBES, h->data_offset + n, size);
     return OK_STATUS;
 }
 
@@ -195,7 +192,7 @@ status npshm__read_peer_header(int fd, size_t n, uint64_t size, unsigned char *h
         while (got < lens[i]) {
             ssize_t r = pread(fd, tail + got, lens[i] - got, (off_t)(size - lens[i] + got));
             if (r < 0 && errno == EINTR) continue;
-            if (r < 0) return st_sys(errno, "cannot read the array's header");
+            if (r < 0) return st_sys(errno, MSG_CANNOT_READ_ARRAY_SHEADER);
             if (r == 0) break;
             got += (size_t)r;
         }

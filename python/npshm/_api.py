@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _native
 from ._compat import FormatError, apply_lifetime, check_flag, report
+from ._constants import MSG_BAD_MODE, PERM_BITS
 from ._dtypes import dtype_from_descr, resolve
 
 if TYPE_CHECKING:  # for annotations only: importing numpy.typing costs the import of npshm time
@@ -91,9 +92,9 @@ def _flags(mode: Optional[int], flags: int = 0) -> int:
     if mode is None:
         return flags
     mode = operator.index(mode)
-    if not 0 <= mode <= 0o777:
+    if mode < 0 or mode & ~PERM_BITS:
         # setuid, setgid and sticky bits would make an array another user can fill and run
-        raise ValueError(f"mode must hold permission bits only (0 to 0o777), not {mode:#o}")
+        raise ValueError(f"{MSG_BAD_MODE} {mode:#o}")
     return flags | _HAS_MODE | (mode << 16)
 
 
@@ -240,8 +241,9 @@ def create_shared_array(
         cdxcore stores only npio's dtypes (no uint8, no strings).
     track : bool or None, default None
         cdxcore's keyword. True: delete the array when this process exits, however it exits
-        (:func:`delete_on_exit`), if this process created it. None or False: the array lives
-        until it is deleted, as every npshm array.
+        (:func:`delete_on_exit`), if this process created it (in a peer's format, which records
+        no creator: if the name still leads to the file this call made). None or False: the
+        array lives until it is deleted, as every npshm array.
     unlink : bool, default False
         cdxcore's keyword. True: delete the name when the returned array (with every view of it)
         is garbage collected, if the name still leads to this array (an array made under the name
@@ -288,8 +290,9 @@ def create_shared_array(
     dt, descr, sub = resolve(dtype)
     shape = _shape_with(shape, sub)
     fill = None if full is None else _prepare_fill(full, shape, dt)
-    flags = _flags(mode, (_REPLACE if force else 0) | _format_flag(format))
-    if track:
+    peer = _format_flag(format)
+    flags = _flags(mode, (_REPLACE if force else 0) | peer)
+    if track and not peer:
         # registered first: no moment in which a kill would leave the array behind
         from ._scratch import delete_on_exit
 
@@ -302,6 +305,14 @@ def create_shared_array(
         if raise_on_error:
             raise
         return None
+    if track and peer:
+        # A peer's segment records no creator: register the file just made (a kill between the
+        # create and this line leaves it behind).
+        from ._scratch import delete_made_on_exit
+
+        m = _mapping_of(arr)
+        assert m is not None
+        delete_made_on_exit(name, m.identity[:2])
     apply_lifetime(arr, name, False, unlink, verbose, "create_shared_array")
     return arr
 
@@ -357,8 +368,9 @@ def attach_shared_array(
         Map the memory read-only: the array is not writeable, and cannot be made writeable.
     track : bool or None, default None
         cdxcore's keyword. True: delete the array when this process exits, however it exits
-        (:func:`delete_on_exit`), if this process created it. None or False: the array lives
-        until it is deleted, as every npshm array.
+        (:func:`delete_on_exit`), if this process created it (in a peer's format, which records
+        no creator: if the name still leads to the file this call made). None or False: the
+        array lives until it is deleted, as every npshm array.
     unlink : bool, default False
         cdxcore's keyword. True: delete the name when the returned array (with every view of it)
         is garbage collected, if the name still leads to this array (an array made under the name

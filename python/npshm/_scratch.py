@@ -7,6 +7,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Optional, Union
 
+from ._constants import FILE_PREFIX, MAX_SHM_NAME, SHM_DIR, SHM_PREFIX
+
 if TYPE_CHECKING:
     import subprocess
 
@@ -35,15 +37,16 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 def _path_of(name: Union[str, bytes]) -> bytes:
     """The file of an array name (docs/FORMAT.md, "Names"), as the reaper will find it."""
     n = os.fsencode(name)
-    if n.startswith(b"file://"):
-        return os.path.abspath(n[7:])
-    if n.startswith(b"shm://"):
-        n = n[6:]
+    file_prefix, shm_prefix = FILE_PREFIX.encode(), SHM_PREFIX.encode()
+    if n.startswith(file_prefix):
+        return os.path.abspath(n[len(file_prefix) :])
+    if n.startswith(shm_prefix):
+        n = n[len(shm_prefix) :]
     if n.startswith(b"/"):
         n = n[1:]
-    if not n or n in (b".", b"..") or b"/" in n or b"\0" in n or len(n) > 255:
+    if not n or n in (b".", b"..") or b"/" in n or b"\0" in n or len(n) > MAX_SHM_NAME:
         raise ValueError(f"npshm.delete_on_exit: invalid array name {name!r}")
-    return b"/dev/shm/" + n
+    return SHM_DIR.encode() + n
 
 
 def delete_on_exit(name: Union[str, bytes]) -> None:
@@ -52,7 +55,9 @@ def delete_on_exit(name: Union[str, bytes]) -> None:
     The array is deleted only if this process created it (its header names this process as the
     creator): an array that another process made under the name meanwhile (a replace, or a new
     array after a delete) stays. Call it before or after creating the array; calling it first
-    leaves no moment in which a kill would leave the array behind.
+    leaves no moment in which a kill would leave the array behind. The peers' formats record no
+    creator, so for an array made with ``format="sharedarray"`` or ``"cdxcore"`` use
+    ``create_shared_array(..., track=True)``, which registers the very file it made.
 
     It holds when the process is killed with SIGKILL: a small reaper process, started on the first
     call (a Python interpreter, about 20 ms), waits for end of file on a pipe that only this
@@ -81,8 +86,20 @@ def delete_on_exit(name: Union[str, bytes]) -> None:
     >>> npshm.delete_on_exit(name)
     >>> a = npshm.create_shared_array(name, (1000,), np.float64)
     """
+    _register(_path_of(name).hex().encode("ascii") + b"\n")
+
+
+def delete_made_on_exit(name: Union[str, bytes], identity: tuple[int, int]) -> None:
+    """Delete the array ``name`` when this process exits, if the name still leads to the file
+    ``identity`` (its st_dev, st_ino) then: for the peers' formats, whose segments record no
+    creator. Called just after the create that made the file."""
+    path = _path_of(name).hex().encode("ascii")
+    _register(b"%s %d %d\n" % (path, identity[0], identity[1]))
+
+
+def _register(line: bytes) -> None:
+    """Hand one registration line to the reaper (started on the first call)."""
     global _reaper
-    line = _path_of(name).hex().encode("ascii") + b"\n"
     with _lock:
         if _reaper is None or _reaper.poll() is not None:
             import subprocess  # here: its import costs ``import npshm`` about 6 ms

@@ -140,6 +140,9 @@ func FuzzCPeerAttachMatchesGo(f *testing.F) {
 			f.Add(seg)
 		}
 	}
+	for _, seg := range saDataLikeNpshm(f) {
+		f.Add(seg)
+	}
 	path := filepath.Join(f.TempDir(), "seg")
 	name := CMem([]byte("file://" + path))
 	f.Cleanup(func() { Free(name) })
@@ -166,4 +169,66 @@ func FuzzCPeerAttachMatchesGo(f *testing.F) {
 			Release(cH)
 		}
 	})
+}
+
+// saDataLikeNpshm gives SharedArray segments (256 uint8, data at offset 0) whose data starts like
+// npshm's header: the magic alone, the magic with a version and a plausible header length, and a
+// whole valid npshm header of another segment (FORMAT.md, "Telling the formats apart": none is
+// believed, so each stays SharedArray's).
+func saDataLikeNpshm(t testing.TB) map[string][]byte {
+	dir := t.TempDir()
+	seg := func(name string, format uint32, shape []int64) []byte {
+		p := filepath.Join(dir, name)
+		m, _, st := core.Create(new(core.Scratch), []byte("file://"+p), shape, []byte("uint8"),
+			core.CreateOptions{Format: format})
+		if !st.Ok() {
+			t.Fatalf("create %s: %s", name, st.Msg)
+		}
+		core.Unmap(m)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	npshmSeg := seg("npshm", 0, []int64{16})
+	out := map[string][]byte{}
+	for what, head := range map[string][]byte{
+		"magic":          []byte(core.Magic),
+		"plausible":      append([]byte(core.Magic), 1, 0, 0, 0, 59, 0, 0, 0),
+		"another header": npshmSeg[:128],
+	} {
+		b := seg("sa "+what, core.FlagFormatSharedArray, []int64{256})
+		copy(b, head)
+		out[what] = b
+	}
+	return out
+}
+
+// TestCAttachSharedArrayDataLikeNpshmMatchesGo: the core and the twin (a forked child) read a
+// SharedArray segment whose data starts like npshm's header alike, as SharedArray's.
+func TestCAttachSharedArrayDataLikeNpshmMatchesGo(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	path := filepath.Join(t.TempDir(), "seg")
+	p := cstrings(t, "file://"+path)
+	for what, seg := range saDataLikeNpshm(t) {
+		if err := os.WriteFile(path, seg, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var goH, cH unsafe.Pointer
+		g := outcomeOf(capi.Attach(p[0], capi.FlagReadOnly, false, -1, nil, nil, &goH))
+		c := outcomeOf(CAttachRaw(p[0], capi.FlagReadOnly, false, -1, nil, nil, &cH))
+		if g.rc != 0 || c.rc != 0 {
+			t.Errorf("%s: Go %+v, C %+v; want both to attach", what, g, c)
+			continue
+		}
+		gi, ci := Handle(goH), Handle(cH)
+		if gi.Format != capi.FlagFormatSharedArray || ci.Format != gi.Format || gi.Nbytes != 256 ||
+			ci.Nbytes != 256 || gi.Data != gi.Base || ci.Data != ci.Base {
+			t.Errorf("%s:\nGo %+v\nC  %+v", what, gi, ci)
+		}
+		Release(goH)
+		Release(cH)
+	}
 }
