@@ -77,13 +77,13 @@ func NewDirInfo(dir string) *DirInfo {
 func dirPolicy(dir []byte) Status {
 	switch {
 	case len(dir) == 0 || dir[0] != '/':
-		return fail(ErrInvalid, "the directory of shared arrays ("+DirEnv+") must be an absolute path")
+		return fail(ErrInvalid, MsgDirMustBeAbsolutePath)
 	case len(dir) > MaxDir:
-		return failNum(ErrInvalid, "the directory of shared arrays ("+DirEnv+") is longer than", MaxDir)
+		return failNum(ErrInvalid, MsgDirIsLongerThan, MaxDir)
 	}
 	for _, c := range dir {
 		if c == 0 {
-			return fail(ErrInvalid, "the directory of shared arrays ("+DirEnv+") contains a NUL byte")
+			return fail(ErrInvalid, MsgDirContainsNulByte)
 		}
 	}
 	return Status{}

@@ -21,6 +21,15 @@ func checkDir(d *DirInfo) Status {
 		return st
 	}
 	var st unix.Stat_t
+	if string(dir) == shmDir[:len(shmDir)-1] {
+		// The system's own directory, chosen by nobody: used as the peers use it, whoever its
+		// owner seems to be (a user namespace shows root's files as the overflow uid) and even
+		// as a symbolic link (/dev/shm -> /run/shm on older systems). Only its mount is read.
+		if unix.Stat(string(dir), &st) == nil {
+			d.setHuge(hugeMount(st.Dev))
+		}
+		return Status{}
+	}
 	for i := 1; i <= len(dir); i++ {
 		// The ancestors end before each '/' (the root is dir[:1]); the directory itself last.
 		var anc []byte
@@ -47,9 +56,13 @@ func checkDir(d *DirInfo) Status {
 			return ancestorRefusal(bad, &st, anc)
 		}
 	}
-	d.HugeOpt = hugeMount(st.Dev)
-	d.Huge, d.Advise = d.HugeOpt != "", d.HugeOpt == "advise"
+	d.setHuge(hugeMount(st.Dev))
 	return Status{}
+}
+
+// setHuge records the huge= option of the directory's mount.
+func (d *DirInfo) setHuge(opt string) {
+	d.HugeOpt, d.Huge, d.Advise = opt, opt != "", opt == "advise"
 }
 
 // What dirEntryRule finds wrong with a directory of the path.
@@ -84,8 +97,7 @@ func dirRefusal(bad int, st *unix.Stat_t) Status {
 	case dirNotDir:
 		return errDirNotDir
 	case dirForeign:
-		return Status{Code: ErrPermission, Msg: "the directory of shared arrays (" + DirEnv +
-			") belongs to neither root nor this user but uid", Num: int64(st.Uid), HasNum: true}
+		return Status{Code: ErrPermission, Msg: MsgDirBelongsNeitherRootNorUser, Num: int64(st.Uid), HasNum: true}
 	}
 	return errDirNotSticky
 }
@@ -107,12 +119,9 @@ func ancestorRefusal(bad int, st *unix.Stat_t, anc []byte) Status {
 }
 
 var (
-	errDirSymlink = Status{Code: ErrPermission, Errno: unix.ELOOP,
-		Msg: "the directory of shared arrays (" + DirEnv + ") is a symbolic link, which npshm does not follow"}
-	errDirNotDir = Status{Code: ErrInvalid, Errno: unix.ENOTDIR,
-		Msg: "the directory of shared arrays (" + DirEnv + ") is not a directory"}
-	errDirNotSticky = Status{Code: ErrPermission,
-		Msg: "the directory of shared arrays (" + DirEnv + ") is writable by others and not sticky"}
+	errDirSymlink   = Status{Code: ErrPermission, Errno: unix.ELOOP, Msg: MsgDirIsSymlinkNpshmDoesNotFollow}
+	errDirNotDir    = Status{Code: ErrInvalid, Errno: unix.ENOTDIR, Msg: MsgDirIsNotDirectory}
+	errDirNotSticky = Status{Code: ErrPermission, Msg: MsgDirWritableByOthersNotSticky}
 )
 
 // hugeMount returns the huge= option of the tmpfs of device dev if it hands out huge pages

@@ -5,6 +5,13 @@ package core
 // file (spec_linux_test.go).
 
 const (
+	MsgDirMustBeAbsolutePath                     = "the directory of shared arrays (NPSHM_DIR) must be an absolute path"
+	MsgDirIsLongerThan                           = "the directory of shared arrays (NPSHM_DIR) is longer than"
+	MsgDirContainsNulByte                        = "the directory of shared arrays (NPSHM_DIR) contains a NUL byte"
+	MsgDirIsSymlinkNpshmDoesNotFollow            = "the directory of shared arrays (NPSHM_DIR) is a symbolic link, which npshm does not follow"
+	MsgDirIsNotDirectory                         = "the directory of shared arrays (NPSHM_DIR) is not a directory"
+	MsgDirBelongsNeitherRootNorUser              = "the directory of shared arrays (NPSHM_DIR) belongs to neither root nor this user but uid"
+	MsgDirWritableByOthersNotSticky              = "the directory of shared arrays (NPSHM_DIR) is writable by others and not sticky"
 	MsgAllocFunctionRefusedArray                 = "the alloc function refused the array"
 	MsgAllocGaveNoMemory                         = "the alloc function gave no memory"
 	MsgAllocNull                                 = "alloc is NULL"

@@ -13,11 +13,10 @@
 
 #include "ctwin.h"
 
-#define MSG_DIR "the directory of shared arrays (" DIR_ENV ")"
 
 static status dir_policy(const char *dir, size_t n) {
-    if (n == 0 || dir[0] != '/') return st_fail(NPSHM_ERR_INVALID, MSG_DIR " must be an absolute path");
-    if (n > MAX_DIR) return st_num(NPSHM_ERR_INVALID, MSG_DIR " is longer than", MAX_DIR);
+    if (n == 0 || dir[0] != '/') return st_fail(NPSHM_ERR_INVALID, MSG_DIR_MUST_BE_ABSOLUTE_PATH);
+    if (n > MAX_DIR) return st_num(NPSHM_ERR_INVALID, MSG_DIR_IS_LONGER_THAN, MAX_DIR);
     return OK_STATUS;
 }
 
@@ -64,12 +63,12 @@ static int entry_rule(const struct stat *st) {
 static status dir_refusal(int bad, const struct stat *st) {
     switch (bad) {
     case DIR_SYMLINK:
-        return st_errno(NPSHM_ERR_PERMISSION, ELOOP, MSG_DIR " is a symbolic link, which npshm does not follow");
-    case DIR_NOT_DIR: return st_errno(NPSHM_ERR_INVALID, ENOTDIR, MSG_DIR " is not a directory");
+        return st_errno(NPSHM_ERR_PERMISSION, ELOOP, MSG_DIR_IS_SYMLINK_NPSHM_DOES_NOT_FOLLOW);
+    case DIR_NOT_DIR: return st_errno(NPSHM_ERR_INVALID, ENOTDIR, MSG_DIR_IS_NOT_DIRECTORY);
     case DIR_FOREIGN:
-        return st_num(NPSHM_ERR_PERMISSION, MSG_DIR " belongs to neither root nor this user but uid", st->st_uid);
+        return st_num(NPSHM_ERR_PERMISSION, MSG_DIR_BELONGS_NEITHER_ROOT_NOR_USER, st->st_uid);
     }
-    return st_fail(NPSHM_ERR_PERMISSION, MSG_DIR " is writable by others and not sticky");
+    return st_fail(NPSHM_ERR_PERMISSION, MSG_DIR_WRITABLE_BY_OTHERS_NOT_STICKY);
 }
 
 /* The refusal of the directory because of its ancestor anc (which the dir_info keeps). */
@@ -100,6 +99,10 @@ static status check_dir(dir_info *d) {
     status s = dir_policy(d->nul, n);
     if (s.code) return s;
     struct stat st;
+    if (n == sizeof SHM_DIR - 2 && memcmp(d->nul, SHM_DIR, n) == 0) { /* the system's own: see checkDir */
+        if (stat(d->nul, &st) == 0) huge_mount(st.st_dev, &d->huge, &d->advise);
+        return OK_STATUS;
+    }
     for (size_t i = 1; i <= n; i++) {
         int last = i == n;
         if (!last && !(i == 1 && n > 1) && !(d->nul[i] == '/' && d->nul[i - 1] != '/')) continue;
@@ -136,7 +139,7 @@ static dir_info *dir_new(const char *dir) {
 static _Atomic(dir_info *) current;
 
 static const dir_info *no_memory(void) {
-    static dir_info d = {.err = {.code = NPSHM_ERR_NO_SPACE, .errnum = ENOMEM, .msg = "out of memory"}};
+    static dir_info d = {.err = {.code = NPSHM_ERR_NO_SPACE, .errnum = ENOMEM, .msg = MSG_OUT_MEMORY}};
     return &d;
 }
 
@@ -160,9 +163,9 @@ __attribute__((constructor)) static void dir_init(void) { (void)npshm__dir(); }
 int npshm__c_set_dir(const char *dir) {
     const char *op = "npshm_set_dir";
     if (dir != NULL && strnlen(dir, MAX_DIR + 2) > MAX_DIR + 1)
-        return npshm__report(st_num(NPSHM_ERR_INVALID, MSG_DIR " is longer than", MAX_DIR), op, NULL);
+        return npshm__report(st_num(NPSHM_ERR_INVALID, MSG_DIR_IS_LONGER_THAN, MAX_DIR), op, NULL);
     dir_info *d = dir_new(dir && *dir ? dir : SHM_DIR);
-    if (d == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, dir, "out of memory");
+    if (d == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, dir, MSG_OUT_MEMORY);
     if (d->err.code) {
         int rc = npshm__report(d->err, op, dir); /* before free: the message may name d->anc */
         free(d);

@@ -124,6 +124,13 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 
 /* ---- messages (internal/core/messages.go) ---- */
 
+#define MSG_DIR_MUST_BE_ABSOLUTE_PATH "the directory of shared arrays (NPSHM_DIR) must be an absolute path"
+#define MSG_DIR_IS_LONGER_THAN "the directory of shared arrays (NPSHM_DIR) is longer than"
+#define MSG_DIR_CONTAINS_NUL_BYTE "the directory of shared arrays (NPSHM_DIR) contains a NUL byte"
+#define MSG_DIR_IS_SYMLINK_NPSHM_DOES_NOT_FOLLOW "the directory of shared arrays (NPSHM_DIR) is a symbolic link, which npshm does not follow"
+#define MSG_DIR_IS_NOT_DIRECTORY "the directory of shared arrays (NPSHM_DIR) is not a directory"
+#define MSG_DIR_BELONGS_NEITHER_ROOT_NOR_USER "the directory of shared arrays (NPSHM_DIR) belongs to neither root nor this user but uid"
+#define MSG_DIR_WRITABLE_BY_OTHERS_NOT_STICKY "the directory of shared arrays (NPSHM_DIR) is writable by others and not sticky"
 #define MSG_ALLOC_FUNCTION_REFUSED_ARRAY "the alloc function refused the array"
 #define MSG_ALLOC_GAVE_NO_MEMORY "the alloc function gave no memory"
 #define MSG_ALLOC_NULL "alloc is NULL"

@@ -162,3 +162,32 @@ def test_huge_page_tmpfs_in_a_private_mount_namespace(tmp_path):
     assert pmd >= 2048  # read through huge pages (kB)
     assert small_offset == 4096  # small arrays keep the usual layout
     assert loaded_go == loaded_c == 2 << 20  # so do arrays loaded from a file, in core and twin
+
+
+_SYSTEM_DIR = r"""
+import os, subprocess, sys, numpy as np, npshm
+a = npshm.create_shared_array("system-dir", (3,), np.int64, full=7)
+pid = os.fork()
+if pid == 0:  # the C twin
+    b = npshm.attach_shared_array("system-dir")
+    b[0] = 8
+    os._exit(0)
+assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+out = subprocess.run([sys.executable, "-m", "npshm", "ls"], capture_output=True, text=True, check=True).stdout
+assert "system-dir" in out, out  # the Go command line tool
+print(a.tolist())
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare")
+def test_dev_shm_is_used_whoever_seems_to_own_it():
+    # The ownership rules are for a directory someone chose (NPSHM_DIR, set_dir). /dev/shm is the
+    # system's: in a user namespace root's files show as the overflow uid, and npshm must work.
+    script = (f"mount -t tmpfs -o size=8m,mode=1777,uid=65534,gid=65534 tmpfs /dev/shm && "
+              f"env -u NPSHM_DIR {sys.executable} -W ignore::DeprecationWarning -c '{_SYSTEM_DIR}'")
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True)
+    if r.returncode != 0 and "mount" in r.stderr and "permission" in r.stderr.lower():
+        pytest.skip("cannot mount here: " + r.stderr)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["[8,", "7,", "7]"]
