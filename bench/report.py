@@ -324,6 +324,12 @@ def _now() -> float:
     return time.perf_counter()
 
 
+def _turn(items: list[Any], r: int) -> list[Any]:
+    """items rotated by r: who goes first changes from round to round."""
+    k = r % len(items)
+    return items[k:] + items[:k]
+
+
 def _touch_pages(a: np.ndarray) -> float:
     """Read one value in each 4 KiB page of a float64 array: what a first read through a fresh
     mapping costs (the page faults), without the arithmetic of a full sum."""
@@ -392,14 +398,16 @@ def sec_big(libs: list[Lib], npy: Optional[str]) -> dict[str, dict[str, float]]:
     base = _tag()
     res: dict[str, dict[str, list[float]]] = {lib.label: {} for lib in libs}
     for r in range(BIG_ROUNDS):
-        for lib in libs:
+        for lib in _turn(libs, r):
             d = res[lib.label]
             name = f"{base}-b"
+            huge0 = _meminfo("ShmemHugePages")
             t0 = _now()
             h = lib.create(name, (n,))
             t1 = _now()
             lib.array(h)[:] = 1.0
             t2 = _now()
+            d.setdefault("huge pages", []).append(_meminfo("ShmemHugePages") - huge0)
             lib.release(h)
             del h
             t3 = _now()
@@ -728,7 +736,7 @@ def sec_seed(npy: str, npio: str, kinds: list[str] = SEED_KINDS) -> dict[str, di
     base = _tag()
     out: dict[str, dict[str, list[float]]] = {}
     for r in range(SEED_ROUNDS):
-        for kind in kinds:
+        for kind in _turn(kinds, r):
             if kind == "cdxcore" and _version("cdxcore") == "not installed":
                 continue
             path = npio if kind in ("npshm", "cdxcore") else npy
@@ -777,7 +785,6 @@ def huge_child(out_json: str, npy: str, npio: str) -> None:
         "mount": _mount_of(SHM),
         "big": sec_big(libs, None),
         "seed": sec_seed(npy, npio, ["npshm", "cdxcore"]),
-        "shmem huge pages after": _meminfo("ShmemHugePages"),
     }
     with open(out_json, "w") as f:
         json.dump(res, f)
@@ -876,6 +883,11 @@ def main() -> int:
     with open(stem + ".md", "w") as f:
         f.write(report_text.markdown(res, os.path.basename(stem), charts))
     print(f"report: wrote {stem}.md ({res['seconds']:.0f} s of measuring)")
+    if not res.get("quick") and os.path.abspath(args.out_dir) == os.path.join(HERE, "results"):
+        readme = os.path.join(os.path.dirname(HERE), "README.md")
+        section = report_text.readme_section(res, args.date, charts, "bench/results")
+        if report_text.update_readme(readme, section):
+            print("report: README.md's headline table and chart now show this run")
     return 0
 
 

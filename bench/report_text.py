@@ -236,18 +236,23 @@ def markdown(res: dict[str, Any], stem: str, charts: dict[str, str]) -> str:
         L += ["The same operations on a tmpfs mounted `huge=within_size` over /dev/shm in a private "
               "mount namespace (`unshare -m`, then `mount -t tmpfs -o huge=within_size`): every "
               "library uses it, as none but npshm can be pointed at another directory. "
-              f"Mount: `{huge.get('mount')}`; huge pages in use at the end: "
-              f"{fmt_b(huge.get('shmem huge pages after'))}.", "",
+              f"Mount: `{huge.get('mount')}`. *huge pages* is how much of the array the kernel "
+              "backed with 2 MiB pages after the first write (ShmemHugePages); the other rows "
+              "are times, /dev/shm → huge-page tmpfs.", "",
               f"| {big} | " + " | ".join(COLUMN.get(c, c) + " /dev/shm → huge" for c in ORDER
                                         if c in huge.get("big", {})) + " |",
               "| --- |" + " ---: |" * len([c for c in ORDER if c in huge.get("big", {})])]
-        for op in ("create", "first write", "create + first write", "create(full=)", "first read", "delete"):
+        for op in ("huge pages", "create", "first write", "create + first write", "create(full=)",
+                   "first read", "delete"):
             cells = []
             for c in ORDER:
                 if c not in huge.get("big", {}):
                     continue
                 a, b = _get(res, "big", c, op), huge["big"][c].get(op)
-                cells.append("–" if a is None or b is None else f"{fmt_t(a)} → {fmt_t(b)} ({b / a:.2f}x)")
+                if op == "huge pages":
+                    cells.append(f"{fmt_b(a)} → {fmt_b(b)}")
+                else:
+                    cells.append("–" if a is None or b is None else f"{fmt_t(a)} → {fmt_t(b)} ({b / a:.2f}x)")
             L.append(f"| {op} | " + " | ".join(cells) + " |")
         L += ["", "The seed's job on the huge-page tmpfs:", "",
               "| approach | wall time, /dev/shm → huge | memory added |", "| --- | ---: | ---: |"]
@@ -407,6 +412,42 @@ def verdicts(res: dict[str, Any]) -> list[str]:
                 "without `huge=`; a system administrator can remount it, or (issue 13) npshm can be "
                 "pointed at another directory.")
     return out
+
+
+# ---- README ---------------------------------------------------------------------------------------
+
+README_BEGIN = "<!-- bench/report.py: headline begins -->"
+README_END = "<!-- bench/report.py: headline ends -->"
+
+
+def readme_section(res: dict[str, Any], stem: str, charts: dict[str, str], results_dir: str) -> str:
+    """What README shows between its markers: the headline table and the seed's-job chart."""
+    m = res["machine"]
+    lb, la = res.get("load before", [0])[0], res.get("load after", [0])[0]
+    busy = " on a busy machine (load average up to %.1f)" % max(lb, la) if max(lb, la) > 1.0 else ""
+    L = [README_BEGIN,
+         f"Measured by `./build.sh bench` on {stem}{busy}: {m['cpu']}, {m['cores']} cores, "
+         f"{m['kernel']}, /dev/shm on tmpfs with {m['page size'].split()[0]}-byte pages; "
+         f"Python {m['Python'].split()[0]}, numpy {m['numpy']}, SharedArray {m['SharedArray']}, "
+         f"cdxcore {m['cdxcore']}. The whole report, with what each approach is good at and where "
+         f"npshm loses and why: [{results_dir}/{stem}.md]({results_dir}/{stem}.md).", "",
+         *headline(res), ""]
+    if "seed" in charts:
+        L += [f"![4 workers need the same dataset file]({results_dir}/{charts['seed']})", ""]
+    L.append(README_END)
+    return "\n".join(L)
+
+
+def update_readme(path: str, section: str) -> bool:
+    """Replace README's text between the markers; False if it has none."""
+    with open(path) as f:
+        text = f.read()
+    a, b = text.find(README_BEGIN), text.find(README_END)
+    if a < 0 or b < a:
+        return False
+    with open(path, "w") as f:
+        f.write(text[:a] + section + text[b + len(README_END):])
+    return True
 
 
 # ---- charts -----------------------------------------------------------------------------------------
