@@ -609,27 +609,31 @@ def sec_size(libs: list[Lib]) -> dict[str, dict[str, dict[str, float]]]:
 
 
 def sec_count(libs: list[Lib]) -> dict[str, dict[str, dict[str, float]]]:
-    """With COUNT arrays of 8 float64 each: create per array, list() once, delete per array.
-    {label: {op: {count: seconds}}}."""
+    """With COUNT arrays of 8 float64 each: create per array, list() once, delete per array
+    (median of repeats: up to 20 for small counts). {label: {op: {count: seconds}}}."""
     base = _tag()
     out: dict[str, dict[str, dict[str, float]]] = {lib.label: {} for lib in libs}
     for count in COUNTS:
+        reps = max(1, min(20, 1000 // count)) if not QUICK else 1
         for lib in libs:
-            names = [f"{base}-n{j}" for j in range(count)]
-            t0 = _now()
-            for nm in names:
-                lib.release(lib.create(nm, (8,)))
-            t1 = _now()
-            listed = lib.list()
-            t2 = _now()
-            for nm in names:
-                lib.delete(nm)
-            t3 = _now()
-            d = out[lib.label]
-            d.setdefault("create (per array)", {})[str(count)] = (t1 - t0) / count
-            if listed is not None:
-                d.setdefault("list", {})[str(count)] = t2 - t1
-            d.setdefault("delete (per array)", {})[str(count)] = (t3 - t2) / count
+            ts: dict[str, list[float]] = {}
+            for _ in range(reps):
+                names = [f"{base}-n{j}" for j in range(count)]
+                t0 = _now()
+                for nm in names:
+                    lib.release(lib.create(nm, (8,)))
+                t1 = _now()
+                listed = lib.list()
+                t2 = _now()
+                for nm in names:
+                    lib.delete(nm)
+                t3 = _now()
+                ts.setdefault("create (per array)", []).append((t1 - t0) / count)
+                if listed is not None:
+                    ts.setdefault("list", []).append(t2 - t1)
+                ts.setdefault("delete (per array)", []).append((t3 - t2) / count)
+            for op, v in ts.items():
+                out[lib.label].setdefault(op, {})[str(count)] = statistics.median(v)
     return out
 
 
