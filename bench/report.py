@@ -733,8 +733,9 @@ def _seed_worker(kind: str, path: str, name: str) -> None:
     elif kind == "np.load(mmap_mode='r')":
         a = np.load(path, mmap_mode="r")
     else:  # the floor: start an interpreter with numpy, do nothing
-        a = np.zeros(SEED // 8)[:0]
-    _touch_pages(a) if a.size else None
+        a = np.empty(0)
+    if a.size:
+        _touch_pages(a)
     print(json.dumps({"anon": _anon_bytes() - before}))
 
 
