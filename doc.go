@@ -20,5 +20,5 @@
 // fails with an error matching ErrUnsupported.
 package npshm
 
-// Version is the library version; it equals NPSHM_VERSION in include/npshm.h.
+// Version is the library version; it equals NPSHM_VERSION in include/npshm.h (a test checks).
 const Version = "0.1.0"

@@ -174,8 +174,9 @@ func TestVersionMatchesHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`#define NPSHM_VERSION "([^"]+)"`).FindSubmatch(header)
-	if m == nil || string(m[1]) != npshm.Version {
+	m := regexp.MustCompile(`(?m)^#define NPSHM_VERSION_MAJOR (\d+)\n#define NPSHM_VERSION_MINOR (\d+)\n` +
+		`#define NPSHM_VERSION_PATCH (\d+)$`).FindSubmatch(header)
+	if m == nil || string(m[1])+"."+string(m[2])+"."+string(m[3]) != npshm.Version {
 		t.Fatalf("include/npshm.h has version %q, Go has %q", m, npshm.Version)
 	}
 }

@@ -120,21 +120,11 @@ const char *npshm_last_error(void) { return npshm__errbuf(); }
 int npshm_last_errno(void) { return npshm__errno(); }
 
 const char *npshm_status_name(int status) {
-    switch (status) {
-    case NPSHM_OK: return "NPSHM_OK";
-    case NPSHM_ERR_EXISTS: return "NPSHM_ERR_EXISTS";
-    case NPSHM_ERR_NOT_FOUND: return "NPSHM_ERR_NOT_FOUND";
-    case NPSHM_ERR_INVALID: return "NPSHM_ERR_INVALID";
-    case NPSHM_ERR_NO_SPACE: return "NPSHM_ERR_NO_SPACE";
-    case NPSHM_ERR_FORMAT: return "NPSHM_ERR_FORMAT";
-    case NPSHM_ERR_MISMATCH: return "NPSHM_ERR_MISMATCH";
-    case NPSHM_ERR_PERMISSION: return "NPSHM_ERR_PERMISSION";
-    case NPSHM_ERR_IO: return "NPSHM_ERR_IO";
-    }
-    return "unknown npshm status";
+    return status <= 0 && -status < STATUS_NAMES ? npshm__status_names[-status] : UNKNOWN_STATUS_NAME;
 }
 
 const char *npshm_version(void) { return NPSHM_VERSION; }
+int npshm_version_number(void) { return NPSHM_VERSION_NUMBER; }
 
 /* ---- leftovers, filled creation, array files: the Go core, or in a forked child the C twin ---- */
 

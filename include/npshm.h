@@ -9,8 +9,9 @@
  *
  * Conventions
  *  - Every function that can fail returns NPSHM_OK (0) or a negative
- *    NPSHM_ERR_* code, and then npshm_last_error() describes the failure.
- *    Nothing is left behind by a failed call: no half-made array, no file.
+ *    NPSHM_ERR_* code, and then npshm_last_error() describes the failure,
+ *    naming the call and the bad value. Nothing is left behind by a failed
+ *    call: no half-made array, no file.
  *  - Every function is thread-safe. An npshm_array handle is immutable after
  *    it is returned; it may be read from several threads, but must not be
  *    used after (or while) npshm_release() runs on it.
@@ -20,6 +21,11 @@
  *    No function aborts or panics.
  *  - Arrays are in C order unless npshm_is_fortran() says otherwise, with the
  *    data starting on a page boundary.
+ *
+ * Contents, in this order: versions; status codes; flags and limits; creating
+ * an array; attaching one; the accessors of a handle; releasing and deleting;
+ * listing; array files; cleaning up after killed processes; msync and mlock;
+ * the last error.
  */
 #ifndef NPSHM_H
 #define NPSHM_H
@@ -31,10 +37,31 @@
 extern "C" {
 #endif
 
-/* The library version; the one place it is written (build files read it from here). */
-#define NPSHM_VERSION "0.1.0"
+/* ---- Versions ------------------------------------------------------------------------------ */
 
-/* Status codes. */
+/* The library version; the one place it is written (the build files read it from here). */
+#define NPSHM_VERSION_MAJOR 0
+#define NPSHM_VERSION_MINOR 1
+#define NPSHM_VERSION_PATCH 0
+
+/* The version as a number for #if: major * 10000 + minor * 100 + patch (0.1.0 is 100). */
+#define NPSHM_VERSION_NUMBER \
+    (NPSHM_VERSION_MAJOR * 10000 + NPSHM_VERSION_MINOR * 100 + NPSHM_VERSION_PATCH)
+
+/* The version as a string, "MAJOR.MINOR.PATCH", e.g. "0.1.0". */
+#define NPSHM__STR_(x) #x
+#define NPSHM__STR(x) NPSHM__STR_(x)
+#define NPSHM_VERSION \
+    NPSHM__STR(NPSHM_VERSION_MAJOR) "." NPSHM__STR(NPSHM_VERSION_MINOR) "." \
+    NPSHM__STR(NPSHM_VERSION_PATCH)
+
+/* The version of the library loaded at run time (which may be newer than the header a program
+ * was compiled with): the string, e.g. "0.1.0", static; and the number, as NPSHM_VERSION_NUMBER. */
+const char *npshm_version(void);
+int npshm_version_number(void);
+
+/* ---- Status codes -------------------------------------------------------------------------- */
+
 #define NPSHM_OK               0
 #define NPSHM_ERR_EXISTS      (-1) /* the name is taken (create without NPSHM_REPLACE) */
 #define NPSHM_ERR_NOT_FOUND   (-2) /* no array (or file) of that name */
@@ -45,30 +72,49 @@ extern "C" {
 #define NPSHM_ERR_PERMISSION  (-7) /* the operating system refused access: EACCES, EPERM */
 #define NPSHM_ERR_IO          (-8) /* any other operating-system failure; see npshm_last_errno() */
 
-/* Flags for npshm_create and npshm_attach. A flag the function does not take (NPSHM_READONLY for
- * create; NPSHM_REPLACE, NPSHM_FORTRAN or a mode for attach; any other bit) is NPSHM_ERR_INVALID. */
-#define NPSHM_READONLY  0x1u  /* attach: map the memory read-only */
-#define NPSHM_REPLACE   0x2u  /* create: replace an existing array of that name;
-                                 mappings of the old array stay valid */
-#define NPSHM_FORTRAN   0x4u  /* create: the data is laid out in Fortran order */
-#define NPSHM_HAS_MODE  0x8000u
-/* create: permission bits of the new array instead of the default 0600,
- * e.g. NPSHM_MODE(0660) to share it with the group. Only the permission bits
- * 0 to 0777 are valid: setuid, setgid, sticky or larger values are
- * NPSHM_ERR_INVALID (the macro passes them on, up to 0177777, for the library
- * to refuse; perm is evaluated twice). */
-#define NPSHM_MODE(perm) (NPSHM_HAS_MODE | (((unsigned)(perm) > 0xffffu ? 0xffffu : (unsigned)(perm)) << 16))
+/* The name of a status code, e.g. "NPSHM_ERR_EXISTS"; "unknown npshm status" for any other
+ * value. A static string. */
+const char *npshm_status_name(int status);
 
-/* Most dimensions an array may have (numpy's own limit). */
-#define NPSHM_MAX_NDIM 64
+/* ---- Flags and limits ---------------------------------------------------------------------- */
 
-/* msync flags (the Linux values of MS_ASYNC, MS_INVALIDATE, MS_SYNC). */
+/* Every flag, of every function. A function refuses, with NPSHM_ERR_INVALID, a flag it does not
+ * take (NPSHM_READONLY for create; NPSHM_REPLACE, NPSHM_FORTRAN or a mode for attach; any
+ * other bit); each function's comment lists those it takes. */
+#define NPSHM_READONLY       0x1u  /* attach, read_file: map the memory read-only */
+#define NPSHM_REPLACE        0x2u  /* create: replace an existing array of that name;
+                                      mappings of the old array stay valid */
+#define NPSHM_FORTRAN        0x4u  /* create, write_file_data: the data is in Fortran order */
+#define NPSHM_EXCLUSIVE      0x10u /* read_file: fail with NPSHM_ERR_EXISTS if the name exists,
+                                      instead of attaching to it */
+#define NPSHM_NPY            0x20u /* file format: numpy's .npy (numpy.save) */
+#define NPSHM_NPIO           0x40u /* file format: cdxcore.npio */
+/* read_file: take an existing array that belongs to another user (uid) as the result. Without it
+ * such an array is NPSHM_ERR_PERMISSION: anyone can create files in /dev/shm, and another user
+ * could have made one with the file's shape and dtype, and a mode that lets them write into it. */
+#define NPSHM_ACCEPT_FOREIGN 0x80u
+#define NPSHM_HAS_MODE       0x8000u
+/* create, read_file: permission bits of the new array instead of the default 0600, e.g.
+ * NPSHM_MODE(0660) to share it with the group. Only the permission bits 0 to 0777 are valid:
+ * setuid, setgid, sticky or larger values are NPSHM_ERR_INVALID (the macro passes them on, up to
+ * 0177777, for the library to refuse; perm is evaluated twice). */
+#define NPSHM_MODE(perm) \
+    (NPSHM_HAS_MODE | (((unsigned)(perm) > 0xffffu ? 0xffffu : (unsigned)(perm)) << 16))
+
+/* npshm_msync flags (the Linux values of MS_ASYNC, MS_INVALIDATE, MS_SYNC). */
 #define NPSHM_MS_ASYNC      1
 #define NPSHM_MS_INVALIDATE 2
 #define NPSHM_MS_SYNC       4
 
-/* An attached array: an opaque handle owned by the caller until
- * npshm_release(). */
+/* Most dimensions an array may have (numpy's own limit). */
+#define NPSHM_MAX_NDIM 64
+
+/* The longest header npshm_encode_file_header writes: a buffer of this size always suffices. */
+#define NPSHM_MAX_FILE_HEADER 66048
+
+/* ---- Creating an array --------------------------------------------------------------------- */
+
+/* An attached array: an opaque handle owned by the caller until npshm_release(). */
 typedef struct npshm_array npshm_array;
 
 /*
@@ -94,6 +140,24 @@ typedef struct npshm_array npshm_array;
 int npshm_create(const char *name, int ndim, const int64_t *shape, const char *dtype,
                  unsigned flags, npshm_array **out);
 
+/* Fills a new array's data for npshm_create_init: data is zero-filled, nbytes long. Return 0 to
+ * publish the array, or another value to abandon it (a positive one, which cannot be mistaken
+ * for an NPSHM_ERR_* code). */
+typedef int (*npshm_init_fn)(void *data, size_t nbytes, void *ctx);
+
+/*
+ * npshm_create_init - npshm_create, with the data filled by init(data, nbytes, ctx) before the
+ * array gets its name: no process can attach it (nor, with NPSHM_REPLACE, see the old array
+ * disappear) until it is filled, and a process killed while filling leaves nothing under the
+ * name. init runs in the calling thread and may call the library. If init returns nonzero,
+ * nothing is left behind, the old array (NPSHM_REPLACE) stays, and npshm_create_init returns
+ * init's value. Arguments and errors otherwise as npshm_create; init NULL is INVALID.
+ */
+int npshm_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype,
+                      unsigned flags, npshm_init_fn init, void *ctx, npshm_array **out);
+
+/* ---- Attaching an array -------------------------------------------------------------------- */
+
 /*
  * npshm_attach - attach to an existing array.
  *   flags  NPSHM_READONLY or 0.
@@ -118,6 +182,36 @@ int npshm_attach(const char *name, unsigned flags, npshm_array **out);
 int npshm_attach_expect(const char *name, unsigned flags, int ndim, const int64_t *shape,
                         const char *dtype, npshm_array **out);
 
+/* ---- Accessors of a handle ----------------------------------------------------------------- */
+
+/* Constant time, no system calls, valid until npshm_release(). Each accepts NULL and then
+ * returns the value in brackets (NULL or 0), without recording an error. */
+void *npshm_data(const npshm_array *array);            /* first byte of the data [NULL] */
+size_t npshm_nbytes(const npshm_array *array);         /* size of the data in bytes [0] */
+int npshm_ndim(const npshm_array *array);              /* number of dimensions [0] */
+const int64_t *npshm_shape(const npshm_array *array);  /* ndim sizes [NULL] */
+const char *npshm_dtype(const npshm_array *array);     /* .npy descriptor, e.g. "<f8" [NULL] */
+size_t npshm_itemsize(const npshm_array *array);       /* bytes per item [0] */
+int npshm_is_readonly(const npshm_array *array);       /* 1 if mapped read-only [0] */
+int npshm_is_fortran(const npshm_array *array);        /* 1 if in Fortran order [0] */
+const char *npshm_name(const npshm_array *array);      /* the name as given, without "/" or
+                                                          "shm://" [NULL] */
+
+/*
+ * Which array a handle maps, for telling it from another array that later took its name (a
+ * replace, or a delete and a new create): the creator and creation time from the array's header,
+ * as validated when it was mapped, and the device and inode of the file it maps (st_dev, st_ino),
+ * which no later file of the name shares while this one exists. Compare all four with what
+ * stat(2) and the header of the name's current file say. Constant time, no system calls; 0 for
+ * NULL.
+ */
+int64_t npshm_created_ns(const npshm_array *array);    /* nanoseconds since the Unix epoch [0] */
+int64_t npshm_creator_pid(const npshm_array *array);   /* in the creator's pid namespace [0] */
+uint64_t npshm_device(const npshm_array *array);       /* st_dev [0] */
+uint64_t npshm_inode(const npshm_array *array);        /* st_ino [0] */
+
+/* ---- Releasing and deleting ---------------------------------------------------------------- */
+
 /*
  * npshm_release - unmap the array and free the handle. Never deletes the
  * array. NULL is accepted and ignored (NPSHM_OK).
@@ -135,38 +229,7 @@ int npshm_release(npshm_array *array);
  * Errors: NOT_FOUND, INVALID, PERMISSION, IO. */
 int npshm_delete(const char *name);
 
-/* Accessors: constant time, no system calls, valid until npshm_release(). */
-void *npshm_data(const npshm_array *array);            /* first byte of the data */
-size_t npshm_nbytes(const npshm_array *array);         /* size of the data in bytes */
-int npshm_ndim(const npshm_array *array);
-const int64_t *npshm_shape(const npshm_array *array);  /* ndim sizes */
-const char *npshm_dtype(const npshm_array *array);     /* the .npy descriptor, e.g. "<f8" */
-size_t npshm_itemsize(const npshm_array *array);
-int npshm_is_readonly(const npshm_array *array);       /* 1 if mapped read-only */
-int npshm_is_fortran(const npshm_array *array);        /* 1 if in Fortran order */
-const char *npshm_name(const npshm_array *array);      /* the name as given, without "/" or "shm://" */
-
-/*
- * Which array a handle maps, for telling it from another array that later took its name (a
- * replace, or a delete and a new create): the creator and creation time from the array's header,
- * as validated when it was mapped, and the device and inode of the file it maps (st_dev, st_ino),
- * which no later file of the name shares while this one exists. Compare all four with what
- * stat(2) and the header of the name's current file say. Constant time, no system calls; 0 for
- * NULL.
- */
-int64_t npshm_created_ns(const npshm_array *array);    /* nanoseconds since the Unix epoch */
-int64_t npshm_creator_pid(const npshm_array *array);   /* in the creator's pid namespace */
-uint64_t npshm_device(const npshm_array *array);
-uint64_t npshm_inode(const npshm_array *array);
-
-/*
- * Memory control over the whole mapping: msync(2) with NPSHM_MS_* flags,
- * mlock(2) and munlock(2). Errors: INVALID, PERMISSION, NO_SPACE (mlock
- * limit, ENOMEM), IO.
- */
-int npshm_msync(const npshm_array *array, int flags);
-int npshm_mlock(const npshm_array *array);
-int npshm_munlock(const npshm_array *array);
+/* ---- Listing ------------------------------------------------------------------------------- */
 
 /* What npshm_list reports of one array. The pointers are valid only during
  * the callback. */
@@ -197,85 +260,38 @@ typedef int (*npshm_list_fn)(const npshm_info *info, void *ctx);
  */
 int npshm_list(npshm_list_fn fn, void *ctx);
 
-/* Message describing this thread's last failure ("" if none). Valid until the
- * thread's next failing call. */
-const char *npshm_last_error(void);
-
-/* errno of this thread's last failure if the operating system reported it,
- * else 0. */
-int npshm_last_errno(void);
-
-/* The name of a status code, e.g. "NPSHM_ERR_EXISTS"; "unknown npshm status" for any other value.
- * A static string. */
-const char *npshm_status_name(int status);
-
-/* Library version, e.g. "0.1.0". */
-const char *npshm_version(void);
-
-/*
- * npshm_clean_temporaries - remove what killed processes left behind.
- *   dir      the directory to clean: NULL for /dev/shm, or the directory of
- *            file:// arrays.
- *   removed  receives how many files were removed (may be NULL).
- * A process killed while it replaces an array (between naming the new array
- * temporarily and renaming it over the old one), or while it creates one
- * where O_TMPFILE is unavailable, leaves a complete but unreachable file
- * ".npshm-tmp-<pid>-<id>" (docs/FORMAT.md, "Creation"). This removes those
- * whose process <pid> no longer exists (judged in the caller's pid
- * namespace) and that are regular files of the caller's uid; those of live
- * processes and of other users stay. npshm_list never reports them.
- * Errors: INVALID, NOT_FOUND, PERMISSION, IO (the directory cannot be read).
- */
-int npshm_clean_temporaries(const char *dir, int *removed);
-
-/* Fills a new array's data for npshm_create_init: data is zero-filled, nbytes long. Return 0 to
- * publish the array, or another value to abandon it (a positive one, which cannot be mistaken for
- * an NPSHM_ERR_* code). */
-typedef int (*npshm_init_fn)(void *data, size_t nbytes, void *ctx);
-
-/*
- * npshm_create_init - npshm_create, with the data filled by init(data, nbytes, ctx) before the
- * array gets its name: no process can attach it (nor, with NPSHM_REPLACE, see the old array
- * disappear) until it is filled, and a process killed while filling leaves nothing under the
- * name. init runs in the calling thread and may call the library. If init returns nonzero, nothing
- * is left behind, the old array (NPSHM_REPLACE) stays, and npshm_create_init returns init's value.
- * Arguments and errors otherwise as npshm_create; init NULL is INVALID.
- */
-int npshm_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
-                      npshm_init_fn init, void *ctx, npshm_array **out);
-
-/* ---- Array files: npio (cdxcore.npio) and numpy's .npy ----------------------------------- */
-
-/* read_file flag: fail with NPSHM_ERR_EXISTS if the name exists, instead of attaching to it. */
-#define NPSHM_EXCLUSIVE 0x10u
-/* read_file flag: take an existing array that belongs to another user (uid) as the result. Without
- * it such an array is NPSHM_ERR_PERMISSION: anyone can create files in /dev/shm, and another user
- * could have made one with the file's shape and dtype, and a mode that lets them write into it. */
-#define NPSHM_ACCEPT_FOREIGN 0x80u
+/* ---- Array files: npio (cdxcore.npio) and numpy's .npy ------------------------------------- */
 
 /* Options and results of npshm_read_file_ex. Initialise it with NPSHM_READ_OPTIONS_INIT, which
  * sets size, and set what you need: a later version of the library may add fields at the end,
  * and reads only those that size covers, so a program keeps working with a newer library. */
 typedef struct npshm_read_options {
-    size_t size;                 /* sizeof(npshm_read_options) as the caller knows it: smaller than this
-                                    version's, or larger with nonzero bytes past this version's fields, is
-                                    NPSHM_ERR_INVALID */
-    int expect_shape;            /* nonzero: the array (and the file) must have ndim dimensions of shape */
+    /* sizeof(npshm_read_options) as the caller knows it: smaller than this version's, or larger
+     * with nonzero bytes past this version's fields, is NPSHM_ERR_INVALID */
+    size_t size;
+    /* nonzero: the array (and the file) must have ndim dimensions of shape */
+    int expect_shape;
     int ndim;
     const int64_t *shape;
-    const char *dtype;           /* the expected dtype (any spelling npshm_create takes), or NULL for any */
-    uint64_t offset;             /* where the array's record starts in the file (several arrays may follow
-                                    each other in one file); 0 for a file holding one array */
-    const volatile int *cancel;  /* if not NULL, a load (or a wait for another process's load) stops soon
-                                    after *cancel becomes nonzero: NPSHM_ERR_IO with errno EINTR, nothing
-                                    left behind. It may be set from a signal handler or another thread. Once
-                                    the array is published it is too late: the call returns it, NPSHM_OK. */
-    int64_t timeout_ms;          /* how long to wait for another process's load of the name: 0 (the
-                                    default) or -1 without limit, else at most that many milliseconds, then
-                                    NPSHM_ERR_IO with errno ETIMEDOUT, the message naming the lock file and
-                                    the pid holding it. The load itself, once begun, is not limited. */
-    int attached;                /* out: 1 if an existing array was attached, 0 if this call loaded the file */
-    uint64_t end;                /* out: the offset just past the array's record, 0 if the file was not read */
+    /* the expected dtype (any spelling npshm_create takes), or NULL for any */
+    const char *dtype;
+    /* where the array's record starts in the file (several arrays may follow each other in one
+     * file); 0 for a file holding one array */
+    uint64_t offset;
+    /* if not NULL, a load (or a wait for another process's load) stops soon after *cancel
+     * becomes nonzero: NPSHM_ERR_IO with errno EINTR, nothing left behind. It may be set from a
+     * signal handler or another thread. Once the array is published it is too late: the call
+     * returns it, NPSHM_OK. */
+    const volatile int *cancel;
+    /* how long to wait for another process's load of the name: 0 (the default) or -1 without
+     * limit, else at most that many milliseconds, then NPSHM_ERR_IO with errno ETIMEDOUT, the
+     * message naming the lock file and the pid holding it. The load itself, once begun, is not
+     * limited. */
+    int64_t timeout_ms;
+    /* out: 1 if an existing array was attached, 0 if this call loaded the file */
+    int attached;
+    /* out: the offset just past the array's record, 0 if the file was not read */
+    uint64_t end;
 } npshm_read_options;
 
 /* An npshm_read_options with size set and everything else zero. */
@@ -302,51 +318,42 @@ typedef struct npshm_read_options {
  * it for reading.
  * Errors, none of which leaves an array or a temporary file behind:
  *   NOT_FOUND  no such file (or no file:// directory);
- *   FORMAT     the file is truncated (npshm_last_errno() == ENODATA; Python raises EOFError) or its
- *              header is corrupt or unsupported (errno 0; Python raises ValueError);
+ *   FORMAT     the file is truncated (npshm_last_errno() == ENODATA; Python raises EOFError) or
+ *              its header is corrupt or unsupported (errno 0; Python raises ValueError);
  *   MISMATCH   the existing array differs from the file or from the expectations of
  *              npshm_read_file_ex;
  *   EXISTS     (NPSHM_EXCLUSIVE) the name exists;
- *   PERMISSION the existing array, or the lock file, belongs to another uid (the message names it),
- *              or the lock file is a symlink or not a regular file;
- *   INVALID    (also: path is not a regular file), NO_SPACE, IO (EINTR: cancelled; ETIMEDOUT: the
- *              wait for another process's load passed timeout_ms).
+ *   PERMISSION the existing array, or the lock file, belongs to another uid (the message names
+ *              it), or the lock file is a symlink or not a regular file;
+ *   INVALID    (also: path is not a regular file), NO_SPACE, IO (EINTR: cancelled; ETIMEDOUT:
+ *              the wait for another process's load passed timeout_ms).
  */
 int npshm_read_file(const char *path, const char *name, unsigned flags, npshm_array **out);
 
 /* npshm_read_file with options (may be NULL). With both an expected shape and dtype, an existing
- * array is attached without opening the file (as cdxcore does); otherwise the file's header is read
- * first. */
-int npshm_read_file_ex(const char *path, const char *name, unsigned flags, npshm_read_options *opts,
-                       npshm_array **out);
+ * array is attached without opening the file (as cdxcore does); otherwise the file's header is
+ * read first. */
+int npshm_read_file_ex(const char *path, const char *name, unsigned flags,
+                       npshm_read_options *opts, npshm_array **out);
 
 /*
- * npshm_write_file - write an array to the file path: .npy (numpy.save's exact bytes) if path ends
- * in ".npy", else npio (what cdxcore.npio.to_file writes). The file appears complete or not at all:
- * it is written unnamed (or under a temporary name .npshm-tmp-<pid>-..., which
+ * npshm_write_file - write an array to the file path: .npy (numpy.save's exact bytes) if path
+ * ends in ".npy", else npio (what cdxcore.npio.to_file writes). The file appears complete or not
+ * at all: it is written unnamed (or under a temporary name .npshm-tmp-<pid>-..., which
  * npshm_clean_temporaries removes once its writer is dead) and renamed over path, with mode 0666
- * less the umask. npio holds only bool, int8..int64, uint16..uint64, float16..float64, complex64,
- * complex128 and unit-less datetime64/timedelta64, in little-endian C order: another dtype, or a
- * Fortran-order array of more than one non-trivial dimension, is INVALID (write .npy instead).
+ * less the umask. npio holds only bool, int8..int64, uint16..uint64, float16..float64,
+ * complex64, complex128 and unit-less datetime64/timedelta64, in little-endian C order: another
+ * dtype, or a Fortran-order array of more than one non-trivial dimension, is INVALID (write .npy
+ * instead).
  * Errors: INVALID (also a NULL or empty path, a NULL array), NOT_FOUND (no such directory),
  * NO_SPACE, PERMISSION, IO.
  */
 int npshm_write_file(const char *path, const npshm_array *array);
 
-/* ---- Array files and the caller's memory: npshm's codec without a shared array ------------ */
-
-/* File formats: flags of npshm_write_file_data and npshm_encode_file_header, and the format
- * npshm_read_file_data reports. */
-#define NPSHM_NPY  0x20u /* numpy's .npy (numpy.save) */
-#define NPSHM_NPIO 0x40u /* cdxcore.npio */
-
 /* npshm_file_format - the format npshm_write_file, and npshm_write_file_data without a format
  * flag, write to path: NPSHM_NPY if path ends in ".npy", else NPSHM_NPIO (NULL included). For
  * callers that lay out their data for the format (npio holds C order only). */
 unsigned npshm_file_format(const char *path);
-
-/* The longest header npshm_encode_file_header writes: a buffer of this size always suffices. */
-#define NPSHM_MAX_FILE_HEADER 66048
 
 /*
  * npshm_write_file_data - write an array held in the caller's memory to the file path, as
@@ -355,8 +362,8 @@ unsigned npshm_file_format(const char *path);
  *          may be NULL if that is 0.
  *   ndim   0 .. NPSHM_MAX_NDIM; shape holds ndim sizes >= 0 (NULL if ndim is 0).
  *   dtype  any spelling npshm_create takes.
- *   flags  NPSHM_FORTRAN; NPSHM_NPY or NPSHM_NPIO to choose the format, or neither to choose it by
- *          the path as npshm_write_file does.
+ *   flags  NPSHM_FORTRAN; NPSHM_NPY or NPSHM_NPIO to choose the format, or neither to choose it
+ *          by the path as npshm_write_file does.
  * Shapes and dtypes are checked as npshm_create checks them, before any file is made.
  * Errors: INVALID, NOT_FOUND (no such directory), NO_SPACE, PERMISSION, IO.
  */
@@ -375,9 +382,9 @@ typedef struct npshm_file_info {
     int fortran;          /* 1 if the data is in Fortran order */
 } npshm_file_info;
 
-/* Gives npshm_read_file_data the memory to read an array into: set *data to info->nbytes writable
- * bytes (anything, NULL included, if that is 0) and return 0, or return a positive value to stop
- * (npshm_read_file_data then returns that value and reads nothing). */
+/* Gives npshm_read_file_data the memory to read an array into: set *data to info->nbytes
+ * writable bytes (anything, NULL included, if that is 0) and return 0, or return a positive
+ * value to stop (npshm_read_file_data then returns that value and reads nothing). */
 typedef int (*npshm_alloc_fn)(const npshm_file_info *info, void **data, void *ctx);
 
 /*
@@ -386,15 +393,15 @@ typedef int (*npshm_alloc_fn)(const npshm_file_info *info, void **data, void *ct
  *   path    an npio or .npy file, recognised by its first bytes, as npshm_read_file reads it.
  *   offset  where the array's record starts in the file; 0 for a file holding one array.
  *   alloc   called once, in the calling thread, with the decoded header, only after the file is
- *           known to hold all the data the header describes: a damaged file is refused before any
- *           memory is asked for. It may call the library.
+ *           known to hold all the data the header describes: a damaged file is refused before
+ *           any memory is asked for. It may call the library.
  *   end     receives the offset just past the record (may be NULL; 0 on failure).
  * The file is opened once, and the header and the data are read from that one descriptor: a file
  * renamed over path meanwhile cannot mix two files. A file shortened in place meanwhile is FORMAT
- * with errno ENODATA, the memory then holding part of the data; a file rewritten in place while it
- * is read may give mixed data, as with any reader.
- * Errors: NOT_FOUND, FORMAT (ENODATA: truncated; Python raises EOFError), INVALID, PERMISSION, IO,
- * or alloc's own nonzero value.
+ * with errno ENODATA, the memory then holding part of the data; a file rewritten in place while
+ * it is read may give mixed data, as with any reader.
+ * Errors: NOT_FOUND, FORMAT (ENODATA: truncated; Python raises EOFError), INVALID, PERMISSION,
+ * IO, or alloc's own nonzero value.
  */
 int npshm_read_file_data(const char *path, uint64_t offset, npshm_alloc_fn alloc, void *ctx,
                          uint64_t *end);
@@ -409,8 +416,47 @@ int npshm_read_file_data(const char *path, uint64_t offset, npshm_alloc_fn alloc
  * Arguments otherwise as npshm_write_file_data.
  * Errors: INVALID.
  */
-int npshm_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *shape, const char *dtype,
-                             unsigned flags, size_t *len);
+int npshm_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *shape,
+                             const char *dtype, unsigned flags, size_t *len);
+
+/* ---- Cleaning up after killed processes ---------------------------------------------------- */
+
+/*
+ * npshm_clean_temporaries - remove what killed processes left behind.
+ *   dir      the directory to clean: NULL for /dev/shm, or the directory of
+ *            file:// arrays.
+ *   removed  receives how many files were removed (may be NULL).
+ * A process killed while it replaces an array (between naming the new array
+ * temporarily and renaming it over the old one), or while it creates one
+ * where O_TMPFILE is unavailable, leaves a complete but unreachable file
+ * ".npshm-tmp-<pid>-<id>" (docs/FORMAT.md, "Creation"). This removes those
+ * whose process <pid> no longer exists (judged in the caller's pid
+ * namespace) and that are regular files of the caller's uid; those of live
+ * processes and of other users stay. npshm_list never reports them.
+ * Errors: INVALID, NOT_FOUND, PERMISSION, IO (the directory cannot be read).
+ */
+int npshm_clean_temporaries(const char *dir, int *removed);
+
+/* ---- msync and mlock ----------------------------------------------------------------------- */
+
+/*
+ * Memory control over the whole mapping: msync(2) with NPSHM_MS_* flags,
+ * mlock(2) and munlock(2). Errors: INVALID (also a NULL array), PERMISSION,
+ * NO_SPACE (mlock limit, ENOMEM), IO.
+ */
+int npshm_msync(const npshm_array *array, int flags);
+int npshm_mlock(const npshm_array *array);
+int npshm_munlock(const npshm_array *array);
+
+/* ---- The last error ------------------------------------------------------------------------ */
+
+/* Message describing this thread's last failure ("" if none). Valid until the
+ * thread's next failing call. */
+const char *npshm_last_error(void);
+
+/* errno of this thread's last failure if the operating system reported it,
+ * else 0. */
+int npshm_last_errno(void);
 
 #ifdef __cplusplus
 }

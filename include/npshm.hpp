@@ -61,6 +61,11 @@
 
 namespace npshm {
 
+/* The version of the library loaded at run time, e.g. "0.1.0", and as a number (major * 10000 +
+ * minor * 100 + patch, as NPSHM_VERSION_NUMBER is for the header compiled against). */
+inline std::string version() { return npshm_version(); }
+inline int version_number() noexcept { return npshm_version_number(); }
+
 /* The name of a status code: "NPSHM_OK", "NPSHM_ERR_EXISTS", ... */
 inline const char *code_name(int code) noexcept { return npshm_status_name(code); }
 
@@ -122,9 +127,6 @@ inline std::size_t count(const std::vector<std::int64_t> &shape) noexcept {
 
 /* The errno of this thread's last failure (see npshm_last_errno()). */
 inline int last_errno() noexcept { return npshm_last_errno(); }
-
-/* The library version, e.g. "0.1.0". */
-inline std::string version() { return npshm_version(); }
 
 /* Options of array::read_file (npshm_read_file_ex); the defaults attach an existing array of the
  * name or load the file into a new one. */

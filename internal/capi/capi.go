@@ -17,21 +17,21 @@ import (
 	"github.com/npshm/npshm/internal/core"
 )
 
-// Flags, as in include/npshm.h (a test checks that they agree).
+// Flags, as in include/npshm.h: internal/core/spec.go is their one source.
 const (
-	FlagReadOnly = 0x1
-	FlagReplace  = 0x2
-	FlagFortran  = 0x4
-	FlagHasMode  = 0x8000
-	modeShift    = 16
-	modeMask     = 0xffff << modeShift // NPSHM_MODE passes every bit up to 0177777, for the core to refuse
-	createFlags  = FlagReplace | FlagFortran | FlagHasMode | modeMask
-	attachFlags  = FlagReadOnly
+	FlagReadOnly = core.FlagReadOnly
+	FlagReplace  = core.FlagReplace
+	FlagFortran  = core.FlagFortranArg
+	FlagHasMode  = core.FlagHasMode
+	modeShift    = core.ModeShift
+	modeMask     = core.ModeMask
+	createFlags  = core.CreateFlags
+	attachFlags  = core.AttachFlags
 )
 
 const (
-	maxName  = len("file://") + core.MaxPath + 1
-	maxDtype = 2 * core.MaxDescr
+	maxName  = core.MaxNameArg
+	maxDtype = core.MaxDtypeArg
 )
 
 // cbytes returns the C string at p without its NUL, or ok=false if p is NULL or the string is

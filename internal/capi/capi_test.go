@@ -273,7 +273,7 @@ func TestConstantsMatchHeader(t *testing.T) {
 	}
 	defines := map[string]string{}
 	re := regexp.MustCompile(`(?m)^#define\s+(NPSHM_\w+)(\([^)]*\))?\s+(.*?)\s*(/\*.*)?$`)
-	for _, m := range re.FindAllStringSubmatch(string(text), -1) {
+	for _, m := range re.FindAllStringSubmatch(strings.ReplaceAll(string(text), "\\\n", ""), -1) {
 		defines[m[1]+m[2]] = m[3]
 	}
 	num := func(name string) int64 {
@@ -334,7 +334,8 @@ func TestConstantsMatchHeader(t *testing.T) {
 		t.Errorf("NPSHM_MODE(perm) is %q in npshm.h; Go decodes %q", mode, want)
 	}
 	// The version, if the Go package states one.
-	version := defines["NPSHM_VERSION"]
+	version := fmt.Sprintf("%q", fmt.Sprintf("%d.%d.%d", num("NPSHM_VERSION_MAJOR"), num("NPSHM_VERSION_MINOR"),
+		num("NPSHM_VERSION_PATCH")))
 	goVersion := ""
 	files, _ := filepath.Glob("../../*.go")
 	for _, f := range files {

@@ -14,14 +14,14 @@ import (
 // and the file's data is copied by C threads (cshim/fill.c). The C twin's filedata.c checks the
 // arguments in the same order, with the same messages.
 
-// Flags of the file functions, as in include/npshm.h.
+// Flags of the file functions, as in include/npshm.h (internal/core/spec.go).
 const (
-	FlagExclusive     = 0x10
-	FlagNpy           = 0x20
-	FlagNpio          = 0x40
-	FlagAcceptForeign = 0x80
-	readFlags         = FlagReadOnly | FlagExclusive | FlagAcceptForeign | FlagHasMode | modeMask
-	dataFlags         = FlagFortran | FlagNpy | FlagNpio
+	FlagExclusive     = core.FlagExclusive
+	FlagNpy           = core.FlagNpy
+	FlagNpio          = core.FlagNpio
+	FlagAcceptForeign = core.FlagAcceptForeign
+	readFlags         = core.ReadFlags
+	dataFlags         = core.DataFlags
 )
 
 func init() {
@@ -141,11 +141,10 @@ func ReadFile(path, name unsafe.Pointer, flags uint32, opts *ReadOptions, out *u
 	}
 	h := newHandle(m, &s.Hdr, t.Display)
 	if h == nil {
+		// The array is published and stays: deleting it by name could remove another process's
+		// array made since, and the load itself succeeded for anyone who attaches.
 		core.Unmap(m)
-		if !res.Attached {
-			core.Delete(s, nameB)
-		}
-		return fail(outOfMemory, op, nameB)
+		return fail(loadedOutOfMemory, op, nameB)
 	}
 	*out = h
 	return 0

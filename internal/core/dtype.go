@@ -587,91 +587,30 @@ func parseDecimal(s []byte) (int64, bool) {
 }
 
 func isObjectDtype(s []byte) bool {
-	switch string(s) {
-	case "O", "|O", "<O", ">O", "=O", "O8", "|O8", "<O8", ">O8", "object", "object_", "object0":
-		return true
+	for _, o := range objectDtypes {
+		if string(s) == o {
+			return true
+		}
 	}
 	return false
 }
 
 // charCode maps numpy's one-character type codes (as on 64-bit Linux) to kind and size.
 func charCode(c byte) (kind byte, size int64, ok bool) {
-	switch c {
-	case '?':
-		return 'b', 1, true
-	case 'b':
-		return 'i', 1, true
-	case 'B':
-		return 'u', 1, true
-	case 'h':
-		return 'i', 2, true
-	case 'H':
-		return 'u', 2, true
-	case 'i':
-		return 'i', 4, true
-	case 'I':
-		return 'u', 4, true
-	case 'l', 'q', 'p':
-		return 'i', 8, true
-	case 'L', 'Q', 'P':
-		return 'u', 8, true
-	case 'e':
-		return 'f', 2, true
-	case 'f':
-		return 'f', 4, true
-	case 'd':
-		return 'f', 8, true
-	case 'g':
-		return 'f', 16, true
-	case 'F':
-		return 'c', 8, true
-	case 'D':
-		return 'c', 16, true
-	case 'G':
-		return 'c', 32, true
-	case 'M':
-		return 'M', 8, true
-	case 'm':
-		return 'm', 8, true
+	for _, t := range dtypeCharCodes {
+		if t.code == c {
+			return t.kind, t.size, true
+		}
 	}
 	return 0, 0, false
 }
 
 // lookupAlias maps numpy's type names to kind and size.
 func lookupAlias(s []byte) (kind byte, size int64, ok bool) {
-	switch string(s) {
-	case "bool", "bool_", "bool8":
-		return 'b', 1, true
-	case "int8", "byte":
-		return 'i', 1, true
-	case "int16", "short":
-		return 'i', 2, true
-	case "int32", "intc":
-		return 'i', 4, true
-	case "int64", "int", "int_", "intp", "long", "longlong":
-		return 'i', 8, true
-	case "uint8", "ubyte":
-		return 'u', 1, true
-	case "uint16", "ushort":
-		return 'u', 2, true
-	case "uint32", "uintc":
-		return 'u', 4, true
-	case "uint64", "uint", "uintp", "ulong", "ulonglong":
-		return 'u', 8, true
-	case "float16", "half":
-		return 'f', 2, true
-	case "float32", "single":
-		return 'f', 4, true
-	case "float64", "float", "double", "float_":
-		return 'f', 8, true
-	case "float128", "longdouble":
-		return 'f', 16, true
-	case "complex64", "csingle":
-		return 'c', 8, true
-	case "complex128", "complex", "cdouble", "complex_":
-		return 'c', 16, true
-	case "complex256", "clongdouble":
-		return 'c', 32, true
+	for _, t := range dtypeAliases {
+		if string(s) == t.name {
+			return t.kind, t.size, true
+		}
 	}
 	return 0, 0, false
 }
@@ -711,9 +650,10 @@ func validDatetimeUnit(u []byte) bool {
 	if i > 9 || (i > 0 && u[0] == '0') {
 		return false
 	}
-	switch string(u[i:]) {
-	case "Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as":
-		return true
+	for _, unit := range datetimeUnits {
+		if string(u[i:]) == unit {
+			return true
+		}
 	}
 	return false
 }

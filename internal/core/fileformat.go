@@ -49,12 +49,6 @@ const npyMagic = "\x93NUMPY"
 // npioMaxHeader is the longest npio header a reader accepts: 64 dimensions.
 const npioMaxHeader = 8 + 8*MaxNdim
 
-// npioDescr maps an npio dtype code to its canonical descriptor. npio stores datetime64 and
-// timedelta64 without a unit: they read as the generic unit, which is the dtype cdxcore's own
-// header decoder gives them.
-var npioDescr = [...]string{"|b1", "|i1", "<i2", "<i4", "<i8", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8",
-	"<c8", "<c16", "<M8", "<m8"}
-
 // NpioCode returns the npio dtype code of a canonical descriptor, or -1 if npio cannot store it.
 func NpioCode(descr []byte) int {
 	for i, d := range npioDescr {

@@ -26,29 +26,12 @@ const (
 	ErrIO         Code = -8
 )
 
-// String names the code as the C header does.
+// String names the code as the C header does (npshm_status_name).
 func (c Code) String() string {
-	switch c {
-	case OK:
-		return "NPSHM_OK"
-	case ErrExists:
-		return "NPSHM_ERR_EXISTS"
-	case ErrNotFound:
-		return "NPSHM_ERR_NOT_FOUND"
-	case ErrInvalid:
-		return "NPSHM_ERR_INVALID"
-	case ErrNoSpace:
-		return "NPSHM_ERR_NO_SPACE"
-	case ErrFormat:
-		return "NPSHM_ERR_FORMAT"
-	case ErrMismatch:
-		return "NPSHM_ERR_MISMATCH"
-	case ErrPermission:
-		return "NPSHM_ERR_PERMISSION"
-	case ErrIO:
-		return "NPSHM_ERR_IO"
+	if c <= 0 && int(-c) < len(codeNames) {
+		return codeNames[-c]
 	}
-	return "NPSHM_ERR_UNKNOWN"
+	return unknownCodeName
 }
 
 // Status is the outcome of an operation. Msg is always a constant string, so that a Status can be
@@ -94,20 +77,7 @@ func CheckMode(mode uint32) Status {
 
 // sysFail turns an errno from a system call into a Status with the matching code.
 func sysFail(errno syscall.Errno, msg string) Status {
-	code := ErrIO
-	switch errno {
-	case syscall.EEXIST:
-		code = ErrExists
-	case syscall.ENOENT, syscall.ENOTDIR:
-		code = ErrNotFound
-	case syscall.ENOSPC, syscall.EDQUOT:
-		code = ErrNoSpace
-	case syscall.EACCES, syscall.EPERM, syscall.EROFS:
-		code = ErrPermission
-	case syscall.ENAMETOOLONG, syscall.EISDIR:
-		code = ErrInvalid
-	}
-	return Status{Code: code, Errno: errno, Msg: msg}
+	return Status{Code: codeOfErrno(errno), Errno: errno, Msg: msg}
 }
 
 // AppendMessage appends "op("name"): msg[ num][: strerror]" to dst without growing it beyond its

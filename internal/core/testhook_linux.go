@@ -22,9 +22,6 @@ const (
 	pauseWrite         // a file write: the new file is half written, not yet named
 )
 
-// pauseNames are the values of NPSHM_TEST_PAUSE, indexed by point.
-var pauseNames = [...]string{"", "create-publish", "replace-rename", "load", "write"}
-
 var pauseAt int32
 
 func init() { pauseAt = pausePointOf(os.Getenv("NPSHM_TEST_PAUSE")) }

@@ -21,7 +21,7 @@ import (
 //
 //	go test ./internal/core -run TestVectors -update
 
-var update = flag.Bool("update", false, "rewrite tests/vectors from the definitions in vectors_test.go")
+var update = flag.Bool("update", false, "rewrite tests/vectors from the definitions in vectors_test.go, and internal/ctwin/spec.[ch] from spec.go")
 
 const (
 	vectorDir = "../../tests/vectors"

@@ -17,23 +17,14 @@
 
 #pragma GCC visibility push(hidden)
 
-/* ---- limits and format constants (docs/FORMAT.md; internal/core/header.go) ---- */
+/* ---- the constants and tables shared with the core, generated from internal/core/spec.go ---- */
 
-#define MAX_DESCR 65536
-#define MAX_PATH_LEN 4095
-#define MAX_NAME_ARG (7 + MAX_PATH_LEN + 1) /* longest name argument: "file://" and a path (capi's maxName) */
-#define MAX_DTYPE_ARG (2 * MAX_DESCR)       /* longest dtype argument (capi's maxDtype) */
+#include "spec.h"
+
 
 /* A string argument the entry points refuse as internal/capi's cbytes does: NULL, or longer than
  * limit bytes (read no further than limit + 1). */
 static inline int bad_arg(const char *s, size_t limit) { return s == NULL || strnlen(s, limit + 1) > limit; }
-#define MAX_SHM_NAME 255
-#define FIXED_HEADER 64
-#define MAX_HEADER (FIXED_HEADER + 8 * NPSHM_MAX_NDIM + MAX_DESCR + 4)
-#define DATA_ALIGN 4096
-#define MAX_NBYTES (1ULL << 56)
-#define TEMP_PREFIX ".npshm-tmp-"
-#define FLAG_FORTRAN 1
 
 /* ---- the entry points: include/npshm.h's functions in a forked child, with the same arguments
  * (npshm_create_init's init NULL is npshm_create; attach's expect 0 is npshm_attach) ---- */
@@ -111,21 +102,12 @@ static inline status st_path(int code, int errnum, const char *msg, const char *
                 .msg2 = msg2};
     return s;
 }
-/* The mode flags of create and read_file: bits 16 to 31 (NPSHM_MODE), and whether they are valid
- * (internal/core's CheckMode and capi's flag checks). */
-#define MODE_BITS (0xffffu << 16)
+/* Whether the mode flags of create and read_file (MODE_BITS) are valid (internal/core's CheckMode
+ * and capi's flag checks). */
 status npshm__check_mode(unsigned flags); /* status.c */
-/* A failed system call: the code its errno maps to (internal/core, errnoStatus). */
+/* A failed system call: the code its errno maps to (internal/core's sysFail). */
 static inline status st_sys(int errnum, const char *msg) {
-    int code = NPSHM_ERR_IO;
-    switch (errnum) {
-    case EEXIST: code = NPSHM_ERR_EXISTS; break;
-    case ENOENT: case ENOTDIR: code = NPSHM_ERR_NOT_FOUND; break;
-    case ENOSPC: case EDQUOT: code = NPSHM_ERR_NO_SPACE; break;
-    case EACCES: case EPERM: case EROFS: code = NPSHM_ERR_PERMISSION; break;
-    case ENAMETOOLONG: case EISDIR: code = NPSHM_ERR_INVALID; break;
-    }
-    return st_errno(code, errnum, msg);
+    return st_errno(npshm__code_of_errno(errnum), errnum, msg);
 }
 
 /* A truncated file: FORMAT with ENODATA, which the differential tests read as "eof". */
@@ -223,8 +205,9 @@ typedef struct segment {
 
 /* A fresh temporary name .npshm-tmp-<pid>-<16 random hex digits> in dir (which ends in '/'). */
 void npshm__temp_name(char *buf, size_t cap, const char *dir);
-/* npshm_attach that also reports the uid owning the segment (for read_file's foreign check). */
-int npshm__c_attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner);
+/* npshm_attach's work, which also gives the uid owning the segment (for read_file's foreign
+ * check); the caller reports a failure under its own name. */
+status npshm__attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner);
 /* Builds a new segment for t as npshm_create does: completes h (the caller sets flags, ndim, shape,
  * itemsize, descr, descr_len and data_nbytes), encodes it into hbuf, creates an unnamed file in t's
  * directory (or one with a temporary name), applies the mode in flags, reserves and maps the

@@ -5,8 +5,6 @@
 
 #include "ctwin.h"
 
-#define MAX_ITEMSIZE 2147483647LL /* numpy's: a dtype's size fits in a C int */
-#define MAX_DEPTH 16
 
 /* ---- dtype descriptors (internal/core/dtype.go) ---- */
 
@@ -36,55 +34,24 @@ static int expect(parser *p, char c) { skip_space(p); if (at(p) != c) return 0; 
 static int eq(const char *s, size_t n, const char *lit) { return strlen(lit) == n && memcmp(s, lit, n) == 0; }
 
 static int is_object(const char *s, size_t n) {
-    static const char *const names[] = {"O", "|O", "<O", ">O", "=O", "O8", "|O8", "<O8", ">O8",
-                                        "object", "object_", "object0"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if (eq(s, n, names[i])) return 1;
+    for (size_t i = 0; i < OBJECT_DTYPES; i++)
+        if (eq(s, n, npshm__object_dtypes[i])) return 1;
+    return 0;
+}
+
+/* The kind and size of a simple dtype from a table of spec.h. */
+static int lookup(const dtype_kind *table, size_t len, const char *s, size_t n, char *kind, long long *size) {
+    for (size_t i = 0; i < len; i++)
+        if (eq(s, n, table[i].name)) { *kind = table[i].kind; *size = table[i].size; return 1; }
     return 0;
 }
 
 static int char_code(char c, char *kind, long long *size) {
-    switch (c) {
-    case '?': *kind = 'b'; *size = 1; return 1;
-    case 'b': *kind = 'i'; *size = 1; return 1;
-    case 'B': *kind = 'u'; *size = 1; return 1;
-    case 'h': *kind = 'i'; *size = 2; return 1;
-    case 'H': *kind = 'u'; *size = 2; return 1;
-    case 'i': *kind = 'i'; *size = 4; return 1;
-    case 'I': *kind = 'u'; *size = 4; return 1;
-    case 'l': case 'q': case 'p': *kind = 'i'; *size = 8; return 1;
-    case 'L': case 'Q': case 'P': *kind = 'u'; *size = 8; return 1;
-    case 'e': *kind = 'f'; *size = 2; return 1;
-    case 'f': *kind = 'f'; *size = 4; return 1;
-    case 'd': *kind = 'f'; *size = 8; return 1;
-    case 'g': *kind = 'f'; *size = 16; return 1;
-    case 'F': *kind = 'c'; *size = 8; return 1;
-    case 'D': *kind = 'c'; *size = 16; return 1;
-    case 'G': *kind = 'c'; *size = 32; return 1;
-    case 'M': *kind = 'M'; *size = 8; return 1;
-    case 'm': *kind = 'm'; *size = 8; return 1;
-    }
-    return 0;
+    return lookup(npshm__dtype_char_codes, DTYPE_CHAR_CODES, &c, 1, kind, size);
 }
 
 static int alias(const char *s, size_t n, char *kind, long long *size) {
-    static const struct { const char *name; char kind; int size; } table[] = {
-        {"bool", 'b', 1}, {"bool_", 'b', 1}, {"bool8", 'b', 1},
-        {"int8", 'i', 1}, {"byte", 'i', 1}, {"int16", 'i', 2}, {"short", 'i', 2},
-        {"int32", 'i', 4}, {"intc", 'i', 4}, {"int64", 'i', 8}, {"int", 'i', 8}, {"int_", 'i', 8},
-        {"intp", 'i', 8}, {"long", 'i', 8}, {"longlong", 'i', 8},
-        {"uint8", 'u', 1}, {"ubyte", 'u', 1}, {"uint16", 'u', 2}, {"ushort", 'u', 2},
-        {"uint32", 'u', 4}, {"uintc", 'u', 4}, {"uint64", 'u', 8}, {"uint", 'u', 8},
-        {"uintp", 'u', 8}, {"ulong", 'u', 8}, {"ulonglong", 'u', 8},
-        {"float16", 'f', 2}, {"half", 'f', 2}, {"float32", 'f', 4}, {"single", 'f', 4},
-        {"float64", 'f', 8}, {"float", 'f', 8}, {"double", 'f', 8}, {"float_", 'f', 8},
-        {"float128", 'f', 16}, {"longdouble", 'f', 16},
-        {"complex64", 'c', 8}, {"csingle", 'c', 8}, {"complex128", 'c', 16}, {"complex", 'c', 16},
-        {"cdouble", 'c', 16}, {"complex_", 'c', 16}, {"complex256", 'c', 32}, {"clongdouble", 'c', 32},
-    };
-    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
-        if (eq(s, n, table[i].name)) { *kind = table[i].kind; *size = table[i].size; return 1; }
-    return 0;
+    return lookup(npshm__dtype_aliases, DTYPE_ALIASES, s, n, kind, size);
 }
 
 static int valid_unit(const char *u, size_t n) {
@@ -93,9 +60,8 @@ static int valid_unit(const char *u, size_t n) {
     size_t i = 0;
     while (i < n && u[i] >= '0' && u[i] <= '9') i++;
     if (i > 9 || (i > 0 && u[0] == '0')) return 0;
-    static const char *const units[] = {"Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as"};
-    for (size_t k = 0; k < sizeof units / sizeof *units; k++)
-        if (eq(u + i, n - i, units[k])) return 1;
+    for (size_t k = 0; k < DATETIME_UNITS; k++)
+        if (eq(u + i, n - i, npshm__datetime_units[k])) return 1;
     return 0;
 }
 

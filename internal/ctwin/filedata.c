@@ -11,7 +11,6 @@
 
 #include "ctwin.h"
 
-#define DATA_FLAGS (NPSHM_FORTRAN | NPSHM_NPY | NPSHM_NPIO)
 
 /* ---- arguments (internal/capi/files.go) ---- */
 

@@ -7,19 +7,11 @@
 
 #include "ctwin.h"
 
-#define NPIO_MAX_HEADER (8 + 8 * NPSHM_MAX_NDIM)
-#define GROWTH_DIGITS 21
-
 /* ---- headers (internal/core/fileformat.go) ---- */
-
-static const char *const npio_descr[] = {"|b1", "|i1", "<i2", "<i4", "<i8", "<u2", "<u4", "<u8", "<f2", "<f4",
-                                         "<f8", "<c8", "<c16", "<M8", "<m8"};
-#define NPIO_CODES ((int)(sizeof npio_descr / sizeof *npio_descr))
-static const int npio_size[] = {1, 1, 2, 4, 8, 2, 4, 8, 2, 4, 8, 8, 16, 8, 8};
 
 static int npio_code(const char *descr) {
     for (int i = 0; i < NPIO_CODES; i++)
-        if (strcmp(descr, npio_descr[i]) == 0) return i;
+        if (strcmp(descr, npshm__npio_descr[i]) == 0) return i;
     return -1;
 }
 
@@ -57,8 +49,8 @@ static status decode_npio(const unsigned char *buf, size_t len, uint64_t avail, 
         if (d > (1ULL << 62)) return st_fail(NPSHM_ERR_FORMAT, "corrupt npio header: dimension too large");
         fh->shape[i] = (int64_t)d;
     }
-    strcpy(canon, npio_descr[code]);
-    fh->itemsize = (uint64_t)npio_size[code];
+    strcpy(canon, npshm__npio_descr[code]);
+    fh->itemsize = (uint64_t)npshm__npio_size[code];
     fh->header_len = total;
     return finish(fh, avail);
 }
@@ -157,10 +149,8 @@ static status np_shape(npy_parser *p, fheader *fh) {
 }
 
 static int is_object_text(const unsigned char *s, size_t n) {
-    static const char *const names[] = {"O", "|O", "<O", ">O", "=O", "O8", "|O8", "<O8", ">O8",
-                                        "object", "object_", "object0"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if (strlen(names[i]) == n && memcmp(s, names[i], n) == 0) return 1;
+    for (size_t i = 0; i < OBJECT_DTYPES; i++)
+        if (strlen(npshm__object_dtypes[i]) == n && memcmp(s, npshm__object_dtypes[i], n) == 0) return 1;
     return 0;
 }
 static int contains_object(const unsigned char *t, size_t n) {
@@ -252,7 +242,7 @@ static status decode_npy(const unsigned char *buf, size_t len, uint64_t avail, f
 }
 
 status npshm__decode_file_header(const unsigned char *buf, size_t len, uint64_t avail, fheader *fh, char *canon) {
-    static const char magic[] = "\x93NUMPY";
+    static const char magic[] = NPY_MAGIC;
     if ((uint64_t)len > avail) len = (size_t)avail;
     size_t n = len < 6 ? len : 6;
     if (memcmp(buf, magic, n) == 0 && (n == 6 || avail < 6)) {

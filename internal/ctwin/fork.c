@@ -22,8 +22,7 @@ int npshm__in_forked_child(void) { return atomic_load_explicit(&forked, memory_o
 
 int npshm__pause_at;
 __attribute__((constructor)) static void read_pause_point(void) {
-    static const char *const names[] = {"", "create-publish", "replace-rename", "load", "write"};
     const char *v = getenv("NPSHM_TEST_PAUSE");
-    for (int i = 1; v != NULL && i < (int)(sizeof names / sizeof *names); i++)
-        if (strcmp(v, names[i]) == 0) npshm__pause_at = i;
+    for (int i = 1; v != NULL && i < PAUSE_POINTS; i++)
+        if (strcmp(v, npshm__pause_names[i]) == 0) npshm__pause_at = i;
 }

@@ -5,7 +5,6 @@
 
 #include "ctwin.h"
 
-#define MIN_DATA_ALIGN 64
 
 /* ---- CRC-32 (IEEE) ---- */
 
@@ -63,9 +62,9 @@ status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uin
 
 status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, header *h, char *scratch) {
     if (len < FIXED_HEADER + 4 || seg < FIXED_HEADER + 4) return st_fail(NPSHM_ERR_FORMAT, "not an npshm array: segment too short for a header");
-    if (memcmp(buf, "NPSHMARR", 8) != 0) return st_fail(NPSHM_ERR_FORMAT, "not an npshm array: bad magic");
+    if (memcmp(buf, MAGIC, 8) != 0) return st_fail(NPSHM_ERR_FORMAT, "not an npshm array: bad magic");
     uint16_t version = get16(buf + 8);
-    if (version != 1) return st_num(NPSHM_ERR_FORMAT, "unsupported npshm format version", version);
+    if (version != FORMAT_VERSION) return st_num(NPSHM_ERR_FORMAT, "unsupported npshm format version", version);
     h->flags = get16(buf + 10);
     if (h->flags & ~FLAG_FORTRAN) return st_num(NPSHM_ERR_FORMAT, "unknown header flags", h->flags);
     h->header_len = get32(buf + 12);

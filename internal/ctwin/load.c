@@ -18,8 +18,6 @@
 
 #include "ctwin.h"
 
-#define LOCK_PREFIX ".npshm-lock-"
-#define READ_FLAGS (NPSHM_READONLY | NPSHM_EXCLUSIVE | NPSHM_ACCEPT_FOREIGN | NPSHM_HAS_MODE | MODE_BITS)
 
 /* ---- names and the lock file (internal/core/name.go, load_linux.go) ---- */
 
@@ -225,10 +223,9 @@ static status load_new(const target *t, const fheader *fh, int src, uint64_t dat
     (void)madvise(seg.base, seg.size, MADV_DOFORK); /* an array like any other */
     npshm__guard_close(seg.fd);
     npshm_array *a = npshm__make_handle(seg.base, &h, seg.dev, seg.ino, t->display);
-    if (a == NULL) {
+    if (a == NULL) { /* published: it stays, as in internal/capi's ReadFile (no delete by name) */
         munmap(seg.base, seg.size);
-        unlink(t->path);
-        return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
+        return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory (the array is loaded and stays)");
     }
     if (flags & NPSHM_READONLY) {
         (void)mprotect(seg.base, seg.size, PROT_READ);
@@ -272,29 +269,14 @@ static status match_geometry(int ndim, const int64_t *shape, const char *descr, 
     return OK_STATUS;
 }
 
-/* reprefix renames the operation in this thread's last error from "from" to npshm_read_file, for
- * failures of the operations a load is made of. */
-static int reprefix(int rc, const char *from) {
-    static const char to[] = "npshm_read_file";
-    char *b = npshm__errbuf();
-    size_t cap = npshm__errbuf_cap(), fn = strlen(from), tn = sizeof to - 1, len = strlen(b);
-    if (strncmp(b, from, fn) != 0 || b[fn] != '(') return rc;
-    if (len - fn + tn > cap) len = cap - tn + fn;
-    memmove(b + tn, b + fn, len - fn);
-    b[len - fn + tn] = 0;
-    memcpy(b, to, tn);
-    return rc;
-}
-
 /* attach_matching attaches name and checks its owner (unless NPSHM_ACCEPT_FOREIGN is in flags), the
- * expectations and, if with_file, the file. Returns the status code; on failure other than NOT_FOUND
- * the message is set in s. */
+ * expectations and, if with_file, the file. Returns the status code, and on failure sets s. */
 static int attach_matching(const char *name, unsigned flags, const npshm_read_options *o, const char *expect,
                            const fwork *w, int with_file, npshm_array **out, status *s) {
     npshm_array *a = NULL;
     unsigned owner = 0;
-    int rc = npshm__c_attach_owner(name, flags & NPSHM_READONLY, &a, &owner);
-    if (rc != 0) return reprefix(rc, "npshm_attach"); /* its message is this thread's last error */
+    *s = npshm__attach_owner(name, flags & NPSHM_READONLY, &a, &owner);
+    if (s->code) return s->code;
     if (!(flags & NPSHM_ACCEPT_FOREIGN) && owner != geteuid()) {
         npshm__handle_free(a);
         *s = st_num(NPSHM_ERR_PERMISSION, "the existing array belongs to uid", owner);
@@ -407,7 +389,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     if (!(flags & NPSHM_EXCLUSIVE)) {
         rc = attach_matching(name, flags, o, expect, w, file_first, out, &s);
         if (rc == 0) { o->attached = 1; goto done; }
-        if (rc != NPSHM_ERR_NOT_FOUND) { if (s.code) goto report; goto done_rc; }
+        if (rc != NPSHM_ERR_NOT_FOUND) goto report;
     }
     if (!file_first) {
         if (open_file(path, &src, &s)) goto report;
@@ -423,7 +405,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     } else {
         rc = attach_matching(name, flags, o, expect, w, 1, out, &s);
         if (rc == 0) { o->attached = 1; goto done; }
-        if (rc != NPSHM_ERR_NOT_FOUND) { if (s.code) goto report; goto done_rc; }
+        if (rc != NPSHM_ERR_NOT_FOUND) goto report;
     }
     {
         npshm_array *a = NULL;
@@ -432,8 +414,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
             s = OK_STATUS;
             rc = attach_matching(name, flags, o, expect, w, 1, out, &s);
             if (rc == 0) { o->attached = 1; goto done; }
-            if (s.code) goto report;
-            goto done_rc;
+            goto report;
         }
         if (s.code) goto report;
         *out = a;
@@ -442,8 +423,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     }
 report:
     rc = npshm__report(s, op, name);
-done_rc:
-    if (rc != 0) o->attached = 0;
+    o->attached = 0;
 done:
     if (lock >= 0) drop_lock(w->lock, lock);
     if (src >= 0) close(src);

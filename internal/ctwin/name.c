@@ -4,7 +4,6 @@
 
 #include "ctwin.h"
 
-#define RESERVED_PREFIX ".npshm-" /* internal/core/name.go reservedPrefix */
 
 /* ---- names (internal/core/name.go) ---- */
 
@@ -33,7 +32,7 @@ status npshm__resolve(const char *name, target *t) {
     if (memchr(name, '/', n)) return st_fail(NPSHM_ERR_INVALID, "name contains '/'");
     if (strncmp(name, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) == 0)
         return st_fail(NPSHM_ERR_INVALID, "names starting with .npshm- are reserved for npshm's own files");
-    memcpy(t->path, "/dev/shm/", 9);
+    memcpy(t->path, SHM_DIR, sizeof SHM_DIR - 1);
     memcpy(t->path + 9, name, n + 1);
     t->dir = 9;
     t->display = name;

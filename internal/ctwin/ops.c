@@ -18,7 +18,6 @@
 
 #include "ctwin.h"
 
-#define CREATE_FLAGS (NPSHM_REPLACE | NPSHM_FORTRAN | NPSHM_HAS_MODE | MODE_BITS)
 
 /* ---- operations (internal/core/ops_linux.go) ---- */
 
@@ -93,7 +92,7 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
     clock_gettime(CLOCK_REALTIME, &ts);
     h->created_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 
-    memcpy(hbuf, "NPSHMARR", 8);
+    memcpy(hbuf, MAGIC, 8);
     put16(hbuf + 8, 1);
     put16(hbuf + 10, h->flags);
     put32(hbuf + 12, h->header_len);
@@ -274,7 +273,7 @@ static status read_header(int fd, struct stat *st, header *h, unsigned char *hbu
     size_t want = size < DATA_ALIGN ? (size_t)size : DATA_ALIGN;
     ssize_t n = pread(fd, hbuf, want, 0);
     if (n < 0) return st_sys(errno, "cannot read the array's header");
-    if (n >= FIXED_HEADER && memcmp(hbuf, "NPSHMARR", 8) == 0) {
+    if (n >= FIXED_HEADER && memcmp(hbuf, MAGIC, 8) == 0) {
         uint32_t hl = get32(hbuf + 12);
         size_t need = (size_t)hl + 4;
         if (hl >= FIXED_HEADER && need <= MAX_HEADER && need > (size_t)n && need <= size) {
@@ -287,7 +286,6 @@ static status read_header(int fd, struct stat *st, header *h, unsigned char *hbu
 
 /* Sparse segments (internal/core/sparse_linux.go): a segment with holes is backed before it is
  * handed out, so that touching it cannot raise SIGBUS on a full /dev/shm. */
-#define PAGE 4096ULL
 static const status SPARSE_NO_SPACE = {.code = NPSHM_ERR_NO_SPACE, .errnum = ENOSPC,
                                        .msg = "cannot reserve memory for the array's sparse segment"};
 
@@ -399,7 +397,7 @@ int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim,
     const char *op = expect_geom ? "npshm_attach_expect" : "npshm_attach";
     if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
     if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
-    if (flags & ~NPSHM_READONLY) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (only NPSHM_READONLY applies to attach)");
+    if (flags & ~ATTACH_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (only NPSHM_READONLY applies to attach)");
     if (expect_geom && (ndim < -1 || ndim > NPSHM_MAX_NDIM))
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected ndim must be -1 (any) or between 0 and 64");
     if (expect_geom && ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected shape is NULL");
@@ -412,12 +410,12 @@ int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim,
     return s.code ? npshm__report(s, op, name) : NPSHM_OK;
 }
 
-int npshm__c_attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner) {
+status npshm__attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner) {
     work *w = malloc(sizeof *w);
-    if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, "npshm_attach", name, "out of memory");
+    if (w == NULL) return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
     status s = c_attach(name, flags, 0, -1, NULL, NULL, out, w->descr, w->hbuf, owner);
     free(w);
-    return s.code ? npshm__report(s, "npshm_attach", name) : NPSHM_OK;
+    return s;
 }
 
 int npshm__c_delete(const char *name) {

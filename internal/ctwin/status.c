@@ -19,7 +19,7 @@ static void puts_(char *b, size_t cap, size_t *n, const char *str) {
 }
 
 status npshm__check_mode(unsigned flags) {
-    unsigned mode = (flags & MODE_BITS) >> 16;
+    unsigned mode = (flags & MODE_BITS) >> MODE_SHIFT;
     if (mode & ~0777u)
         return st_path(NPSHM_ERR_INVALID, 0, "mode must hold permission bits only (0 to 0777), not", NULL, NULL, 2,
                        mode);

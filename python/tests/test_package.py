@@ -90,7 +90,7 @@ def test_library_sits_next_to_the_extension():
 
 
 def test_one_version_everywhere():
-    # NPSHM_VERSION in include/npshm.h is written once: the library reports it, and the build
+    # NPSHM_VERSION_MAJOR/MINOR/PATCH in include/npshm.h are written once: the library reports it, and the build
     # (CMake, pyproject.toml's regex) gave it to the installed distribution.
     import importlib.metadata
 

@@ -163,6 +163,43 @@ static void test_version(void) {
     if (v) CHECKF(strcmp(v, NPSHM_EXPECTED_VERSION) == 0,
                   "npshm_version() is \"%s\", the CMake project version is \"%s\"", v,
                   NPSHM_EXPECTED_VERSION);
+    CHECK(strcmp(NPSHM_VERSION, NPSHM_EXPECTED_VERSION) == 0);
+    char num[32];
+    snprintf(num, sizeof num, "%d.%d.%d", npshm_version_number() / 10000, npshm_version_number() / 100 % 100,
+             npshm_version_number() % 100);
+    CHECKF(strcmp(num, NPSHM_EXPECTED_VERSION) == 0, "npshm_version_number() is %d, the version \"%s\"",
+           npshm_version_number(), NPSHM_EXPECTED_VERSION);
+    CHECK(npshm_version_number() == NPSHM_VERSION_NUMBER);
+#if NPSHM_VERSION_NUMBER < 100
+#error "NPSHM_VERSION_NUMBER is not usable in #if"
+#endif
+}
+
+/* Every accessor accepts NULL and returns NULL or 0, as npshm.h documents, recording no error. */
+static void test_accessors_null(void) {
+    npshm_array *a = NULL;
+    (void)npshm_attach("npshm-no-such-array-accessors-null", 0, &a); /* sets a last error */
+    char before[256];
+    snprintf(before, sizeof before, "%s", npshm_last_error());
+    CHECK(npshm_data(NULL) == NULL);
+    CHECK(npshm_nbytes(NULL) == 0);
+    CHECK(npshm_ndim(NULL) == 0);
+    CHECK(npshm_shape(NULL) == NULL);
+    CHECK(npshm_dtype(NULL) == NULL);
+    CHECK(npshm_itemsize(NULL) == 0);
+    CHECK(npshm_is_readonly(NULL) == 0);
+    CHECK(npshm_is_fortran(NULL) == 0);
+    CHECK(npshm_name(NULL) == NULL);
+    CHECK(npshm_created_ns(NULL) == 0);
+    CHECK(npshm_creator_pid(NULL) == 0);
+    CHECK(npshm_device(NULL) == 0);
+    CHECK(npshm_inode(NULL) == 0);
+    CHECKF(strcmp(npshm_last_error(), before) == 0, "an accessor of NULL changed the last error to \"%s\"",
+           npshm_last_error());
+    EXPECT_RC(npshm_release(NULL), NPSHM_OK);
+    EXPECT_RC(npshm_msync(NULL, NPSHM_MS_SYNC), NPSHM_ERR_INVALID);
+    EXPECT_RC(npshm_mlock(NULL), NPSHM_ERR_INVALID);
+    EXPECT_RC(npshm_munlock(NULL), NPSHM_ERR_INVALID);
 }
 
 static void test_status_names(void) {
@@ -1614,6 +1651,7 @@ static int run_suite(const char *where) {
     } tests[] = {
         {"version", test_version},
         {"status_names", test_status_names},
+        {"accessors_null", test_accessors_null},
         {"last_error_per_thread", test_last_error_per_thread},
         {"names", test_names},
         {"shapes", test_shapes},

@@ -77,6 +77,7 @@ int main() {
     const std::string other = name + "-other";
 
     CHECK(!npshm::version().empty());
+    CHECK(npshm::version_number() == NPSHM_VERSION_NUMBER);
 
     try {
         std::vector<const void *> live; // data pointers of arrays in scope
