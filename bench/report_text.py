@@ -11,8 +11,8 @@ import os
 from typing import Any, Optional
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
-ORDER = ["npshm", "SharedArray", "shared_memory", "cdxcore", "raw syscalls"]
-COLUMN = {"npshm": "npshm", "SharedArray": "SharedArray",
+ORDER = ["npshm", "npshm reserve=False", "SharedArray", "shared_memory", "cdxcore", "raw syscalls"]
+COLUMN = {"npshm": "npshm", "npshm reserve=False": "npshm `reserve=False`", "SharedArray": "SharedArray",
           "shared_memory": "shared_memory + ndarray", "cdxcore": "cdxcore.npshm",
           "raw syscalls": "raw floor"}
 REF = "SharedArray"
@@ -172,11 +172,12 @@ def losses(res: dict[str, Any]) -> list[str]:
         ours = vals.get("npshm")
         if ours is None:
             continue
-        rivals = {k: v for k, v in vals.items() if k not in ("npshm", "raw syscalls") and v is not None}
+        rivals = {k: v for k, v in vals.items()
+                  if k not in ("npshm", "npshm reserve=False", "raw syscalls") and v is not None}
         worse = {k: v for k, v in rivals.items() if v < ours * 0.97}
         if not worse:
             continue
-        op = next((o for o in WHY if o in label or label.startswith(o)), None)
+        op = None
         for key, o in (("attach + release", "attach+release"), ("create + delete", "create+delete"),
                        ("first full write", "create + first write"), ("full=", "create(full=)"),
                        ("first read", "first read"), ("(zeroed)", "create"), ("delete ", "delete"),
@@ -362,6 +363,16 @@ def count_table(res: dict[str, Any]) -> list[str]:
     return out
 
 
+def _no_reserve_note(res: dict[str, Any]) -> str:
+    a = _get(res, "big", "npshm reserve=False", "create")
+    b = _get(res, "big", "SharedArray", "create")
+    if a is None:
+        return ""
+    return (f" For arrays used sparsely, `reserve=False` opts out of the reservation and brings "
+            f"SharedArray's risk back: its {fmt_size(_big(res))} create took {fmt_t(a)}"
+            + (f" (SharedArray {fmt_t(b)})" if b is not None else "") + ".")
+
+
 def _first_read_note(res: dict[str, Any]) -> str:
     a = _get(res, "big", "np.load(mmap_mode='r')", "first read")
     b = _get(res, "big", "npshm", "first read")
@@ -413,7 +424,7 @@ def verdicts(res: dict[str, Any]) -> list[str]:
         "- **SharedArray** creates a zeroed array fastest because it does not reserve memory: "
         "pages are allocated at the first write, and a full /dev/shm then kills the writer with "
         "SIGBUS. npshm pays for the reservation at create time (see the size table: the cost grows "
-        f"with the size; at {big} it is the create row of the headline).")
+        f"with the size; at {big} it is the create row of the headline)." + _no_reserve_note(res))
     hh = res.get("huge", {})
     if "big" in hh and ns in hh["big"]:
         a, b = _get(res, "big", ns, "first read"), hh["big"][ns].get("first read")
