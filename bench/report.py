@@ -814,33 +814,56 @@ def sec_seed(npy: str, npio: str, kinds: list[str] = SEED_KINDS) -> dict[str, di
 # ---- huge pages, in a private mount namespace ----------------------------------------------------
 
 
-def huge_child(out_json: str, npy: str, npio: str) -> None:
-    """Run inside the namespace, with a huge=within_size tmpfs on /dev/shm."""
-    libs = libraries()
-    res = {
-        "mount": _mount_of(SHM),
-        "big": sec_big(libs, None),
-        "seed": sec_seed(npy, npio, ["npshm", "cdxcore"]),
-    }
+def huge_child(out_json: str, npy: str, npio: str, where: str) -> None:
+    """Run inside the namespace. where "over": a huge=within_size tmpfs is mounted over /dev/shm
+    and every library measured; else it is a directory with such a tmpfs that NPSHM_DIR names
+    (the way npshm offers, /dev/shm untouched): npshm alone, if it honours NPSHM_DIR."""
+    if where == "over":
+        res = {"mount": _mount_of(SHM), "big": sec_big(libraries(), None),
+               "seed": sec_seed(npy, npio, ["npshm", "cdxcore"])}
+    else:
+        import npshm
+
+        probe = f"{_tag()}-probe"
+        npshm.create_shared_array(probe, (1,), np.float64)
+        honoured = os.path.exists(os.path.join(where, probe))
+        npshm.delete_shared_array(probe)
+        if not honoured:
+            res = {"skipped": "this npshm does not honour NPSHM_DIR"}
+        else:
+            res = {"mount": _mount_of(where), "big": sec_big([Npshm()], None),
+                   "seed": sec_seed(npy, npio, ["npshm"])}
     with open(out_json, "w") as f:
         json.dump(res, f)
 
 
-def sec_huge(npy: str, npio: str) -> dict[str, Any]:
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        return {"skipped": "needs root and unshare(1)"}
+def _in_namespace(npy: str, npio: str, dir_variant: bool) -> dict[str, Any]:
     size = max(4 * BIG, 4 * GiB if not QUICK else 64 * MiB)
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "huge.json")
-        script = (f"mount -t tmpfs -o huge=within_size,size={size},mode=1777 tmpfs {SHM} && "
+        where = os.path.join(d, "huge") if dir_variant else SHM
+        if dir_variant:
+            os.mkdir(where)
+        env = dict(os.environ, NPSHM_DIR=where) if dir_variant else None
+        script = (f"mount -t tmpfs -o huge=within_size,size={size},mode=1777 tmpfs {where} && "
                   f"exec \"$0\" \"$@\"")
         cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, sys.executable,
-               os.path.abspath(__file__), "--huge-child", out, npy, npio]
-        r = subprocess.run(cmd, capture_output=True, text=True)
+               os.path.abspath(__file__), "--huge-child", out, npy, npio, where if dir_variant else "over"]
+        r = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if r.returncode != 0:
             return {"skipped": f"the namespace run failed: {r.stderr.strip()[-500:]}"}
         with open(out) as f:
             return json.load(f)
+
+
+def sec_huge(npy: str, npio: str) -> dict[str, Any]:
+    """big and seed on a huge=within_size tmpfs in a private mount namespace: mounted over
+    /dev/shm (every library), and as the directory NPSHM_DIR names (npshm, if it offers that)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return {"skipped": "needs root and unshare(1)"}
+    res = _in_namespace(npy, npio, False)
+    res["NPSHM_DIR"] = _in_namespace(npy, npio, True)
+    return res
 
 
 # ---- main ------------------------------------------------------------------------------------------
@@ -894,7 +917,7 @@ def main() -> int:
         _seed_worker(*sys.argv[2:5])
         return 0
     if len(sys.argv) > 1 and sys.argv[1] == "--huge-child":
-        huge_child(*sys.argv[2:5])
+        huge_child(*sys.argv[2:6])
         return 0
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out-dir", default=os.path.join(HERE, "results"))

@@ -282,6 +282,7 @@ def markdown(res: dict[str, Any], stem: str, charts: dict[str, str]) -> str:
             a = res.get("seed", {}).get(k, {}).get("time")
             L.append(f"| {k} | {fmt_t(a)} → {fmt_t(v['time'])} | {fmt_b(v['memory'])} |")
         L.append("")
+        L += npshm_dir_section(res, huge.get("NPSHM_DIR", {"skipped": "not measured"}))
 
     L += ["## When each approach wins", "", *verdicts(res), ""]
     L += ["## Where npshm loses, and why", ""]
@@ -345,6 +346,24 @@ def markdown(res: dict[str, Any], stem: str, charts: dict[str, str]) -> str:
     L += count_table(res)
     L.append("")
     return "\n".join(L)
+
+
+def npshm_dir_section(res: dict[str, Any], nd: dict[str, Any]) -> list[str]:
+    """npshm alone on a huge-page tmpfs that NPSHM_DIR names, /dev/shm left as it is."""
+    L = ["### npshm with NPSHM_DIR on a huge-page tmpfs", ""]
+    if "skipped" in nd:
+        return L + [f"Not measured: {nd['skipped']}.", ""]
+    L += ["The way npshm offers huge pages without touching /dev/shm: a tmpfs mounted "
+          f"`huge=within_size` (`{nd.get('mount')}`) named by `NPSHM_DIR`, in a private mount "
+          "namespace; npshm alone, against its own numbers on /dev/shm.", "",
+          "| npshm | /dev/shm | NPSHM_DIR (huge pages) | ratio |", "| --- | ---: | ---: | ---: |"]
+    for op in ("create", "first write", "create + first write", "create(full=)", "first read", "delete"):
+        a, b = _get(res, "big", "npshm", op), nd.get("big", {}).get("npshm", {}).get(op)
+        L.append(f"| {op}, {fmt_size(_big(res))} | {fmt_t(a)} | {fmt_t(b)} | {ratio(b, a)} |")
+    a = res.get("seed", {}).get("npshm", {}).get("time")
+    b = nd.get("seed", {}).get("npshm", {}).get("time")
+    L += [f"| the seed's job, 4 workers | {fmt_t(a)} | {fmt_t(b)} | {ratio(b, a)} |", ""]
+    return L
 
 
 def _seed(res: dict[str, Any]) -> int:
