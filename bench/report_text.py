@@ -178,7 +178,9 @@ WHY = {
             "(on a loaded machine). Reading it once per distinct creator would close most of the gap",
     "delete": "npshm's delete is one unlink, as the others' (and the raw floor's): the kernel frees "
               "the same pages, so a difference here is the machine's, not the library's",
-    "import + first call": "libnpshm.so carries the Go runtime, whose start the first call waits for",
+    "import + first call": "npshm loads its Python modules and libnpshm.so, which carries the Go "
+                           "runtime, whose start the first call waits for; SharedArray is one "
+                           "small C extension",
 }
 
 
