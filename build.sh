@@ -119,10 +119,11 @@ test_c() {
 test_python() {
     say "Python peers: cdxcore (to read back our npio files) and SharedArray (foreign segments);"
     say "joblib and Dask, whose workers get npshm arrays by reference (test-only dependencies)"
-    make_venv cdxcore SharedArray joblib "dask[array]" distributed
-    say "Python (pytest)"
+    # The peers are pinned to the releases npshm is compared with (issue 9, docs/MIGRATING.md).
+    make_venv cdxcore==0.1.96 SharedArray==3.2.4 joblib "dask[array]" distributed
+    say "Python (pytest; test_peer_suites.py runs cdxcore's own tests on npshm, its sdist cached in $BUILD/peers)"
     # Tests run against the installed package, from outside the source tree.
-    (cd "$ROOT/python/tests" && "$PY" -m pytest -q -p no:cacheprovider .)
+    (cd "$ROOT/python/tests" && NPSHM_PEER_CACHE="$BUILD/peers" "$PY" -m pytest -q -p no:cacheprovider .)
 }
 
 demo() {
@@ -243,7 +244,7 @@ bench() {
     build_lib
     build_python
     # matplotlib draws the report's charts; only this target installs it
-    make_venv SharedArray cdxcore matplotlib
+    make_venv SharedArray==3.2.4 cdxcore==0.1.96 matplotlib
     bench_report
     say "Python benchmark: npshm against SharedArray and cdxcore.npshm"
     "$PY" "$ROOT/bench/bench_python.py" --out "$ROOT/bench/results/python-latency.txt"
@@ -283,7 +284,7 @@ case "${1:-}" in
         # `test`. SharedArray is installed, if it builds here, so that its segments can be tested.
         build_lib
         build_python
-        "$PY" -m pip install -q --disable-pip-version-check SharedArray ||
+        "$PY" -m pip install -q --disable-pip-version-check SharedArray==3.2.4 ||
             say "SharedArray did not install: its scenario is skipped"
         say "soak: hardening scenarios at soak size (about half an hour)"
         "$PY" "$ROOT/tests/hardening/soak.py" "$BUILD" "$PY" --fuzztime "${NPSHM_SOAK_FUZZTIME:-2m}" \

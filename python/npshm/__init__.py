@@ -44,7 +44,8 @@ from ._api import (
     msync,
     munlock,
 )
-from ._files import from_file, read_shared_array, to_file
+from ._compat import FormatError
+from ._files import from_file, read_into, read_shared_array, to_file
 from ._orphans import delete_orphans
 from ._scratch import delete_on_exit
 from ._native import version as _lib_version
@@ -91,6 +92,7 @@ __all__ = [
     "read_shared_array",
     "to_file",
     "from_file",
+    "read_into",
     "create",
     "attach",
     "delete",
@@ -112,6 +114,7 @@ __all__ = [
     "set_pickling",
     "get_pickling",
     "ArrayDesc",
+    "FormatError",
     "Mapping",
     "lib_version",
     "__version__",

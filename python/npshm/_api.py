@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import operator
 import os
 import time
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn, Optional, SupportsInde
 import numpy as np
 
 from . import _native
+from ._compat import FormatError, apply_lifetime, check_flag, report
 from ._dtypes import dtype_from_descr, resolve
 
 if TYPE_CHECKING:  # for annotations only: importing numpy.typing costs the import of npshm time
@@ -31,6 +33,7 @@ __all__ = [
     "mlock",
     "munlock",
     "ArrayDesc",
+    "FormatError",
     "Mapping",
     "MS_ASYNC",
     "MS_SYNC",
@@ -64,7 +67,7 @@ if TYPE_CHECKING:
     """A dtype argument whose scalar type a type checker knows (``np.float64``,
     ``np.dtype(np.float64)``): the array's type is then ``NDArray[np.float64]``."""
 
-_native._setup(np.ndarray, dtype_from_descr)
+_native._setup(np.ndarray, dtype_from_descr, FormatError)
 
 
 def _flags(mode: Optional[int], flags: int = 0) -> int:
@@ -120,6 +123,9 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    track: Optional[bool] = None,
+    unlink: bool = False,
+    verbose: object = None,
 ) -> NDArray[_SCT]: ...
 @overload
 def create_shared_array(
@@ -131,6 +137,9 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    track: Optional[bool] = None,
+    unlink: bool = False,
+    verbose: object = None,
 ) -> NDArray[Any]: ...
 @overload
 def create_shared_array(
@@ -142,6 +151,9 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    track: Optional[bool] = None,
+    unlink: bool = False,
+    verbose: object = None,
 ) -> Optional[NDArray[_SCT]]: ...
 @overload
 def create_shared_array(
@@ -153,6 +165,9 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    track: Optional[bool] = None,
+    unlink: bool = False,
+    verbose: object = None,
 ) -> Optional[NDArray[Any]]: ...
 def create_shared_array(
     name: Name,
@@ -163,6 +178,9 @@ def create_shared_array(
     force: bool = False,
     full: ArrayLike | None = None,
     mode: Optional[int] = None,
+    track: Optional[bool] = None,
+    unlink: bool = False,
+    verbose: object = None,
 ) -> Optional[NDArray[Any]]:
     """Create a new named shared array.
 
@@ -192,6 +210,18 @@ def create_shared_array(
     mode : int, optional
         Permission bits of the new array, e.g. ``0o660`` to share it with the group. The default
         is ``0o600``: only the owner may attach.
+    track : bool or None, default None
+        cdxcore's keyword. True: delete the array when this process exits, however it exits
+        (:func:`delete_on_exit`), if this process created it. None or False: the array lives
+        until it is deleted, as every npshm array.
+    unlink : bool, default False
+        cdxcore's keyword. True: delete the name when the returned array (with every view of it)
+        is garbage collected, if the name still leads to this array (an array made under the name
+        meanwhile stays).
+    verbose : object, optional
+        cdxcore's keyword: report what is done. An object with a ``write`` method (such as
+        ``cdxcore.verbose.Context``) gets each message; any other true value logs it to the
+        ``npshm`` logger (:mod:`logging`) at INFO. None or False: silent.
 
     Returns
     -------
@@ -209,7 +239,8 @@ def create_shared_array(
         For a bad name, shape or fill value, or one numpy refuses; nothing is created then, and an
         existing array of that name stays (also with ``force=True``).
     TypeError
-        For a bad dtype, shape or fill value, or a dtype that holds objects.
+        For a bad dtype, shape or fill value, a dtype that holds objects, or a ``track`` or
+        ``unlink`` that is not a bool.
     OSError
         If the operating system fails, with its errno (``errno.ENOSPC`` when ``/dev/shm`` is full).
 
@@ -224,18 +255,27 @@ def create_shared_array(
     >>> delete_shared_array(name)
     True
     """
+    track = check_flag(track, "track", none_ok=True)
+    unlink = bool(check_flag(unlink, "unlink"))
     dt, descr, sub = resolve(dtype)
     shape = _shape_with(shape, sub)
     fill = None if full is None else _prepare_fill(full, shape, dt)
     flags = _flags(mode, _REPLACE if force else 0)
+    if track:
+        # registered first: no moment in which a kill would leave the array behind
+        from ._scratch import delete_on_exit
+
+        delete_on_exit(name)
     try:
         # numpy makes the array, and fills it, before it gets its name: nobody sees it unfilled,
         # and whatever numpy refuses leaves nothing behind (and replaces nothing).
-        return _native.create(name, shape, descr, flags, dt, fill)
+        arr = _native.create(name, shape, descr, flags, dt, fill)
     except FileExistsError:
         if raise_on_error:
             raise
         return None
+    apply_lifetime(arr, name, False, unlink, verbose, "create_shared_array")
+    return arr
 
 
 @overload
@@ -246,6 +286,9 @@ def attach_shared_array(
     validate_dtype: Optional[DTypeLike] = None,
     raise_on_error: Literal[True] = True,
     read_only: bool = False,
+    track: Optional[bool] = None,
+    unlink: bool = False,
+    verbose: object = None,
 ) -> NDArray[Any]: ...
 @overload
 def attach_shared_array(
@@ -255,6 +298,9 @@ def attach_shared_array(
     validate_dtype: Optional[DTypeLike] = None,
     raise_on_error: bool,
     read_only: bool = False,
+    track: Optional[bool] = None,
+    unlink: bool = False,
+    verbose: object = None,
 ) -> Optional[NDArray[Any]]: ...
 def attach_shared_array(
     name: Name,
@@ -263,6 +309,9 @@ def attach_shared_array(
     validate_dtype: Optional[DTypeLike] = None,
     raise_on_error: bool = True,
     read_only: bool = False,
+    track: Optional[bool] = None,
+    unlink: bool = False,
+    verbose: object = None,
 ) -> Optional[NDArray[Any]]:
     """Attach to an existing named shared array.
 
@@ -278,6 +327,18 @@ def attach_shared_array(
         If the array does not exist, or fails validation, raise (True) or return ``None`` (False).
     read_only : bool, default False
         Map the memory read-only: the array is not writeable, and cannot be made writeable.
+    track : bool or None, default None
+        cdxcore's keyword. True: delete the array when this process exits, however it exits
+        (:func:`delete_on_exit`), if this process created it. None or False: the array lives
+        until it is deleted, as every npshm array.
+    unlink : bool, default False
+        cdxcore's keyword. True: delete the name when the returned array (with every view of it)
+        is garbage collected, if the name still leads to this array (an array made under the name
+        meanwhile stays).
+    verbose : object, optional
+        cdxcore's keyword: report what is done. An object with a ``write`` method (such as
+        ``cdxcore.verbose.Context``) gets each message; any other true value logs it to the
+        ``npshm`` logger (:mod:`logging`) at INFO. None or False: silent.
 
     Returns
     -------
@@ -289,12 +350,19 @@ def attach_shared_array(
     ------
     FileNotFoundError
         If no array ``name`` exists (and ``raise_on_error`` is True).
+    FormatError
+        A :class:`ValueError` and an :class:`OSError`: if ``validate_shape`` or
+        ``validate_dtype`` do not match the array (and ``raise_on_error`` is True), or for a
+        segment that is not an npshm array.
     ValueError
-        If ``validate_shape`` or ``validate_dtype`` do not match the array (and ``raise_on_error``
-        is True), for a bad name, or for a segment that is not an npshm array.
+        For a bad name.
+    TypeError
+        If ``track`` or ``unlink`` is not a bool.
     PermissionError
         If the array's permissions do not allow this process to attach.
     """
+    track = check_flag(track, "track", none_ok=True)
+    unlink = bool(check_flag(unlink, "unlink"))
     try:
         arr = _native.attach(name, _READONLY if read_only else 0)
     except FileNotFoundError:
@@ -305,20 +373,21 @@ def attach_shared_array(
     if validate_shape is not None:
         want = _native.shape(validate_shape)
         if arr.shape != want:
-            problem = f"shared array {name!r} has shape {arr.shape}, not {want}"
+            problem = f"shared array has shape {arr.shape}, not {want}"
     if problem is None and validate_dtype is not None:
         want_dt = np.dtype(validate_dtype)
         if arr.dtype != want_dt:
-            problem = f"shared array {name!r} has dtype {arr.dtype}, not {want_dt}"
+            problem = f"shared array has dtype {arr.dtype}, not {want_dt}"
     if problem is not None:
         del arr
         if raise_on_error:
-            raise ValueError(problem)
+            raise FormatError(errno.EINVAL, problem, os.fsdecode(name))
         return None
+    apply_lifetime(arr, name, track, unlink, verbose, "attach_shared_array")
     return arr
 
 
-def delete_shared_array(name: Name, raise_on_error: bool = True) -> bool:
+def delete_shared_array(name: Name, raise_on_error: bool = True, *, verbose: object = None) -> bool:
     """Delete the shared array ``name``.
 
     The name is removed at once: nobody can attach to it any more, and a new array may take the
@@ -331,6 +400,8 @@ def delete_shared_array(name: Name, raise_on_error: bool = True) -> bool:
     raise_on_error : bool, default True
         If the array cannot be deleted, raise the error (True) or return False. An array that
         does not exist is not an error.
+    verbose : object, optional
+        cdxcore's keyword: report the deletion (as for :func:`create_shared_array`).
 
     Returns
     -------
@@ -345,6 +416,7 @@ def delete_shared_array(name: Name, raise_on_error: bool = True) -> bool:
         if raise_on_error:
             raise
         return False
+    report(verbose, f"delete_shared_array {os.fsdecode(name)!r}")
     return True
 
 
@@ -438,8 +510,11 @@ def attach(name: Name, ro: bool = False) -> NDArray[Any]:
     ------
     FileNotFoundError
         If there is no array of that name.
+    FormatError
+        A :class:`ValueError` and an :class:`OSError` (SharedArray raises OSError): for a segment
+        that is not an npshm array.
     ValueError
-        For a bad name, or a segment that is not an npshm array.
+        For a bad name.
     """
     return _native.attach(name, _READONLY if ro else 0)
 
@@ -457,7 +532,7 @@ def delete(name: Name) -> None:
     _native.delete(name)
 
 
-class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
+class ArrayDesc(tuple[bytes, "type[np.generic]", tuple[int, ...]]):
     """One entry of :func:`list`: the tuple ``(name, dtype, dims)`` of SharedArray's ``ArrayDesc``,
     with more fields as attributes.
 
@@ -468,9 +543,14 @@ class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
     ----------
     name : bytes
         The name in ``/dev/shm`` (bytes, as SharedArray gives it; :func:`attach` takes it as is).
-    dtype : numpy.dtype
+    dtype : type
+        The scalar type, as SharedArray gives it (``numpy.float32``); it compares equal to the
+        dtype of the same type. ``full_dtype`` is the whole dtype.
     dims : tuple of int
         The shape.
+    full_dtype : numpy.dtype
+        The array's dtype with all its detail: byte order, size, fields (``numpy.void`` for a
+        structured ``dtype``), subarray.
     itemsize, nbytes : int
         Bytes per element, and of the data.
     mode, uid : int
@@ -488,6 +568,7 @@ class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
         Whether the data is in Fortran order.
     """
 
+    full_dtype: np.dtype[Any]
     itemsize: int
     nbytes: int
     mode: int
@@ -500,7 +581,7 @@ class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
 
     _fields = ("name", "dtype", "dims")
     """The fields that make the tuple."""
-    _extra_fields = ("itemsize", "nbytes", "mode", "uid", "creator_pid", "creator_alive", "created_ns", "age",
+    _extra_fields = ("full_dtype", "itemsize", "nbytes", "mode", "uid", "creator_pid", "creator_alive", "created_ns", "age",
                      "fortran")
     """The fields that are attributes only."""
     __match_args__ = ("name", "dtype", "dims")
@@ -508,8 +589,9 @@ class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
     def __new__(
         cls,
         name: bytes,
-        dtype: np.dtype[Any],
+        dtype: type[np.generic],
         dims: tuple[int, ...],
+        full_dtype: np.dtype[Any],
         itemsize: int,
         nbytes: int,
         mode: int,
@@ -522,7 +604,7 @@ class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
     ) -> ArrayDesc:
         self = super().__new__(cls, (name, dtype, dims))
         self.__dict__.update(
-            itemsize=itemsize, nbytes=nbytes, mode=mode, uid=uid, creator_pid=creator_pid,
+            full_dtype=full_dtype, itemsize=itemsize, nbytes=nbytes, mode=mode, uid=uid, creator_pid=creator_pid,
             creator_alive=creator_alive, created_ns=created_ns, age=age, fortran=fortran,
         )
         return self
@@ -532,7 +614,7 @@ class ArrayDesc(tuple[bytes, "np.dtype[Any]", tuple[int, ...]]):
         return self[0]
 
     @property
-    def dtype(self) -> np.dtype[Any]:
+    def dtype(self) -> type[np.generic]:
         return self[1]
 
     @property
@@ -576,7 +658,7 @@ def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
             continue
         alive = creator_alive(pid, created)
         age = (now - created) / 1e9
-        out.append(ArrayDesc(name, dt, dims, itemsize, nbytes, mode, uid, pid, alive, created, age, fortran))
+        out.append(ArrayDesc(name, dt.type, dims, dt, itemsize, nbytes, mode, uid, pid, alive, created, age, fortran))
     return out
 
 

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import _thread
 import ctypes
+import errno
 import io
 import math
+import operator
 import os
 import threading
 import time
@@ -29,13 +31,14 @@ import numpy as np
 
 from . import _native
 from ._api import _READONLY, Name, ShapeLike
+from ._compat import FormatError, apply_lifetime, check_flag
 from ._dtypes import dtype_from_descr, resolve
 
 if TYPE_CHECKING:  # for annotations only, which cost the import of npshm nothing there
     from numpy.typing import ArrayLike, DTypeLike, NDArray
     from typing_extensions import Buffer
 
-__all__ = ["read_shared_array", "to_file", "from_file"]
+__all__ = ["read_shared_array", "to_file", "from_file", "read_into"]
 
 _EXCLUSIVE = _native.EXCLUSIVE
 _FORTRAN = _native.FORTRAN
@@ -169,6 +172,9 @@ def read_shared_array(
     return_status: Literal[False] = False,
     accept_foreign: bool = False,
     timeout: Optional[float] = None,
+    track: Optional[bool] = None,
+    unlink: bool = False,
+    verbose: object = None,
 ) -> NDArray[Any]: ...
 @overload
 def read_shared_array(
@@ -184,6 +190,9 @@ def read_shared_array(
     return_status: Literal[True],
     accept_foreign: bool = False,
     timeout: Optional[float] = None,
+    track: Optional[bool] = None,
+    unlink: bool = False,
+    verbose: object = None,
 ) -> tuple[NDArray[Any], bool]: ...
 @overload
 def read_shared_array(
@@ -199,6 +208,9 @@ def read_shared_array(
     return_status: Literal[False] = False,
     accept_foreign: bool = False,
     timeout: Optional[float] = None,
+    track: Optional[bool] = None,
+    unlink: bool = False,
+    verbose: object = None,
 ) -> Optional[NDArray[Any]]: ...
 @overload
 def read_shared_array(
@@ -214,6 +226,9 @@ def read_shared_array(
     return_status: Literal[True],
     accept_foreign: bool = False,
     timeout: Optional[float] = None,
+    track: Optional[bool] = None,
+    unlink: bool = False,
+    verbose: object = None,
 ) -> Optional[tuple[NDArray[Any], bool]]: ...
 @overload
 def read_shared_array(
@@ -229,6 +244,9 @@ def read_shared_array(
     return_status: bool,
     accept_foreign: bool = False,
     timeout: Optional[float] = None,
+    track: Optional[bool] = None,
+    unlink: bool = False,
+    verbose: object = None,
 ) -> Union[NDArray[Any], tuple[NDArray[Any], bool], None]: ...
 def read_shared_array(
     file: FileSource,
@@ -243,6 +261,9 @@ def read_shared_array(
     return_status: bool = False,
     accept_foreign: bool = False,
     timeout: Optional[float] = None,
+    track: Optional[bool] = None,
+    unlink: bool = False,
+    verbose: object = None,
 ) -> Union[NDArray[Any], tuple[NDArray[Any], bool], None]:
     """Read an array file into a new named shared array, or attach the existing one.
 
@@ -292,6 +313,9 @@ def read_shared_array(
         Seconds to wait at most for another process's load of the same name, then raise
         :class:`TimeoutError` (naming the lock file and the process holding it); 0 gives up at
         once. None (the default) waits as long as that load takes. The load itself is not limited.
+    track, unlink, verbose : optional
+        cdxcore's keywords, with the meanings of :func:`create_shared_array`'s, for the array
+        returned (attached or loaded).
 
     Returns
     -------
@@ -307,7 +331,7 @@ def read_shared_array(
         If the file ends before the array its header describes.
     ValueError
         If the file's header is corrupt, or the array does not match ``validate_shape``,
-        ``validate_dtype`` or the file.
+        ``validate_dtype`` or the file: :class:`FormatError`, also an :class:`OSError`.
     FileExistsError
         If ``accept_existing`` is False and the name exists.
     PermissionError
@@ -320,7 +344,9 @@ def read_shared_array(
     OSError
         If the operating system fails (``errno.ENOSPC`` when /dev/shm is full).
     """
-    del buffering
+    _check_buffering(buffering)
+    track = check_flag(track, "track", none_ok=True)
+    unlink = bool(check_flag(unlink, "unlink"))
     path, offset, fobj = _source(file)
     shape = None if validate_shape is None else _native.shape(validate_shape)
     descr = None
@@ -349,6 +375,7 @@ def read_shared_array(
         if raise_on_error:
             raise
         return None
+    apply_lifetime(arr, name, track, unlink, verbose, "read_shared_array")
     return (arr, attached) if return_status else arr
 
 
@@ -361,8 +388,36 @@ def _flat_bytes(a: NDArray[Any], order: Literal["C", "F"]) -> NDArray[np.uint8]:
     return flat
 
 
-def _write_stream(f: _Writable, a: NDArray[Any]) -> None:
-    """An npio record (libnpshm's header, then the data in C order) written with f.write."""
+def _check_buffering(buffering: object) -> int:
+    """cdxcore's ``buffering`` (of ``open()``): an int, -1 or more. npshm reads and writes with
+    large direct calls (of 1 GiB at most), so that it changes nothing."""
+    if isinstance(buffering, bool) or not isinstance(buffering, (int, np.integer)):
+        raise TypeError(f"buffering must be an int (-1, 0 or a buffer size), not {buffering!r}")
+    if buffering < -1:
+        raise ValueError(f"buffering must be -1 (the default), 0 or a buffer size, not {buffering}")
+    return int(buffering)
+
+
+def _block_items(cont_block_size_mb: object, itemsize: int) -> int:
+    """Elements per piece in which a non-contiguous array is copied: cdxcore's
+    ``cont_block_size_mb`` (None: 64 MiB), at least one element."""
+    if cont_block_size_mb is None:
+        mb = 64
+    else:
+        if isinstance(cont_block_size_mb, bool):
+            raise TypeError(f"cont_block_size_mb must be None or a positive int, not {cont_block_size_mb!r}")
+        try:
+            mb = operator.index(cont_block_size_mb)  # type: ignore[arg-type]
+        except TypeError:
+            raise TypeError(f"cont_block_size_mb must be None or a positive int, not {cont_block_size_mb!r}") from None
+        if mb <= 0:
+            raise ValueError(f"cont_block_size_mb must be positive, not {mb}")
+    return max(1, min(mb, 1 << 40) * (1 << 20) // max(1, itemsize))
+
+
+def _write_stream(f: _Writable, a: NDArray[Any], block: int) -> None:
+    """An npio record (libnpshm's header, then the data in C order) written with f.write; a
+    non-contiguous array in copies of block elements."""
     f.write(_native.encode_file_header(a.shape, resolve(a.dtype)[1], _NPIO))
     if a.flags.c_contiguous:
         mv = _flat_bytes(a, "C").data
@@ -370,13 +425,13 @@ def _write_stream(f: _Writable, a: NDArray[Any]) -> None:
         for i in range(0, len(mv), step):
             f.write(mv[i : i + step])
         return
-    flat = a.reshape(-1, order="C")  # a copy, written in pieces of 64 MiB
-    step = max(1, (64 << 20) // max(1, a.itemsize))
-    for i in range(0, flat.size, step):
-        f.write(_flat_bytes(np.ascontiguousarray(flat[i : i + step]), "C").data)
+    flat = a.flat  # C order, without a copy of the whole
+    for i in range(0, a.size, block):
+        f.write(_flat_bytes(np.ascontiguousarray(flat[i : i + block]), "C").data)
 
 
-def to_file(file: FileTarget, array: ArrayLike) -> None:
+def to_file(file: FileTarget, array: ArrayLike, *, buffering: int = -1,
+            cont_block_size_mb: Optional[int] = None) -> None:
     """Write an array to a file that :func:`from_file`, :func:`read_shared_array`,
     ``cdxcore.npio.from_file`` (npio) or ``numpy.load`` (.npy) read.
 
@@ -396,22 +451,33 @@ def to_file(file: FileTarget, array: ArrayLike) -> None:
         int64, uint16 to uint64, float16 to float64, complex64, complex128, and
         datetime64/timedelta64 with the generic unit; little-endian. npio is in C order: other
         arrays are written in C order (copied in pieces for an open file, whole for a path).
+        Unlike cdxcore's, any array is written, contiguous or not.
+    buffering : int, default -1
+        cdxcore's keyword (``open()``'s): -1, 0 or a buffer size. npshm writes with large direct
+        writes, so that it changes nothing; other values raise.
+    cont_block_size_mb : int, optional
+        cdxcore's keyword: the size in MiB of the pieces in which a non-contiguous array is
+        copied when written to an open file (default 64). cdxcore refuses such an array without
+        it; npshm writes it either way. A path's writer copies it whole.
 
     Raises
     ------
     ValueError
-        For a dtype the format cannot hold (npio has no uint8: write .npy instead), or a shape
-        numpy refuses.
+        For a dtype the format cannot hold (npio has no uint8: write .npy instead), a shape
+        numpy refuses, ``buffering`` below -1, or ``cont_block_size_mb`` not positive.
     TypeError
-        For a dtype that holds Python objects, or a file that is neither a path nor writable.
+        For a dtype that holds Python objects, a file that is neither a path nor writable, or a
+        ``buffering`` or ``cont_block_size_mb`` that is not an int.
     OSError
         If the file cannot be written (``FileNotFoundError`` for a missing directory).
     """
+    _check_buffering(buffering)
     a = np.asarray(array)
+    block = _block_items(cont_block_size_mb, a.itemsize)
     if not isinstance(file, (str, bytes, os.PathLike)):
         if not hasattr(file, "write"):
             raise TypeError(f"file must be a path or a binary file open for writing, not {type(file).__name__}")
-        _write_stream(file, a)
+        _write_stream(file, a, block)
         return
     path = os.fspath(file)
     descr = resolve(a.dtype)[1]
@@ -426,8 +492,26 @@ def to_file(file: FileTarget, array: ArrayLike) -> None:
     _native.write_file_data(path, data, a.shape, descr, flags)
 
 
+def _read(file: FileSource, alloc: Any) -> NDArray[Any]:
+    """_native.read_file_data of file (path, descriptor or file object), leaving an open file
+    after the record."""
+    path, offset, fobj = _source(file)
+    a: NDArray[Any]
+    a, end = _native.read_file_data(path, offset, alloc)
+    if fobj is not None:
+        fobj.seek(end)
+    elif isinstance(file, int):
+        os.lseek(file, end, os.SEEK_SET)
+    return a
+
+
+def _mismatch(file: object, what: str) -> FormatError:
+    name = file if isinstance(file, (str, bytes)) else os.fspath(file) if isinstance(file, os.PathLike) else None
+    return FormatError(errno.EINVAL, what, name)
+
+
 def from_file(file: FileSource, *, validate_dtype: Optional[DTypeLike] = None, validate_shape: Optional[ShapeLike] = None,
-              read_only: bool = False, buffering: int = -1) -> NDArray[Any]:
+              read_only: bool = False, buffering: int = -1, cont_block_size_mb: Optional[int] = None) -> NDArray[Any]:
     """Read an npio file (or a .npy file) into an ordinary array of this process.
 
     The file's header is checked completely, and the file known to hold the whole array, before
@@ -440,12 +524,16 @@ def from_file(file: FileSource, *, validate_dtype: Optional[DTypeLike] = None, v
         file descriptor) of a regular file is read from its position, and left after the array's
         record, so that several arrays can be read one after another.
     validate_dtype, validate_shape : optional
-        If given, the file's array must have this dtype or shape (else :class:`ValueError`,
+        If given, the file's array must have this dtype or shape (else :class:`FormatError`,
         before anything is allocated).
     read_only : bool, default False
         Clear the result's writeable flag.
     buffering : int, default -1
-        Accepted for compatibility with cdxcore; npshm reads with large direct reads instead.
+        cdxcore's keyword (``open()``'s): -1, 0 or a buffer size. npshm reads with large direct
+        reads, so that it changes nothing; other values raise.
+    cont_block_size_mb : int, optional
+        cdxcore's keyword: None or a positive number of MiB. The new array is contiguous, so that
+        no piecewise copy is needed: it changes nothing here.
 
     Returns
     -------
@@ -458,34 +546,101 @@ def from_file(file: FileSource, *, validate_dtype: Optional[DTypeLike] = None, v
         If the file does not exist.
     EOFError
         If the file ends before the array its header describes.
+    FormatError
+        A :class:`ValueError` and an :class:`OSError` (cdxcore raises OSError for a failed
+        validation): if the header is corrupt, or the array does not match ``validate_dtype``
+        or ``validate_shape``.
     ValueError
-        If the header is corrupt, or the array does not match ``validate_dtype`` or
-        ``validate_shape``.
+        For ``buffering`` below -1 or a ``cont_block_size_mb`` that is not positive.
     TypeError
         If ``file`` is not a path, a file descriptor or a file object with a file descriptor
         (``io.BytesIO`` has none: ``numpy.load`` reads .npy from memory).
     """
-    del buffering
-    path, offset, fobj = _source(file)
+    _check_buffering(buffering)
+    _block_items(cont_block_size_mb, 1)
     want_dtype = None if validate_dtype is None else np.dtype(validate_dtype)
     want_shape = None if validate_shape is None else _native.shape(validate_shape)
 
     def alloc(shape: tuple[int, ...], descr: str, fortran: bool, fmt: int) -> tuple[NDArray[Any], NDArray[np.uint8]]:
         dtype = dtype_from_descr(descr)
         if want_dtype is not None and want_dtype != dtype:
-            raise ValueError(f"file {path!r} holds dtype {dtype}, not {want_dtype}")
+            raise _mismatch(file, f"file holds dtype {dtype}, not {want_dtype}")
         if want_shape is not None and want_shape != shape:
-            raise ValueError(f"file {path!r} holds shape {shape}, not {want_shape}")
+            raise _mismatch(file, f"file holds shape {shape}, not {want_shape}")
         order: Literal["C", "F"] = "F" if fortran else "C"
         a = np.empty(shape, dtype=dtype, order=order)
         return a, _flat_bytes(a, order)
 
-    a: NDArray[Any]
-    a, end = _native.read_file_data(path, offset, alloc)
-    if fobj is not None:
-        fobj.seek(end)
-    elif isinstance(file, int):
-        os.lseek(file, end, os.SEEK_SET)
+    a = _read(file, alloc)
     if read_only:
         a.flags.writeable = False
     return a
+
+
+def read_into(file: FileSource, array: NDArray[Any], *, read_only: bool = False, buffering: int = -1,
+              cont_block_size_mb: Optional[int] = None) -> NDArray[Any]:
+    """Read an npio (or .npy) file into an existing array of the same shape and dtype
+    (cdxcore.npio's ``read_into``).
+
+    The file's header is checked against ``array`` before anything is read: on a mismatch
+    ``array`` is unchanged.
+
+    Parameters
+    ----------
+    file : str, bytes, os.PathLike, int or binary file object
+        As for :func:`from_file`.
+    array : numpy.ndarray
+        A writeable array of the file's shape and dtype, in any memory layout (a view, a slice, an
+        npshm array). A contiguous one of the file's order is read into directly; any other gets
+        the data through a copy.
+    read_only : bool, default False
+        Clear ``array``'s writeable flag afterwards.
+    buffering : int, default -1
+        As for :func:`from_file`.
+    cont_block_size_mb : int, optional
+        cdxcore's keyword: None or a positive number of MiB. npshm reads into any array, so that
+        it changes nothing here.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``array``.
+
+    Raises
+    ------
+    FormatError
+        A :class:`ValueError` and an :class:`OSError` (cdxcore raises OSError): if the file's
+        array has another shape or dtype, or its header is corrupt.
+    EOFError
+        If the file ends before the array its header describes.
+    TypeError
+        If ``array`` is not a numpy array.
+    ValueError
+        If ``array`` is not writeable.
+    """
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"array must be a numpy.ndarray, not {type(array).__name__}")
+    if not array.flags.writeable:
+        raise ValueError("array is read-only: read_into needs a writeable array")
+    _check_buffering(buffering)
+    _block_items(cont_block_size_mb, 1)
+    copy: list[NDArray[Any]] = []
+
+    def alloc(shape: tuple[int, ...], descr: str, fortran: bool, fmt: int) -> tuple[NDArray[Any], NDArray[np.uint8]]:
+        dtype = dtype_from_descr(descr)
+        if array.shape != shape or array.dtype != dtype:
+            raise _mismatch(file, f"file holds shape {shape} and dtype {dtype}, not the array's "
+                                  f"{array.shape} and {array.dtype}")
+        order: Literal["C", "F"] = "F" if fortran else "C"
+        direct = array.flags.f_contiguous if fortran else array.flags.c_contiguous
+        target = array if direct else np.empty(shape, dtype=dtype, order=order)
+        if not direct:
+            copy.append(target)
+        return target, _flat_bytes(target, order)
+
+    _read(file, alloc)
+    if copy:
+        array[...] = copy[0]
+    if read_only:
+        array.flags.writeable = False
+    return array

@@ -65,6 +65,7 @@ static PyObject *ndarray_type;     /* numpy.ndarray */
 static PyObject *dtype_from_descr; /* callable: descriptor str -> numpy.dtype (cached in Python) */
 static PyObject *order_f;          /* "F" */
 static PyObject *mapping_type;     /* the Mapping type */
+static PyObject *format_error;     /* npshm.FormatError: both ValueError and OSError */
 
 /* A small cache in front of dtype_from_descr, keyed by the descriptor bytes, so that attaching
  * needs no Python string and no dictionary lookup. Only touched with the GIL held. */
@@ -128,11 +129,21 @@ static PyObject *raise_code(int code, PyObject *filename, PyObject *filename2)
             en = ENOENT;
         break;
     case NPSHM_ERR_INVALID:
+        type = en == EISDIR ? PyExc_IsADirectoryError : PyExc_ValueError;
+        break;
     case NPSHM_ERR_FORMAT:
     case NPSHM_ERR_MISMATCH:
-        type = en == EISDIR                                   ? PyExc_IsADirectoryError
-               : code == NPSHM_ERR_FORMAT && en == ENODATA ? PyExc_EOFError
-                                                             : PyExc_ValueError;
+        /* FormatError: a ValueError for npshm's and cdxcore's users, an OSError for SharedArray's
+         * (docs/PYTHON.md, "Errors"). */
+        if (en == EISDIR) {
+            type = PyExc_IsADirectoryError;
+        } else if (code == NPSHM_ERR_FORMAT && en == ENODATA) {
+            type = PyExc_EOFError;
+        } else {
+            type = format_error ? format_error : PyExc_ValueError;
+            if (!en)
+                en = code == NPSHM_ERR_FORMAT ? EBADMSG : EINVAL;
+        }
         break;
     case NPSHM_ERR_PERMISSION:
         type = PyExc_PermissionError;
@@ -238,6 +249,7 @@ typedef struct {
     Py_ssize_t len;      /* data bytes, for the buffer's shape */
     Py_ssize_t itemsize; /* 1, for the buffer's strides */
     int readonly;
+    PyObject *given;     /* the name as the caller passed it, as str (SharedArray's .name), or NULL */
 } MappingObject;
 
 /* Unmapping a large mapping takes a while: let other threads run meanwhile. */
@@ -248,6 +260,7 @@ static void mapping_dealloc(PyObject *self)
     MappingObject *m = (MappingObject *)self;
     PyTypeObject *tp = Py_TYPE(self);
     m->data = NULL;
+    Py_CLEAR(m->given);
     if (m->h) {
         npshm_array *h = m->h;
         m->h = NULL;
@@ -323,6 +336,16 @@ static PyObject *mapping_get_name(PyObject *self, void *c)
 {
     (void)c;
     npshm_array *h = handle_of(self);
+    if (!h)
+        return NULL;
+    MappingObject *m = (MappingObject *)self;
+    return m->given ? Py_NewRef(m->given) : PyUnicode_DecodeFSDefault(npshm_name(h));
+}
+
+static PyObject *mapping_get_array_name(PyObject *self, void *c)
+{
+    (void)c;
+    npshm_array *h = handle_of(self);
     return h ? PyUnicode_DecodeFSDefault(npshm_name(h)) : NULL;
 }
 
@@ -385,7 +408,9 @@ static PyObject *mapping_get_identity(PyObject *self, void *c)
 }
 
 static PyGetSetDef mapping_getset[] = {
-    {"name", mapping_get_name, NULL, "The array's name, without '/' or 'shm://'.", NULL},
+    {"name", mapping_get_name, NULL,
+     "The array's name as passed to create or attach (str; SharedArray's base object's name).", NULL},
+    {"array_name", mapping_get_array_name, NULL, "The array's name, without '/' or 'shm://'.", NULL},
     {"descr", mapping_get_descr, NULL, "The dtype as a .npy descriptor string.", NULL},
     {"shape", mapping_get_shape, NULL, "The array's shape.", NULL},
     {"addr", mapping_get_addr, NULL, "Address of the first byte of the data.", NULL},
@@ -485,6 +510,7 @@ static MappingObject *new_mapping(npshm_array *h, void *data, size_t len, int re
     m->len = (Py_ssize_t)len;
     m->itemsize = 1;
     m->readonly = readonly;
+    m->given = NULL;
     return m;
 }
 
@@ -496,12 +522,26 @@ static PyObject *new_ndarray(MappingObject *m, PyObject *shape, PyObject *dt, in
     return PyObject_CallFunctionObjArgs(ndarray_type, shape, dt, (PyObject *)m, NULL);
 }
 
-/* Wrap a handle into a numpy array. Takes the handle over (releases it on failure). */
-static PyObject *wrap(npshm_array *h, PyObject *dtype)
+/* The name as the caller passed it, as str (bytes are decoded as os.fsdecode does), for
+ * Mapping.name; NULL with an exception set. */
+static PyObject *given_name(PyObject *name)
+{
+    if (PyBytes_Check(name))
+        return PyUnicode_DecodeFSDefaultAndSize(PyBytes_AsString(name), PyBytes_Size(name));
+    return Py_NewRef(name);
+}
+
+/* Wrap a handle into a numpy array. Takes the handle over (releases it on failure). name: the
+ * name as passed, or NULL. */
+static PyObject *wrap(npshm_array *h, PyObject *dtype, PyObject *name)
 {
     MappingObject *m = new_mapping(h, npshm_data(h), npshm_nbytes(h), npshm_is_readonly(h));
     if (!m) {
         npshm_release(h);
+        return NULL;
+    }
+    if (name && !(m->given = given_name(name))) {
+        Py_DECREF(m);
         return NULL;
     }
     PyObject *dt = dtype ? Py_NewRef(dtype) : dtype_for(npshm_dtype(h));
@@ -660,6 +700,9 @@ static PyObject *mod_create(PyObject *self, PyObject *const *args, Py_ssize_t na
     Py_END_ALLOW_THREADS
     if (rc == 0) {
         c.mapping->h = h;
+        c.mapping->given = given_name(args[0]);
+        if (!c.mapping->given)
+            PyErr_Clear(); /* Mapping.name falls back to the library's name */
         ret = c.array;
     } else {
         /* A numpy array made by create_init over memory that is unmapped now: nobody else has it. */
@@ -702,7 +745,7 @@ static PyObject *mod_attach(PyObject *self, PyObject *const *args, Py_ssize_t na
     Py_XDECREF(keep);
     if (rc < 0)
         return raise_code(rc, args[0], NULL);
-    return wrap(h, NULL);
+    return wrap(h, NULL, args[0]);
 }
 
 PyDoc_STRVAR(delete_doc, "delete($module, name, /)\n--\n\nRemove the name of an array.");
@@ -859,21 +902,23 @@ static PyObject *mod_version(PyObject *self, PyObject *unused)
 }
 
 PyDoc_STRVAR(setup_doc,
-             "_setup($module, ndarray, dtype_from_descr, /)\n--\n\nGive the module numpy.ndarray and the "
-             "descriptor-to-dtype conversion.");
+             "_setup($module, ndarray, dtype_from_descr, format_error, /)\n--\n\nGive the module "
+             "numpy.ndarray, the descriptor-to-dtype conversion and the exception type of format errors.");
 
 static PyObject *mod_setup(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "_setup() takes 2 arguments");
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "_setup() takes 3 arguments");
         return NULL;
     }
-    PyObject *old_nd = ndarray_type, *old_fn = dtype_from_descr;
+    PyObject *old_nd = ndarray_type, *old_fn = dtype_from_descr, *old_fe = format_error;
     ndarray_type = Py_NewRef(args[0]);
     dtype_from_descr = Py_NewRef(args[1]);
+    format_error = Py_NewRef(args[2]);
     Py_XDECREF(old_nd);
     Py_XDECREF(old_fn);
+    Py_XDECREF(old_fe);
     for (unsigned i = 0; i < DCACHE_SIZE; i++) {
         free(dcache[i].descr);
         dcache[i].descr = NULL;
@@ -1108,7 +1153,7 @@ static PyObject *mod_read_file(PyObject *self, PyObject *const *args, Py_ssize_t
         raise_code(rc, args[0], args[1]);
         goto out;
     }
-    PyObject *arr = wrap(h, NULL);
+    PyObject *arr = wrap(h, NULL, args[1]);
     if (arr)
         ret = Py_BuildValue("(NOK)", arr, o.attached ? Py_True : Py_False, (unsigned long long)o.end);
 out:

@@ -176,11 +176,11 @@ def name_of(a: Any) -> Optional[str]:
     True
     """
     m = _mapping_of(a) if isinstance(a, np.ndarray) else None
-    return None if m is None else _absolute(m.name)
+    return None if m is None else _absolute(m.array_name)
 
 
 def _make_reference(a: np.ndarray, m: Mapping, op: str = "npshm.reference") -> Reference:
-    name = _absolute(m.name)
+    name = _absolute(m.array_name)
     identity = m.identity
     # The name must still lead to this array, or the receiver would find another one (or none).
     now = _stat_key(_path_of(name))

@@ -64,8 +64,12 @@ def test_read_shared_array_names_the_file_and_the_array(tmp_path, name):
     good = tmp_path / "good.npy"
     np.save(good, np.arange(3.0))
     npshm.create(name, 4)
-    e = _raises(ValueError, npshm.read_shared_array, good, name)
-    assert str(good) in str(e) and name in str(e)
+    # a mismatch is a FormatError: a ValueError (npshm, cdxcore) and an OSError, with the file
+    # and the array as filename and filename2
+    e = _raises(npshm.FormatError, npshm.read_shared_array, good, name)
+    assert isinstance(e, ValueError) and isinstance(e, OSError)
+    assert str(good) in str(e) and name in str(e) and not str(e).startswith("[Errno")
+    assert (e.errno, e.filename, e.filename2) == (errno.EINVAL, str(good), name)
     e = _raises(FileExistsError, npshm.read_shared_array, good, name, accept_existing=False)
     assert (e.filename, e.filename2) == (str(good), name)
     assert not os.path.exists("/dev/shm/.npshm-lock-" + name)
@@ -89,8 +93,14 @@ def test_file_functions_name_the_path(tmp_path):
     assert str(short) in str(_raises(EOFError, npshm.from_file, short))
     ok = tmp_path / "ok.npio"
     npshm.to_file(ok, np.arange(3.0))
-    assert str(ok) in str(_raises(ValueError, npshm.from_file, ok, validate_dtype=np.int32))
-    assert str(ok) in str(_raises(ValueError, npshm.from_file, ok, validate_shape=(4,)))
+    # cdxcore's from_file raises OSError (IOError) on a failed validation, npshm's ValueError:
+    # FormatError is both, and carries the path
+    for kw in ({"validate_dtype": np.int32}, {"validate_shape": (4,)}):
+        e = _raises(npshm.FormatError, npshm.from_file, ok, **kw)
+        assert isinstance(e, ValueError) and isinstance(e, OSError)
+        assert str(ok) in str(e) and e.filename == str(ok) and e.errno == errno.EINVAL
+        e = _raises(npshm.FormatError, npshm.read_into, ok, np.empty(4, np.int32))
+        assert e.filename == str(ok) and "(4,)" in str(e)
     assert "npio" in str(_raises(ValueError, npshm.to_file, tmp_path / "u8.npio", np.zeros(3, np.uint8)))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.npio", "short.npio"]
 

@@ -212,7 +212,8 @@ def _both_refuse(path, names, exc) -> None:
     nothing_left(name)
     msg1, msg2 = str(e1.value).split(": ", 1)[1], str(e2.value).split(": ", 1)[1]
     # read_shared_array's message names the file too (the library's names only the array)
-    assert msg2 == msg1 or msg2 == f"{msg1} (file {str(path)!r})", (msg1, msg2)
+    # (a FormatError, an OSError too, names them as OSError does: file -> array)
+    assert msg2 in (msg1, f"{msg1} (file {str(path)!r})", f"{msg1} -> {name!r}"), (msg1, msg2)
     assert str(path) in msg2
 
 

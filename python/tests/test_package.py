@@ -49,7 +49,7 @@ def test_signatures_match_the_replaced_libraries():
     assert [(k, v.default) for k, v in p.items()][1:5] == [
         ("validate_shape", None), ("validate_dtype", None), ("raise_on_error", True),
         ("read_only", False)]
-    assert list(sig(npshm.delete_shared_array).parameters) == ["name", "raise_on_error"]
+    assert list(sig(npshm.delete_shared_array).parameters) == ["name", "raise_on_error", "verbose"]
     assert sig(npshm.create).parameters["dtype"].default is float
     assert sig(npshm.attach).parameters["ro"].default is False
 

@@ -50,7 +50,11 @@ def test_prefixes(name, tmp_path):
     a[:] = 5
     assert sa.attach(name).tolist() == [5, 5, 5]
     assert sa.attach("/" + name).tolist() == [5, 5, 5]
-    assert sa.attach("shm://" + name).base.name == name
+    # the base's name is the name as passed, as SharedArray's is; array_name is the library's
+    assert sa.attach("shm://" + name).base.name == "shm://" + name
+    assert sa.attach("/" + name).base.name == "/" + name
+    assert sa.attach(name.encode()).base.name == name
+    assert sa.attach("shm://" + name).base.array_name == name
     sa.delete("shm://" + name)
     assert not os.path.exists("/dev/shm/" + name)
 
@@ -73,13 +77,15 @@ def test_list_entries(name, names):
     entries = {d.name: d for d in sa.list()}
     d = entries[name.encode()]
     nm, dt, dims = d  # a tuple of three, like SharedArray's
-    assert (nm, dt, dims) == (name.encode(), np.dtype(np.int32), (4, 5))
-    assert d.dtype == np.int32  # compares equal to the scalar type, as SharedArray's did
+    assert (nm, dt, dims) == (name.encode(), np.int32, (4, 5))
+    assert d.dtype is np.int32  # the scalar type, as SharedArray gives it
+    assert d.full_dtype == np.dtype(np.int32) and isinstance(d.full_dtype, np.dtype)
     assert d.nbytes == 80 and d.itemsize == 4 and d.mode == 0o640
     assert d.uid == os.getuid() and d.creator_pid == os.getpid() and d.fortran is False
     assert d.created_ns > 0
     e = entries[s.encode()]
-    assert e.dims == () and e.dtype == np.dtype([("x", "<f4"), ("y", "<i8", (3,))])
+    assert e.dims == () and e.dtype is np.void
+    assert e.full_dtype == np.dtype([("x", "<f4"), ("y", "<i8", (3,))])
     assert sa.attach(d.name).shape == (4, 5)  # list() names attach as they are
     sa.delete(d.name)
     assert name.encode() not in {x.name for x in sa.list()}
@@ -96,7 +102,7 @@ def test_array_desc_shows_every_field(name):
     assert d._asdict()["nbytes"] == 80
     # still SharedArray's tuple of three: length, unpacking, indexing, equality, matching
     assert isinstance(d, tuple) and len(d) == 3 and d[2] == (4, 5)
-    assert d == (name.encode(), np.dtype(np.int32), (4, 5))
+    assert d == (name.encode(), np.int32, (4, 5))
     match d:
         case sa.ArrayDesc(n, dt, dims):
             assert (n, dt, dims) == tuple(d)

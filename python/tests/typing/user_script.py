@@ -40,7 +40,9 @@ def cdxcore_api(base: str) -> None:
     if npshm.is_shared_array(view):
         assert_type(view, NDArray[Any])
         assert view.shape == (9,)
-    ok: bool = npshm.delete_shared_array(base + "-c")
+    kept = npshm.attach_shared_array(base + "-c", track=None, unlink=False, verbose=None)
+    assert_type(kept, NDArray[Any])
+    ok: bool = npshm.delete_shared_array(base + "-c", verbose=None)
     assert ok
 
 
@@ -56,6 +58,15 @@ def files(base: str, d: str) -> None:
     with open(os.path.join(d, "two.npio"), "rb") as f:
         first, second = npshm.from_file(f), npshm.from_file(f, read_only=True)
     assert first.shape == (3, 4) and second.shape == (1, 4)
+    npshm.to_file(os.path.join(d, "t.npio"), data.T, buffering=0, cont_block_size_mb=1)
+    into = npshm.read_into(os.path.join(d, "t.npio"), np.empty((4, 3)), cont_block_size_mb=None)
+    assert_type(into, NDArray[Any])
+    try:
+        npshm.from_file(os.path.join(d, "t.npio"), validate_shape=(3, 4), buffering=-1)
+    except npshm.FormatError as e:  # a ValueError and an OSError
+        err: OSError = e
+        bad: ValueError = e
+        assert err.filename is not None and bad is e
     loaded = npshm.read_shared_array(os.path.join(d, "a.npy"), base + "-file", read_only=True)
     assert_type(loaded, NDArray[Any])
     again, attached = npshm.read_shared_array(Path(d) / "a.npy", base + "-file", return_status=True)
@@ -81,7 +92,8 @@ def sharedarray_api(base: str) -> None:
     for e in entries:
         name, dtype, dims = e
         assert_type(name, bytes)
-        assert_type(dtype, np.dtype[Any])
+        assert_type(dtype, type[np.generic])
+        assert_type(e.full_dtype, np.dtype[Any])
         assert_type(dims, tuple[int, ...])
         if name == (base + "-sa2").encode():
             assert (e.mode, e.nbytes, e.itemsize, e.fortran) == (0o640, 16, 4, False)
