@@ -8,6 +8,7 @@ Comparisons in the text are computed from the numbers; only the reasons are fixe
 from __future__ import annotations
 
 import os
+import textwrap
 from typing import Any, Optional
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
@@ -492,13 +493,13 @@ def readme_section(res: dict[str, Any], stem: str, charts: dict[str, str], resul
     m = res["machine"]
     lb, la = res.get("load before", [0])[0], res.get("load after", [0])[0]
     busy = " on a busy machine (load average up to %.1f)" % max(lb, la) if max(lb, la) > 1.0 else ""
-    L = [README_BEGIN,
-         f"Measured by `./build.sh bench` on {stem}{busy}: {m['cpu']}, {m['cores']} cores, "
-         f"{m['kernel']}, /dev/shm on tmpfs with {m['page size'].split()[0]}-byte pages; "
-         f"Python {m['Python'].split()[0]}, numpy {m['numpy']}, SharedArray {m['SharedArray']}, "
-         f"cdxcore {m['cdxcore']}. The whole report, with what each approach is good at and where "
-         f"npshm loses and why: [{results_dir}/{stem}.md]({results_dir}/{stem}.md).", "",
-         *headline(res), ""]
+    intro = (f"Measured by `./build.sh bench` on {stem}{busy}: {m['cpu']}, {m['cores']} cores, "
+             f"{m['kernel']}, /dev/shm on tmpfs with {m['page size'].split()[0]}-byte pages; "
+             f"Python {m['Python'].split()[0]}, numpy {m['numpy']}, SharedArray {m['SharedArray']}, "
+             f"cdxcore {m['cdxcore']}. The whole report, with what each approach is good at and "
+             f"where npshm loses and why: [{results_dir}/{stem}.md]({results_dir}/{stem}.md).")
+    L = [README_BEGIN, *textwrap.wrap(intro, 100, break_on_hyphens=False, break_long_words=False),
+         "", *headline(res), ""]
     if "seed" in charts:
         L += [f"![4 workers need the same dataset file]({results_dir}/{charts['seed']})", ""]
     L.append(README_END)
