@@ -3,7 +3,6 @@ package npshm
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"sync"
 	"unsafe"
 
@@ -20,9 +19,8 @@ func Create(name string, shape []int, dtype string, opts *CreateOptions) (*Array
 	if opts != nil {
 		o = *opts
 	}
-	if o.Mode&^fs.ModePerm != 0 {
-		msg := "mode may hold permission bits only, not " + o.Mode.String()
-		return nil, newError(core.Status{Code: core.ErrInvalid, Msg: msg}, "create", name)
+	if st := checkMode(o.Mode); !st.Ok() {
+		return nil, newError(st, "create", name)
 	}
 	dims := make([]int64, len(shape))
 	for i, d := range shape {

@@ -71,40 +71,31 @@ uint64_t npshm_inode(const npshm_array *array) { return array ? array->inode : 0
 
 /* ---- the mapping: one system call each ---- */
 
-static int status_of_errno(int errnum) {
-    switch (errnum) {
-    case EACCES: case EPERM: return NPSHM_ERR_PERMISSION;
-    case ENOMEM: case EAGAIN: return NPSHM_ERR_NO_SPACE;
-    case EINVAL: return NPSHM_ERR_INVALID;
-    default: return NPSHM_ERR_IO;
-    }
-}
-
 int npshm_msync(const npshm_array *array, int flags) {
     if (array == NULL)
-        return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_msync", NULL, "array is NULL");
+        return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_msync", NULL, MSG_ARRAY_NULL);
     if ((flags & ~(NPSHM_MS_ASYNC | NPSHM_MS_SYNC | NPSHM_MS_INVALIDATE)) ||
         ((flags & NPSHM_MS_ASYNC) && (flags & NPSHM_MS_SYNC)))
-        return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_msync", array->name,
-                         "flags must be NPSHM_MS_ASYNC or NPSHM_MS_SYNC, optionally with NPSHM_MS_INVALIDATE");
+        return npshm__report(st_num(NPSHM_ERR_INVALID, "flags must be NPSHM_MS_ASYNC or NPSHM_MS_SYNC, "
+                                    "optionally with NPSHM_MS_INVALIDATE, not", flags), "npshm_msync", array->name);
     if (msync(array->base, array->maplen, flags) != 0)
-        return npshm__fail(status_of_errno(errno), errno, "npshm_msync", array->name, "msync failed");
+        return npshm__fail(npshm__mem_code_of_errno(errno), errno, "npshm_msync", array->name, MSG_MSYNC_FAILED);
     return NPSHM_OK;
 }
 
 int npshm_mlock(const npshm_array *array) {
     if (array == NULL)
-        return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_mlock", NULL, "array is NULL");
+        return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_mlock", NULL, MSG_ARRAY_NULL);
     if (mlock(array->base, array->maplen) != 0)
-        return npshm__fail(status_of_errno(errno), errno, "npshm_mlock", array->name, "mlock failed");
+        return npshm__fail(npshm__mem_code_of_errno(errno), errno, "npshm_mlock", array->name, MSG_MLOCK_FAILED);
     return NPSHM_OK;
 }
 
 int npshm_munlock(const npshm_array *array) {
     if (array == NULL)
-        return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_munlock", NULL, "array is NULL");
+        return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_munlock", NULL, MSG_ARRAY_NULL);
     if (munlock(array->base, array->maplen) != 0)
-        return npshm__fail(status_of_errno(errno), errno, "npshm_munlock", array->name, "munlock failed");
+        return npshm__fail(npshm__mem_code_of_errno(errno), errno, "npshm_munlock", array->name, MSG_MUNLOCK_FAILED);
     return NPSHM_OK;
 }
 
@@ -137,7 +128,7 @@ int npshm_clean_temporaries(const char *dir, int *removed) {
 
 int npshm_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
                       npshm_init_fn init, void *ctx, npshm_array **out) {
-    if (init == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_create_init", name, "init is NULL");
+    if (init == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, "npshm_create_init", name, MSG_INIT_NULL);
     if (npshm__in_forked_child())
         return npshm__c_create_init(name, ndim, shape, dtype, flags, init, ctx, out);
     return npshm__go_create_init((char *)name, ndim, (int64_t *)shape, (char *)dtype, flags, (void *)init, ctx,

@@ -167,7 +167,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--json"}, 2, "", `npshm: unknown flag "--json"`, ""},
 		{[]string{}, 2, "", "npshm: a command is missing\n", ""},
 		// Failures of the library: exit 1, its message after the command's name.
-		{[]string{"create", name, "3", "flaot64"}, 1, "", "npshm create: create(\"" + name + "\"): unknown dtype", ""},
+		// ... naming the bad value (issue 10).
+		{[]string{"create", name, "3", "flaot64"}, 1, "", "npshm create: create(\"" + name + "\"): unknown dtype \"flaot64\"", ""},
+		{[]string{"create", name, "3", "[('a', 'flaot64')]"}, 1, "", `unknown dtype "flaot64"`, ""},
+		{[]string{"create", name, "3", "M8[nsec]"}, 1, "", `unknown datetime64/timedelta64 unit "[nsec]"`, ""},
+		{[]string{"load", "/nonexistent/npshm-cli.npy", name}, 1, "", `no such file "/nonexistent/npshm-cli.npy"`, ""},
 		{[]string{"create", "a/b", "3", "f8"}, 1, "", "npshm create: create(\"a/b\"): name contains '/'", ""},
 	})
 	if _, err := os.Stat("/dev/shm/" + name); !os.IsNotExist(err) {

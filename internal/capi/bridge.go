@@ -52,11 +52,11 @@ func fail(st core.Status, op string, name []byte) int32 {
 }
 
 // outOfMemory is the status for a failed malloc.
-var outOfMemory = core.Status{Code: core.ErrNoSpace, Errno: 12, Msg: "out of memory"}
+var outOfMemory = core.Status{Code: core.ErrNoSpace, Errno: 12, Msg: core.MsgOutMemory}
 
 // loadedOutOfMemory is the status of a load that published its array but found no memory for the
 // caller's handle (internal/ctwin's load_new says the same).
-var loadedOutOfMemory = core.Status{Code: core.ErrNoSpace, Errno: 12, Msg: "out of memory (the array is loaded and stays)"}
+var loadedOutOfMemory = core.Status{Code: core.ErrNoSpace, Errno: 12, Msg: core.MsgOutMemoryArrayLoadedStays}
 
 // newHandle makes a C handle for a mapping whose header is h. It returns nil if out of memory.
 func newHandle(m core.Mapping, h *core.Header, name []byte) unsafe.Pointer {

@@ -82,7 +82,7 @@ func CreateInit(name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dtype uns
 	defer guard(&rc, op)
 	if fn == nil {
 		nameB, _ := cbytes(name, maxName)
-		return invalid(op, nameB, "init is NULL")
+		return invalid(op, nameB, core.MsgInitNull)
 	}
 	return create(op, name, ndim, shape, dtype, flags, fn, ctx, out)
 }
@@ -92,22 +92,22 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 	nameB, ok := cbytes(name, maxName)
 	switch {
 	case !ok:
-		return invalid(op, nil, "name is NULL or too long")
+		return invalid(op, nil, core.MsgNameNullTooLong)
 	case out == nil:
-		return invalid(op, nameB, "out is NULL")
+		return invalid(op, nameB, core.MsgOutNull)
 	case ndim < 0 || ndim > core.MaxNdim:
-		return fail(core.Status{Code: core.ErrInvalid, Msg: "ndim must be between 0 and 64, not",
+		return fail(core.Status{Code: core.ErrInvalid, Msg: core.MsgNdimMustBetween064,
 			Num: int64(ndim), HasNum: true}, op, nameB)
 	case ndim > 0 && shape == nil:
-		return invalid(op, nameB, "shape is NULL")
+		return invalid(op, nameB, core.MsgShapeNull)
 	case flags&^createFlags != 0:
-		return invalid(op, nameB, "unknown flags (NPSHM_READONLY applies to attach only)")
+		return fail(core.FailFlags(core.MsgUnknownFlagsNpshmReadonlyAppliesAttach, flags, createFlags), op, nameB)
 	case flags&modeMask != 0 && flags&FlagHasMode == 0:
-		return invalid(op, nameB, "mode bits without NPSHM_HAS_MODE (use NPSHM_MODE(perm))")
+		return invalid(op, nameB, core.MsgModeBitsWithoutNpshmHasMode)
 	}
 	dtypeB, ok := cbytes(dtype, maxDtype)
 	if !ok {
-		return invalid(op, nameB, "dtype is NULL or too long")
+		return invalid(op, nameB, core.MsgDtypeNullTooLong)
 	}
 	s := scratch()
 	opt := core.CreateOptions{
@@ -157,20 +157,20 @@ func Attach(name unsafe.Pointer, flags uint32, expect bool, ndim int32, shape un
 	nameB, ok := cbytes(name, maxName)
 	switch {
 	case !ok:
-		return invalid(op, nil, "name is NULL or too long")
+		return invalid(op, nil, core.MsgNameNullTooLong)
 	case out == nil:
-		return invalid(op, nameB, "out is NULL")
+		return invalid(op, nameB, core.MsgOutNull)
 	case flags&^attachFlags != 0:
-		return invalid(op, nameB, "unknown flags (only NPSHM_READONLY applies to attach)")
+		return fail(core.FailFlags(core.MsgUnknownFlagsOnlyNpshmReadonlyApplies, flags, attachFlags), op, nameB)
 	case expect && (ndim < -1 || ndim > core.MaxNdim):
-		return invalid(op, nameB, "expected ndim must be -1 (any) or between 0 and 64")
+		return invalid(op, nameB, core.MsgExpectedNdimMust1AnyBetween)
 	case expect && ndim > 0 && shape == nil:
-		return invalid(op, nameB, "expected shape is NULL")
+		return invalid(op, nameB, core.MsgExpectedShapeNull)
 	}
 	var dtypeB []byte
 	if expect && dtype != nil {
 		if dtypeB, ok = cbytes(dtype, maxDtype); !ok {
-			return invalid(op, nameB, "expected dtype is too long")
+			return invalid(op, nameB, core.MsgExpectedDtypeTooLong)
 		}
 	}
 	s := scratch()
@@ -203,7 +203,7 @@ func Delete(name unsafe.Pointer) (rc int32) {
 	defer guard(&rc, op)
 	nameB, ok := cbytes(name, maxName)
 	if !ok {
-		return invalid(op, nil, "name is NULL or too long")
+		return invalid(op, nil, core.MsgNameNullTooLong)
 	}
 	s := scratch()
 	if s == nil {
@@ -220,7 +220,7 @@ func List(fn, ctx unsafe.Pointer) (rc int32) {
 	const op = "npshm_list"
 	defer guard(&rc, op)
 	if fn == nil {
-		return invalid(op, nil, "fn is NULL")
+		return invalid(op, nil, core.MsgFnNull)
 	}
 	s, raw := newScratch()
 	if s == nil {

@@ -16,7 +16,7 @@ func CleanTemporaries(dir unsafe.Pointer, removed *int32) (rc int32) {
 	if dir != nil {
 		b, ok := cbytes(dir, core.MaxPath)
 		if !ok || len(b) == 0 {
-			return invalid(op, nil, "directory is empty or too long")
+			return invalid(op, nil, core.MsgDirectoryEmptyTooLong)
 		}
 		dirB = unsafe.Slice((*byte)(dir), len(b)+1) // with its NUL, for the system call
 	}

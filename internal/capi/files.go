@@ -52,15 +52,15 @@ const readOptionsV1 = unsafe.Sizeof(ReadOptions{})
 // checkReadOptions validates the caller's struct size (see ReadOptions).
 func checkReadOptions(o *ReadOptions) (msg string, ok bool) {
 	if o.Size < readOptionsV1 {
-		return "options.size is smaller than any npshm_read_options (set it with NPSHM_READ_OPTIONS_INIT)", false
+		return core.MsgOptionsSizeSmallerAnyNpshmRead, false
 	}
 	if o.Size > readOptionsV1 {
 		if o.Size > 1<<16 {
-			return "options.size is implausibly large", false
+			return core.MsgOptionsSizeImplausiblyLarge, false
 		}
 		for _, b := range unsafe.Slice((*byte)(unsafe.Pointer(o)), o.Size)[readOptionsV1:] {
 			if b != 0 {
-				return "options set fields this version of the library does not know", false
+				return core.MsgOptionsUnknownFields, false
 			}
 		}
 	}
@@ -74,17 +74,18 @@ func ReadFile(path, name unsafe.Pointer, flags uint32, opts *ReadOptions, out *u
 	nameB, ok := cbytes(name, maxName)
 	switch {
 	case !ok:
-		return invalid(op, nil, "name is NULL or too long")
+		return invalid(op, nil, core.MsgNameNullTooLong)
 	case out == nil:
-		return invalid(op, nameB, "out is NULL")
+		return invalid(op, nameB, core.MsgOutNull)
 	case flags&^readFlags != 0:
-		return invalid(op, nameB, "unknown flags (read_file takes NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_ACCEPT_FOREIGN and a mode)")
+		return fail(core.FailFlags(core.MsgUnknownFlagsReadFileTakesNpshm,
+			flags, readFlags), op, nameB)
 	case flags&modeMask != 0 && flags&FlagHasMode == 0:
-		return invalid(op, nameB, "mode bits without NPSHM_HAS_MODE (use NPSHM_MODE(perm))")
+		return invalid(op, nameB, core.MsgModeBitsWithoutNpshmHasMode)
 	}
 	pathB, ok := cbytes(path, core.MaxPath)
 	if !ok {
-		return invalid(op, nameB, "path is NULL or too long")
+		return invalid(op, nameB, core.MsgPathNullTooLong)
 	}
 	pathZ := unsafe.Slice((*byte)(path), len(pathB)+1)
 	lo := core.LoadOptions{
@@ -101,23 +102,23 @@ func ReadFile(path, name unsafe.Pointer, flags uint32, opts *ReadOptions, out *u
 		}
 		opts.Attached, opts.End = 0, 0
 		if opts.TimeoutMs < -1 {
-			return fail(core.Status{Code: core.ErrInvalid, Msg: "timeout_ms must be -1 (no limit), 0 (the default: no limit) or positive, not",
+			return fail(core.Status{Code: core.ErrInvalid, Msg: core.MsgTimeoutMsMust1Limit0,
 				Num: opts.TimeoutMs, HasNum: true}, op, nameB)
 		}
 		lo.Timeout = opts.TimeoutMs
 		if opts.ExpectShape != 0 {
 			switch {
 			case opts.Ndim < 0 || opts.Ndim > core.MaxNdim:
-				return invalid(op, nameB, "expected ndim must be between 0 and 64")
+				return invalid(op, nameB, core.MsgExpectedNdimMustBetween064)
 			case opts.Ndim > 0 && opts.Shape == nil:
-				return invalid(op, nameB, "expected shape is NULL")
+				return invalid(op, nameB, core.MsgExpectedShapeNull)
 			}
 			lo.ExpectShape = true
 			lo.Shape = shapeOf(opts.Shape, opts.Ndim)
 		}
 		if opts.Dtype != nil {
 			if lo.ExpectDtype, ok = cbytes(opts.Dtype, maxDtype); !ok {
-				return invalid(op, nameB, "expected dtype is too long")
+				return invalid(op, nameB, core.MsgExpectedDtypeTooLong)
 			}
 		}
 		lo.Offset, lo.Cancel = opts.Offset, opts.Cancel
@@ -156,9 +157,9 @@ func filePath(op string, path unsafe.Pointer) ([]byte, int32) {
 	pathB, ok := cbytes(path, core.MaxPath)
 	switch {
 	case !ok:
-		return nil, invalid(op, nil, "path is NULL or too long")
+		return nil, invalid(op, nil, core.MsgPathNullTooLong)
 	case len(pathB) == 0:
-		return nil, invalid(op, nil, "path is empty")
+		return nil, invalid(op, nil, core.MsgPathEmpty)
 	}
 	return pathB, 0
 }
@@ -169,21 +170,21 @@ func dataArgs(ndim int32, shape, dtype unsafe.Pointer, flags uint32, needFormat 
 	bad := func(msg string) core.Status { return core.Status{Code: core.ErrInvalid, Msg: msg} }
 	switch {
 	case ndim < 0 || ndim > core.MaxNdim:
-		return nil, core.Status{Code: core.ErrInvalid, Msg: "ndim must be between 0 and 64, not", Num: int64(ndim), HasNum: true}
+		return nil, core.Status{Code: core.ErrInvalid, Msg: core.MsgNdimMustBetween064, Num: int64(ndim), HasNum: true}
 	case ndim > 0 && shape == nil:
-		return nil, bad("shape is NULL")
+		return nil, bad(core.MsgShapeNull)
 	case flags&^dataFlags != 0:
-		return nil, bad("unknown flags (it takes NPSHM_FORTRAN, NPSHM_NPY and NPSHM_NPIO)")
+		return nil, core.FailFlags(core.MsgUnknownFlagsTakesNpshmFortranNpshm, flags, dataFlags)
 	}
 	switch format := flags & (FlagNpy | FlagNpio); {
 	case needFormat && (format == 0 || format == FlagNpy|FlagNpio):
-		return nil, bad("give one of NPSHM_NPY and NPSHM_NPIO")
+		return nil, bad(core.MsgGiveOneNpshmNpyNpshmNpio)
 	case format == FlagNpy|FlagNpio:
-		return nil, bad("give NPSHM_NPY or NPSHM_NPIO, not both")
+		return nil, bad(core.MsgGiveNpshmNpyNpshmNpioBoth)
 	}
 	dtypeB, ok := cbytes(dtype, maxDtype)
 	if !ok {
-		return nil, bad("dtype is NULL or too long")
+		return nil, bad(core.MsgDtypeNullTooLong)
 	}
 	return dtypeB, core.Status{}
 }
@@ -217,7 +218,7 @@ func WriteFile(path, array unsafe.Pointer) (rc int32) {
 	case rc != 0:
 		return rc
 	case array == nil:
-		return invalid(op, pathB, "array is NULL")
+		return invalid(op, pathB, core.MsgArrayNull)
 	}
 	data, ndim, shape, dtype, fortran := handleArray(array)
 	flags := uint32(0)
@@ -254,7 +255,7 @@ func writeData(op string, path unsafe.Pointer, pathB []byte, data unsafe.Pointer
 	h := &s.Hdr
 	st = h.Describe(shapeOf(shape, ndim), dtypeB, flags&FlagFortran != 0, s.Descr[:0:core.MaxDescr])
 	if st.Ok() && data == nil && h.DataNbytes > 0 {
-		st = core.Status{Code: core.ErrInvalid, Msg: "data is NULL"}
+		st = core.Status{Code: core.ErrInvalid, Msg: core.MsgDataNull}
 	}
 	if st.Ok() {
 		st = core.WriteFile(s, fs, unsafe.Slice((*byte)(path), len(pathB)+1), h, data, formatOf(flags, pathB))
@@ -271,11 +272,11 @@ func EncodeFileHeader(buf unsafe.Pointer, capacity uint64, ndim int32, shape, dt
 	const op = "npshm_encode_file_header"
 	defer guard(&rc, op)
 	if length == nil {
-		return invalid(op, nil, "len is NULL")
+		return invalid(op, nil, core.MsgLenNull)
 	}
 	*length = 0
 	if buf == nil && capacity > 0 {
-		return invalid(op, nil, "buf is NULL")
+		return invalid(op, nil, core.MsgBufNull)
 	}
 	dtypeB, st := dataArgs(ndim, shape, dtype, flags, true)
 	if !st.Ok() {
@@ -292,7 +293,7 @@ func EncodeFileHeader(buf unsafe.Pointer, capacity uint64, ndim int32, shape, dt
 		n, st = core.EncodeFileHeader(s.Header[:], formatOf(flags, nil), h.Descr, h.Shape[:h.Ndim], h.Fortran())
 	}
 	if st.Ok() && uint64(n) > capacity {
-		st = core.Status{Code: core.ErrInvalid, Msg: "buf too small: the header has", Num: int64(n), HasNum: true}
+		st = core.Status{Code: core.ErrInvalid, Msg: core.MsgBufTooSmallHeaderHas, Num: int64(n), HasNum: true}
 	}
 	if st.Ok() {
 		copy(unsafe.Slice((*byte)(buf), n), s.Header[:n])
@@ -319,7 +320,7 @@ func ReadFileData(path unsafe.Pointer, offset uint64, fn, ctx unsafe.Pointer, en
 	case rc != 0:
 		return rc
 	case fn == nil:
-		return invalid(op, pathB, "alloc is NULL")
+		return invalid(op, pathB, core.MsgAllocNull)
 	}
 	fs, raw := newFileScratch()
 	if fs == nil {

@@ -21,7 +21,7 @@ func CleanTemporaries(s *Scratch, dir []byte) (removed int, st Status) {
 	}
 	dirfd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if errno != 0 {
-		return 0, sysFail(errno, "cannot read the directory")
+		return 0, sysFail(errno, MsgCannotReadDirectory)
 	}
 	defer unix.Close(dirfd)
 	st = forEachEntry(s, dirfd, func(name []byte) {
@@ -47,7 +47,7 @@ func forEachEntry(s *Scratch, dirfd int, fn func(name []byte)) Status {
 	for {
 		n, err := unix.Getdents(dirfd, s.Dirent[:])
 		if err != nil {
-			return sysFail(errnoOf(err), "cannot read the directory")
+			return sysFail(errnoOf(err), MsgCannotReadDirectory)
 		}
 		if n == 0 {
 			return Status{}
@@ -124,7 +124,7 @@ func ScanLeftovers(s *Scratch, dir []byte, fn func(Leftover)) Status {
 	}
 	dirfd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if errno != 0 {
-		return sysFail(errno, "cannot read the directory")
+		return sysFail(errno, MsgCannotReadDirectory)
 	}
 	defer unix.Close(dirfd)
 	return forEachEntry(s, dirfd, func(name []byte) {
@@ -143,7 +143,7 @@ func RemoveLeftover(s *Scratch, dir, name []byte) (bool, Status) {
 	}
 	dirfd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if errno != 0 {
-		return false, sysFail(errno, "cannot read the directory")
+		return false, sysFail(errno, MsgCannotReadDirectory)
 	}
 	defer unix.Close(dirfd)
 	_, ok, errno := leftoverAt(dirfd, name, true)

@@ -20,7 +20,7 @@ func NormalizeDtype(in []byte, out []byte) ([]byte, int64, Status) {
 	p.skipSpace()
 	if c := p.peek(); c == '\'' || c == '"' {
 		// Quotes belong to a structured dtype's fields; numpy refuses "'<f8'" as well.
-		return nil, 0, fail(ErrInvalid, "a dtype is quoted only inside a structured dtype")
+		return nil, 0, fail(ErrInvalid, MsgDtypeQuotedOnlyInsideStructuredDtype)
 	}
 	size, st := p.parseAny(0)
 	if !st.Ok() {
@@ -28,10 +28,10 @@ func NormalizeDtype(in []byte, out []byte) ([]byte, int64, Status) {
 	}
 	p.skipSpace()
 	if p.pos != len(p.in) {
-		return nil, 0, failNum(ErrInvalid, "unexpected text in dtype at offset", int64(p.pos))
+		return nil, 0, failNum(ErrInvalid, MsgUnexpectedTextDtypeOffset, int64(p.pos))
 	}
 	if p.overflow {
-		return nil, 0, fail(ErrInvalid, "dtype descriptor too long")
+		return nil, 0, fail(ErrInvalid, MsgDtypeDescriptorTooLong)
 	}
 	return p.out, size, Status{}
 }
@@ -41,10 +41,10 @@ func NormalizeDtype(in []byte, out []byte) ([]byte, int64, Status) {
 func DescrItemsize(descr []byte, scratch []byte) (int64, Status) {
 	canon, size, st := NormalizeDtype(descr, scratch)
 	if !st.Ok() {
-		return 0, fail(ErrFormat, "segment holds an invalid dtype descriptor")
+		return 0, fail(ErrFormat, MsgSegmentHoldsInvalidDtypeDescriptor)
 	}
 	if string(canon) != string(descr) {
-		return 0, fail(ErrFormat, "segment holds a non-canonical dtype descriptor")
+		return 0, fail(ErrFormat, MsgSegmentHoldsNonCanonicalDtypeDescriptor)
 	}
 	return size, Status{}
 }
@@ -110,7 +110,7 @@ func (p *dtypeParser) expect(c byte) bool {
 
 func (p *dtypeParser) parseAny(depth int) (int64, Status) {
 	if depth > maxDtypeDepth {
-		return 0, fail(ErrInvalid, "structured dtype nested too deeply")
+		return 0, fail(ErrInvalid, MsgStructuredDtypeNestedTooDeeply)
 	}
 	switch p.peek() {
 	case '[':
@@ -123,7 +123,7 @@ func (p *dtypeParser) parseAny(depth int) (int64, Status) {
 			end++
 		}
 		if end >= len(p.in) {
-			return 0, fail(ErrInvalid, "unterminated string in dtype")
+			return 0, fail(ErrInvalid, MsgUnterminatedStringDtype)
 		}
 		p.emitByte('\'')
 		size, st := p.simple(p.in[p.pos+1 : end])
@@ -165,7 +165,7 @@ func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 		}
 		if !first {
 			if !p.expect(',') {
-				return 0, fail(ErrInvalid, "expected ',' between structured dtype fields")
+				return 0, fail(ErrInvalid, MsgExpectedCommaBetweenFields)
 			}
 			p.skipSpace()
 			if p.peek() == ']' { // trailing comma
@@ -185,7 +185,7 @@ func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 		}
 		total += size
 		if total > maxItemsize {
-			return 0, fail(ErrInvalid, "structured dtype too large")
+			return 0, fail(ErrInvalid, MsgStructuredDtypeTooLarge)
 		}
 		if !pad {
 			padStart = -1
@@ -207,7 +207,7 @@ func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 		if fieldStart <= len(p.out) {
 			p.out = p.out[:fieldStart]
 		}
-		p.emit("('', '|V")
+		p.emit(MsgPaddingFieldStart)
 		p.emitInt(size)
 		p.emit("')")
 		padStart, padSize = fieldStart, size
@@ -221,7 +221,7 @@ func (p *dtypeParser) parseStruct(depth int) (int64, Status) {
 // decides: an empty name and a void type, that is a plain void or any sub-array.
 func (p *dtypeParser) parseField(depth int) (int64, bool, Status) {
 	if !p.expect('(') {
-		return 0, false, fail(ErrInvalid, "expected '(' to open a structured dtype field")
+		return 0, false, fail(ErrInvalid, MsgExpectedParenOpeningField)
 	}
 	p.emitByte('(')
 	p.skipSpace()
@@ -235,7 +235,7 @@ func (p *dtypeParser) parseField(depth int) (int64, bool, Status) {
 			return 0, false, st
 		}
 		if !p.expect(',') {
-			return 0, false, fail(ErrInvalid, "expected ',' in a (title, name) pair")
+			return 0, false, fail(ErrInvalid, MsgExpectedCommaInTitleName)
 		}
 		p.emit(", ")
 		p.skipSpace()
@@ -243,7 +243,7 @@ func (p *dtypeParser) parseField(depth int) (int64, bool, Status) {
 			return 0, false, st
 		}
 		if !p.expect(')') {
-			return 0, false, fail(ErrInvalid, "expected ')' after a (title, name) pair")
+			return 0, false, fail(ErrInvalid, MsgExpectedParenAfterTitleName)
 		}
 		p.emitByte(')')
 	} else {
@@ -254,7 +254,7 @@ func (p *dtypeParser) parseField(depth int) (int64, bool, Status) {
 		unnamed = empty
 	}
 	if !p.expect(',') {
-		return 0, false, fail(ErrInvalid, "expected ',' after a structured dtype field name")
+		return 0, false, fail(ErrInvalid, MsgExpectedCommaAfterFieldName)
 	}
 	p.emit(", ")
 	p.skipSpace()
@@ -274,13 +274,13 @@ func (p *dtypeParser) parseField(depth int) (int64, bool, Status) {
 			}
 			void = void || shaped
 			if count != 0 && size > maxItemsize/count {
-				return 0, false, fail(ErrInvalid, "structured dtype field too large")
+				return 0, false, fail(ErrInvalid, MsgStructuredDtypeFieldTooLarge)
 			}
 			size *= count
 		}
 	}
 	if !p.expect(')') {
-		return 0, false, fail(ErrInvalid, "expected ')' to close a structured dtype field")
+		return 0, false, fail(ErrInvalid, MsgExpectedParenClosingField)
 	}
 	p.emitByte(')')
 	return size, unnamed && void, Status{}
@@ -293,7 +293,7 @@ func (p *dtypeParser) parseSubShape() (int64, bool, Status) {
 	if p.peek() != '(' {
 		n, ok := p.parseUint()
 		if !ok {
-			return 0, false, fail(ErrInvalid, "expected a sub-array shape in a structured dtype field")
+			return 0, false, fail(ErrInvalid, MsgExpectedSubArrayShapeStructuredDtype)
 		}
 		p.emit(", (")
 		p.emitInt(n)
@@ -313,7 +313,7 @@ func (p *dtypeParser) parseSubShape() (int64, bool, Status) {
 		}
 		if dims > 0 {
 			if !p.expect(',') {
-				return 0, false, fail(ErrInvalid, "expected ',' in a sub-array shape")
+				return 0, false, fail(ErrInvalid, MsgExpectedCommaInSubArrayShape)
 			}
 			p.skipSpace()
 			if p.peek() == ')' {
@@ -324,15 +324,15 @@ func (p *dtypeParser) parseSubShape() (int64, bool, Status) {
 		}
 		n, ok := p.parseUint()
 		if !ok {
-			return 0, false, fail(ErrInvalid, "bad sub-array dimension in a structured dtype field")
+			return 0, false, fail(ErrInvalid, MsgBadSubArrayDimensionStructuredDtype)
 		}
 		p.emitInt(n)
 		dims++
 		if dims > MaxNdim {
-			return 0, false, fail(ErrInvalid, "sub-array shape has too many dimensions")
+			return 0, false, fail(ErrInvalid, MsgSubArrayShapeHasTooMany)
 		}
 		if n != 0 && count > maxItemsize/n {
-			return 0, false, fail(ErrInvalid, "sub-array shape too large")
+			return 0, false, fail(ErrInvalid, MsgSubArrayShapeTooLarge)
 		}
 		count *= n
 	}
@@ -374,14 +374,14 @@ func (p *dtypeParser) copyString() (bool, Status) {
 	end := p.pos + 1
 	for {
 		if end >= len(p.in) {
-			return false, fail(ErrInvalid, "unterminated field name in a structured dtype")
+			return false, fail(ErrInvalid, MsgUnterminatedFieldNameStructuredDtype)
 		}
 		if p.in[end] == q {
 			break
 		}
 		c, next, ok := stringChar(p.in, end)
 		if !ok {
-			return false, fail(ErrInvalid, "unsupported escape in a structured dtype field name")
+			return false, fail(ErrInvalid, MsgUnsupportedEscapeStructuredDtypeFieldName)
 		}
 		single = single || c == '\''
 		double = double || c == '"'
@@ -464,11 +464,12 @@ func hexDigit(c byte) int {
 
 // simple parses one non-structured dtype spelling and emits its canonical descriptor.
 func (p *dtypeParser) simple(s []byte) (int64, Status) {
+	spelled := s
 	if len(s) == 0 {
-		return 0, fail(ErrInvalid, "empty dtype")
+		return 0, fail(ErrInvalid, MsgEmptyDtype)
 	}
 	if isObjectDtype(s) {
-		return 0, fail(ErrInvalid, "object dtypes cannot be shared between processes")
+		return 0, fail(ErrInvalid, MsgObjectDtypesCannotSharedBetweenProcesses)
 	}
 	if unit, ok := cutPrefix(s, "datetime64"); ok {
 		return p.datetime('<', 'M', unit)
@@ -494,7 +495,7 @@ func (p *dtypeParser) simple(s []byte) (int64, Status) {
 		explicitOrder = true
 	}
 	if len(s) == 0 {
-		return 0, fail(ErrInvalid, "dtype has a byte order but no type")
+		return 0, failValue(ErrInvalid, MsgDtypeHasByteOrderButType, spelled)
 	}
 	kind := s[0]
 	rest := s[1:]
@@ -505,51 +506,51 @@ func (p *dtypeParser) simple(s []byte) (int64, Status) {
 	}
 	if kind == 'M' || kind == 'm' {
 		if len(rest) == 0 || rest[0] != '8' {
-			return 0, fail(ErrInvalid, "datetime64/timedelta64 dtypes must have size 8")
+			return 0, fail(ErrInvalid, MsgDatetime64Timedelta64DtypesMustHaveSize)
 		}
 		return p.datetime(order, kind, rest[1:])
 	}
 	size, ok := parseDecimal(rest)
 	if !ok {
-		return 0, fail(ErrInvalid, "unknown dtype")
+		return 0, failValue(ErrInvalid, MsgUnknownDtype, spelled)
 	}
 	switch kind {
 	case 'b':
 		if size != 1 {
-			return 0, fail(ErrInvalid, "bool dtype must have size 1")
+			return 0, fail(ErrInvalid, MsgBoolDtypeMustHaveSize1)
 		}
 	case 'i', 'u':
 		if size != 1 && size != 2 && size != 4 && size != 8 {
-			return 0, failNum(ErrInvalid, "integer dtype size must be 1, 2, 4 or 8, not", size)
+			return 0, failNum(ErrInvalid, MsgIntegerDtypeSizeMust12, size)
 		}
 	case 'f':
 		if size != 2 && size != 4 && size != 8 && size != 16 {
-			return 0, failNum(ErrInvalid, "float dtype size must be 2, 4, 8 or 16, not", size)
+			return 0, failNum(ErrInvalid, MsgFloatDtypeSizeMust24, size)
 		}
 	case 'c':
 		if size != 8 && size != 16 && size != 32 {
-			return 0, failNum(ErrInvalid, "complex dtype size must be 8, 16 or 32, not", size)
+			return 0, failNum(ErrInvalid, MsgComplexDtypeSizeMust816, size)
 		}
 	case 'S', 'a', 'V':
 		if size == 0 {
-			return 0, fail(ErrInvalid, "string and void dtypes need a size (e.g. S8)")
+			return 0, fail(ErrInvalid, MsgStringVoidDtypesNeedSizeE)
 		}
 		if size > maxItemsize {
-			return 0, fail(ErrInvalid, "string and void dtypes hold at most 2147483647 bytes")
+			return 0, fail(ErrInvalid, MsgStringVoidDtypesHoldMost2147483647)
 		}
 		if kind == 'a' {
 			kind = 'S'
 		}
 	case 'U':
 		if size == 0 {
-			return 0, fail(ErrInvalid, "unicode dtypes need a length (e.g. U8)")
+			return 0, fail(ErrInvalid, MsgUnicodeDtypesNeedLengthEG)
 		}
 		if size > maxItemsize/4 {
-			return 0, fail(ErrInvalid, "unicode dtype too long")
+			return 0, fail(ErrInvalid, MsgUnicodeDtypeTooLong)
 		}
 		return p.emitSimple(order, kind, size, nil)
 	default:
-		return 0, fail(ErrInvalid, "unknown dtype")
+		return 0, failValue(ErrInvalid, MsgUnknownDtype, spelled)
 	}
 	return p.emitSimple(order, kind, size, nil)
 }
@@ -625,7 +626,7 @@ func cutPrefix(s []byte, prefix string) ([]byte, bool) {
 // datetime emits a datetime64 ('M') or timedelta64 ('m') descriptor with an optional "[unit]".
 func (p *dtypeParser) datetime(order, kind byte, unit []byte) (int64, Status) {
 	if len(unit) > 0 && !validDatetimeUnit(unit) {
-		return 0, fail(ErrInvalid, "unknown datetime64/timedelta64 unit")
+		return 0, failValue(ErrInvalid, MsgUnknownDatetime64Timedelta64Unit, unit)
 	}
 	if len(unit) > 2 && unit[1] == '1' && (unit[2] < '0' || unit[2] > '9') {
 		// numpy drops a multiplier of 1: "M8[1s]" is "<M8[s]".

@@ -9,16 +9,16 @@ package core
 func MatchGeometry(ndim int, shape []int64, descr []byte, expectShape bool, wantShape []int64, wantDescr []byte) Status {
 	if expectShape {
 		if len(wantShape) != ndim {
-			return failNum(ErrMismatch, "array has a different number of dimensions:", int64(ndim))
+			return failNum(ErrMismatch, MsgArrayHasDifferentNumberDimensions, int64(ndim))
 		}
 		for i, d := range wantShape {
 			if d != shape[i] {
-				return failNum(ErrMismatch, "array has a different size in dimension", int64(i))
+				return failNum(ErrMismatch, MsgArrayHasDifferentSizeDimension, int64(i))
 			}
 		}
 	}
 	if wantDescr != nil && string(wantDescr) != string(descr) {
-		return fail(ErrMismatch, "array has a different dtype")
+		return fail(ErrMismatch, MsgArrayHasDifferentDtype)
 	}
 	return Status{}
 }

@@ -15,7 +15,7 @@ import (
 // into place, so that nobody reads a partly written file; its mode is 0666 less the umask.
 func WriteFile(s *Scratch, fs *FileScratch, path []byte, h *Header, data unsafe.Pointer, format int) Status {
 	if len(path) < 2 || path[len(path)-1] != 0 {
-		return fail(ErrInvalid, "path is empty")
+		return fail(ErrInvalid, MsgPathEmpty)
 	}
 	if len(path)-1 > MaxPath {
 		return fail(ErrInvalid, "path too long")
@@ -32,7 +32,7 @@ func WriteFile(s *Scratch, fs *FileScratch, path []byte, h *Header, data unsafe.
 		}
 	}
 	if dir == len(p)-1 {
-		return fail(ErrInvalid, "path names a directory")
+		return fail(ErrInvalid, MsgPathNamesDirectory)
 	}
 	t := Target{Path: p, Dir: dir, IsFile: true}
 	fd, named, st := openTemp(s, dirPath(t, s.Temp[:0:len(s.Temp)]), unix.O_WRONLY, 0o666)
@@ -68,7 +68,7 @@ func writeAll(fd int, p unsafe.Pointer, n, off uint64) Status {
 			continue
 		}
 		if e != 0 {
-			return sysFail(e, "cannot write the file")
+			return sysFail(e, MsgCannotWriteFile)
 		}
 		done += uint64(r)
 	}
@@ -101,10 +101,10 @@ func ReadFileData(fs *FileScratch, path []byte, off uint64, alloc AllocFunc, a, 
 	fs.Descr[len(fh.Descr)] = 0
 	data, rc := alloc(fh, a, b)
 	if rc != 0 {
-		return 0, Status{Code: Code(rc), Msg: "the alloc function refused the array"}
+		return 0, Status{Code: Code(rc), Msg: MsgAllocFunctionRefusedArray}
 	}
 	if data == nil && fh.DataNbytes > 0 {
-		return 0, fail(ErrInvalid, "the alloc function gave no memory")
+		return 0, fail(ErrInvalid, MsgAllocGaveNoMemory)
 	}
 	fs.fill = fillState{src: fd, off: off + fh.HeaderLen, dstFd: -1, mode: fill} // in fs: no allocation
 	if errno := fillRange(&fs.fill, data, 0, fh.DataNbytes); errno != 0 {
@@ -119,7 +119,7 @@ func fillFailure(errno unix.Errno) Status {
 	case unix.EINTR:
 		return errCancelled
 	case unix.ENODATA:
-		return truncated("file is shorter than the array its header describes")
+		return truncated(MsgFileShorterArrayHeaderDescribes)
 	}
-	return sysFail(errno, "cannot read the file")
+	return sysFail(errno, MsgCannotReadFile)
 }

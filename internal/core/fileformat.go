@@ -38,9 +38,9 @@ func EncodeFileHeader(buf []byte, format int, descr []byte, shape []int64, fortr
 		if n := EncodeNpyHeader(buf, descr, shape, fortran); n > 0 {
 			return n, Status{}
 		}
-		return 0, fail(ErrInvalid, "dtype descriptor too long for a .npy header")
+		return 0, fail(ErrInvalid, MsgDtypeDescriptorTooLongNpyHeader)
 	}
-	return 0, fail(ErrInvalid, "unknown file format")
+	return 0, fail(ErrInvalid, MsgUnknownFileFormat)
 }
 
 // npyMagic starts every .npy file.
@@ -88,7 +88,7 @@ func DecodeFileHeader(buf []byte, avail uint64, canon []byte, fh *FileHeader) St
 	n := min(len(buf), len(npyMagic))
 	if string(buf[:n]) == npyMagic[:n] && (n == len(npyMagic) || avail < uint64(len(npyMagic))) {
 		if n < len(npyMagic) {
-			return truncated("file ends inside the array's header")
+			return truncated(MsgFileEndsInsideArraySHeader)
 		}
 		return decodeNpy(buf, avail, canon, fh)
 	}
@@ -99,34 +99,34 @@ func decodeNpio(buf []byte, avail uint64, canon []byte, fh *FileHeader) Status {
 	be := binary.BigEndian
 	*fh = FileHeader{Format: FormatNpio}
 	if avail < 4 {
-		return truncated("file ends inside the array's header")
+		return truncated(MsgFileEndsInsideArraySHeader)
 	}
 	if len(buf) < 4 {
-		return fail(ErrFormat, "npio header longer than npshm reads")
+		return fail(ErrFormat, MsgNpioHeaderLongerNpshmReads)
 	}
 	total := be.Uint32(buf)
 	if total < 8 || total%8 != 0 {
-		return failNum(ErrFormat, "not an npio or .npy file: bad npio header length", int64(total))
+		return failNum(ErrFormat, MsgNotNpioOrNpyBadHeaderLength, int64(total))
 	}
 	if total > npioMaxHeader {
-		return failNum(ErrFormat, "npio header: more than 64 dimensions, header length", int64(total))
+		return failNum(ErrFormat, MsgNpioHeaderMore64DimensionsHeader, int64(total))
 	}
 	if avail < uint64(total) || len(buf) < int(total) {
-		return truncated("file ends inside the array's header")
+		return truncated(MsgFileEndsInsideArraySHeader)
 	}
 	code := int(buf[4])
 	ndim := int(buf[5])<<16 | int(buf[6])<<8 | int(buf[7])
 	if uint64(total) != 8+8*uint64(ndim) {
-		return fail(ErrFormat, "corrupt npio header: its length does not match its number of dimensions")
+		return fail(ErrFormat, MsgCorruptNpioHeaderLengthMismatch)
 	}
 	if code >= len(npioDescr) {
-		return failNum(ErrFormat, "corrupt npio header: unknown dtype code", int64(code))
+		return failNum(ErrFormat, MsgCorruptNpioHeaderUnknownDtypeCode, int64(code))
 	}
 	fh.Ndim = ndim
 	for i := 0; i < ndim; i++ {
 		d := be.Uint64(buf[8+8*i:])
 		if d > 1<<62 {
-			return fail(ErrFormat, "corrupt npio header: dimension too large")
+			return fail(ErrFormat, MsgCorruptNpioHeaderDimensionTooLarge)
 		}
 		fh.Shape[i] = int64(d)
 	}
@@ -156,11 +156,11 @@ func trimUnit(d []byte) []byte {
 func finishFileHeader(fh *FileHeader, avail uint64) Status {
 	nbytes, st := shapeBytes(fh.Shape[:fh.Ndim], fh.Itemsize)
 	if !st.Ok() {
-		return fail(ErrFormat, "corrupt header: the array's size in bytes overflows")
+		return fail(ErrFormat, MsgCorruptHeaderSizeOverflows)
 	}
 	fh.DataNbytes = nbytes
 	if avail-fh.HeaderLen < nbytes {
-		return truncated("file is shorter than the array its header describes")
+		return truncated(MsgFileShorterArrayHeaderDescribes)
 	}
 	return Status{}
 }
@@ -169,7 +169,7 @@ func decodeNpy(buf []byte, avail uint64, canon []byte, fh *FileHeader) Status {
 	le := binary.LittleEndian
 	*fh = FileHeader{Format: FormatNpy}
 	if avail < 10 || len(buf) < 10 {
-		return truncated("file ends inside the array's header")
+		return truncated(MsgFileEndsInsideArraySHeader)
 	}
 	var hlen, pre uint64
 	switch {
@@ -177,17 +177,17 @@ func decodeNpy(buf []byte, avail uint64, canon []byte, fh *FileHeader) Status {
 		hlen, pre = uint64(le.Uint16(buf[8:])), 10
 	case (buf[6] == 2 || buf[6] == 3) && buf[7] == 0:
 		if avail < 12 || len(buf) < 12 {
-			return truncated("file ends inside the array's header")
+			return truncated(MsgFileEndsInsideArraySHeader)
 		}
 		hlen, pre = uint64(le.Uint32(buf[8:])), 12
 	default:
-		return failNum(ErrFormat, "unsupported .npy format version", int64(buf[6])*1000+int64(buf[7]))
+		return failNum(ErrFormat, MsgUnsupportedNpyFormatVersion, int64(buf[6])*1000+int64(buf[7]))
 	}
 	if avail < pre+hlen {
-		return truncated("file ends inside the array's header")
+		return truncated(MsgFileEndsInsideArraySHeader)
 	}
 	if uint64(len(buf)) < pre+hlen {
-		return failNum(ErrFormat, ".npy header longer than npshm reads:", int64(hlen))
+		return failNum(ErrFormat, MsgNpyHeaderLongerNpshmReads, int64(hlen))
 	}
 	if st := parseNpyDict(buf[pre:pre+hlen], canon, fh); !st.Ok() {
 		return st
@@ -304,7 +304,7 @@ func isAlnum(c byte) bool {
 
 // shape reads a tuple of non-negative ints into fh.
 func (p *npyParser) shape(fh *FileHeader) Status {
-	bad := fail(ErrFormat, "corrupt .npy header: 'shape' is not a tuple of sizes")
+	bad := fail(ErrFormat, MsgCorruptNpyHeaderShapeNotTuple)
 	if !p.eat('(') {
 		return bad
 	}
@@ -323,7 +323,7 @@ func (p *npyParser) shape(fh *FileHeader) Status {
 		var v int64
 		for p.pos < len(p.b) && p.b[p.pos] >= '0' && p.b[p.pos] <= '9' {
 			if v > (1<<62)/10 {
-				return fail(ErrFormat, "corrupt .npy header: dimension too large")
+				return fail(ErrFormat, MsgCorruptNpyHeaderDimensionTooLarge)
 			}
 			v = v*10 + int64(p.b[p.pos]-'0')
 			p.pos++
@@ -336,7 +336,7 @@ func (p *npyParser) shape(fh *FileHeader) Status {
 			p.pos++
 		}
 		if n == MaxNdim {
-			return fail(ErrFormat, ".npy header: more than 64 dimensions")
+			return fail(ErrFormat, MsgNpyHeaderMore64Dimensions)
 		}
 		fh.Shape[n] = v
 		n++
@@ -352,7 +352,7 @@ func (p *npyParser) shape(fh *FileHeader) Status {
 // parseNpyDict parses "{'descr': ..., 'fortran_order': ..., 'shape': (...), }".
 func parseNpyDict(b []byte, canon []byte, fh *FileHeader) Status {
 	p := npyParser{b: b}
-	bad := fail(ErrFormat, "corrupt .npy header: not a dict of descr, fortran_order and shape")
+	bad := fail(ErrFormat, MsgCorruptNpyHeaderNotDict)
 	if !p.eat('{') {
 		return bad
 	}
@@ -381,11 +381,11 @@ func parseNpyDict(b []byte, canon []byte, fh *FileHeader) Status {
 				return bad
 			}
 			if isObjectDtype(text) || containsObject(text) {
-				return fail(ErrFormat, ".npy file holds Python objects, which cannot be shared")
+				return fail(ErrFormat, MsgNpyFileHoldsPythonObjectsWhich)
 			}
 			d, size, st := NormalizeDtype(text, canon[:0:MaxDescr])
 			if !st.Ok() {
-				return fail(ErrFormat, ".npy header holds a dtype npshm does not support")
+				return fail(ErrFormat, MsgNpyHeaderUnsupportedDtype)
 			}
 			fh.Descr, fh.Itemsize = d, uint64(size)
 		case "fortran_order":
@@ -451,7 +451,7 @@ const npyGrowthDigits = 21
 // multiple of 64). It returns the header's length, or 0 if buf is too small.
 func EncodeNpyHeader(buf []byte, descr []byte, shape []int64, fortran bool) int {
 	w := boundedWriter{buf: buf[:12:len(buf)]} // room for the preamble, written last
-	w.str("{'descr': ")
+	w.str(MsgNpyDescrKey)
 	if len(descr) > 0 && descr[0] == '[' {
 		w.bytes(descr)
 	} else {
@@ -459,13 +459,13 @@ func EncodeNpyHeader(buf []byte, descr []byte, shape []int64, fortran bool) int 
 		w.bytes(descr)
 		w.str("'")
 	}
-	w.str(", 'fortran_order': ")
+	w.str(MsgNpyFortranOrderKey)
 	if fortran {
 		w.str("True")
 	} else {
 		w.str("False")
 	}
-	w.str(", 'shape': (")
+	w.str(MsgNpyShapeKey)
 	for i, d := range shape {
 		if i > 0 {
 			w.str(", ")
@@ -534,9 +534,7 @@ func decimalLen(v int64) int {
 func EncodeNpioHeader(buf []byte, descr []byte, shape []int64, fortran bool) (int, Status) {
 	code := NpioCode(descr)
 	if code < 0 {
-		return 0, fail(ErrInvalid, "npio cannot store this dtype (it stores bool, int8 to int64, "+
-			"uint16 to uint64, float16 to float64, complex64, complex128 and unit-less datetime64 and "+
-			"timedelta64, little-endian); write a .npy file instead")
+		return 0, fail(ErrInvalid, MsgNpioCannotStoreThisDtypeStores)
 	}
 	if fortran {
 		big := 0
@@ -546,7 +544,7 @@ func EncodeNpioHeader(buf []byte, descr []byte, shape []int64, fortran bool) (in
 			}
 		}
 		if big > 1 {
-			return 0, fail(ErrInvalid, "npio stores C order only; write this Fortran-order array as .npy")
+			return 0, fail(ErrInvalid, MsgNpioStoresCOrderOnlyWrite)
 		}
 	}
 	be := binary.BigEndian

@@ -20,6 +20,8 @@ const (
 	MaxHeaderLen = fixedHeaderLen + 8*MaxNdim + MaxDescr + 4
 	// maxNbytes bounds an array's data so that offsets never overflow.
 	maxNbytes = 1 << 56
+	// creatorPIDOffset is where the header holds the creator's pid (the reaper of Python reads it).
+	creatorPIDOffset = 48
 	// maxIntp is numpy's bound on an array's size in bytes, counting only its nonzero dimensions.
 	maxIntp = 1<<63 - 1
 )
@@ -49,7 +51,7 @@ func (h *Header) SegmentSize() uint64 { return h.DataOffset + h.DataNbytes }
 // that the sizes are valid and do not overflow.
 func (h *Header) Layout() Status {
 	if h.Ndim < 0 || h.Ndim > MaxNdim {
-		return failNum(ErrInvalid, "ndim must be between 0 and 64, not", int64(h.Ndim))
+		return failNum(ErrInvalid, MsgNdimMustBetween064, int64(h.Ndim))
 	}
 	if len(h.Descr) == 0 || len(h.Descr) > MaxDescr {
 		return fail(ErrInvalid, "dtype descriptor is empty or too long")
@@ -69,7 +71,7 @@ func (h *Header) Layout() Status {
 // the checks of ndim, dtype and shape, then Layout.
 func (h *Header) Describe(shape []int64, dtype []byte, fortran bool, descrBuf []byte) Status {
 	if len(shape) > MaxNdim {
-		return failNum(ErrInvalid, "ndim must be between 0 and 64, not", int64(len(shape)))
+		return failNum(ErrInvalid, MsgNdimMustBetween064, int64(len(shape)))
 	}
 	descr, itemsize, st := NormalizeDtype(dtype, descrBuf)
 	if !st.Ok() {
@@ -90,7 +92,7 @@ func (h *Header) Describe(shape []int64, dtype []byte, fortran bool, descrBuf []
 func shapeBytes(shape []int64, itemsize uint64) (uint64, Status) {
 	for _, d := range shape {
 		if d < 0 {
-			return 0, failNum(ErrInvalid, "dimensions must not be negative, got", d)
+			return 0, failNum(ErrInvalid, MsgNegativeDimension, d)
 		}
 	}
 	n, zero := itemsize, itemsize == 0
@@ -100,7 +102,7 @@ func shapeBytes(shape []int64, itemsize uint64) (uint64, Status) {
 			continue
 		}
 		if n != 0 && uint64(d) > maxIntp/n {
-			return 0, failShape(ErrInvalid, "array too large: itemsize times the nonzero dimensions exceeds 2**63-1, shape", shape)
+			return 0, failShape(ErrInvalid, MsgArrayTooLargeForNumpy, shape)
 		}
 		n *= uint64(d)
 	}
@@ -108,7 +110,7 @@ func shapeBytes(shape []int64, itemsize uint64) (uint64, Status) {
 		return 0, Status{}
 	}
 	if n > maxNbytes {
-		return 0, failShape(ErrInvalid, "array too large: more than 2**56 bytes, shape", shape)
+		return 0, failShape(ErrInvalid, MsgArrayTooLargeOver2Pow56, shape)
 	}
 	return n, Status{}
 }
@@ -126,7 +128,7 @@ func (h *Header) Encode(buf []byte) int {
 	le.PutUint64(buf[32:], h.Itemsize)
 	le.PutUint32(buf[40:], uint32(h.Ndim))
 	le.PutUint32(buf[44:], uint32(len(h.Descr)))
-	le.PutUint32(buf[48:], h.CreatorPID)
+	le.PutUint32(buf[creatorPIDOffset:], h.CreatorPID)
 	le.PutUint32(buf[52:], 0)
 	le.PutUint64(buf[56:], uint64(h.CreatedNs))
 	off := fixedHeaderLen
@@ -157,42 +159,42 @@ func HeaderNeed(prefix []byte) int {
 func (h *Header) Decode(buf []byte, segSize uint64, descrScratch []byte) Status {
 	le := binary.LittleEndian
 	if len(buf) < fixedHeaderLen+4 || segSize < fixedHeaderLen+4 {
-		return fail(ErrFormat, "not an npshm array: segment too short for a header")
+		return fail(ErrFormat, MsgNotArraySegmentTooShort)
 	}
 	if string(buf[:8]) != Magic {
-		return fail(ErrFormat, "not an npshm array: bad magic")
+		return fail(ErrFormat, MsgNotArrayBadMagic)
 	}
 	if v := le.Uint16(buf[8:]); v != Version {
-		return failNum(ErrFormat, "unsupported npshm format version", int64(v))
+		return failNum(ErrFormat, MsgUnsupportedNpshmFormatVersion, int64(v))
 	}
 	h.Flags = le.Uint16(buf[10:])
 	if h.Flags&^FlagFortran != 0 {
-		return failNum(ErrFormat, "unknown header flags", int64(h.Flags))
+		return failNum(ErrFormat, MsgUnknownHeaderFlags, int64(h.Flags))
 	}
 	h.HeaderLen = le.Uint32(buf[12:])
 	ndim := le.Uint32(buf[40:])
 	descrLen := le.Uint32(buf[44:])
 	if ndim > MaxNdim {
-		return failNum(ErrFormat, "corrupt header: ndim too large:", int64(ndim))
+		return failNum(ErrFormat, MsgCorruptHeaderNdimTooLarge, int64(ndim))
 	}
 	if descrLen == 0 || descrLen > MaxDescr {
-		return failNum(ErrFormat, "corrupt header: bad descriptor length", int64(descrLen))
+		return failNum(ErrFormat, MsgCorruptHeaderBadDescriptorLength, int64(descrLen))
 	}
 	if uint64(h.HeaderLen) != fixedHeaderLen+8*uint64(ndim)+uint64(descrLen) {
-		return fail(ErrFormat, "corrupt header: inconsistent header length")
+		return fail(ErrFormat, MsgCorruptHeaderInconsistentHeaderLength)
 	}
 	end := int(h.HeaderLen)
 	if len(buf) < end+4 || segSize < uint64(end)+4 {
-		return fail(ErrFormat, "corrupt header: segment shorter than its header")
+		return fail(ErrFormat, MsgCorruptHeaderSegmentShorterHeader)
 	}
 	if crc32IEEE(buf[:end]) != le.Uint32(buf[end:]) {
-		return fail(ErrFormat, "corrupt header: checksum mismatch")
+		return fail(ErrFormat, MsgCorruptHeaderChecksumMismatch)
 	}
 	h.DataOffset = le.Uint64(buf[16:])
 	h.DataNbytes = le.Uint64(buf[24:])
 	h.Itemsize = le.Uint64(buf[32:])
 	h.Ndim = int(ndim)
-	h.CreatorPID = le.Uint32(buf[48:])
+	h.CreatorPID = le.Uint32(buf[creatorPIDOffset:])
 	h.CreatedNs = int64(le.Uint64(buf[56:]))
 	off := fixedHeaderLen
 	for i := 0; i < h.Ndim; i++ {
@@ -205,20 +207,20 @@ func (h *Header) Decode(buf []byte, segSize uint64, descrScratch []byte) Status 
 		return st
 	}
 	if uint64(itemsize) != h.Itemsize {
-		return fail(ErrFormat, "corrupt header: itemsize does not match the dtype")
+		return fail(ErrFormat, MsgCorruptHeaderItemsizeMismatch)
 	}
 	nbytes, st := shapeBytes(h.Shape[:h.Ndim], h.Itemsize)
 	if !st.Ok() {
-		return fail(ErrFormat, "corrupt header: bad shape")
+		return fail(ErrFormat, MsgCorruptHeaderBadShape)
 	}
 	if nbytes != h.DataNbytes {
-		return fail(ErrFormat, "corrupt header: data size does not match shape and dtype")
+		return fail(ErrFormat, MsgCorruptHeaderDataSizeMismatch)
 	}
 	if h.DataOffset%minDataAlign != 0 || h.DataOffset < uint64(end)+4 || h.DataOffset > maxNbytes {
-		return fail(ErrFormat, "corrupt header: bad data offset")
+		return fail(ErrFormat, MsgCorruptHeaderBadDataOffset)
 	}
 	if segSize < h.DataOffset+h.DataNbytes {
-		return fail(ErrFormat, "corrupt segment: shorter than the array it claims to hold")
+		return fail(ErrFormat, MsgCorruptSegmentShorterArrayClaimsHold)
 	}
 	return Status{}
 }

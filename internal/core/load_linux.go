@@ -93,7 +93,7 @@ func cancelled(p unsafe.Pointer) bool {
 	return p != nil && atomic.LoadInt32((*int32)(p)) != 0
 }
 
-var errCancelled = Status{Code: ErrIO, Errno: unix.EINTR, Msg: "load cancelled"}
+var errCancelled = Status{Code: ErrIO, Errno: unix.EINTR, Msg: MsgLoadCancelled}
 
 // Load attaches the array name, or if there is none, loads the array file at path (NUL-terminated)
 // into a new array of that name. Of many processes loading the same name at once, exactly one
@@ -108,7 +108,7 @@ func Load(s *Scratch, fs *FileScratch, path []byte, name []byte, opt *LoadOption
 		}
 	}
 	if len(opt.Shape) > MaxNdim {
-		return Mapping{}, Target{}, res, fail(ErrInvalid, "expected ndim must be between 0 and 64")
+		return Mapping{}, Target{}, res, fail(ErrInvalid, MsgExpectedNdimMustBetween064)
 	}
 	t, st := ResolveName(name, s.Path[:0:len(s.Path)])
 	if !st.Ok() {
@@ -124,7 +124,7 @@ func Load(s *Scratch, fs *FileScratch, path []byte, name []byte, opt *LoadOption
 	}
 	lockPath := LockPath(t, fs.Lock[:0:len(fs.Lock)])
 	if lockPath == nil {
-		return Mapping{}, t, res, fail(ErrInvalid, "name too long for its lock file")
+		return Mapping{}, t, res, fail(ErrInvalid, MsgNameTooLongLockFile)
 	}
 
 	src := -1
@@ -136,6 +136,7 @@ func Load(s *Scratch, fs *FileScratch, path []byte, name []byte, opt *LoadOption
 	readFile := func() Status {
 		fd, st := openFile(path)
 		if !st.Ok() {
+			st.Value = trimNul(path) // the message names the file: the operation names the array
 			return st
 		}
 		src = fd
@@ -173,9 +174,9 @@ func Load(s *Scratch, fs *FileScratch, path []byte, name []byte, opt *LoadOption
 	if opt.Exclusive {
 		if errno := sysFaccessatF(t.Path); errno != unix.ENOENT {
 			if errno == 0 {
-				return Mapping{}, t, res, Status{Code: ErrExists, Errno: unix.EEXIST, Msg: "an array of that name exists"}
+				return Mapping{}, t, res, Status{Code: ErrExists, Errno: unix.EEXIST, Msg: MsgArrayNameExists}
 			}
-			return Mapping{}, t, res, sysFail(errno, "cannot check the array's name")
+			return Mapping{}, t, res, sysFail(errno, MsgCannotCheckArraySName)
 		}
 	} else {
 		m, st := attachMatching(s, fs, name, opt, expect, true)
@@ -412,20 +413,20 @@ func openFile(path []byte) (int, Status) {
 	fd, errno := sysOpenat(unix.AT_FDCWD, path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if errno != 0 {
 		if errno == unix.ENOENT {
-			return -1, Status{Code: ErrNotFound, Errno: errno, Msg: "no such file"}
+			return -1, Status{Code: ErrNotFound, Errno: errno, Msg: MsgNoSuchFile}
 		}
-		return -1, sysFail(errno, "cannot open the file")
+		return -1, sysFail(errno, MsgCannotOpenFile)
 	}
 	var stat unix.Stat_t
 	st := Status{}
 	if err := unix.Fstat(fd, &stat); err != nil {
-		st = sysFail(errnoOf(err), "cannot stat the file")
+		st = sysFail(errnoOf(err), MsgCannotStatFile)
 	} else if stat.Mode&unix.S_IFMT == unix.S_IFDIR {
-		st = Status{Code: ErrInvalid, Errno: unix.EISDIR, Msg: "the file is a directory"}
+		st = Status{Code: ErrInvalid, Errno: unix.EISDIR, Msg: MsgFileIsDirectory}
 	} else if stat.Mode&unix.S_IFMT != unix.S_IFREG {
-		st = fail(ErrInvalid, "the file is not a regular file")
+		st = fail(ErrInvalid, MsgFileNotRegular)
 	} else if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0); err != nil {
-		st = sysFail(errnoOf(err), "cannot open the file")
+		st = sysFail(errnoOf(err), MsgCannotOpenFile)
 	}
 	if !st.Ok() {
 		unix.Close(fd)
@@ -438,7 +439,7 @@ func openFile(path []byte) (int, Status) {
 func readFileHeader(fs *FileScratch, fd int, off uint64) Status {
 	var stat unix.Stat_t
 	if err := unix.Fstat(fd, &stat); err != nil {
-		return sysFail(errnoOf(err), "cannot stat the file")
+		return sysFail(errnoOf(err), MsgCannotStatFile)
 	}
 	size := uint64(stat.Size)
 	avail := uint64(0)
@@ -454,7 +455,7 @@ func readFileHeader(fs *FileScratch, fd int, off uint64) Status {
 			continue
 		}
 		if e != 0 {
-			return sysFail(e, "cannot read the file")
+			return sysFail(e, MsgCannotReadFile)
 		}
 		if r == 0 {
 			break
@@ -485,7 +486,7 @@ func attachMatching(s *Scratch, fs *FileScratch, name []byte, opt *LoadOptions, 
 	}
 	if !opt.AcceptForeign && s.Owner != uint32(unix.Geteuid()) {
 		munmap(m)
-		return Mapping{}, Status{Code: ErrPermission, Msg: "the existing array belongs to uid", Num: int64(s.Owner),
+		return Mapping{}, Status{Code: ErrPermission, Msg: MsgExistingArrayBelongsUid, Num: int64(s.Owner),
 			HasNum: true}
 	}
 	h := &s.Hdr
@@ -495,7 +496,7 @@ func attachMatching(s *Scratch, fs *FileScratch, name []byte, opt *LoadOptions, 
 		o := LoadOptions{ExpectShape: true, Shape: fh.Shape[:fh.Ndim]}
 		st = matchGeometry(h.Ndim, h.Shape[:h.Ndim], h.Descr, &o, fh.Descr)
 		if st.Ok() && h.Fortran() != fh.Fortran && !layoutSame(fh) {
-			st = Status{Code: ErrMismatch, Msg: "array has a different memory order than the file"}
+			st = Status{Code: ErrMismatch, Msg: MsgArrayHasDifferentMemoryOrderFile}
 		}
 	}
 	if !st.Ok() {
@@ -594,21 +595,21 @@ func openLock(path []byte) (int, Status) {
 		switch errno {
 		case 0:
 		case unix.ELOOP:
-			return -1, Status{Code: ErrPermission, Errno: errno, Msg: "the lock file", Path: path, Msg2: " is a symbolic link"}
+			return -1, Status{Code: ErrPermission, Errno: errno, Msg: MsgLockFile, Path: path, Msg2: MsgIsSymlink}
 		default:
-			return -1, sysFail(errno, "cannot open the lock file")
+			return -1, sysFail(errno, MsgCannotOpenLockFile)
 		}
 		var st unix.Stat_t
 		switch err := unix.Fstat(fd, &st); {
 		case err != nil:
 			guardedClose(fd)
-			return -1, sysFail(errnoOf(err), "cannot stat the lock file")
+			return -1, sysFail(errnoOf(err), MsgCannotStatLockFile)
 		case st.Mode&unix.S_IFMT != unix.S_IFREG:
 			guardedClose(fd)
-			return -1, Status{Code: ErrPermission, Msg: "the lock file", Path: path, Msg2: " is not a regular file"}
+			return -1, Status{Code: ErrPermission, Msg: MsgLockFile, Path: path, Msg2: MsgIsNotRegularFile}
 		case st.Uid != uint32(unix.Geteuid()):
 			guardedClose(fd)
-			return -1, Status{Code: ErrPermission, Msg: "the lock file", Path: path, Msg2: " belongs to uid",
+			return -1, Status{Code: ErrPermission, Msg: MsgLockFile, Path: path, Msg2: MsgBelongsUid,
 				Num: int64(st.Uid), HasNum: true}
 		}
 		return fd, Status{}
@@ -629,7 +630,7 @@ func flockWait(s *Scratch, fd int, path []byte, cancel unsafe.Pointer, deadline 
 			_, _, e := unix.Syscall(unix.SYS_FLOCK, uintptr(fd), unix.LOCK_EX, 0)
 			if e != unix.EINTR {
 				if e != 0 {
-					return sysFail(e, "cannot lock the lock file")
+					return sysFail(e, MsgCannotLockLockFile)
 				}
 				return Status{}
 			}
@@ -643,7 +644,7 @@ func flockWait(s *Scratch, fd int, path []byte, cancel unsafe.Pointer, deadline 
 			return Status{}
 		case unix.EWOULDBLOCK, unix.EINTR:
 		default:
-			return sysFail(e, "cannot lock the lock file")
+			return sysFail(e, MsgCannotLockLockFile)
 		}
 		if cancelled(cancel) {
 			return errCancelled
@@ -652,9 +653,9 @@ func flockWait(s *Scratch, fd int, path []byte, cancel unsafe.Pointer, deadline 
 		if deadline != 0 {
 			left := deadline - monotonicNs()
 			if left <= 0 {
-				st := Status{Code: ErrIO, Errno: unix.ETIMEDOUT, Msg: "timed out waiting for the lock file", Path: path}
+				st := Status{Code: ErrIO, Errno: unix.ETIMEDOUT, Msg: MsgTimedOutWaitingLockFile, Path: path}
 				if pid := lockHolder(fd, s.Dirent[:]); pid > 0 {
-					st.Msg2, st.Num, st.HasNum = ", held by pid", int64(pid), true
+					st.Msg2, st.Num, st.HasNum = MsgHeldPid, int64(pid), true
 				}
 				return st
 			}

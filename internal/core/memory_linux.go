@@ -12,34 +12,32 @@ func Msync(m Mapping, flags int) Status {
 		return failNum(ErrInvalid, "flags must be MS_ASYNC or MS_SYNC, optionally with MS_INVALIDATE, not", int64(flags))
 	}
 	_, _, e := unix.Syscall(unix.SYS_MSYNC, m.Addr, uintptr(m.Len), uintptr(flags))
-	return memStatus(e, "msync failed")
+	return memStatus(e, MsgMsyncFailed)
 }
 
 // Mlock locks the mapping's pages into memory (mlock(2)).
 func Mlock(m Mapping) Status {
 	_, _, e := unix.Syscall(unix.SYS_MLOCK, m.Addr, uintptr(m.Len), 0)
-	return memStatus(e, "mlock failed")
+	return memStatus(e, MsgMlockFailed)
 }
 
 // Munlock unlocks them (munlock(2)).
 func Munlock(m Mapping) Status {
 	_, _, e := unix.Syscall(unix.SYS_MUNLOCK, m.Addr, uintptr(m.Len), 0)
-	return memStatus(e, "munlock failed")
+	return memStatus(e, MsgMunlockFailed)
 }
 
 // memStatus maps the errno of msync, mlock and munlock as export/dispatch.c does: a refused lock
 // (EPERM, EACCES) is a permission error, an exhausted lock limit (ENOMEM, EAGAIN) no space.
 func memStatus(errno unix.Errno, msg string) Status {
-	code := ErrIO
-	switch errno {
-	case 0:
+	if errno == 0 {
 		return Status{}
-	case unix.EACCES, unix.EPERM:
-		code = ErrPermission
-	case unix.ENOMEM, unix.EAGAIN:
-		code = ErrNoSpace
-	case unix.EINVAL:
-		code = ErrInvalid
+	}
+	code := ErrIO
+	for _, e := range memErrnoCodes {
+		if e.errno == errno {
+			code = e.code
+		}
 	}
 	return Status{Code: code, Errno: errno, Msg: msg}
 }

@@ -4,6 +4,8 @@ package core
 
 const (
 	shmDir     = "/dev/shm/"
+	filePrefix = "file://"
+	shmPrefix  = "shm://"
 	maxShmName = 255
 	// MaxPath bounds a file:// path.
 	MaxPath = 4095
@@ -31,15 +33,15 @@ func ResolveName(name []byte, buf []byte) (Target, Status) {
 			return Target{}, fail(ErrInvalid, "name contains a NUL byte")
 		}
 	}
-	if rest, ok := cutPrefix(name, "file://"); ok {
+	if rest, ok := cutPrefix(name, filePrefix); ok {
 		if len(rest) == 0 {
-			return Target{}, fail(ErrInvalid, "file:// name has an empty path")
+			return Target{}, fail(ErrInvalid, MsgFileNameHasEmptyPath)
 		}
 		if len(rest) > MaxPath {
-			return Target{}, fail(ErrInvalid, "file:// path too long")
+			return Target{}, fail(ErrInvalid, MsgFilePathTooLong)
 		}
 		if rest[len(rest)-1] == '/' {
-			return Target{}, fail(ErrInvalid, "file:// path names a directory")
+			return Target{}, fail(ErrInvalid, MsgFilePathNamesDirectory)
 		}
 		path := append(buf[:0], rest...)
 		path = append(path, 0)
@@ -50,11 +52,11 @@ func ResolveName(name []byte, buf []byte) (Target, Status) {
 			}
 		}
 		if _, reserved := cutPrefix(rest[dir:], reservedPrefix); reserved {
-			return Target{}, fail(ErrInvalid, "names starting with .npshm- are reserved for npshm's own files")
+			return Target{}, fail(ErrInvalid, MsgNamesStartingNpshmAreReservedNpshm)
 		}
 		return Target{Path: path, Dir: dir, Display: name, IsFile: true}, Status{}
 	}
-	if rest, ok := cutPrefix(name, "shm://"); ok {
+	if rest, ok := cutPrefix(name, shmPrefix); ok {
 		name = rest
 	}
 	if len(name) > 0 && name[0] == '/' {
@@ -62,19 +64,19 @@ func ResolveName(name []byte, buf []byte) (Target, Status) {
 	}
 	switch {
 	case len(name) == 0:
-		return Target{}, fail(ErrInvalid, "name is empty")
+		return Target{}, fail(ErrInvalid, MsgNameEmpty)
 	case len(name) > maxShmName:
-		return Target{}, failNum(ErrInvalid, "name longer than 255 bytes:", int64(len(name)))
+		return Target{}, failNum(ErrInvalid, MsgNameLonger255Bytes, int64(len(name)))
 	case string(name) == "." || string(name) == "..":
-		return Target{}, fail(ErrInvalid, "name may not be '.' or '..'")
+		return Target{}, fail(ErrInvalid, MsgNameDotOrDotDot)
 	}
 	for _, c := range name {
 		if c == '/' {
-			return Target{}, fail(ErrInvalid, "name contains '/'")
+			return Target{}, fail(ErrInvalid, MsgNameContainsSlash)
 		}
 	}
 	if _, reserved := cutPrefix(name, reservedPrefix); reserved {
-		return Target{}, fail(ErrInvalid, "names starting with .npshm- are reserved for npshm's own files")
+		return Target{}, fail(ErrInvalid, MsgNamesStartingNpshmAreReservedNpshm)
 	}
 	path := append(buf[:0], shmDir...)
 	path = append(path, name...)

@@ -53,7 +53,7 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 		return Mapping{}, t, st
 	}
 	if len(shape) > MaxNdim {
-		return Mapping{}, t, failNum(ErrInvalid, "ndim must be between 0 and 64, not", int64(len(shape)))
+		return Mapping{}, t, failNum(ErrInvalid, MsgNdimMustBetween064, int64(len(shape)))
 	}
 	descr, itemsize, st := NormalizeDtype(dtype, s.Descr[:0:MaxDescr])
 	if !st.Ok() {
@@ -86,7 +86,7 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	m, st := fillSegment(fd, size, s.Header[:hlen], opt, t.IsFile)
 	if st.Ok() && opt.Init != nil {
 		if r := opt.Init(addrPtr(m.Data(h)), h.DataNbytes, opt.InitA, opt.InitB); r != 0 {
-			st = Status{Code: Code(r), Msg: "the init function abandoned the array"}
+			st = Status{Code: Code(r), Msg: MsgInitFunctionAbandonedArray}
 		}
 	}
 	if st.Ok() {
@@ -154,9 +154,9 @@ func openTempFor(s *Scratch, dir []byte, access int, perm uint32, guard bool) (f
 			closeFd(fd)
 		} else if errno != unix.EOPNOTSUPP && errno != unix.EISDIR && errno != unix.EINVAL {
 			if access == unix.O_WRONLY { // writing an array file, as the C path words it
-				return -1, false, sysFail(errno, "cannot create the file")
+				return -1, false, sysFail(errno, MsgCannotCreateFile)
 			}
-			return -1, false, sysFail(errno, "cannot create the array's directory entry")
+			return -1, false, sysFail(errno, MsgCannotCreateArraySDirectoryEntry)
 		}
 	}
 	dirLen := len(dir) - 1
@@ -167,35 +167,35 @@ func openTempFor(s *Scratch, dir []byte, access int, perm uint32, guard bool) (f
 			return fd, true, Status{}
 		}
 		if errno != unix.EEXIST {
-			return -1, false, sysFail(errno, "cannot create a temporary file")
+			return -1, false, sysFail(errno, MsgCannotCreateTemporaryFile)
 		}
 	}
-	return -1, false, fail(ErrIO, "cannot find a free temporary name")
+	return -1, false, fail(ErrIO, MsgCannotFindFreeTemporaryName)
 }
 
 // fillSegment sets the mode, reserves the space, maps the segment and writes the header.
 func fillSegment(fd int, size uint64, header []byte, opt CreateOptions, isFile bool) (Mapping, Status) {
 	if opt.HasMode {
 		if err := unix.Fchmod(fd, opt.Mode); err != nil {
-			return Mapping{}, sysFail(errnoOf(err), "cannot set the mode")
+			return Mapping{}, sysFail(errnoOf(err), MsgCannotSetMode)
 		}
 	}
 	if errno := sysFallocate(fd, size); errno != 0 {
 		if !(isFile && (errno == unix.EOPNOTSUPP || errno == unix.ENOSYS)) {
-			return Mapping{}, sysFail(errno, "cannot reserve memory for the array")
+			return Mapping{}, sysFail(errno, MsgCannotReserveMemoryArray)
 		}
 		// A file system without fallocate: the file is sized, though not reserved.
 		if err := unix.Ftruncate(fd, int64(size)); err != nil {
-			return Mapping{}, sysFail(errnoOf(err), "cannot size the file")
+			return Mapping{}, sysFail(errnoOf(err), MsgCannotSizeFile)
 		}
 	}
 	var stat unix.Stat_t
 	if err := unix.Fstat(fd, &stat); err != nil {
-		return Mapping{}, sysFail(errnoOf(err), "cannot stat the array")
+		return Mapping{}, sysFail(errnoOf(err), MsgCannotStatArray)
 	}
 	m, errno := mmap(fd, size, false)
 	if errno != 0 {
-		return Mapping{}, sysFail(errno, "cannot map the array")
+		return Mapping{}, sysFail(errno, MsgCannotMapArray)
 	}
 	m.Dev, m.Ino = uint64(stat.Dev), stat.Ino
 	copy(unsafe.Slice((*byte)(addrPtr(m.Addr)), len(header)), header)
@@ -220,21 +220,21 @@ func publish(s *Scratch, fd int, named bool, t Target, replace bool) Status {
 				continue
 			}
 			if errno != 0 {
-				return sysFail(errno, "cannot name the new array")
+				return sysFail(errno, MsgCannotNameNewArray)
 			}
 			testPause(pauseReplaceRename)
 			if errno := sysRenameat(tp, t.Path); errno != 0 {
 				sysUnlinkat(unix.AT_FDCWD, tp)
-				return sysFail(errno, "cannot replace the array")
+				return sysFail(errno, MsgCannotReplaceArray)
 			}
 			return Status{}
 		}
-		return fail(ErrIO, "cannot find a free temporary name")
+		return fail(ErrIO, MsgCannotFindFreeTemporaryName)
 	}
 	if replace {
 		testPause(pauseReplaceRename)
 		if errno := sysRenameat(s.Temp[:], t.Path); errno != 0 {
-			return sysFail(errno, "cannot replace the array")
+			return sysFail(errno, MsgCannotReplaceArray)
 		}
 		s.Temp[0] = 0 // renamed: nothing left to clean up
 		return Status{}
@@ -252,9 +252,9 @@ func linkStatus(errno unix.Errno) Status {
 	case 0:
 		return Status{}
 	case unix.EEXIST:
-		return Status{Code: ErrExists, Errno: errno, Msg: "an array of that name exists"}
+		return Status{Code: ErrExists, Errno: errno, Msg: MsgArrayNameExists}
 	}
-	return sysFail(errno, "cannot publish the array under its name")
+	return sysFail(errno, MsgCannotPublishArrayUnderName)
 }
 
 // Attach maps an existing array after validating its header, which ends up in s.Hdr.
@@ -273,11 +273,11 @@ func Attach(s *Scratch, name []byte, readOnly bool) (Mapping, Target, Status) {
 	if errno != 0 {
 		switch errno {
 		case unix.ENOENT:
-			return Mapping{}, Target{}, Status{Code: ErrNotFound, Errno: errno, Msg: "no array of that name"}
+			return Mapping{}, Target{}, Status{Code: ErrNotFound, Errno: errno, Msg: MsgNoArrayOfThatName}
 		case unix.ELOOP:
 			return Mapping{}, Target{}, errSymlink
 		}
-		return Mapping{}, Target{}, sysFail(errno, "cannot open the array")
+		return Mapping{}, Target{}, sysFail(errno, MsgCannotOpenArray)
 	}
 	m, st := attachFd(s, fd, readOnly)
 	unix.Close(fd)
@@ -288,7 +288,7 @@ func Attach(s *Scratch, name []byte, readOnly bool) (Mapping, Target, Status) {
 }
 
 // errSymlink is the refusal of a name that is a symbolic link (open with O_NOFOLLOW: ELOOP).
-var errSymlink = Status{Code: ErrPermission, Errno: unix.ELOOP, Msg: "the name is a symbolic link, which npshm does not follow"}
+var errSymlink = Status{Code: ErrPermission, Errno: unix.ELOOP, Msg: MsgNameIsSymlink}
 
 func attachFd(s *Scratch, fd int, readOnly bool) (Mapping, Status) {
 	var stat unix.Stat_t
@@ -305,7 +305,7 @@ func attachFd(s *Scratch, fd int, readOnly bool) (Mapping, Status) {
 	}
 	m, errno := mmap(fd, size, readOnly)
 	if errno != 0 {
-		return Mapping{}, sysFail(errno, "cannot map the array")
+		return Mapping{}, sysFail(errno, MsgCannotMapArray)
 	}
 	m.Dev, m.Ino = uint64(stat.Dev), stat.Ino
 	if sparse && readOnly {
@@ -320,20 +320,20 @@ func attachFd(s *Scratch, fd int, readOnly bool) (Mapping, Status) {
 // readHeader stats the open segment fd and reads and validates its header into s.Hdr.
 func readHeader(s *Scratch, fd int, stat *unix.Stat_t) Status {
 	if err := unix.Fstat(fd, stat); err != nil {
-		return sysFail(errnoOf(err), "cannot stat the array")
+		return sysFail(errnoOf(err), MsgCannotStatArray)
 	}
 	if stat.Mode&unix.S_IFMT != unix.S_IFREG {
-		return fail(ErrFormat, "not an npshm array: not a regular file")
+		return fail(ErrFormat, MsgNotArrayNotRegularFile)
 	}
 	size := uint64(stat.Size)
 	want := min(uint64(dataAlign), size)
 	n, errno := sysPread(fd, s.Header[:want])
 	if errno != 0 {
-		return sysFail(errno, "cannot read the array's header")
+		return sysFail(errno, MsgCannotReadArraySHeader)
 	}
 	if need := HeaderNeed(s.Header[:n]); need > n && uint64(need) <= size {
 		if n, errno = sysPread(fd, s.Header[:need]); errno != 0 {
-			return sysFail(errno, "cannot read the array's header")
+			return sysFail(errno, MsgCannotReadArraySHeader)
 		}
 	}
 	return s.Hdr.Decode(s.Header[:n], size, s.Descr[:0:MaxDescr])
@@ -349,9 +349,9 @@ func Delete(s *Scratch, name []byte) Status {
 	case 0:
 		return Status{}
 	case unix.ENOENT:
-		return Status{Code: ErrNotFound, Errno: errno, Msg: "no array of that name"}
+		return Status{Code: ErrNotFound, Errno: errno, Msg: MsgNoArrayOfThatName}
 	default:
-		return sysFail(errno, "cannot delete the array")
+		return sysFail(errno, MsgCannotDeleteArray)
 	}
 }
 
@@ -387,7 +387,7 @@ func (l *Lister) Open() Status {
 	dir := [...]byte{'/', 'd', 'e', 'v', '/', 's', 'h', 'm', 0}
 	fd, errno := sysOpenat(unix.AT_FDCWD, dir[:], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if errno != 0 {
-		return sysFail(errno, "cannot read /dev/shm")
+		return sysFail(errno, MsgCannotReadDevShm)
 	}
 	*l = Lister{dirfd: fd}
 	return Status{}
@@ -410,7 +410,7 @@ func (l *Lister) Next(s *Scratch) (e ListEntry, ok bool, st Status) {
 			}
 			n, err := unix.Getdents(l.dirfd, s.Dirent[:])
 			if err != nil {
-				return ListEntry{}, false, sysFail(errnoOf(err), "cannot read /dev/shm")
+				return ListEntry{}, false, sysFail(errnoOf(err), MsgCannotReadDevShm)
 			}
 			if n == 0 {
 				l.done = true

@@ -25,7 +25,7 @@ func reserveSparse(fd int, size uint64) Status {
 	case 0, unix.EOPNOTSUPP, unix.ENOSYS:
 		return Status{}
 	default:
-		return sysFail(errno, "cannot reserve memory for the array's sparse segment")
+		return sysFail(errno, MsgCannotReserveMemoryArraySSparse)
 	}
 }
 
@@ -52,4 +52,4 @@ func populateSparse(fd int, m Mapping, st *unix.Stat_t) Status {
 }
 
 var errSparseNoSpace = Status{Code: ErrNoSpace, Errno: unix.ENOSPC,
-	Msg: "cannot reserve memory for the array's sparse segment"}
+	Msg: MsgCannotReserveMemoryArraySSparse}

@@ -31,6 +31,16 @@ var errnoCodes = [...]struct {
 	{syscall.ENAMETOOLONG, ErrInvalid}, {syscall.EISDIR, ErrInvalid},
 }
 
+// memErrnoCodes maps the errnos of msync, mlock and munlock to status codes; any other is ErrIO.
+var memErrnoCodes = [...]struct {
+	errno syscall.Errno
+	code  Code
+}{
+	{syscall.EACCES, ErrPermission}, {syscall.EPERM, ErrPermission},
+	{syscall.ENOMEM, ErrNoSpace}, {syscall.EAGAIN, ErrNoSpace},
+	{syscall.EINVAL, ErrInvalid},
+}
+
 // codeOfErrno is the status code of a failed system call's errno.
 func codeOfErrno(errno syscall.Errno) Code {
 	for _, e := range errnoCodes {
@@ -126,6 +136,6 @@ const (
 
 // The longest string arguments the C ABI takes: a name ("file://" and a path) and a dtype.
 const (
-	MaxNameArg  = len("file://") + MaxPath + 1
+	MaxNameArg  = len(filePrefix) + MaxPath + 1
 	MaxDtypeArg = 2 * MaxDescr
 )

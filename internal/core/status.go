@@ -35,21 +35,24 @@ func (c Code) String() string {
 }
 
 // Status is the outcome of an operation. Msg is always a constant string, so that a Status can be
-// made and returned without allocating. The message reads Msg[ Path][Msg2][ Num][ Shape]: Path (a
-// path in the operation's scratch memory, such as a lock file's) and Msg2 (a constant) when set, Num
-// when HasNum is set (in octal, with a leading 0 as C writes it, when Octal is set), and Shape, when
-// not nil, as a Python tuple. Shape refers to the caller's shape, which must stay valid until the
-// message is written.
+// made and returned without allocating. The message reads Msg[ "Value"][ Path][Msg2][ Num][ Shape]:
+// Value (the bad value of an argument, quoted, cut at 200 bytes) when not nil, Path (a path in the
+// operation's scratch memory, such as a lock file's) and Msg2 (a constant) when set, Num when HasNum
+// is set (in octal, with a leading 0 as C writes it, when Octal is set; in hexadecimal with 0x when
+// Hex is), and Shape, when not nil, as a Python tuple. Value and Shape refer to the caller's memory,
+// which must stay valid until the message is written.
 type Status struct {
 	Code   Code
 	Errno  syscall.Errno
 	Msg    string
+	Value  []byte
 	Path   []byte
 	Msg2   string
 	Num    int64
 	HasNum bool
 	Shape  []int64
 	Octal  bool
+	Hex    bool
 }
 
 // Ok reports whether the status is success.
@@ -61,15 +64,28 @@ func failNum(code Code, msg string, num int64) Status {
 	return Status{Code: code, Msg: msg, Num: num, HasNum: true}
 }
 
+// failValue names the bad value: msg "value".
+func failValue(code Code, msg string, value []byte) Status {
+	return Status{Code: code, Msg: msg, Value: value}
+}
+
+// FailFlags refuses the flags outside allowed: msg and the unknown bits in hexadecimal.
+func FailFlags(msg string, flags, allowed uint32) Status {
+	return Status{Code: ErrInvalid, Msg: msg, Num: int64(flags &^ allowed), HasNum: true, Hex: true}
+}
+
 func failShape(code Code, msg string, shape []int64) Status {
 	return Status{Code: code, Msg: msg, Shape: shape}
 }
 
+// permBits are the mode bits an array may have.
+const permBits = 0o777
+
 // CheckMode refuses a mode with bits other than the permission bits 0777: setuid, setgid and
 // sticky bits would make an array another user can fill with a program and run.
 func CheckMode(mode uint32) Status {
-	if mode&^0o777 != 0 {
-		return Status{Code: ErrInvalid, Msg: "mode must hold permission bits only (0 to 0777), not", Num: int64(mode),
+	if mode&^permBits != 0 {
+		return Status{Code: ErrInvalid, Msg: MsgModeMustHoldPermissionBitsOnly, Num: int64(mode),
 			HasNum: true, Octal: true}
 	}
 	return Status{}
@@ -87,16 +103,16 @@ func (s Status) AppendMessage(dst []byte, op string, name []byte) []byte {
 	w.str(op)
 	if name != nil {
 		w.str("(\"")
-		if len(name) > 200 {
-			w.bytes(name[:200])
-			w.str("...")
-		} else {
-			w.bytes(name)
-		}
+		w.quoted(name)
 		w.str("\")")
 	}
 	w.str(": ")
 	w.str(s.Msg)
+	if s.Value != nil {
+		w.str(" \"")
+		w.quoted(s.Value)
+		w.str("\"")
+	}
 	if len(s.Path) > 0 {
 		w.str(" ")
 		w.bytes(trimNul(s.Path))
@@ -106,6 +122,8 @@ func (s Status) AppendMessage(dst []byte, op string, name []byte) []byte {
 		w.str(" ")
 		if s.Octal {
 			w.octal(uint64(s.Num))
+		} else if s.Hex {
+			w.hex(uint64(s.Num))
 		} else {
 			w.int(s.Num)
 		}
@@ -149,6 +167,27 @@ func (w *boundedWriter) str(s string) {
 func (w *boundedWriter) bytes(b []byte) {
 	n := min(len(b), cap(w.buf)-len(w.buf))
 	w.buf = append(w.buf, b[:n]...)
+}
+
+// quoted writes b, cut at 200 bytes and then followed by "...", for the quotes around a name or a
+// value.
+func (w *boundedWriter) quoted(b []byte) {
+	if len(b) > 200 {
+		w.bytes(b[:200])
+		w.str("...")
+	} else {
+		w.bytes(b)
+	}
+}
+
+// hex writes v in hexadecimal with a leading 0x, as C's "%#llx" does (0 is "0").
+func (w *boundedWriter) hex(v uint64) {
+	var digits [24]byte
+	if v == 0 {
+		w.str("0")
+		return
+	}
+	w.bytes(appendDigits(append(digits[:0], '0', 'x'), v, 16, 0))
 }
 
 // octal writes v in octal with a leading 0, as C's "%#o" does.

@@ -29,30 +29,20 @@ static int temp_pid(const char *name) {
     return pid;
 }
 
-static int status_of(int e) {
-    switch (e) {
-    case ENOENT: case ENOTDIR: return NPSHM_ERR_NOT_FOUND;
-    case EACCES: case EPERM: case EROFS: return NPSHM_ERR_PERMISSION;
-    case ENOSPC: case EDQUOT: return NPSHM_ERR_NO_SPACE;
-    case ENAMETOOLONG: case EISDIR: return NPSHM_ERR_INVALID;
-    }
-    return NPSHM_ERR_IO;
-}
-
 int npshm__c_clean_temporaries(const char *dir, int *removed) {
     const char *op = "npshm_clean_temporaries";
     if (dir != NULL && (dir[0] == 0 || strnlen(dir, MAX_PATH_LEN + 1) > MAX_PATH_LEN))
-        return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "directory is empty or too long");
+        return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, MSG_DIRECTORY_EMPTY_TOO_LONG);
     int fd = open(dir ? dir : "/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        return npshm__fail(status_of(e), e, op, dir, "cannot read the directory");
+        return npshm__fail(npshm__code_of_errno(e), e, op, dir, MSG_CANNOT_READ_DIRECTORY);
     }
     DIR *d = fdopendir(fd);
     if (d == NULL) {
         int e = errno;
         close(fd);
-        return npshm__fail(status_of(e), e, op, dir, "cannot read the directory");
+        return npshm__fail(npshm__code_of_errno(e), e, op, dir, MSG_CANNOT_READ_DIRECTORY);
     }
     int n = 0;
     struct dirent *de;
@@ -70,6 +60,6 @@ int npshm__c_clean_temporaries(const char *dir, int *removed) {
     int e = errno;
     closedir(d);
     if (removed != NULL) *removed = n;
-    if (e != 0) return npshm__fail(status_of(e), e, op, dir, "cannot read the directory");
+    if (e != 0) return npshm__fail(npshm__code_of_errno(e), e, op, dir, MSG_CANNOT_READ_DIRECTORY);
     return NPSHM_OK;
 }

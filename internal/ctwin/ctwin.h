@@ -70,8 +70,10 @@ typedef struct status {
     int code;
     int errnum;
     const char *msg;
+    const char *value; /* if not NULL, the bad value of an argument, quoted after msg */
+    size_t value_len;  /* its length */
     long long num;
-    int has_num;      /* 1: num follows msg; 2: in octal, with a leading 0 */
+    int has_num;      /* 1: num follows msg; 2: in octal, with a leading 0; 3: in hex, with 0x */
     const char *path; /* if not NULL, follows msg (internal/core's Status.Path) */
     const char *msg2; /* if not NULL, follows path */
     const int64_t *shape; /* if not NULL, printed last as a Python tuple of shape_ndim sizes */
@@ -88,6 +90,16 @@ static inline status st_errno(int code, int errnum, const char *msg) {
 /* A message followed by a number ("... not 3"). */
 static inline status st_num(int code, const char *msg, long long num) {
     status s = {.code = code, .msg = msg, .num = num, .has_num = 1};
+    return s;
+}
+/* A message naming a bad value ("unknown dtype \"flaot64\""): the caller's, valid until reported. */
+static inline status st_value(int code, const char *msg, const char *value, size_t len) {
+    status s = {.code = code, .msg = msg, .value = value, .value_len = len};
+    return s;
+}
+/* Flags outside allowed: msg and the unknown bits in hexadecimal (internal/core's FailFlags). */
+static inline status st_flags(const char *msg, unsigned flags, unsigned allowed) {
+    status s = {.code = NPSHM_ERR_INVALID, .msg = msg, .num = flags & ~allowed, .has_num = 3};
     return s;
 }
 /* A message followed by a shape ("... shape (3, 0)"): the caller's shape, valid until reported. */
@@ -133,11 +145,6 @@ static inline uint64_t get64(const unsigned char *p) { return (uint64_t)get32(p)
  * cap bytes, and its item size into *itemsize. */
 status npshm__normalize(const char *in, size_t len, char *out, size_t cap, size_t *olen, long long *itemsize);
 
-/* The same, NUL-terminated, with a plain status (for fileformat.c, load.c and the differential
- * tests): 0, or a negative status with *err set to a message. */
-int npshm__c_normalize_dtype(const char *in, size_t len, char *out, size_t cap, int64_t *itemsize,
-                             const char **err);
-
 /* ---- segment headers (header.c) ---- */
 
 uint32_t npshm__crc32(const unsigned char *b, size_t n); /* CRC-32 (IEEE) */
@@ -168,10 +175,6 @@ status npshm__describe(header *h, int ndim, const int64_t *shape, const char *dt
  * whose descr then points into buf; scratch holds MAX_DESCR bytes. */
 status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, header *h, char *scratch);
 
-/* For the differential tests: 0 if buf (of a segment seg_size bytes long) starts with a valid
- * header, else a negative status with *err set. */
-int npshm__c_check_header(const unsigned char *buf, size_t len, uint64_t seg_size, const char **err);
-
 /* ---- names (name.c) ---- */
 
 /* A resolved name: the path of its file, where its directory part ends, and the name to show. */
@@ -185,11 +188,18 @@ typedef struct target {
 /* Resolves a name by docs/FORMAT.md, "Names" (internal/core/name.go's ResolveName). */
 status npshm__resolve(const char *name, target *t);
 
-/* Writes a fresh NUL-terminated temporary name for the directory dir (ending in '/') into buf
- * (ops.c; the core's appendTempName). */
+/* Writes a fresh NUL-terminated temporary name .npshm-tmp-<pid>-<16 random hex digits> for the
+ * directory dir (ending in '/') into buf (ops.c; the core's appendTempName). */
 void npshm__temp_name(char *buf, size_t cap, const char *dir);
 
 /* ---- segments (ops.c) ---- */
+
+/* Working memory of one operation (a create, an attach, a write), like the core's Scratch: a
+ * descriptor and a header. */
+typedef struct work {
+    char descr[MAX_DESCR + 1];
+    unsigned char hbuf[MAX_HEADER];
+} work;
 
 /* A new segment, not yet published. */
 typedef struct segment {
@@ -203,8 +213,6 @@ typedef struct segment {
     char tmp[MAX_PATH_LEN + 64];
 } segment;
 
-/* A fresh temporary name .npshm-tmp-<pid>-<16 random hex digits> in dir (which ends in '/'). */
-void npshm__temp_name(char *buf, size_t cap, const char *dir);
 /* npshm_attach's work, which also gives the uid owning the segment (for read_file's foreign
  * check); the caller reports a failure under its own name. */
 status npshm__attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner);
@@ -245,13 +253,6 @@ status npshm__decode_file_header(const unsigned char *buf, size_t len, uint64_t 
 /* The npio header of an array, into buf (8 + 8 * NPSHM_MAX_NDIM bytes), its length into *len. */
 status npshm__encode_npio_header(unsigned char *buf, const char *descr, int ndim, const int64_t *shape, int fortran,
                                  size_t *len);
-
-/* For the differential tests against the Go core. decode: 0 or a negative status with *err set and
- * *eof 1 for a truncated file; on success the fields are filled and descr (cap bytes) holds the
- * canonical descriptor. */
-int npshm__c_decode_file_header(const unsigned char *buf, size_t len, uint64_t avail, int *format, int *ndim,
-                                int64_t *shape, char *descr, size_t cap, uint64_t *itemsize, int *fortran,
-                                uint64_t *header_len, uint64_t *nbytes, const char **err, int *eof);
 /* The .npy header numpy.save writes, into buf; its length or 0. */
 size_t npshm__c_encode_npy_header(unsigned char *buf, size_t cap, const char *descr, int ndim,
                                   const int64_t *shape, int fortran);

@@ -90,7 +90,7 @@ static int parse_decimal(const char *s, size_t n, long long *v) {
 
 static status datetime(parser *p, char order, char kind, const char *unit, size_t n, long long *itemsize) {
     if (n > 0 && !valid_unit(unit, n))
-        return st_fail(NPSHM_ERR_INVALID, "unknown datetime64/timedelta64 unit");
+        return st_value(NPSHM_ERR_INVALID, MSG_UNKNOWN_DATETIME64_TIMEDELTA64_UNIT, unit, n);
     if (n > 2 && unit[1] == '1' && (unit[2] < '0' || unit[2] > '9')) {
         /* numpy drops a multiplier of 1: "M8[1s]" is "<M8[s]". */
         status s = emit_simple(p, order, kind, 8, NULL, 0, itemsize);
@@ -102,8 +102,10 @@ static status datetime(parser *p, char order, char kind, const char *unit, size_
 }
 
 static status simple(parser *p, const char *s, size_t n, long long *itemsize) {
-    if (n == 0) return st_fail(NPSHM_ERR_INVALID, "empty dtype");
-    if (is_object(s, n)) return st_fail(NPSHM_ERR_INVALID, "object dtypes cannot be shared between processes");
+    const char *spelled = s;
+    size_t spelled_len = n;
+    if (n == 0) return st_fail(NPSHM_ERR_INVALID, MSG_EMPTY_DTYPE);
+    if (is_object(s, n)) return st_fail(NPSHM_ERR_INVALID, MSG_OBJECT_DTYPES_CANNOT_SHARED_BETWEEN_PROCESSES);
     if (n >= 10 && memcmp(s, "datetime64", 10) == 0) return datetime(p, '<', 'M', s + 10, n - 10, itemsize);
     if (n >= 11 && memcmp(s, "timedelta64", 11) == 0) return datetime(p, '<', 'm', s + 11, n - 11, itemsize);
     char kind;
@@ -115,44 +117,44 @@ static status simple(parser *p, const char *s, size_t n, long long *itemsize) {
     case '<': case '=': case '|': s++; n--; explicit_order = 1; break;
     case '>': order = '>'; s++; n--; explicit_order = 1; break;
     }
-    if (n == 0) return st_fail(NPSHM_ERR_INVALID, "dtype has a byte order but no type");
+    if (n == 0) return st_value(NPSHM_ERR_INVALID, MSG_DTYPE_HAS_BYTE_ORDER_BUT_TYPE, spelled, spelled_len);
     kind = s[0];
     const char *rest = s + 1;
     size_t rn = n - 1;
     if (rn == 0 && !explicit_order && char_code(kind, &kind, &size))
         return emit_simple(p, order, kind, size, NULL, 0, itemsize);
     if (kind == 'M' || kind == 'm') {
-        if (rn == 0 || rest[0] != '8') return st_fail(NPSHM_ERR_INVALID, "datetime64/timedelta64 dtypes must have size 8");
+        if (rn == 0 || rest[0] != '8') return st_fail(NPSHM_ERR_INVALID, MSG_DATETIME64_TIMEDELTA64_DTYPES_MUST_HAVE_SIZE);
         return datetime(p, order, kind, rest + 1, rn - 1, itemsize);
     }
-    if (!parse_decimal(rest, rn, &size)) return st_fail(NPSHM_ERR_INVALID, "unknown dtype");
+    if (!parse_decimal(rest, rn, &size)) return st_value(NPSHM_ERR_INVALID, MSG_UNKNOWN_DTYPE, spelled, spelled_len);
     switch (kind) {
     case 'b':
-        if (size != 1) return st_fail(NPSHM_ERR_INVALID, "bool dtype must have size 1");
+        if (size != 1) return st_fail(NPSHM_ERR_INVALID, MSG_BOOL_DTYPE_MUST_HAVE_SIZE1);
         break;
     case 'i': case 'u':
         if (size != 1 && size != 2 && size != 4 && size != 8)
-            return st_num(NPSHM_ERR_INVALID, "integer dtype size must be 1, 2, 4 or 8, not", size);
+            return st_num(NPSHM_ERR_INVALID, MSG_INTEGER_DTYPE_SIZE_MUST12, size);
         break;
     case 'f':
         if (size != 2 && size != 4 && size != 8 && size != 16)
-            return st_num(NPSHM_ERR_INVALID, "float dtype size must be 2, 4, 8 or 16, not", size);
+            return st_num(NPSHM_ERR_INVALID, MSG_FLOAT_DTYPE_SIZE_MUST24, size);
         break;
     case 'c':
         if (size != 8 && size != 16 && size != 32)
-            return st_num(NPSHM_ERR_INVALID, "complex dtype size must be 8, 16 or 32, not", size);
+            return st_num(NPSHM_ERR_INVALID, MSG_COMPLEX_DTYPE_SIZE_MUST816, size);
         break;
     case 'S': case 'a': case 'V':
-        if (size == 0) return st_fail(NPSHM_ERR_INVALID, "string and void dtypes need a size (e.g. S8)");
-        if (size > MAX_ITEMSIZE) return st_fail(NPSHM_ERR_INVALID, "string and void dtypes hold at most 2147483647 bytes");
+        if (size == 0) return st_fail(NPSHM_ERR_INVALID, MSG_STRING_VOID_DTYPES_NEED_SIZE_E);
+        if (size > MAX_ITEMSIZE) return st_fail(NPSHM_ERR_INVALID, MSG_STRING_VOID_DTYPES_HOLD_MOST2147483647);
         if (kind == 'a') kind = 'S';
         break;
     case 'U':
-        if (size == 0) return st_fail(NPSHM_ERR_INVALID, "unicode dtypes need a length (e.g. U8)");
-        if (size > MAX_ITEMSIZE / 4) return st_fail(NPSHM_ERR_INVALID, "unicode dtype too long");
+        if (size == 0) return st_fail(NPSHM_ERR_INVALID, MSG_UNICODE_DTYPES_NEED_LENGTH_EG);
+        if (size > MAX_ITEMSIZE / 4) return st_fail(NPSHM_ERR_INVALID, MSG_UNICODE_DTYPE_TOO_LONG);
         break;
     default:
-        return st_fail(NPSHM_ERR_INVALID, "unknown dtype");
+        return st_value(NPSHM_ERR_INVALID, MSG_UNKNOWN_DTYPE, spelled, spelled_len);
     }
     return emit_simple(p, order, kind, size, NULL, 0, itemsize);
 }
@@ -192,11 +194,11 @@ static status copy_string(parser *p, int *empty) {
     int single = 0, dbl = 0;
     size_t end = p->pos + 1;
     for (;;) {
-        if (end >= p->len) return st_fail(NPSHM_ERR_INVALID, "unterminated field name in a structured dtype");
+        if (end >= p->len) return st_fail(NPSHM_ERR_INVALID, MSG_UNTERMINATED_FIELD_NAME_STRUCTURED_DTYPE);
         if ((unsigned char)p->in[end] == q) break;
         unsigned char c;
         size_t next = string_char(p->in, p->len, end, &c);
-        if (next == 0) return st_fail(NPSHM_ERR_INVALID, "unsupported escape in a structured dtype field name");
+        if (next == 0) return st_fail(NPSHM_ERR_INVALID, MSG_UNSUPPORTED_ESCAPE_STRUCTURED_DTYPE_FIELD_NAME);
         single |= c == '\'';
         dbl |= c == '"';
         end = next;
@@ -240,7 +242,7 @@ static int parse_uint(parser *p, long long *v) {
 static status parse_subshape(parser *p, long long *count_out, int *shaped) {
     long long n;
     if (at(p) != '(') {
-        if (!parse_uint(p, &n)) return st_fail(NPSHM_ERR_INVALID, "expected a sub-array shape in a structured dtype field");
+        if (!parse_uint(p, &n)) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_SUB_ARRAY_SHAPE_STRUCTURED_DTYPE);
         emit(p, ", (");
         emit_int(p, n);
         emit(p, ",)");
@@ -258,16 +260,16 @@ static status parse_subshape(parser *p, long long *count_out, int *shaped) {
         skip_space(p);
         if (at(p) == ')') { p->pos++; break; }
         if (dims > 0) {
-            if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, "expected ',' in a sub-array shape");
+            if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_COMMA_IN_SUB_ARRAY_SHAPE);
             skip_space(p);
             if (at(p) == ')') { p->pos++; break; }
             emit(p, ", ");
         }
-        if (!parse_uint(p, &n)) return st_fail(NPSHM_ERR_INVALID, "bad sub-array dimension in a structured dtype field");
+        if (!parse_uint(p, &n)) return st_fail(NPSHM_ERR_INVALID, MSG_BAD_SUB_ARRAY_DIMENSION_STRUCTURED_DTYPE);
         emit_int(p, n);
         dims++;
-        if (dims > NPSHM_MAX_NDIM) return st_fail(NPSHM_ERR_INVALID, "sub-array shape has too many dimensions");
-        if (n != 0 && count > MAX_ITEMSIZE / n) return st_fail(NPSHM_ERR_INVALID, "sub-array shape too large");
+        if (dims > NPSHM_MAX_NDIM) return st_fail(NPSHM_ERR_INVALID, MSG_SUB_ARRAY_SHAPE_HAS_TOO_MANY);
+        if (n != 0 && count > MAX_ITEMSIZE / n) return st_fail(NPSHM_ERR_INVALID, MSG_SUB_ARRAY_SHAPE_TOO_LARGE);
         count *= n;
     }
     if (dims == 0) { /* an empty shape: take back the ", (" and whether it overflowed */
@@ -288,7 +290,7 @@ static status parse_subshape(parser *p, long long *count_out, int *shaped) {
 static status parse_field(parser *p, int depth, long long *itemsize, int *pad) {
     status s;
     int unnamed = 0;
-    if (!expect(p, '(')) return st_fail(NPSHM_ERR_INVALID, "expected '(' to open a structured dtype field");
+    if (!expect(p, '(')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_PAREN_OPENING_FIELD);
     emitc(p, '(');
     skip_space(p);
     if (at(p) == '(') {
@@ -296,16 +298,16 @@ static status parse_field(parser *p, int depth, long long *itemsize, int *pad) {
         emitc(p, '(');
         skip_space(p);
         if ((s = copy_string(p, NULL)).code) return s;
-        if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, "expected ',' in a (title, name) pair");
+        if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_COMMA_IN_TITLE_NAME);
         emit(p, ", ");
         skip_space(p);
         if ((s = copy_string(p, NULL)).code) return s;
-        if (!expect(p, ')')) return st_fail(NPSHM_ERR_INVALID, "expected ')' after a (title, name) pair");
+        if (!expect(p, ')')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_PAREN_AFTER_TITLE_NAME);
         emitc(p, ')');
     } else if ((s = copy_string(p, &unnamed)).code) {
         return s;
     }
-    if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, "expected ',' after a structured dtype field name");
+    if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_COMMA_AFTER_FIELD_NAME);
     emit(p, ", ");
     skip_space(p);
     long long size;
@@ -320,11 +322,11 @@ static status parse_field(parser *p, int depth, long long *itemsize, int *pad) {
             int shaped = 0;
             if ((s = parse_subshape(p, &count, &shaped)).code) return s;
             is_void |= shaped;
-            if (count != 0 && size > MAX_ITEMSIZE / count) return st_fail(NPSHM_ERR_INVALID, "structured dtype field too large");
+            if (count != 0 && size > MAX_ITEMSIZE / count) return st_fail(NPSHM_ERR_INVALID, MSG_STRUCTURED_DTYPE_FIELD_TOO_LARGE);
             size *= count;
         }
     }
-    if (!expect(p, ')')) return st_fail(NPSHM_ERR_INVALID, "expected ')' to close a structured dtype field");
+    if (!expect(p, ')')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_PAREN_CLOSING_FIELD);
     emitc(p, ')');
     *itemsize = size;
     *pad = unnamed && is_void;
@@ -343,7 +345,7 @@ static status parse_struct(parser *p, int depth, long long *itemsize) {
         skip_space(p);
         if (at(p) == ']') { p->pos++; break; }
         if (!first) {
-            if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, "expected ',' between structured dtype fields");
+            if (!expect(p, ',')) return st_fail(NPSHM_ERR_INVALID, MSG_EXPECTED_COMMA_BETWEEN_FIELDS);
             skip_space(p);
             if (at(p) == ']') { p->pos++; break; }
         }
@@ -356,7 +358,7 @@ static status parse_struct(parser *p, int depth, long long *itemsize) {
         status s = parse_field(p, depth, &size, &pad);
         if (s.code) return s;
         total += size;
-        if (total > MAX_ITEMSIZE) return st_fail(NPSHM_ERR_INVALID, "structured dtype too large");
+        if (total > MAX_ITEMSIZE) return st_fail(NPSHM_ERR_INVALID, MSG_STRUCTURED_DTYPE_TOO_LARGE);
         if (!pad) { pad_start = (size_t)-1; fields++; continue; }
         if (size == 0) { /* no bytes: no field */
             if (sep_start <= p->olen) p->olen = sep_start;
@@ -369,7 +371,7 @@ static status parse_struct(parser *p, int depth, long long *itemsize) {
             fields++;
         }
         if (field_start <= p->olen) p->olen = field_start;
-        emit(p, "('', '|V");
+        emit(p, MSG_PADDING_FIELD_START);
         emit_int(p, size);
         emit(p, "')");
         pad_start = field_start;
@@ -382,13 +384,13 @@ static status parse_struct(parser *p, int depth, long long *itemsize) {
 }
 
 static status parse_any(parser *p, int depth, long long *itemsize) {
-    if (depth > MAX_DEPTH) return st_fail(NPSHM_ERR_INVALID, "structured dtype nested too deeply");
+    if (depth > MAX_DEPTH) return st_fail(NPSHM_ERR_INVALID, MSG_STRUCTURED_DTYPE_NESTED_TOO_DEEPLY);
     int c = at(p);
     if (c == '[') return parse_struct(p, depth, itemsize);
     if (c == '\'' || c == '"') {
         size_t end = p->pos + 1;
         while (end < p->len && p->in[end] != c) end++;
-        if (end >= p->len) return st_fail(NPSHM_ERR_INVALID, "unterminated string in dtype");
+        if (end >= p->len) return st_fail(NPSHM_ERR_INVALID, MSG_UNTERMINATED_STRING_DTYPE);
         emitc(p, '\'');
         status s = simple(p, p->in + p->pos + 1, end - p->pos - 1, itemsize);
         emitc(p, '\'');
@@ -410,22 +412,13 @@ status npshm__normalize(const char *in, size_t len, char *out, size_t cap, size_
     parser p = {in, len, 0, out, 0, cap, 0, 0};
     skip_space(&p);
     if (at(&p) == '\'' || at(&p) == '"') /* numpy refuses "'<f8'" as well */
-        return st_fail(NPSHM_ERR_INVALID, "a dtype is quoted only inside a structured dtype");
+        return st_fail(NPSHM_ERR_INVALID, MSG_DTYPE_QUOTED_ONLY_INSIDE_STRUCTURED_DTYPE);
     status s = parse_any(&p, 0, itemsize);
     if (s.code) return s;
     skip_space(&p);
-    if (p.pos != p.len) return st_num(NPSHM_ERR_INVALID, "unexpected text in dtype at offset", (long long)p.pos);
-    if (p.overflow) return st_fail(NPSHM_ERR_INVALID, "dtype descriptor too long");
+    if (p.pos != p.len) return st_num(NPSHM_ERR_INVALID, MSG_UNEXPECTED_TEXT_DTYPE_OFFSET, (long long)p.pos);
+    if (p.overflow) return st_fail(NPSHM_ERR_INVALID, MSG_DTYPE_DESCRIPTOR_TOO_LONG);
     *olen = p.olen;
     return OK_STATUS;
 }
 
-int npshm__c_normalize_dtype(const char *in, size_t len, char *out, size_t cap, int64_t *itemsize, const char **err) {
-    size_t olen = 0;
-    long long size = 0;
-    status s = npshm__normalize(in, len, out, cap > 0 ? cap - 1 : 0, &olen, &size);
-    if (s.code) { *err = s.msg; return s.code; }
-    out[olen] = 0;
-    *itemsize = size;
-    return 0;
-}

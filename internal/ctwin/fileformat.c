@@ -23,8 +23,8 @@ static void put_be32(unsigned char *p, uint32_t v) { for (int i = 0; i < 4; i++)
 static void put_be64(unsigned char *p, uint64_t v) { put_be32(p, (uint32_t)(v >> 32)); put_be32(p + 4, (uint32_t)v); }
 static status finish(fheader *fh, uint64_t avail) {
     if (npshm__shape_bytes(fh->shape, fh->ndim, fh->itemsize, &fh->nbytes).code)
-        return st_fail(NPSHM_ERR_FORMAT, "corrupt header: the array's size in bytes overflows");
-    if (avail - fh->header_len < fh->nbytes) return ftrunc("file is shorter than the array its header describes");
+        return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_SIZE_OVERFLOWS);
+    if (avail - fh->header_len < fh->nbytes) return ftrunc(MSG_FILE_SHORTER_ARRAY_HEADER_DESCRIBES);
     return OK_STATUS;
 }
 
@@ -32,21 +32,21 @@ static status decode_npio(const unsigned char *buf, size_t len, uint64_t avail, 
     memset(fh, 0, sizeof *fh);
     fh->format = 1;
     fh->descr = canon;
-    if (avail < 4) return ftrunc("file ends inside the array's header");
-    if (len < 4) return st_fail(NPSHM_ERR_FORMAT, "npio header longer than npshm reads");
+    if (avail < 4) return ftrunc(MSG_FILE_ENDS_INSIDE_ARRAY_SHEADER);
+    if (len < 4) return st_fail(NPSHM_ERR_FORMAT, MSG_NPIO_HEADER_LONGER_NPSHM_READS);
     uint32_t total = be32(buf);
-    if (total < 8 || total % 8 != 0) return st_num(NPSHM_ERR_FORMAT, "not an npio or .npy file: bad npio header length", total);
-    if (total > NPIO_MAX_HEADER) return st_num(NPSHM_ERR_FORMAT, "npio header: more than 64 dimensions, header length", total);
-    if (avail < total || len < total) return ftrunc("file ends inside the array's header");
+    if (total < 8 || total % 8 != 0) return st_num(NPSHM_ERR_FORMAT, MSG_NOT_NPIO_OR_NPY_BAD_HEADER_LENGTH, total);
+    if (total > NPIO_MAX_HEADER) return st_num(NPSHM_ERR_FORMAT, MSG_NPIO_HEADER_MORE64_DIMENSIONS_HEADER, total);
+    if (avail < total || len < total) return ftrunc(MSG_FILE_ENDS_INSIDE_ARRAY_SHEADER);
     int code = buf[4];
     int ndim = buf[5] << 16 | buf[6] << 8 | buf[7];
     if ((uint64_t)total != 8 + 8 * (uint64_t)ndim)
-        return st_fail(NPSHM_ERR_FORMAT, "corrupt npio header: its length does not match its number of dimensions");
-    if (code >= NPIO_CODES) return st_num(NPSHM_ERR_FORMAT, "corrupt npio header: unknown dtype code", code);
+        return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_NPIO_HEADER_LENGTH_MISMATCH);
+    if (code >= NPIO_CODES) return st_num(NPSHM_ERR_FORMAT, MSG_CORRUPT_NPIO_HEADER_UNKNOWN_DTYPE_CODE, code);
     fh->ndim = ndim;
     for (int i = 0; i < ndim; i++) {
         uint64_t d = be64(buf + 8 + 8 * i);
-        if (d > (1ULL << 62)) return st_fail(NPSHM_ERR_FORMAT, "corrupt npio header: dimension too large");
+        if (d > (1ULL << 62)) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_NPIO_HEADER_DIMENSION_TOO_LARGE);
         fh->shape[i] = (int64_t)d;
     }
     strcpy(canon, npshm__npio_descr[code]);
@@ -122,7 +122,7 @@ static int np_word(npy_parser *p, const char *w) {
     return 1;
 }
 static status np_shape(npy_parser *p, fheader *fh) {
-    status bad = st_fail(NPSHM_ERR_FORMAT, "corrupt .npy header: 'shape' is not a tuple of sizes");
+    status bad = st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_NPY_HEADER_SHAPE_NOT_TUPLE);
     if (!np_eat(p, '(')) return bad;
     int n = 0, comma = 0;
     for (;;) {
@@ -132,14 +132,14 @@ static status np_shape(npy_parser *p, fheader *fh) {
         size_t start = p->pos;
         int64_t v = 0;
         while (p->pos < p->len && p->b[p->pos] >= '0' && p->b[p->pos] <= '9') {
-            if (v > (1LL << 62) / 10) return st_fail(NPSHM_ERR_FORMAT, "corrupt .npy header: dimension too large");
+            if (v > (1LL << 62) / 10) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_NPY_HEADER_DIMENSION_TOO_LARGE);
             v = v * 10 + (p->b[p->pos] - '0');
             p->pos++;
         }
         size_t digits = p->pos - start;
         if (digits == 0 || (digits > 1 && p->b[start] == '0')) return bad;
         if (np_peek(p) == 'L') p->pos++;
-        if (n == NPSHM_MAX_NDIM) return st_fail(NPSHM_ERR_FORMAT, ".npy header: more than 64 dimensions");
+        if (n == NPSHM_MAX_NDIM) return st_fail(NPSHM_ERR_FORMAT, MSG_NPY_HEADER_MORE64_DIMENSIONS);
         fh->shape[n++] = v;
         comma = np_eat(p, ',');
     }
@@ -167,7 +167,7 @@ static int contains_object(const unsigned char *t, size_t n) {
 
 static status parse_npy_dict(const unsigned char *b, size_t len, fheader *fh, char *canon) {
     npy_parser p = {b, len, 0};
-    status bad = st_fail(NPSHM_ERR_FORMAT, "corrupt .npy header: not a dict of descr, fortran_order and shape");
+    status bad = st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_NPY_HEADER_NOT_DICT);
     if (!np_eat(&p, '{')) return bad;
     int seen[3] = {0, 0, 0};
     for (;;) {
@@ -187,11 +187,12 @@ static status parse_npy_dict(const unsigned char *b, size_t len, fheader *fh, ch
                 return bad;
             }
             if (is_object_text(text, tn) || contains_object(text, tn))
-                return st_fail(NPSHM_ERR_FORMAT, ".npy file holds Python objects, which cannot be shared");
-            int64_t size;
-            const char *err;
-            if (npshm__c_normalize_dtype((const char *)text, tn, canon, MAX_DESCR + 1, &size, &err) != 0)
-                return st_fail(NPSHM_ERR_FORMAT, ".npy header holds a dtype npshm does not support");
+                return st_fail(NPSHM_ERR_FORMAT, MSG_NPY_FILE_HOLDS_PYTHON_OBJECTS_WHICH);
+            size_t dlen;
+            long long size;
+            if (npshm__normalize((const char *)text, tn, canon, MAX_DESCR, &dlen, &size).code)
+                return st_fail(NPSHM_ERR_FORMAT, MSG_NPY_HEADER_UNSUPPORTED_DTYPE);
+            canon[dlen] = 0;
             fh->itemsize = (uint64_t)size;
         } else if (kn == 13 && memcmp(key, "fortran_order", 13) == 0) {
             if (seen[1]) return bad;
@@ -221,20 +222,20 @@ static status decode_npy(const unsigned char *buf, size_t len, uint64_t avail, f
     memset(fh, 0, sizeof *fh);
     fh->format = 2;
     fh->descr = canon;
-    if (avail < 10 || len < 10) return ftrunc("file ends inside the array's header");
+    if (avail < 10 || len < 10) return ftrunc(MSG_FILE_ENDS_INSIDE_ARRAY_SHEADER);
     uint64_t hlen, pre;
     if (buf[6] == 1 && buf[7] == 0) {
         hlen = (uint64_t)buf[8] | (uint64_t)buf[9] << 8;
         pre = 10;
     } else if ((buf[6] == 2 || buf[6] == 3) && buf[7] == 0) {
-        if (avail < 12 || len < 12) return ftrunc("file ends inside the array's header");
+        if (avail < 12 || len < 12) return ftrunc(MSG_FILE_ENDS_INSIDE_ARRAY_SHEADER);
         hlen = get32(buf + 8);
         pre = 12;
     } else {
-        return st_num(NPSHM_ERR_FORMAT, "unsupported .npy format version", (long long)buf[6] * 1000 + buf[7]);
+        return st_num(NPSHM_ERR_FORMAT, MSG_UNSUPPORTED_NPY_FORMAT_VERSION, (long long)buf[6] * 1000 + buf[7]);
     }
-    if (avail < pre + hlen) return ftrunc("file ends inside the array's header");
-    if ((uint64_t)len < pre + hlen) return st_num(NPSHM_ERR_FORMAT, ".npy header longer than npshm reads:", (long long)hlen);
+    if (avail < pre + hlen) return ftrunc(MSG_FILE_ENDS_INSIDE_ARRAY_SHEADER);
+    if ((uint64_t)len < pre + hlen) return st_num(NPSHM_ERR_FORMAT, MSG_NPY_HEADER_LONGER_NPSHM_READS, (long long)hlen);
     status s = parse_npy_dict(buf + pre, hlen, fh, canon);
     if (s.code) return s;
     fh->header_len = pre + hlen;
@@ -248,33 +249,11 @@ status npshm__decode_file_header(const unsigned char *buf, size_t len, uint64_t 
     if (memcmp(buf, magic, n) == 0 && (n == 6 || avail < 6)) {
         if (n < 6) {
             memset(fh, 0, sizeof *fh);
-            return ftrunc("file ends inside the array's header");
+            return ftrunc(MSG_FILE_ENDS_INSIDE_ARRAY_SHEADER);
         }
         return decode_npy(buf, len, avail, fh, canon);
     }
     return decode_npio(buf, len, avail, fh, canon);
-}
-
-int npshm__c_decode_file_header(const unsigned char *buf, size_t len, uint64_t avail, int *format, int *ndim,
-                                int64_t *shape, char *descr, size_t cap, uint64_t *itemsize, int *fortran,
-                                uint64_t *header_len, uint64_t *nbytes, const char **err, int *eof) {
-    static const unsigned char empty[1];
-    fheader fh;
-    char *canon = malloc(MAX_DESCR + 1);
-    if (canon == NULL) { *err = "out of memory"; return NPSHM_ERR_NO_SPACE; }
-    status s = npshm__decode_file_header(buf ? buf : empty, buf ? len : 0, avail, &fh, canon);
-    *eof = s.code == NPSHM_ERR_FORMAT && s.errnum == ENODATA;
-    if (s.code) { free(canon); *err = s.msg; return s.code; }
-    *format = fh.format;
-    *ndim = fh.ndim;
-    memcpy(shape, fh.shape, sizeof(int64_t) * (size_t)fh.ndim);
-    snprintf(descr, cap, "%s", canon);
-    *itemsize = fh.itemsize;
-    *fortran = fh.fortran;
-    *header_len = fh.header_len;
-    *nbytes = fh.nbytes;
-    free(canon);
-    return 0;
 }
 
 /* ---- encoders ---- */
@@ -296,7 +275,7 @@ size_t npshm__c_encode_npy_header(unsigned char *buf, size_t cap, const char *de
                                   const int64_t *shape, int fortran) {
     if (cap < 12) return 0;
     wbuf w = {buf, 12, cap, 0};
-    wcstr(&w, "{'descr': ");
+    wcstr(&w, MSG_NPY_DESCR_KEY);
     if (descr[0] == '[') {
         wcstr(&w, descr);
     } else {
@@ -304,9 +283,9 @@ size_t npshm__c_encode_npy_header(unsigned char *buf, size_t cap, const char *de
         wcstr(&w, descr);
         wcstr(&w, "'");
     }
-    wcstr(&w, ", 'fortran_order': ");
+    wcstr(&w, MSG_NPY_FORTRAN_ORDER_KEY);
     wcstr(&w, fortran ? "True" : "False");
-    wcstr(&w, ", 'shape': (");
+    wcstr(&w, MSG_NPY_SHAPE_KEY);
     for (int i = 0; i < ndim; i++) {
         if (i > 0) wcstr(&w, ", ");
         wint(&w, shape[i]);
@@ -352,14 +331,12 @@ status npshm__encode_npio_header(unsigned char *buf, const char *descr, int ndim
                                  size_t *len) {
     int code = npio_code(descr);
     if (code < 0)
-        return st_fail(NPSHM_ERR_INVALID, "npio cannot store this dtype (it stores bool, int8 to int64, "
-                                        "uint16 to uint64, float16 to float64, complex64, complex128 and unit-less "
-                                        "datetime64 and timedelta64, little-endian); write a .npy file instead");
+        return st_fail(NPSHM_ERR_INVALID, MSG_NPIO_CANNOT_STORE_THIS_DTYPE_STORES);
     if (fortran) {
         int big = 0;
         for (int i = 0; i < ndim; i++)
             if (shape[i] > 1) big++;
-        if (big > 1) return st_fail(NPSHM_ERR_INVALID, "npio stores C order only; write this Fortran-order array as .npy");
+        if (big > 1) return st_fail(NPSHM_ERR_INVALID, MSG_NPIO_STORES_CORDER_ONLY_WRITE);
     }
     uint32_t total = (uint32_t)(8 + 8 * ndim);
     put_be32(buf, total);
@@ -383,7 +360,7 @@ unsigned npshm__format_of(const char *path) {
 status npshm__encode_file_header(unsigned char *buf, unsigned format, const char *descr, int ndim,
                                  const int64_t *shape, int fortran, size_t *len) {
     if (format == NPSHM_NPIO) return npshm__encode_npio_header(buf, descr, ndim, shape, fortran, len);
-    if (format != NPSHM_NPY) return st_fail(NPSHM_ERR_INVALID, "unknown file format");
+    if (format != NPSHM_NPY) return st_fail(NPSHM_ERR_INVALID, MSG_UNKNOWN_FILE_FORMAT);
     *len = npshm__c_encode_npy_header(buf, MAX_HEADER, descr, ndim, shape, fortran);
-    return *len ? OK_STATUS : st_fail(NPSHM_ERR_INVALID, "dtype descriptor too long for a .npy header");
+    return *len ? OK_STATUS : st_fail(NPSHM_ERR_INVALID, MSG_DTYPE_DESCRIPTOR_TOO_LONG_NPY_HEADER);
 }

@@ -27,7 +27,7 @@ uint32_t npshm__crc32(const unsigned char *b, size_t n) {
 /* ---- header (internal/core/header.go) ---- */
 
 status npshm__describe(header *h, int ndim, const int64_t *shape, const char *dtype, int fortran, char *descr) {
-    if (ndim < 0 || ndim > NPSHM_MAX_NDIM) return st_num(NPSHM_ERR_INVALID, "ndim must be between 0 and 64, not", ndim);
+    if (ndim < 0 || ndim > NPSHM_MAX_NDIM) return st_num(NPSHM_ERR_INVALID, MSG_NDIM_MUST_BETWEEN064, ndim);
     size_t dlen;
     long long itemsize;
     status s = npshm__normalize(dtype, strlen(dtype), descr, MAX_DESCR, &dlen, &itemsize);
@@ -45,41 +45,41 @@ status npshm__describe(header *h, int ndim, const int64_t *shape, const char *dt
 
 status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uint64_t *out) {
     for (int i = 0; i < ndim; i++)
-        if (shape[i] < 0) return st_num(NPSHM_ERR_INVALID, "dimensions must not be negative, got", (long long)shape[i]);
+        if (shape[i] < 0) return st_num(NPSHM_ERR_INVALID, MSG_NEGATIVE_DIMENSION, (long long)shape[i]);
     uint64_t n = itemsize;
     int zero = itemsize == 0;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] == 0) { zero = 1; continue; }
         if (n != 0 && (uint64_t)shape[i] > (uint64_t)INT64_MAX / n)
-            return st_shape(NPSHM_ERR_INVALID, "array too large: itemsize times the nonzero dimensions exceeds 2**63-1, shape", shape, ndim);
+            return st_shape(NPSHM_ERR_INVALID, MSG_ARRAY_TOO_LARGE_FOR_NUMPY, shape, ndim);
         n *= (uint64_t)shape[i];
     }
     if (zero) { *out = 0; return OK_STATUS; }
-    if (n > MAX_NBYTES) return st_shape(NPSHM_ERR_INVALID, "array too large: more than 2**56 bytes, shape", shape, ndim);
+    if (n > MAX_NBYTES) return st_shape(NPSHM_ERR_INVALID, MSG_ARRAY_TOO_LARGE_OVER2_POW56, shape, ndim);
     *out = n;
     return OK_STATUS;
 }
 
 status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, header *h, char *scratch) {
-    if (len < FIXED_HEADER + 4 || seg < FIXED_HEADER + 4) return st_fail(NPSHM_ERR_FORMAT, "not an npshm array: segment too short for a header");
-    if (memcmp(buf, MAGIC, 8) != 0) return st_fail(NPSHM_ERR_FORMAT, "not an npshm array: bad magic");
+    if (len < FIXED_HEADER + 4 || seg < FIXED_HEADER + 4) return st_fail(NPSHM_ERR_FORMAT, MSG_NOT_ARRAY_SEGMENT_TOO_SHORT);
+    if (memcmp(buf, MAGIC, 8) != 0) return st_fail(NPSHM_ERR_FORMAT, MSG_NOT_ARRAY_BAD_MAGIC);
     uint16_t version = get16(buf + 8);
-    if (version != FORMAT_VERSION) return st_num(NPSHM_ERR_FORMAT, "unsupported npshm format version", version);
+    if (version != FORMAT_VERSION) return st_num(NPSHM_ERR_FORMAT, MSG_UNSUPPORTED_NPSHM_FORMAT_VERSION, version);
     h->flags = get16(buf + 10);
-    if (h->flags & ~FLAG_FORTRAN) return st_num(NPSHM_ERR_FORMAT, "unknown header flags", h->flags);
+    if (h->flags & ~FLAG_FORTRAN) return st_num(NPSHM_ERR_FORMAT, MSG_UNKNOWN_HEADER_FLAGS, h->flags);
     h->header_len = get32(buf + 12);
     uint32_t ndim = get32(buf + 40), descr_len = get32(buf + 44);
-    if (ndim > NPSHM_MAX_NDIM) return st_num(NPSHM_ERR_FORMAT, "corrupt header: ndim too large:", ndim);
-    if (descr_len == 0 || descr_len > MAX_DESCR) return st_num(NPSHM_ERR_FORMAT, "corrupt header: bad descriptor length", descr_len);
-    if ((uint64_t)h->header_len != FIXED_HEADER + 8ull * ndim + descr_len) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: inconsistent header length");
+    if (ndim > NPSHM_MAX_NDIM) return st_num(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_NDIM_TOO_LARGE, ndim);
+    if (descr_len == 0 || descr_len > MAX_DESCR) return st_num(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_BAD_DESCRIPTOR_LENGTH, descr_len);
+    if ((uint64_t)h->header_len != FIXED_HEADER + 8ull * ndim + descr_len) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_INCONSISTENT_HEADER_LENGTH);
     size_t end = h->header_len;
-    if (len < end + 4 || seg < end + 4) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: segment shorter than its header");
-    if (npshm__crc32(buf, end) != get32(buf + end)) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: checksum mismatch");
+    if (len < end + 4 || seg < end + 4) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_SEGMENT_SHORTER_HEADER);
+    if (npshm__crc32(buf, end) != get32(buf + end)) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_CHECKSUM_MISMATCH);
     h->data_offset = get64(buf + 16);
     h->data_nbytes = get64(buf + 24);
     h->itemsize = get64(buf + 32);
     h->ndim = (int)ndim;
-    h->creator_pid = get32(buf + 48);
+    h->creator_pid = get32(buf + CREATOR_PID_OFFSET);
     h->created_ns = (int64_t)get64(buf + 56);
     for (int i = 0; i < h->ndim; i++) h->shape[i] = (int64_t)get64(buf + FIXED_HEADER + 8 * i);
     h->descr = (const char *)buf + FIXED_HEADER + 8 * ndim;
@@ -87,24 +87,15 @@ status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, 
     size_t olen;
     long long itemsize;
     status s = npshm__normalize(h->descr, h->descr_len, scratch, MAX_DESCR, &olen, &itemsize);
-    if (s.code) return st_fail(NPSHM_ERR_FORMAT, "segment holds an invalid dtype descriptor");
-    if (olen != h->descr_len || memcmp(scratch, h->descr, olen) != 0) return st_fail(NPSHM_ERR_FORMAT, "segment holds a non-canonical dtype descriptor");
-    if ((uint64_t)itemsize != h->itemsize) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: itemsize does not match the dtype");
+    if (s.code) return st_fail(NPSHM_ERR_FORMAT, MSG_SEGMENT_HOLDS_INVALID_DTYPE_DESCRIPTOR);
+    if (olen != h->descr_len || memcmp(scratch, h->descr, olen) != 0) return st_fail(NPSHM_ERR_FORMAT, MSG_SEGMENT_HOLDS_NON_CANONICAL_DTYPE_DESCRIPTOR);
+    if ((uint64_t)itemsize != h->itemsize) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_ITEMSIZE_MISMATCH);
     uint64_t nbytes;
-    if (npshm__shape_bytes(h->shape, h->ndim, h->itemsize, &nbytes).code) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: bad shape");
-    if (nbytes != h->data_nbytes) return st_fail(NPSHM_ERR_FORMAT, "corrupt header: data size does not match shape and dtype");
+    if (npshm__shape_bytes(h->shape, h->ndim, h->itemsize, &nbytes).code) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_BAD_SHAPE);
+    if (nbytes != h->data_nbytes) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_DATA_SIZE_MISMATCH);
     if (h->data_offset % MIN_DATA_ALIGN != 0 || h->data_offset < end + 4 || h->data_offset > MAX_NBYTES)
-        return st_fail(NPSHM_ERR_FORMAT, "corrupt header: bad data offset");
-    if (seg < h->data_offset + h->data_nbytes) return st_fail(NPSHM_ERR_FORMAT, "corrupt segment: shorter than the array it claims to hold");
+        return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_BAD_DATA_OFFSET);
+    if (seg < h->data_offset + h->data_nbytes) return st_fail(NPSHM_ERR_FORMAT, MSG_CORRUPT_SEGMENT_SHORTER_ARRAY_CLAIMS_HOLD);
     return OK_STATUS;
 }
 
-int npshm__c_check_header(const unsigned char *buf, size_t len, uint64_t seg_size, const char **err) {
-    header h;
-    char *scratch = malloc(MAX_DESCR);
-    if (scratch == NULL) { *err = "out of memory"; return NPSHM_ERR_NO_SPACE; }
-    status s = npshm__decode_header(buf, len, seg_size, &h, scratch);
-    free(scratch);
-    if (s.code) { *err = s.msg; return s.code; }
-    return 0;
-}

@@ -94,21 +94,21 @@ static status open_lock(const char *path, int *fd_out) {
             fd = npshm__guard_open(path, flags | O_CREAT | O_EXCL, 0600);
             if (fd == -EEXIST) continue; /* another loader made it meanwhile */
         }
-        if (fd == -ELOOP) return st_path(NPSHM_ERR_PERMISSION, ELOOP, "the lock file", path, " is a symbolic link", 0, 0);
-        if (fd < 0) return st_sys(-fd, "cannot open the lock file");
+        if (fd == -ELOOP) return st_path(NPSHM_ERR_PERMISSION, ELOOP, MSG_LOCK_FILE, path, MSG_IS_SYMLINK, 0, 0);
+        if (fd < 0) return st_sys(-fd, MSG_CANNOT_OPEN_LOCK_FILE);
         struct stat st;
         if (fstat(fd, &st) != 0) {
             int e = errno;
             npshm__guard_close(fd);
-            return st_sys(e, "cannot stat the lock file");
+            return st_sys(e, MSG_CANNOT_STAT_LOCK_FILE);
         }
         if (!S_ISREG(st.st_mode)) {
             npshm__guard_close(fd);
-            return st_path(NPSHM_ERR_PERMISSION, 0, "the lock file", path, " is not a regular file", 0, 0);
+            return st_path(NPSHM_ERR_PERMISSION, 0, MSG_LOCK_FILE, path, MSG_IS_NOT_REGULAR_FILE, 0, 0);
         }
         if (st.st_uid != geteuid()) {
             npshm__guard_close(fd);
-            return st_path(NPSHM_ERR_PERMISSION, 0, "the lock file", path, " belongs to uid", 1, st.st_uid);
+            return st_path(NPSHM_ERR_PERMISSION, 0, MSG_LOCK_FILE, path, MSG_BELONGS_UID, 1, st.st_uid);
         }
         *fd_out = fd;
         return OK_STATUS;
@@ -120,21 +120,21 @@ static status flock_wait(int fd, const char *path, const volatile int *cancel, i
     if (cancel == NULL && deadline == 0) {
         for (;;) {
             if (flock(fd, LOCK_EX) == 0) return OK_STATUS;
-            if (errno != EINTR) return st_sys(errno, "cannot lock the lock file");
+            if (errno != EINTR) return st_sys(errno, MSG_CANNOT_LOCK_LOCK_FILE);
         }
     }
     int64_t wait = 50000;
     for (;;) {
         if (flock(fd, LOCK_EX | LOCK_NB) == 0) return OK_STATUS;
-        if (errno != EWOULDBLOCK && errno != EINTR) return st_sys(errno, "cannot lock the lock file");
-        if (cancel != NULL && *cancel) return st_errno(NPSHM_ERR_IO, EINTR, "load cancelled");
+        if (errno != EWOULDBLOCK && errno != EINTR) return st_sys(errno, MSG_CANNOT_LOCK_LOCK_FILE);
+        if (cancel != NULL && *cancel) return st_errno(NPSHM_ERR_IO, EINTR, MSG_LOAD_CANCELLED);
         int64_t pause = wait;
         if (deadline != 0) {
             int64_t left = deadline - monotonic_ns();
             if (left <= 0) {
                 long pid = lock_holder(fd);
-                return st_path(NPSHM_ERR_IO, ETIMEDOUT, "timed out waiting for the lock file", path,
-                               pid > 0 ? ", held by pid" : NULL, pid > 0, pid);
+                return st_path(NPSHM_ERR_IO, ETIMEDOUT, MSG_TIMED_OUT_WAITING_LOCK_FILE, path,
+                               pid > 0 ? MSG_HELD_PID : NULL, pid > 0, pid);
             }
             if (left < pause) pause = left;
         }
@@ -190,9 +190,9 @@ static status fill_data(int src, uint64_t off, void *data, uint64_t n, int fd, u
         if (n - half) e = npshm__fill(src, off + half, (char *)data + half, n - half, fd, dst_off + half, cancel);
     }
     if (!e) return OK_STATUS;
-    if (e == EINTR) return st_errno(NPSHM_ERR_IO, EINTR, "load cancelled");
-    if (e == ENODATA) return ftrunc("file is shorter than the array its header describes");
-    return st_sys(e, "cannot read the file");
+    if (e == EINTR) return st_errno(NPSHM_ERR_IO, EINTR, MSG_LOAD_CANCELLED);
+    if (e == ENODATA) return ftrunc(MSG_FILE_SHORTER_ARRAY_HEADER_DESCRIBES);
+    return st_sys(e, MSG_CANNOT_READ_FILE);
 }
 
 static status load_new(const target *t, const fheader *fh, int src, uint64_t data_off, unsigned flags,
@@ -216,7 +216,7 @@ static status load_new(const target *t, const fheader *fh, int src, uint64_t dat
                        cancel)).code)
         goto fail;
     if (cancel != NULL && *cancel) { /* the last look before publishing (internal/core's loadNew) */
-        s = st_errno(NPSHM_ERR_IO, EINTR, "load cancelled");
+        s = st_errno(NPSHM_ERR_IO, EINTR, MSG_LOAD_CANCELLED);
         goto fail;
     }
     if ((s = npshm__segment_link(t, &seg)).code) goto fail;
@@ -225,7 +225,7 @@ static status load_new(const target *t, const fheader *fh, int src, uint64_t dat
     npshm_array *a = npshm__make_handle(seg.base, &h, seg.dev, seg.ino, t->display);
     if (a == NULL) { /* published: it stays, as in internal/capi's ReadFile (no delete by name) */
         munmap(seg.base, seg.size);
-        return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory (the array is loaded and stays)");
+        return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, MSG_OUT_MEMORY_ARRAY_LOADED_STAYS);
     }
     if (flags & NPSHM_READONLY) {
         (void)mprotect(seg.base, seg.size, PROT_READ);
@@ -240,7 +240,7 @@ fail:
 
 static status read_header_at(fwork *w, int fd, uint64_t off) {
     struct stat st;
-    if (fstat(fd, &st) != 0) return st_sys(errno, "cannot stat the file");
+    if (fstat(fd, &st) != 0) return st_sys(errno, MSG_CANNOT_STAT_FILE);
     uint64_t size = (uint64_t)st.st_size;
     uint64_t avail = size > off ? size - off : 0;
     uint64_t want = avail < sizeof w->file ? avail : sizeof w->file;
@@ -249,7 +249,7 @@ static status read_header_at(fwork *w, int fd, uint64_t off) {
         ssize_t r = pread(fd, w->file + got, want - got, (off_t)(off + got));
         if (r < 0) {
             if (errno == EINTR) continue;
-            return st_sys(errno, "cannot read the file");
+            return st_sys(errno, MSG_CANNOT_READ_FILE);
         }
         if (r == 0) break;
         got += (uint64_t)r;
@@ -261,11 +261,11 @@ static status read_header_at(fwork *w, int fd, uint64_t off) {
 static status match_geometry(int ndim, const int64_t *shape, const char *descr, const npshm_read_options *o,
                               const char *expect) {
     if (o->expect_shape) {
-        if (o->ndim != ndim) return st_num(NPSHM_ERR_MISMATCH, "array has a different number of dimensions:", ndim);
+        if (o->ndim != ndim) return st_num(NPSHM_ERR_MISMATCH, MSG_ARRAY_HAS_DIFFERENT_NUMBER_DIMENSIONS, ndim);
         for (int i = 0; i < ndim; i++)
-            if (o->shape[i] != shape[i]) return st_num(NPSHM_ERR_MISMATCH, "array has a different size in dimension", i);
+            if (o->shape[i] != shape[i]) return st_num(NPSHM_ERR_MISMATCH, MSG_ARRAY_HAS_DIFFERENT_SIZE_DIMENSION, i);
     }
-    if (expect != NULL && strcmp(expect, descr) != 0) return st_fail(NPSHM_ERR_MISMATCH, "array has a different dtype");
+    if (expect != NULL && strcmp(expect, descr) != 0) return st_fail(NPSHM_ERR_MISMATCH, MSG_ARRAY_HAS_DIFFERENT_DTYPE);
     return OK_STATUS;
 }
 
@@ -279,7 +279,7 @@ static int attach_matching(const char *name, unsigned flags, const npshm_read_op
     if (s->code) return s->code;
     if (!(flags & NPSHM_ACCEPT_FOREIGN) && owner != geteuid()) {
         npshm__handle_free(a);
-        *s = st_num(NPSHM_ERR_PERMISSION, "the existing array belongs to uid", owner);
+        *s = st_num(NPSHM_ERR_PERMISSION, MSG_EXISTING_ARRAY_BELONGS_UID, owner);
         return s->code;
     }
     *s = match_geometry(a->ndim, a->shape, a->dtype, o, expect);
@@ -293,7 +293,7 @@ static int attach_matching(const char *name, unsigned flags, const npshm_read_op
             int big = 0;
             for (int i = 0; i < w->fh.ndim; i++)
                 if (w->fh.shape[i] > 1) big++;
-            if (big > 1) *s = st_fail(NPSHM_ERR_MISMATCH, "array has a different memory order than the file");
+            if (big > 1) *s = st_fail(NPSHM_ERR_MISMATCH, MSG_ARRAY_HAS_DIFFERENT_MEMORY_ORDER_FILE);
         }
     }
     if (s->code) {
@@ -309,20 +309,20 @@ static int attach_matching(const char *name, unsigned flags, const npshm_read_op
 static int open_file(const char *path, int *fd, status *s) {
     *fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (*fd < 0) {
-        *s = errno == ENOENT ? st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, "no such file")
-                             : st_sys(errno, "cannot open the file");
+        *s = errno == ENOENT ? st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, MSG_NO_SUCH_FILE)
+                             : st_sys(errno, MSG_CANNOT_OPEN_FILE);
         return s->code;
     }
     struct stat st;
     *s = OK_STATUS;
     if (fstat(*fd, &st) != 0)
-        *s = st_sys(errno, "cannot stat the file");
+        *s = st_sys(errno, MSG_CANNOT_STAT_FILE);
     else if (S_ISDIR(st.st_mode))
-        *s = st_errno(NPSHM_ERR_INVALID, EISDIR, "the file is a directory");
+        *s = st_errno(NPSHM_ERR_INVALID, EISDIR, MSG_FILE_IS_DIRECTORY);
     else if (!S_ISREG(st.st_mode))
-        *s = st_fail(NPSHM_ERR_INVALID, "the file is not a regular file");
+        *s = st_fail(NPSHM_ERR_INVALID, MSG_FILE_NOT_REGULAR);
     else if (fcntl(*fd, F_SETFL, 0) != 0)
-        *s = st_sys(errno, "cannot open the file");
+        *s = st_sys(errno, MSG_CANNOT_OPEN_FILE);
     if (s->code) {
         close(*fd);
         *fd = -1;
@@ -333,38 +333,39 @@ static int open_file(const char *path, int *fd, status *s) {
 int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm_read_options *opts,
                        npshm_array **out) {
     const char *op = "npshm_read_file";
-    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
-    if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
-    if (flags & ~READ_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (read_file takes NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_ACCEPT_FOREIGN and a mode)");
+    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, MSG_NAME_NULL_TOO_LONG);
+    if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_OUT_NULL);
+    if (flags & ~READ_FLAGS)
+        return npshm__report(st_flags(MSG_UNKNOWN_FLAGS_READ_FILE_TAKES_NPSHM, flags, READ_FLAGS), op, name);
     if ((flags & MODE_BITS) && !(flags & NPSHM_HAS_MODE))
-        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "mode bits without NPSHM_HAS_MODE (use NPSHM_MODE(perm))");
-    if (bad_arg(path, MAX_PATH_LEN)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "path is NULL or too long");
+        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_MODE_BITS_WITHOUT_NPSHM_HAS_MODE);
+    if (bad_arg(path, MAX_PATH_LEN)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_PATH_NULL_TOO_LONG);
     npshm_read_options none = NPSHM_READ_OPTIONS_INIT;
     npshm_read_options *o = opts ? opts : &none;
     if (o->size < sizeof none)
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name,
-                           "options.size is smaller than any npshm_read_options (set it with NPSHM_READ_OPTIONS_INIT)");
+                           MSG_OPTIONS_SIZE_SMALLER_ANY_NPSHM_READ);
     if (o->size > sizeof none) {
-        if (o->size > 1u << 16) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "options.size is implausibly large");
+        if (o->size > 1u << 16) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_OPTIONS_SIZE_IMPLAUSIBLY_LARGE);
         for (size_t i = sizeof none; i < o->size; i++)
             if (((const unsigned char *)o)[i] != 0)
-                return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "options set fields this version of the library does not know");
+                return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_OPTIONS_UNKNOWN_FIELDS);
     }
     o->attached = 0;
     o->end = 0;
     if (o->timeout_ms < -1)
-        return npshm__report(st_num(NPSHM_ERR_INVALID, "timeout_ms must be -1 (no limit), 0 (the default: no limit) or positive, not",
+        return npshm__report(st_num(NPSHM_ERR_INVALID, MSG_TIMEOUT_MS_MUST1_LIMIT0,
                                     (long long)o->timeout_ms), op, name);
     if (o->expect_shape && (o->ndim < 0 || o->ndim > NPSHM_MAX_NDIM))
-        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected ndim must be between 0 and 64");
-    if (o->expect_shape && o->ndim > 0 && o->shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected shape is NULL");
-    if (o->dtype != NULL && bad_arg(o->dtype, MAX_DTYPE_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected dtype is too long");
+        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_EXPECTED_NDIM_MUST_BETWEEN064);
+    if (o->expect_shape && o->ndim > 0 && o->shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_EXPECTED_SHAPE_NULL);
+    if (o->dtype != NULL && bad_arg(o->dtype, MAX_DTYPE_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_EXPECTED_DTYPE_TOO_LONG);
     if (flags & NPSHM_HAS_MODE) {
         status ms = npshm__check_mode(flags);
         if (ms.code) return npshm__report(ms, op, name);
     }
     fwork *w = malloc(sizeof *w);
-    if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
+    if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, MSG_OUT_MEMORY);
     memset(&w->fh, 0, sizeof w->fh);
     status s = OK_STATUS;
     int rc = 0, src = -1, lock = -1;
@@ -372,16 +373,16 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     target t;
     if ((s = npshm__resolve(name, &t)).code) goto report;
     if (o->dtype != NULL) {
-        int64_t size;
-        const char *err;
-        int code = npshm__c_normalize_dtype(o->dtype, strlen(o->dtype), w->expect, MAX_DESCR + 1, &size, &err);
-        if (code) { s = st_fail(code, err); goto report; }
+        size_t dlen;
+        long long size;
+        if ((s = npshm__normalize(o->dtype, strlen(o->dtype), w->expect, MAX_DESCR, &dlen, &size)).code) goto report;
+        w->expect[dlen] = 0;
         expect = w->expect;
     }
-    if (lock_path(&t, w->lock, sizeof w->lock) != 0) { s = st_fail(NPSHM_ERR_INVALID, "name too long for its lock file"); goto report; }
+    if (lock_path(&t, w->lock, sizeof w->lock) != 0) { s = st_fail(NPSHM_ERR_INVALID, MSG_NAME_TOO_LONG_LOCK_FILE); goto report; }
     int file_first = !(o->expect_shape && expect != NULL);
     if (file_first) {
-        if (open_file(path, &src, &s)) goto report;
+        if (open_file(path, &src, &s)) { s.value = path; s.value_len = strlen(path); goto report; } /* the message names the file */
         if ((s = read_header_at(w, src, o->offset)).code) goto report;
         o->end = o->offset + w->fh.header_len + w->fh.nbytes;
         if ((s = match_geometry(w->fh.ndim, w->fh.shape, w->fh.descr, o, expect)).code) goto report;
@@ -392,7 +393,7 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
         if (rc != NPSHM_ERR_NOT_FOUND) goto report;
     }
     if (!file_first) {
-        if (open_file(path, &src, &s)) goto report;
+        if (open_file(path, &src, &s)) { s.value = path; s.value_len = strlen(path); goto report; } /* the message names the file */
         if ((s = read_header_at(w, src, o->offset)).code) goto report;
         o->end = o->offset + w->fh.header_len + w->fh.nbytes;
         if ((s = match_geometry(w->fh.ndim, w->fh.shape, w->fh.descr, o, expect)).code) goto report;
@@ -400,8 +401,8 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
     if ((s = take_lock(w->lock, o, &lock)).code) goto report;
     s = OK_STATUS;
     if (flags & NPSHM_EXCLUSIVE) {
-        if (access(t.path, F_OK) == 0) { s = st_errno(NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists"); goto report; }
-        if (errno != ENOENT) { s = st_sys(errno, "cannot check the array's name"); goto report; }
+        if (access(t.path, F_OK) == 0) { s = st_errno(NPSHM_ERR_EXISTS, EEXIST, MSG_ARRAY_NAME_EXISTS); goto report; }
+        if (errno != ENOENT) { s = st_sys(errno, MSG_CANNOT_CHECK_ARRAY_SNAME); goto report; }
     } else {
         rc = attach_matching(name, flags, o, expect, w, 1, out, &s);
         if (rc == 0) { o->attached = 1; goto done; }

@@ -9,29 +9,32 @@
 
 status npshm__resolve(const char *name, target *t) {
     size_t n = strlen(name);
-    if (n >= 7 && memcmp(name, "file://", 7) == 0) {
-        const char *rest = name + 7;
-        size_t rn = n - 7;
-        if (rn == 0) return st_fail(NPSHM_ERR_INVALID, "file:// name has an empty path");
-        if (rn > MAX_PATH_LEN) return st_fail(NPSHM_ERR_INVALID, "file:// path too long");
-        if (rest[rn - 1] == '/') return st_fail(NPSHM_ERR_INVALID, "file:// path names a directory");
+    if (n >= sizeof FILE_PREFIX - 1 && memcmp(name, FILE_PREFIX, sizeof FILE_PREFIX - 1) == 0) {
+        const char *rest = name + sizeof FILE_PREFIX - 1;
+        size_t rn = n - (sizeof FILE_PREFIX - 1);
+        if (rn == 0) return st_fail(NPSHM_ERR_INVALID, MSG_FILE_NAME_HAS_EMPTY_PATH);
+        if (rn > MAX_PATH_LEN) return st_fail(NPSHM_ERR_INVALID, MSG_FILE_PATH_TOO_LONG);
+        if (rest[rn - 1] == '/') return st_fail(NPSHM_ERR_INVALID, MSG_FILE_PATH_NAMES_DIRECTORY);
         memcpy(t->path, rest, rn + 1);
         const char *slash = strrchr(rest, '/');
         t->dir = slash ? (size_t)(slash - rest) + 1 : 0;
         if (strncmp(rest + t->dir, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) == 0)
-            return st_fail(NPSHM_ERR_INVALID, "names starting with .npshm- are reserved for npshm's own files");
+            return st_fail(NPSHM_ERR_INVALID, MSG_NAMES_STARTING_NPSHM_ARE_RESERVED_NPSHM);
         t->display = name;
         t->is_file = 1;
         return OK_STATUS;
     }
-    if (n >= 6 && memcmp(name, "shm://", 6) == 0) { name += 6; n -= 6; }
+    if (n >= sizeof SHM_PREFIX - 1 && memcmp(name, SHM_PREFIX, sizeof SHM_PREFIX - 1) == 0) {
+        name += sizeof SHM_PREFIX - 1;
+        n -= sizeof SHM_PREFIX - 1;
+    }
     if (n > 0 && name[0] == '/') { name++; n--; }
-    if (n == 0) return st_fail(NPSHM_ERR_INVALID, "name is empty");
-    if (n > MAX_SHM_NAME) return st_num(NPSHM_ERR_INVALID, "name longer than 255 bytes:", (long long)n);
-    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return st_fail(NPSHM_ERR_INVALID, "name may not be '.' or '..'");
-    if (memchr(name, '/', n)) return st_fail(NPSHM_ERR_INVALID, "name contains '/'");
+    if (n == 0) return st_fail(NPSHM_ERR_INVALID, MSG_NAME_EMPTY);
+    if (n > MAX_SHM_NAME) return st_num(NPSHM_ERR_INVALID, MSG_NAME_LONGER255_BYTES, (long long)n);
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) return st_fail(NPSHM_ERR_INVALID, MSG_NAME_DOT_OR_DOT_DOT);
+    if (memchr(name, '/', n)) return st_fail(NPSHM_ERR_INVALID, MSG_NAME_CONTAINS_SLASH);
     if (strncmp(name, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) == 0)
-        return st_fail(NPSHM_ERR_INVALID, "names starting with .npshm- are reserved for npshm's own files");
+        return st_fail(NPSHM_ERR_INVALID, MSG_NAMES_STARTING_NPSHM_ARE_RESERVED_NPSHM);
     memcpy(t->path, SHM_DIR, sizeof SHM_DIR - 1);
     memcpy(t->path + 9, name, n + 1);
     t->dir = 9;

@@ -101,7 +101,7 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
     put64(hbuf + 32, h->itemsize);
     put32(hbuf + 40, (uint32_t)h->ndim);
     put32(hbuf + 44, (uint32_t)h->descr_len);
-    put32(hbuf + 48, h->creator_pid);
+    put32(hbuf + CREATOR_PID_OFFSET, h->creator_pid);
     put32(hbuf + 52, 0);
     put64(hbuf + 56, (uint64_t)h->created_ns);
     for (int i = 0; i < h->ndim; i++) put64(hbuf + FIXED_HEADER + 8 * i, (uint64_t)h->shape[i]);
@@ -125,42 +125,42 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
     }
     if (seg->fd < 0) {
         if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-            return st_sys(errno, "cannot create the array's directory entry");
+            return st_sys(errno, MSG_CANNOT_CREATE_ARRAY_SDIRECTORY_ENTRY);
         for (int i = 0; i < 100 && seg->fd < 0; i++) {
             npshm__temp_name(seg->tmp, sizeof seg->tmp, seg->dir);
             seg->fd = seg_open(seg, seg->tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-            if (seg->fd < 0 && errno != EEXIST) return st_sys(errno, "cannot create a temporary file");
+            if (seg->fd < 0 && errno != EEXIST) return st_sys(errno, MSG_CANNOT_CREATE_TEMPORARY_FILE);
         }
-        if (seg->fd < 0) return st_fail(NPSHM_ERR_IO, "cannot find a free temporary name");
+        if (seg->fd < 0) return st_fail(NPSHM_ERR_IO, MSG_CANNOT_FIND_FREE_TEMPORARY_NAME);
         seg->named = 1;
     }
     status s;
-    if ((flags & NPSHM_HAS_MODE) && fchmod(seg->fd, (flags >> 16) & 0777) != 0) {
-        s = st_sys(errno, "cannot set the mode");
+    if ((flags & NPSHM_HAS_MODE) && fchmod(seg->fd, (flags >> MODE_SHIFT) & PERM_BITS) != 0) {
+        s = st_sys(errno, MSG_CANNOT_SET_MODE);
         goto fail;
     }
     int e;
     while ((e = fallocate(seg->fd, 0, 0, (off_t)seg->size)) != 0 && errno == EINTR) {}
     if (e != 0) {
         if (!(t->is_file && (errno == EOPNOTSUPP || errno == ENOSYS))) {
-            s = st_sys(errno, "cannot reserve memory for the array");
+            s = st_sys(errno, MSG_CANNOT_RESERVE_MEMORY_ARRAY);
             goto fail;
         }
         if (ftruncate(seg->fd, (off_t)seg->size) != 0) {
-            s = st_sys(errno, "cannot size the file");
+            s = st_sys(errno, MSG_CANNOT_SIZE_FILE);
             goto fail;
         }
     }
     struct stat st;
     if (fstat(seg->fd, &st) != 0) {
-        s = st_sys(errno, "cannot stat the array");
+        s = st_sys(errno, MSG_CANNOT_STAT_ARRAY);
         goto fail;
     }
     seg->dev = (uint64_t)st.st_dev;
     seg->ino = (uint64_t)st.st_ino;
     seg->base = mmap(NULL, seg->size, PROT_READ | PROT_WRITE, MAP_SHARED, seg->fd, 0);
     if (seg->base == MAP_FAILED) {
-        s = st_sys(errno, "cannot map the array");
+        s = st_sys(errno, MSG_CANNOT_MAP_ARRAY);
         goto fail;
     }
     memcpy(seg->base, hbuf, hlen);
@@ -175,13 +175,13 @@ status npshm__segment_link(const target *t, segment *seg) {
         char proc[64];
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", seg->fd);
         if (linkat(AT_FDCWD, proc, AT_FDCWD, t->path, AT_SYMLINK_FOLLOW) != 0)
-            return errno == EEXIST ? st_errno(NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists")
-                                   : st_sys(errno, "cannot publish the array under its name");
+            return errno == EEXIST ? st_errno(NPSHM_ERR_EXISTS, EEXIST, MSG_ARRAY_NAME_EXISTS)
+                                   : st_sys(errno, MSG_CANNOT_PUBLISH_ARRAY_UNDER_NAME);
         return OK_STATUS;
     }
     if (link(seg->tmp, t->path) != 0)
-        return errno == EEXIST ? st_errno(NPSHM_ERR_EXISTS, EEXIST, "an array of that name exists")
-                               : st_sys(errno, "cannot publish the array under its name");
+        return errno == EEXIST ? st_errno(NPSHM_ERR_EXISTS, EEXIST, MSG_ARRAY_NAME_EXISTS)
+                               : st_sys(errno, MSG_CANNOT_PUBLISH_ARRAY_UNDER_NAME);
     unlink(seg->tmp);
     seg->tmp[0] = 0;
     return OK_STATUS;
@@ -219,13 +219,13 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
      * only clean-up would be a delete by name, which could remove another process's array. */
     npshm_array *a = npshm__make_handle(seg.base, &h, seg.dev, seg.ino, t.display);
     if (a == NULL) {
-        s = st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
+        s = st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, MSG_OUT_MEMORY);
         goto fail;
     }
     if (init != NULL) {
         int r = init((char *)seg.base + h.data_offset, (size_t)h.data_nbytes, ctx);
         if (r != 0) {
-            s = st_errno(r, 0, "the init function abandoned the array");
+            s = st_errno(r, 0, MSG_INIT_FUNCTION_ABANDONED_ARRAY);
             goto fail;
         }
     }
@@ -242,16 +242,16 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
                 if (linkat(AT_FDCWD, proc, AT_FDCWD, seg.tmp, AT_SYMLINK_FOLLOW) == 0)
                     linked = 1;
                 else if (errno != EEXIST) {
-                    s = st_sys(errno, "cannot name the new array");
+                    s = st_sys(errno, MSG_CANNOT_NAME_NEW_ARRAY);
                     seg.tmp[0] = 0;
                     goto fail;
                 }
             }
-            if (!linked) { s = st_fail(NPSHM_ERR_IO, "cannot find a free temporary name"); seg.tmp[0] = 0; goto fail; }
+            if (!linked) { s = st_fail(NPSHM_ERR_IO, MSG_CANNOT_FIND_FREE_TEMPORARY_NAME); seg.tmp[0] = 0; goto fail; }
             seg.named = 1; /* so that a failed rename removes the temporary name */
         }
         test_pause(PAUSE_REPLACE_RENAME);
-        if (rename(seg.tmp, t.path) != 0) { s = st_sys(errno, "cannot replace the array"); goto fail; }
+        if (rename(seg.tmp, t.path) != 0) { s = st_sys(errno, MSG_CANNOT_REPLACE_ARRAY); goto fail; }
     }
     close(seg.fd);
     *out = a;
@@ -267,18 +267,18 @@ fail:
 
 /* read_header stats fd and reads and validates its header into h (pointing into hbuf). */
 static status read_header(int fd, struct stat *st, header *h, unsigned char *hbuf, char *scratch) {
-    if (fstat(fd, st) != 0) return st_sys(errno, "cannot stat the array");
-    if (!S_ISREG(st->st_mode)) return st_fail(NPSHM_ERR_FORMAT, "not an npshm array: not a regular file");
+    if (fstat(fd, st) != 0) return st_sys(errno, MSG_CANNOT_STAT_ARRAY);
+    if (!S_ISREG(st->st_mode)) return st_fail(NPSHM_ERR_FORMAT, MSG_NOT_ARRAY_NOT_REGULAR_FILE);
     uint64_t size = (uint64_t)st->st_size;
     size_t want = size < DATA_ALIGN ? (size_t)size : DATA_ALIGN;
     ssize_t n = pread(fd, hbuf, want, 0);
-    if (n < 0) return st_sys(errno, "cannot read the array's header");
+    if (n < 0) return st_sys(errno, MSG_CANNOT_READ_ARRAY_SHEADER);
     if (n >= FIXED_HEADER && memcmp(hbuf, MAGIC, 8) == 0) {
         uint32_t hl = get32(hbuf + 12);
         size_t need = (size_t)hl + 4;
         if (hl >= FIXED_HEADER && need <= MAX_HEADER && need > (size_t)n && need <= size) {
             n = pread(fd, hbuf, need, 0);
-            if (n < 0) return st_sys(errno, "cannot read the array's header");
+            if (n < 0) return st_sys(errno, MSG_CANNOT_READ_ARRAY_SHEADER);
         }
     }
     return npshm__decode_header(hbuf, (size_t)n, size, h, scratch);
@@ -287,7 +287,7 @@ static status read_header(int fd, struct stat *st, header *h, unsigned char *hbu
 /* Sparse segments (internal/core/sparse_linux.go): a segment with holes is backed before it is
  * handed out, so that touching it cannot raise SIGBUS on a full /dev/shm. */
 static const status SPARSE_NO_SPACE = {.code = NPSHM_ERR_NO_SPACE, .errnum = ENOSPC,
-                                       .msg = "cannot reserve memory for the array's sparse segment"};
+                                       .msg = MSG_CANNOT_RESERVE_MEMORY_ARRAY_SSPARSE};
 
 static int is_sparse(const struct stat *st) {
     return (uint64_t)st->st_blocks * 512 < ((uint64_t)st->st_size + PAGE - 1) / PAGE * PAGE;
@@ -297,7 +297,7 @@ static status reserve_sparse(int fd, uint64_t size) {
     int e;
     while ((e = fallocate(fd, 0, 0, (off_t)size)) != 0 && errno == EINTR) {}
     if (e == 0 || errno == EOPNOTSUPP || errno == ENOSYS) return OK_STATUS;
-    return st_sys(errno, "cannot reserve memory for the array's sparse segment");
+    return st_sys(errno, MSG_CANNOT_RESERVE_MEMORY_ARRAY_SSPARSE);
 }
 
 static status populate_sparse(int fd, void *base, uint64_t len, const struct stat *st) {
@@ -320,10 +320,10 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     /* Never follow a symlink at the name, never block opening a FIFO (internal/core's Attach). */
     int fd = open(t.path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0) {
-        if (errno == ENOENT) return st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, "no array of that name");
+        if (errno == ENOENT) return st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, MSG_NO_ARRAY_OF_THAT_NAME);
         if (errno == ELOOP)
-            return st_errno(NPSHM_ERR_PERMISSION, ELOOP, "the name is a symbolic link, which npshm does not follow");
-        return st_sys(errno, "cannot open the array");
+            return st_errno(NPSHM_ERR_PERMISSION, ELOOP, MSG_NAME_IS_SYMLINK);
+        return st_sys(errno, MSG_CANNOT_OPEN_ARRAY);
     }
     struct stat st;
     header h;
@@ -341,52 +341,47 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
         return s;
     }
     close(fd);
-    if (base == MAP_FAILED) return st_sys(map_errno, "cannot map the array");
+    if (base == MAP_FAILED) return st_sys(map_errno, MSG_CANNOT_MAP_ARRAY);
     if (expect_geom) {
         if (ndim >= 0) {
-            if (ndim != h.ndim) s = st_num(NPSHM_ERR_MISMATCH, "array has a different number of dimensions:", h.ndim);
+            if (ndim != h.ndim) s = st_num(NPSHM_ERR_MISMATCH, MSG_ARRAY_HAS_DIFFERENT_NUMBER_DIMENSIONS, h.ndim);
             for (int i = 0; !s.code && i < ndim; i++)
-                if (shape[i] != h.shape[i]) s = st_num(NPSHM_ERR_MISMATCH, "array has a different size in dimension", i);
+                if (shape[i] != h.shape[i]) s = st_num(NPSHM_ERR_MISMATCH, MSG_ARRAY_HAS_DIFFERENT_SIZE_DIMENSION, i);
         }
         if (!s.code && dtype != NULL) {
             size_t dlen;
             long long itemsize;
             s = npshm__normalize(dtype, strlen(dtype), descr, MAX_DESCR, &dlen, &itemsize);
             if (!s.code && (dlen != h.descr_len || memcmp(descr, h.descr, dlen) != 0))
-                s = st_fail(NPSHM_ERR_MISMATCH, "array has a different dtype");
+                s = st_fail(NPSHM_ERR_MISMATCH, MSG_ARRAY_HAS_DIFFERENT_DTYPE);
         }
         if (s.code) { munmap(base, size); return s; }
     }
     npshm_array *a = npshm__make_handle(base, &h, (uint64_t)st.st_dev, (uint64_t)st.st_ino, t.display);
     if (a == NULL) {
         munmap(base, size);
-        return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
+        return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, MSG_OUT_MEMORY);
     }
     a->readonly = ro;
     *out = a;
     return OK_STATUS;
 }
 
-/* Working memory of one C-path operation, like the Go core's Scratch: a descriptor and a header. */
-typedef struct work {
-    char descr[MAX_DESCR + 1];
-    unsigned char hbuf[MAX_HEADER];
-} work;
-
 /* npshm_create_init's C path; init NULL is npshm_create. */
 int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
                          npshm_init_fn init, void *ctx, npshm_array **out) {
     const char *op = init ? "npshm_create_init" : "npshm_create";
-    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
-    if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
-    if (ndim < 0 || ndim > NPSHM_MAX_NDIM) return npshm__report(st_num(NPSHM_ERR_INVALID, "ndim must be between 0 and 64, not", ndim), op, name);
-    if (ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "shape is NULL");
-    if (flags & ~CREATE_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (NPSHM_READONLY applies to attach only)");
+    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, MSG_NAME_NULL_TOO_LONG);
+    if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_OUT_NULL);
+    if (ndim < 0 || ndim > NPSHM_MAX_NDIM) return npshm__report(st_num(NPSHM_ERR_INVALID, MSG_NDIM_MUST_BETWEEN064, ndim), op, name);
+    if (ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_SHAPE_NULL);
+    if (flags & ~CREATE_FLAGS)
+        return npshm__report(st_flags(MSG_UNKNOWN_FLAGS_NPSHM_READONLY_APPLIES_ATTACH, flags, CREATE_FLAGS), op, name);
     if ((flags & MODE_BITS) && !(flags & NPSHM_HAS_MODE))
-        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "mode bits without NPSHM_HAS_MODE (use NPSHM_MODE(perm))");
-    if (bad_arg(dtype, MAX_DTYPE_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "dtype is NULL or too long");
+        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_MODE_BITS_WITHOUT_NPSHM_HAS_MODE);
+    if (bad_arg(dtype, MAX_DTYPE_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_DTYPE_NULL_TOO_LONG);
     work *w = malloc(sizeof *w);
-    if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
+    if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, MSG_OUT_MEMORY);
     status s = c_create(name, ndim, shape, dtype, flags, init, ctx, out, w->descr, w->hbuf);
     free(w);
     return s.code ? npshm__report(s, op, name) : NPSHM_OK;
@@ -395,16 +390,17 @@ int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const
 int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim, const int64_t *shape,
                     const char *dtype, npshm_array **out) {
     const char *op = expect_geom ? "npshm_attach_expect" : "npshm_attach";
-    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
-    if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "out is NULL");
-    if (flags & ~ATTACH_FLAGS) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "unknown flags (only NPSHM_READONLY applies to attach)");
+    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, MSG_NAME_NULL_TOO_LONG);
+    if (out == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_OUT_NULL);
+    if (flags & ~ATTACH_FLAGS)
+        return npshm__report(st_flags(MSG_UNKNOWN_FLAGS_ONLY_NPSHM_READONLY_APPLIES, flags, ATTACH_FLAGS), op, name);
     if (expect_geom && (ndim < -1 || ndim > NPSHM_MAX_NDIM))
-        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected ndim must be -1 (any) or between 0 and 64");
-    if (expect_geom && ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected shape is NULL");
+        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_EXPECTED_NDIM_MUST1_ANY_BETWEEN);
+    if (expect_geom && ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_EXPECTED_SHAPE_NULL);
     if (expect_geom && dtype != NULL && bad_arg(dtype, MAX_DTYPE_ARG))
-        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, "expected dtype is too long");
+        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_EXPECTED_DTYPE_TOO_LONG);
     work *w = malloc(sizeof *w);
-    if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, "out of memory");
+    if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, MSG_OUT_MEMORY);
     status s = c_attach(name, flags, expect_geom, ndim, shape, expect_geom ? dtype : NULL, out, w->descr, w->hbuf, NULL);
     free(w);
     return s.code ? npshm__report(s, op, name) : NPSHM_OK;
@@ -412,7 +408,7 @@ int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim,
 
 status npshm__attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner) {
     work *w = malloc(sizeof *w);
-    if (w == NULL) return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, "out of memory");
+    if (w == NULL) return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, MSG_OUT_MEMORY);
     status s = c_attach(name, flags, 0, -1, NULL, NULL, out, w->descr, w->hbuf, owner);
     free(w);
     return s;
@@ -420,13 +416,13 @@ status npshm__attach_owner(const char *name, unsigned flags, npshm_array **out, 
 
 int npshm__c_delete(const char *name) {
     const char *op = "npshm_delete";
-    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "name is NULL or too long");
+    if (bad_arg(name, MAX_NAME_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, MSG_NAME_NULL_TOO_LONG);
     target t;
     status s = npshm__resolve(name, &t);
     if (s.code) return npshm__report(s, op, name);
     if (unlink(t.path) != 0) {
-        s = errno == ENOENT ? st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, "no array of that name")
-                            : st_sys(errno, "cannot delete the array");
+        s = errno == ENOENT ? st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, MSG_NO_ARRAY_OF_THAT_NAME)
+                            : st_sys(errno, MSG_CANNOT_DELETE_ARRAY);
         return npshm__report(s, op, name);
     }
     return NPSHM_OK;
@@ -434,14 +430,14 @@ int npshm__c_delete(const char *name) {
 
 int npshm__c_list(void *fn, void *ctx) {
     const char *op = "npshm_list";
-    if (fn == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, "fn is NULL");
+    if (fn == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, MSG_FN_NULL);
     work *w = malloc(sizeof *w);
-    if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, NULL, "out of memory");
+    if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, NULL, MSG_OUT_MEMORY);
     DIR *d = opendir("/dev/shm");
     if (d == NULL) {
         int e = errno;
         free(w);
-        return npshm__report(st_sys(e, "cannot read /dev/shm"), op, NULL);
+        return npshm__report(st_sys(e, MSG_CANNOT_READ_DEV_SHM), op, NULL);
     }
     int rc = NPSHM_OK;
     struct dirent *de;

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _native
 from ._compat import FormatError, apply_lifetime, check_flag, report
+from ._constants import MSG_BAD_MODE, PERM_BITS
 from ._dtypes import dtype_from_descr, resolve
 
 if TYPE_CHECKING:  # for annotations only: importing numpy.typing costs the import of npshm time
@@ -74,9 +75,9 @@ def _flags(mode: Optional[int], flags: int = 0) -> int:
     if mode is None:
         return flags
     mode = operator.index(mode)
-    if not 0 <= mode <= 0o777:
+    if mode < 0 or mode & ~PERM_BITS:
         # setuid, setgid and sticky bits would make an array another user can fill and run
-        raise ValueError(f"mode must hold permission bits only (0 to 0o777), not {mode:#o}")
+        raise ValueError(f"{MSG_BAD_MODE} {mode:#o}")
     return flags | _HAS_MODE | (mode << 16)
 
 

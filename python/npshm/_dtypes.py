@@ -43,10 +43,6 @@ def dtype_from_descr(descr: str) -> np.dtype:
     return dt
 
 
-def _type_name(x: object) -> str:
-    return type(x).__name__
-
-
 def _convert(dtype: Any) -> tuple[np.dtype, str, tuple[int, ...]]:
     try:
         dt = np.dtype(dtype)

@@ -332,80 +332,29 @@ static npshm_array *handle_of(PyObject *self)
     return m->h;
 }
 
-static PyObject *mapping_get_name(PyObject *self, void *c)
-{
-    (void)c;
-    npshm_array *h = handle_of(self);
-    if (!h)
-        return NULL;
-    MappingObject *m = (MappingObject *)self;
-    return m->given ? Py_NewRef(m->given) : PyUnicode_DecodeFSDefault(npshm_name(h));
-}
+/* The getters of a mapping's attributes: expr of the handle h, or ValueError once released. */
+#define MAPPING_GETTER(attr, expr)                                                                 \
+    static PyObject *mapping_get_##attr(PyObject *self, void *c)                                   \
+    {                                                                                              \
+        (void)c;                                                                                   \
+        npshm_array *h = handle_of(self);                                                          \
+        return h ? (expr) : NULL;                                                                  \
+    }
 
-static PyObject *mapping_get_array_name(PyObject *self, void *c)
-{
-    (void)c;
-    npshm_array *h = handle_of(self);
-    return h ? PyUnicode_DecodeFSDefault(npshm_name(h)) : NULL;
-}
-
-static PyObject *mapping_get_descr(PyObject *self, void *c)
-{
-    (void)c;
-    npshm_array *h = handle_of(self);
-    return h ? PyUnicode_FromString(npshm_dtype(h)) : NULL;
-}
-
-static PyObject *mapping_get_shape(PyObject *self, void *c)
-{
-    (void)c;
-    npshm_array *h = handle_of(self);
-    return h ? shape_tuple(npshm_ndim(h), npshm_shape(h)) : NULL;
-}
-
-static PyObject *mapping_get_addr(PyObject *self, void *c)
-{
-    (void)c;
-    npshm_array *h = handle_of(self);
-    return h ? PyLong_FromVoidPtr(npshm_data(h)) : NULL;
-}
-
-static PyObject *mapping_get_size(PyObject *self, void *c)
-{
-    (void)c;
-    npshm_array *h = handle_of(self);
-    return h ? PyLong_FromSize_t(npshm_nbytes(h)) : NULL;
-}
-
-static PyObject *mapping_get_itemsize(PyObject *self, void *c)
-{
-    (void)c;
-    npshm_array *h = handle_of(self);
-    return h ? PyLong_FromSize_t(npshm_itemsize(h)) : NULL;
-}
-
-static PyObject *mapping_get_readonly(PyObject *self, void *c)
-{
-    (void)c;
-    npshm_array *h = handle_of(self);
-    return h ? PyBool_FromLong(npshm_is_readonly(h)) : NULL;
-}
-
-static PyObject *mapping_get_fortran(PyObject *self, void *c)
-{
-    (void)c;
-    npshm_array *h = handle_of(self);
-    return h ? PyBool_FromLong(npshm_is_fortran(h)) : NULL;
-}
-
-static PyObject *mapping_get_identity(PyObject *self, void *c)
-{
-    (void)c;
-    npshm_array *h = handle_of(self);
-    return h ? Py_BuildValue("(KKLL)", (unsigned long long)npshm_device(h), (unsigned long long)npshm_inode(h),
-                             (long long)npshm_created_ns(h), (long long)npshm_creator_pid(h))
-             : NULL;
-}
+/* name: as passed to create or attach (str), else the handle's; array_name: the handle's. */
+MAPPING_GETTER(name, ((MappingObject *)self)->given ? Py_NewRef(((MappingObject *)self)->given)
+                                                    : PyUnicode_DecodeFSDefault(npshm_name(h)))
+MAPPING_GETTER(array_name, PyUnicode_DecodeFSDefault(npshm_name(h)))
+MAPPING_GETTER(descr, PyUnicode_FromString(npshm_dtype(h)))
+MAPPING_GETTER(shape, shape_tuple(npshm_ndim(h), npshm_shape(h)))
+MAPPING_GETTER(addr, PyLong_FromVoidPtr(npshm_data(h)))
+MAPPING_GETTER(size, PyLong_FromSize_t(npshm_nbytes(h)))
+MAPPING_GETTER(itemsize, PyLong_FromSize_t(npshm_itemsize(h)))
+MAPPING_GETTER(readonly, PyBool_FromLong(npshm_is_readonly(h)))
+MAPPING_GETTER(fortran, PyBool_FromLong(npshm_is_fortran(h)))
+MAPPING_GETTER(identity, Py_BuildValue("(KKLL)", (unsigned long long)npshm_device(h),
+                                       (unsigned long long)npshm_inode(h), (long long)npshm_created_ns(h),
+                                       (long long)npshm_creator_pid(h)))
 
 static PyGetSetDef mapping_getset[] = {
     {"name", mapping_get_name, NULL,

@@ -12,6 +12,8 @@ import os
 import time
 from typing import TYPE_CHECKING, Optional
 
+from ._constants import SHM_DIR
+
 if TYPE_CHECKING:
     from ._api import ArrayDesc
 
@@ -157,7 +159,7 @@ def delete_orphans(pattern: str = "*", *, dry_run: bool = True) -> "list[ArrayDe
         if not fnmatch.fnmatchcase(name, pattern) or d.creator_alive:
             continue
         try:
-            st = os.stat("/dev/shm/" + name)
+            st = os.stat(SHM_DIR + name)
         except FileNotFoundError:
             continue
         candidates.append((d, name, st))
@@ -169,7 +171,7 @@ def delete_orphans(pattern: str = "*", *, dry_run: bool = True) -> "list[ArrayDe
         if mappers.may_map(st.st_dev, st.st_ino, st.st_uid, st.st_mode) is not None:
             continue
         if not dry_run:
-            path = "/dev/shm/" + name
+            path = SHM_DIR + name
             try:
                 now = os.stat(path)
             except FileNotFoundError:

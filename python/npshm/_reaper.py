@@ -11,11 +11,30 @@ still leads to the file whose header it read; an array that another process made
 npshm: nothing here may depend on the state of the process that died.
 """
 
+import importlib.util
 import os
 import signal
 import struct
 import sys
+from types import ModuleType
 from typing import Optional
+
+
+def _load_constants() -> ModuleType:
+    """python/npshm/_constants.py (the format's constants, generated from the core), loaded by its
+    path: the reaper runs isolated (-I), without the package on sys.path."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_constants.py")
+    spec = importlib.util.spec_from_file_location("_npshm_constants", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_constants = _load_constants()
+FIXED_HEADER: int = _constants.FIXED_HEADER
+MAGIC: bytes = _constants.MAGIC
+CREATOR_PID_OFFSET: int = _constants.CREATOR_PID_OFFSET
 
 
 def creator_of(path: str) -> Optional[tuple[int, tuple[int, int]]]:
@@ -26,14 +45,14 @@ def creator_of(path: str) -> Optional[tuple[int, tuple[int, int]]]:
         return None
     try:
         st = os.fstat(fd)
-        head = os.pread(fd, 64, 0)
+        head = os.pread(fd, FIXED_HEADER, 0)
     except OSError:
         return None
     finally:
         os.close(fd)
-    if len(head) < 64 or head[:8] != b"NPSHMARR":
+    if len(head) < FIXED_HEADER or head[: len(MAGIC)] != MAGIC:
         return None
-    return struct.unpack_from("<I", head, 48)[0], (st.st_dev, st.st_ino)
+    return struct.unpack_from("<I", head, CREATOR_PID_OFFSET)[0], (st.st_dev, st.st_ino)
 
 
 def main() -> None:

@@ -7,6 +7,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Optional, Union
 
+from ._constants import FILE_PREFIX, MAX_SHM_NAME, SHM_DIR, SHM_PREFIX
+
 if TYPE_CHECKING:
     import subprocess
 
@@ -35,15 +37,16 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 def _path_of(name: Union[str, bytes]) -> bytes:
     """The file of an array name (docs/FORMAT.md, "Names"), as the reaper will find it."""
     n = os.fsencode(name)
-    if n.startswith(b"file://"):
-        return os.path.abspath(n[7:])
-    if n.startswith(b"shm://"):
-        n = n[6:]
+    file_prefix, shm_prefix = FILE_PREFIX.encode(), SHM_PREFIX.encode()
+    if n.startswith(file_prefix):
+        return os.path.abspath(n[len(file_prefix) :])
+    if n.startswith(shm_prefix):
+        n = n[len(shm_prefix) :]
     if n.startswith(b"/"):
         n = n[1:]
-    if not n or n in (b".", b"..") or b"/" in n or b"\0" in n or len(n) > 255:
+    if not n or n in (b".", b"..") or b"/" in n or b"\0" in n or len(n) > MAX_SHM_NAME:
         raise ValueError(f"npshm.delete_on_exit: invalid array name {name!r}")
-    return b"/dev/shm/" + n
+    return SHM_DIR.encode() + n
 
 
 def delete_on_exit(name: Union[str, bytes]) -> None:

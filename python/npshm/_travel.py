@@ -31,6 +31,7 @@ from typing import Any, Literal, NamedTuple, Optional, cast
 import numpy as np
 
 from . import _native
+from ._constants import FILE_PREFIX, SHM_DIR
 from ._api import Mapping, _mapping_of
 
 __all__ = [
@@ -115,9 +116,9 @@ def _boot_id() -> str:
 
 def _path_of(name: str) -> str:
     """The file a mapping's name leads to (docs/FORMAT.md, "Names")."""
-    if name.startswith("file://"):
-        return name[7:]
-    return "/dev/shm/" + name
+    if name.startswith(FILE_PREFIX):
+        return name[len(FILE_PREFIX) :]
+    return SHM_DIR + name
 
 
 def _absolute(name: str) -> str:

@@ -175,6 +175,51 @@ static void test_version(void) {
 #endif
 }
 
+/* Messages name the bad value (issue 10), as Python's do: a table of bad calls and what the message
+ * must contain. Run in the parent (the Go core) and in a forked child (the C twin) alike. */
+static void test_messages_name_values(void) {
+    char name[128];
+    static char msg[20][1024];
+    mkname(name, sizeof name, "msgvalue");
+    npshm_array *a = NULL;
+    const int64_t neg[2] = {3, -1}, one[1] = {1};
+    struct { const char *what; int rc; const char *want; } cases[20];
+    int n = 0;
+#define CASE(call, expect)                                                                          \
+    do {                                                                                            \
+        cases[n].what = #call;                                                                      \
+        cases[n].rc = (call);                                                                       \
+        cases[n].want = (expect);                                                                   \
+        snprintf(msg[n], sizeof msg[n], "%s", npshm_last_error());                                  \
+        n++;                                                                                        \
+    } while (0)
+    CASE(npshm_create(name, 1, one, "flaot64", 0, &a), "unknown dtype \"flaot64\"");
+    CASE(npshm_create(name, 1, one, "[('a', '<f8'), ('b', 'flaot64')]", 0, &a), "unknown dtype \"flaot64\"");
+    CASE(npshm_create(name, 1, one, "datetime64[nsec]", 0, &a), "unit \"[nsec]\"");
+    CASE(npshm_create(name, 1, one, ">", 0, &a), "no type: \">\"");
+    CASE(npshm_create("a/b", 1, one, "f8", 0, &a), "npshm_create(\"a/b\"): name contains '/'");
+    CASE(npshm_create(name, 2, neg, "f8", 0, &a), "must not be negative, got -1");
+    CASE(npshm_create(name, 65, neg, "f8", 0, &a), "not 65");
+    CASE(npshm_create(name, 1, one, "f8", 0x100, &a), "unknown flags (NPSHM_READONLY applies to attach only): 0x100");
+    CASE(npshm_create(name, 1, one, "f8", NPSHM_MODE(04755), &a), "not 04755");
+    CASE(npshm_attach(name, 0x4, &a), "unknown flags (only NPSHM_READONLY applies to attach): 0x4");
+    npshm_array *existing = NULL;
+    EXPECT_RC(npshm_create(name, 1, one, "f8", 0, &existing), NPSHM_OK);
+    CASE(npshm_attach_expect(name, 0, -1, NULL, "flaot64", &a), "unknown dtype \"flaot64\"");
+    CASE(npshm_msync(existing, 99), "optionally with NPSHM_MS_INVALIDATE, not 99");
+    npshm_release(existing);
+    npshm_delete(name);
+    CASE(npshm_read_file("/nonexistent/npshm-msg.npy", name, 0, &a), "no such file \"/nonexistent/npshm-msg.npy\"");
+    CASE(npshm_read_file("/nonexistent/npshm-msg.npy", name, 0x200, &a), "a mode): 0x200");
+    CASE(npshm_write_file_data("/nonexistent/npshm-msg.npy", NULL, 0, NULL, "f8", 0x1000), "NPSHM_NPIO): 0x1000");
+    CASE(npshm_write_file_data("/nonexistent/npshm-msg.npy", NULL, 0, NULL, "flaot64", 0), "unknown dtype \"flaot64\"");
+#undef CASE
+    for (int i = 0; i < n; i++)
+        CHECKF(cases[i].rc < 0 && strstr(msg[i], cases[i].want) != NULL, "%s: rc %d, message \"%s\", want \"%s\" in it",
+               cases[i].what, cases[i].rc, msg[i], cases[i].want);
+    CHECK(a == NULL);
+}
+
 /* Every accessor accepts NULL and returns NULL or 0, as npshm.h documents, recording no error. */
 static void test_accessors_null(void) {
     npshm_array *a = NULL;
@@ -1652,6 +1697,7 @@ static int run_suite(const char *where) {
         {"version", test_version},
         {"status_names", test_status_names},
         {"accessors_null", test_accessors_null},
+        {"messages_name_values", test_messages_name_values},
         {"last_error_per_thread", test_last_error_per_thread},
         {"names", test_names},
         {"shapes", test_shapes},

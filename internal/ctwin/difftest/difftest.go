@@ -7,6 +7,7 @@ package difftest
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../../include -I${SRCDIR}/../../../cshim -I${SRCDIR}/.. -O2 -Wall -Wextra -std=gnu11
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "npshm.h"
@@ -45,6 +46,49 @@ static int npshm__diff_list_cb(const npshm_info *info, void *ctx) {
         c->dtype[sizeof c->dtype - 1] = 0;
     }
     return c->stop_after > 0 && c->total >= c->stop_after ? 1 : 0;
+}
+
+// The twin's internals with plain results, for the differential tests.
+static int npshm__c_normalize_dtype(const char *in, size_t len, char *out, size_t cap, int64_t *itemsize, const char **err) {
+    size_t olen = 0;
+    long long size = 0;
+    status s = npshm__normalize(in, len, out, cap > 0 ? cap - 1 : 0, &olen, &size);
+    if (s.code) { *err = s.msg; return s.code; }
+    out[olen] = 0;
+    *itemsize = size;
+    return 0;
+}
+
+static int npshm__c_check_header(const unsigned char *buf, size_t len, uint64_t seg_size, const char **err) {
+    header h;
+    char *scratch = malloc(MAX_DESCR);
+    if (scratch == NULL) { *err = MSG_OUT_MEMORY; return NPSHM_ERR_NO_SPACE; }
+    status s = npshm__decode_header(buf, len, seg_size, &h, scratch);
+    free(scratch);
+    if (s.code) { *err = s.msg; return s.code; }
+    return 0;
+}
+
+static int npshm__c_decode_file_header(const unsigned char *buf, size_t len, uint64_t avail, int *format, int *ndim,
+                                int64_t *shape, char *descr, size_t cap, uint64_t *itemsize, int *fortran,
+                                uint64_t *header_len, uint64_t *nbytes, const char **err, int *eof) {
+    static const unsigned char empty[1];
+    fheader fh;
+    char *canon = malloc(MAX_DESCR + 1);
+    if (canon == NULL) { *err = MSG_OUT_MEMORY; return NPSHM_ERR_NO_SPACE; }
+    status s = npshm__decode_file_header(buf ? buf : empty, buf ? len : 0, avail, &fh, canon);
+    *eof = s.code == NPSHM_ERR_FORMAT && s.errnum == ENODATA;
+    if (s.code) { free(canon); *err = s.msg; return s.code; }
+    *format = fh.format;
+    *ndim = fh.ndim;
+    memcpy(shape, fh.shape, sizeof(int64_t) * (size_t)fh.ndim);
+    snprintf(descr, cap, "%s", canon);
+    *itemsize = fh.itemsize;
+    *fortran = fh.fortran;
+    *header_len = fh.header_len;
+    *nbytes = fh.nbytes;
+    free(canon);
+    return 0;
 }
 
 static void *npshm__diff_list_fn(void) { return (void *)npshm__diff_list_cb; }
