@@ -40,6 +40,12 @@ type CreateOptions struct {
 	Mode    fs.FileMode // permission bits; 0 means 0600
 	Fortran bool        // lay the data out in Fortran order
 
+	// NoReserve leaves the array's memory unreserved (NPSHM_NO_RESERVE in C): creating it costs
+	// nothing whatever its size, and pages are allocated when first touched. If /dev/shm is full
+	// then, the touch raises SIGBUS, which kills the process: for arrays used sparsely, with room to
+	// spare (docs/RELIABILITY.md). By default every page is reserved at creation.
+	NoReserve bool
+
 	// Init, if not nil, fills the new array before it gets its name, as npshm_create_init does in
 	// C: no process can attach it unfilled (nor, with Replace, see the old array go) until Init
 	// returns, and a process killed meanwhile leaves nothing under the name. Init gets the array,

@@ -171,7 +171,7 @@ func Orphans(pattern string) ([]Orphan, error) {
 			continue
 		}
 		var st unix.Stat_t
-		if unix.Stat("/dev/shm/"+in.Name, &st) != nil {
+		if unix.Stat(Dir()+"/"+in.Name, &st) != nil {
 			continue
 		}
 		candidates = append(candidates, Orphan{Info: in, Dev: uint64(st.Dev), Ino: st.Ino})
@@ -194,7 +194,7 @@ func Orphans(pattern string) ([]Orphan, error) {
 // that attaches or replaces the array in the microseconds between that check and the unlink is
 // the remaining race: its mapping stays valid, but the name is gone.
 func RemoveOrphan(o Orphan) (bool, error) {
-	p := "/dev/shm/" + o.Name
+	p := Dir() + "/" + o.Name
 	var st unix.Stat_t
 	if err := unix.Stat(p, &st); err != nil {
 		if err == unix.ENOENT {

@@ -25,6 +25,10 @@ _Static_assert(offsetof(npshm_read_options, expect_shape) == 8 && offsetof(npshm
 
 /* ---- arrays: the Go core, or in a forked child the C twin ---- */
 
+/* Attaching is C in every process: an attach is a few system calls, and entering Go (cgo's
+ * transition, the scheduler) cost a quarter of its time (issue 13). The twin is the core's equal
+ * (internal/ctwin/difftest), so the result is the same. */
+
 int npshm_create(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
                  npshm_array **out) {
     if (npshm__in_forked_child())
@@ -33,16 +37,12 @@ int npshm_create(const char *name, int ndim, const int64_t *shape, const char *d
 }
 
 int npshm_attach(const char *name, unsigned flags, npshm_array **out) {
-    if (npshm__in_forked_child())
-        return npshm__c_attach(name, flags, 0, -1, NULL, NULL, out);
-    return npshm__go_attach((char *)name, flags, (void **)out);
+    return npshm__c_attach(name, flags, 0, -1, NULL, NULL, out);
 }
 
 int npshm_attach_expect(const char *name, unsigned flags, int ndim, const int64_t *shape, const char *dtype,
                         npshm_array **out) {
-    if (npshm__in_forked_child())
-        return npshm__c_attach(name, flags, 1, ndim, shape, dtype, out);
-    return npshm__go_attach_expect((char *)name, flags, ndim, (int64_t *)shape, (char *)dtype, (void **)out);
+    return npshm__c_attach(name, flags, 1, ndim, shape, dtype, out);
 }
 
 int npshm_release(npshm_array *array) { return npshm__handle_free(array); }
@@ -118,6 +118,16 @@ const char *npshm_version(void) { return NPSHM_VERSION; }
 int npshm_version_number(void) { return NPSHM_VERSION_NUMBER; }
 
 /* ---- leftovers, filled creation, array files: the Go core, or in a forked child the C twin ---- */
+
+/* The directory is kept on both sides, the core's and the twin's, each reading NPSHM_DIR when the
+ * library loads: npshm_set_dir sets both (a forked child, which never enters Go, only the twin's). */
+int npshm_set_dir(const char *dir) {
+    int rc = npshm__c_set_dir(dir);
+    if (rc != NPSHM_OK || npshm__in_forked_child()) return rc;
+    return npshm__go_set_dir((char *)dir);
+}
+
+const char *npshm_dir(void) { return npshm__dir()->nul; }
 
 int npshm_clean_temporaries(const char *dir, int *removed) {
     if (removed != NULL) *removed = 0;

@@ -24,17 +24,6 @@ func npshm__go_create(name *C.char, ndim C.int, shape *C.int64_t, dtype *C.char,
 		uint32(flags), out))
 }
 
-//export npshm__go_attach
-func npshm__go_attach(name *C.char, flags C.uint, out *unsafe.Pointer) C.int {
-	return C.int(capi.Attach(unsafe.Pointer(name), uint32(flags), false, -1, nil, nil, out))
-}
-
-//export npshm__go_attach_expect
-func npshm__go_attach_expect(name *C.char, flags C.uint, ndim C.int, shape *C.int64_t, dtype *C.char, out *unsafe.Pointer) C.int {
-	return C.int(capi.Attach(unsafe.Pointer(name), uint32(flags), true, int32(ndim), unsafe.Pointer(shape),
-		unsafe.Pointer(dtype), out))
-}
-
 //export npshm__go_delete
 func npshm__go_delete(name *C.char) C.int {
 	return C.int(capi.Delete(unsafe.Pointer(name)))
@@ -44,6 +33,9 @@ func npshm__go_delete(name *C.char) C.int {
 func npshm__go_list(fn unsafe.Pointer, ctx unsafe.Pointer) C.int {
 	return C.int(capi.List(fn, ctx))
 }
+
+//export npshm__go_set_dir
+func npshm__go_set_dir(dir *C.char) C.int { return C.int(capi.SetDir(unsafe.Pointer(dir))) }
 
 //export npshm__go_clean_temporaries
 func npshm__go_clean_temporaries(dir *C.char, removed *C.int) C.int {

@@ -93,6 +93,14 @@ const char *npshm_status_name(int status);
  * such an array is NPSHM_ERR_PERMISSION: anyone can create files in /dev/shm, and another user
  * could have made one with the file's shape and dtype, and a mode that lets them write into it. */
 #define NPSHM_ACCEPT_FOREIGN 0x80u
+/* create: do not reserve the array's memory. By default a create reserves every page (fallocate),
+ * so that touching the array can never raise SIGBUS when /dev/shm fills up, and its time grows with
+ * the size. With NPSHM_NO_RESERVE the array is sparse: creating it costs nothing whatever its
+ * size, and pages are allocated when first touched -- and if /dev/shm is full then, that touch
+ * raises SIGBUS, which kills the process. For arrays used sparsely, with room to spare
+ * (docs/RELIABILITY.md). The header records the choice, so that attaches by the same user leave
+ * the holes too. */
+#define NPSHM_NO_RESERVE     0x100u
 #define NPSHM_HAS_MODE       0x8000u
 /* create, read_file: permission bits of the new array instead of the default 0600, e.g.
  * NPSHM_MODE(0660) to share it with the group. Only the permission bits 0 to 0777 are valid:
@@ -129,7 +137,7 @@ typedef struct npshm_array npshm_array;
  *          "datetime64[ns]") or a .npy descriptor ("<f8", "|S7", "<U3",
  *          "[('x', '<f4'), ('y', '<i8', (3,))]"). Object dtypes, and items of
  *          2**31 bytes or more, are refused (numpy cannot hold them).
- *   flags  NPSHM_REPLACE, NPSHM_FORTRAN, NPSHM_MODE(perm), or 0.
+ *   flags  NPSHM_REPLACE, NPSHM_FORTRAN, NPSHM_NO_RESERVE, NPSHM_MODE(perm), or 0.
  *   out    receives the handle on success; untouched on failure.
  * Creation is exclusive and atomic: nobody can attach a half-made array. The
  * memory is reserved up front, so a full /dev/shm fails here with
@@ -419,11 +427,32 @@ int npshm_read_file_data(const char *path, uint64_t offset, npshm_alloc_fn alloc
 int npshm_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *shape,
                              const char *dtype, unsigned flags, size_t *len);
 
+/* ---- The directory of shared-memory arrays ------------------------------------------------- */
+
+/*
+ * npshm_dir, npshm_set_dir - the directory of shared-memory arrays.
+ * Shared-memory names ("x", "shm://x") are files in one directory: /dev/shm, or the directory that
+ * the environment variable NPSHM_DIR names when the library loads, or the one npshm_set_dir chose
+ * since (NULL or "": /dev/shm again). A tmpfs mounted with huge=within_size (or always, advise) is
+ * the reason to choose another: data 2 MiB or larger is then aligned to 2 MiB and read through
+ * huge pages. The directory must be an absolute path to a directory that is not a symbolic link,
+ * owned by root or by the caller, and sticky if others may write to it (docs/RELIABILITY.md);
+ * npshm_set_dir refuses any other (PERMISSION, INVALID, NOT_FOUND) and keeps the old one, and an
+ * NPSHM_DIR that breaks the rules makes every operation on a shared-memory name fail so. Names
+ * cannot leave the directory. Every process that shares arrays must use the same directory. Set it
+ * before threads use the library: operations under way keep the one they started with.
+ * npshm_dir returns the directory (without a trailing '/'; a string that stays valid), also when
+ * it was refused.
+ */
+const char *npshm_dir(void);
+int npshm_set_dir(const char *dir);
+
 /* ---- Cleaning up after killed processes ---------------------------------------------------- */
 
 /*
  * npshm_clean_temporaries - remove what killed processes left behind.
- *   dir      the directory to clean: NULL for /dev/shm, or the directory of
+ *   dir      the directory to clean: NULL for the directory of shared-memory
+ *            arrays (npshm_dir, /dev/shm by default), or the directory of
  *            file:// arrays.
  *   removed  receives how many files were removed (may be NULL).
  * A process killed while it replaces an array (between naming the new array

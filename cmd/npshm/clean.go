@@ -18,14 +18,14 @@ of dead processes (and locks nobody holds), yours or, for root, anyone's, are li
 removes them, each checked again just before.`,
 	flags: []flagSpec{
 		{name: "yes", short: "y", help: "remove them, rather than only list them"},
-		{name: "dir", value: "DIR", help: "clean DIR, the directory of file:// arrays, instead of /dev/shm"},
+		{name: "dir", value: "DIR", help: "clean DIR, the directory of file:// arrays, instead of the directory of shared arrays (/dev/shm, or NPSHM_DIR)"},
 	},
 	maxArgs: 0,
 	run: func(c *invocation) error {
 		dir := c.flags["dir"]
 		shown := dir
 		if shown == "" {
-			shown = "/dev/shm"
+			shown = npshm.Dir()
 		}
 		leftovers, err := npshm.Leftovers(dir)
 		if err != nil {

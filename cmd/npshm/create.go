@@ -29,6 +29,7 @@ before it gets its name, so no process sees it half filled.`,
 		{name: "force", help: "replace an existing array of that name (its users keep the old one)"},
 		{name: "fill", value: "X", help: "set every element to X (default 0)"},
 		{name: "fortran", help: "lay the data out in Fortran order"},
+		{name: "no-reserve", help: "leave the memory unreserved (sparse): SIGBUS on touch if /dev/shm is full then"},
 	},
 	minArgs: 3,
 	maxArgs: 3,
@@ -37,7 +38,8 @@ before it gets its name, so no process sees it half filled.`,
 		if err != nil {
 			return err
 		}
-		opts := &npshm.CreateOptions{Replace: c.flags.has("force"), Fortran: c.flags.has("fortran")}
+		opts := &npshm.CreateOptions{Replace: c.flags.has("force"), Fortran: c.flags.has("fortran"),
+			NoReserve: c.flags.has("no-reserve")}
 		if opts.Mode, err = parseMode(c.flags); err != nil {
 			return err
 		}

@@ -17,7 +17,7 @@ var deleteCmd = &command{
 	args:    "NAME...",
 	summary: "delete arrays by name or glob; their users keep their mappings",
 	help: `
-A NAME with *, ? or [ is a glob, matched against the names in /dev/shm (a * matches no leading
+A NAME with *, ? or [ is a glob, matched against the names in /dev/shm or NPSHM_DIR (a * matches no leading
 dot, and npshm's own .npshm-* files are never matched: npshm clean removes those). A segment that
 is not an npshm array is left alone, unless --force is given. The memory is freed when the last
 process that maps the array unmaps it.`,
@@ -61,7 +61,7 @@ func expand(arg string) ([]string, error) {
 	if _, err := path.Match(pattern, ""); err != nil {
 		return nil, usagef("NAME %q: not a valid glob: %v", arg, err)
 	}
-	entries, err := os.ReadDir("/dev/shm")
+	entries, err := os.ReadDir(npshm.Dir())
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func expand(arg string) ([]string, error) {
 		}
 	}
 	if len(names) == 0 {
-		return nil, fmt.Errorf("no array in /dev/shm matches %q", arg)
+		return nil, fmt.Errorf("no array in %s matches %q", npshm.Dir(), arg)
 	}
 	sort.Strings(names)
 	return names, nil

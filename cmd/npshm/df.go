@@ -8,18 +8,22 @@ import (
 
 var dfCmd = &command{
 	name:    "df",
-	summary: "show the space of /dev/shm, and how much of it npshm arrays take",
+	summary: "show the space of the directory of arrays (/dev/shm), and how much of it npshm arrays take",
 	help: `
-Size, used and free space of /dev/shm (free: what an unprivileged process may still take), then
+The directory of shared arrays: /dev/shm, or what the environment variable NPSHM_DIR names (a
+tmpfs mounted huge=within_size, for huge pages), and the mount's huge= option if it has one.
+Its size, used and free space (free: what an unprivileged process may still take), then
 the memory taken by the npshm arrays you may read (header and data) and by leftovers of dead
 processes that npshm clean would remove.`,
 	flags:   []flagSpec{jsonFlag},
 	maxArgs: 0,
 	run: func(c *invocation) error {
-		sp, err := statSpace("/dev/shm")
+		dir := npshm.Dir()
+		sp, err := statSpace(dir)
 		if err != nil {
 			return err
 		}
+		huge := npshm.DirHugePages()
 		infos, err := npshm.List()
 		if err != nil {
 			return err
@@ -37,7 +41,7 @@ processes that npshm clean would remove.`,
 		}
 		if c.flags.has("json") {
 			return writeJSON(c.stdout, map[string]any{
-				"path": "/dev/shm", "size": sp.Size, "used": sp.Used, "free": sp.Free,
+				"path": dir, "huge": huge, "size": sp.Size, "used": sp.Used, "free": sp.Free,
 				"arrays": len(infos), "arrays_bytes": arrays, "leftovers": len(leftovers), "leftovers_bytes": left,
 			})
 		}
@@ -45,7 +49,11 @@ processes that npshm clean would remove.`,
 		if sp.Size > 0 {
 			percent = 100 * float64(sp.Used) / float64(sp.Size)
 		}
-		fmt.Fprintf(c.stdout, "/dev/shm: %s, %s used (%.0f%%), %s free\n", humanBytes(sp.Size), humanBytes(sp.Used),
+		shown := dir
+		if huge != "" {
+			shown += " (huge=" + huge + ")"
+		}
+		fmt.Fprintf(c.stdout, "%s: %s, %s used (%.0f%%), %s free\n", shown, humanBytes(sp.Size), humanBytes(sp.Used),
 			percent, humanBytes(sp.Free))
 		fmt.Fprintf(c.stdout, "npshm arrays: %s, %s\n", plural(len(infos), "array"), humanBytes(arrays))
 		fmt.Fprintf(c.stdout, "leftovers of dead processes: %s, %s\n", plural(len(leftovers), "file"), humanBytes(left))

@@ -19,7 +19,7 @@ var jsonFlag = flagSpec{name: "json", help: "write JSON: the same fields, with n
 var listCmd = &command{
 	name:    "list",
 	aliases: []string{"ls"},
-	summary: "list the arrays in /dev/shm that you may read",
+	summary: "list the arrays in /dev/shm (or NPSHM_DIR) that you may read",
 	help: `
 Columns: the name; the format (npshm's own); the dtype (.npy descriptor) and shape; the size of
 the data; the permission bits and the owner; the process that created the array and whether it
@@ -118,7 +118,7 @@ func describe(name string, now time.Time) (record, error) {
 		return record{}, err
 	}
 	defer a.Close()
-	path := "/dev/shm/" + a.Name()
+	path := npshm.Dir() + "/" + a.Name()
 	if p, ok := strings.CutPrefix(a.Name(), "file://"); ok {
 		path = p
 	}

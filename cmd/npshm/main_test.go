@@ -138,7 +138,7 @@ func TestCreateInfoListDelete(t *testing.T) {
 
 func TestUsageErrors(t *testing.T) {
 	name := uniqueName(t)
-	usage := "usage: npshm create NAME SHAPE DTYPE [--mode MODE] [--force] [--fill X] [--fortran]\n" +
+	usage := "usage: npshm create NAME SHAPE DTYPE [--mode MODE] [--force] [--fill X] [--fortran] [--no-reserve]\n" +
 		"run 'npshm help create' for more\n"
 	runSteps(t, []step{
 		{[]string{"create", name, "10,x", "f8"}, 2, "", "npshm create: SHAPE \"10,x\": \"x\" is not a dimension\n" + usage, ""},

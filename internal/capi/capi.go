@@ -19,14 +19,15 @@ import (
 
 // Flags, as in include/npshm.h: internal/core/spec.go is their one source.
 const (
-	FlagReadOnly = core.FlagReadOnly
-	FlagReplace  = core.FlagReplace
-	FlagFortran  = core.FlagFortranArg
-	FlagHasMode  = core.FlagHasMode
-	modeShift    = core.ModeShift
-	modeMask     = core.ModeMask
-	createFlags  = core.CreateFlags
-	attachFlags  = core.AttachFlags
+	FlagReadOnly  = core.FlagReadOnly
+	FlagReplace   = core.FlagReplace
+	FlagFortran   = core.FlagFortranArg
+	FlagNoReserve = core.FlagNoReserve
+	FlagHasMode   = core.FlagHasMode
+	modeShift     = core.ModeShift
+	modeMask      = core.ModeMask
+	createFlags   = core.CreateFlags
+	attachFlags   = core.AttachFlags
 )
 
 const (
@@ -111,10 +112,11 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 	}
 	s := scratch()
 	opt := core.CreateOptions{
-		Replace: flags&FlagReplace != 0,
-		Fortran: flags&FlagFortran != 0,
-		HasMode: flags&FlagHasMode != 0,
-		Mode:    (flags & modeMask) >> modeShift,
+		Replace:   flags&FlagReplace != 0,
+		Fortran:   flags&FlagFortran != 0,
+		NoReserve: flags&FlagNoReserve != 0,
+		HasMode:   flags&FlagHasMode != 0,
+		Mode:      (flags & modeMask) >> modeShift,
 	}
 	if fn != nil {
 		var raw unsafe.Pointer

@@ -312,6 +312,7 @@ func TestConstantsMatchHeader(t *testing.T) {
 		{"NPSHM_READONLY", FlagReadOnly},
 		{"NPSHM_REPLACE", FlagReplace},
 		{"NPSHM_FORTRAN", FlagFortran},
+		{"NPSHM_NO_RESERVE", FlagNoReserve},
 		{"NPSHM_HAS_MODE", FlagHasMode},
 		{"NPSHM_EXCLUSIVE", FlagExclusive},
 		{"NPSHM_NPY", FlagNpy},

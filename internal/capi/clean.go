@@ -40,3 +40,22 @@ func trimNul(b []byte) []byte {
 	}
 	return b
 }
+
+// SetDir is the Go side of npshm_set_dir: dir is a C string that the C side (internal/ctwin) has
+// accepted already, or NULL for /dev/shm.
+func SetDir(dir unsafe.Pointer) (rc int32) {
+	const op = "npshm_set_dir"
+	defer guard(&rc, op)
+	var d string
+	if dir != nil {
+		b, ok := cbytes(dir, core.MaxDir+1)
+		if !ok {
+			return invalid(op, nil, "the directory of shared arrays ("+core.DirEnv+") is too long")
+		}
+		d = string(b)
+	}
+	if st := core.SetDir(d); !st.Ok() {
+		return fail(st, op, []byte(d))
+	}
+	return 0
+}

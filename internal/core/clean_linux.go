@@ -16,8 +16,11 @@ import "golang.org/x/sys/unix"
 // the processes that create arrays.
 func CleanTemporaries(s *Scratch, dir []byte) (removed int, st Status) {
 	if dir == nil {
-		dir = s.Temp[:0:len(s.Temp)]
-		dir = append(dir, "/dev/shm\x00"...)
+		d := Dir()
+		if !d.Err.Ok() {
+			return 0, d.Err
+		}
+		dir = d.Nul
 	}
 	dirfd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if errno != 0 {
@@ -120,7 +123,11 @@ type Leftover struct {
 // removes nothing; RemoveLeftover does.
 func ScanLeftovers(s *Scratch, dir []byte, fn func(Leftover)) Status {
 	if dir == nil {
-		dir = append(s.Temp[:0:len(s.Temp)], "/dev/shm\x00"...)
+		d := Dir()
+		if !d.Err.Ok() {
+			return d.Err
+		}
+		dir = d.Nul
 	}
 	dirfd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if errno != 0 {
@@ -139,7 +146,11 @@ func ScanLeftovers(s *Scratch, dir []byte, fn func(Leftover)) Status {
 // removed as a loader removes its own: locked, checked to be the file under the name, unlinked.
 func RemoveLeftover(s *Scratch, dir, name []byte) (bool, Status) {
 	if dir == nil {
-		dir = append(s.Temp[:0:len(s.Temp)], "/dev/shm\x00"...)
+		d := Dir()
+		if !d.Err.Ok() {
+			return false, d.Err
+		}
+		dir = d.Nul
 	}
 	dirfd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if errno != 0 {

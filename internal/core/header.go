@@ -12,6 +12,8 @@ const (
 	fixedHeaderLen = 64
 	// FlagFortran marks data laid out in Fortran order.
 	FlagFortran = 1
+	// FlagUnreserved marks an array created without its memory reserved (NPSHM_NO_RESERVE).
+	FlagUnreserved = 2
 	// dataAlign is the alignment writers give the data: a page.
 	dataAlign = 4096
 	// minDataAlign is the alignment readers demand.
@@ -168,7 +170,7 @@ func (h *Header) Decode(buf []byte, segSize uint64, descrScratch []byte) Status 
 		return failNum(ErrFormat, MsgUnsupportedNpshmFormatVersion, int64(v))
 	}
 	h.Flags = le.Uint16(buf[10:])
-	if h.Flags&^FlagFortran != 0 {
+	if h.Flags&^(FlagFortran|FlagUnreserved) != 0 {
 		return failNum(ErrFormat, MsgUnknownHeaderFlags, int64(h.Flags))
 	}
 	h.HeaderLen = le.Uint32(buf[12:])

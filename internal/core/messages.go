@@ -35,7 +35,7 @@ const (
 	MsgCannotOpenLockFile                        = "cannot open the lock file"
 	MsgCannotPublishArrayUnderName               = "cannot publish the array under its name"
 	MsgCannotReadArraySHeader                    = "cannot read the array's header"
-	MsgCannotReadDevShm                          = "cannot read /dev/shm"
+	MsgCannotReadDevShm                          = "cannot read the directory of shared arrays"
 	MsgCannotReadDirectory                       = "cannot read the directory"
 	MsgCannotReadFile                            = "cannot read the file"
 	MsgCannotReplaceArray                        = "cannot replace the array"

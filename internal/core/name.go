@@ -3,7 +3,7 @@ package core
 // Names (docs/FORMAT.md, "Names").
 
 const (
-	shmDir     = "/dev/shm/"
+	shmDir     = "/dev/shm/" // the default directory of shared-memory arrays (dir.go)
 	filePrefix = "file://"
 	shmPrefix  = "shm://"
 	maxShmName = 255
@@ -26,7 +26,8 @@ type Target struct {
 	IsFile  bool
 }
 
-// ResolveName turns a name into a path in buf (capacity at least MaxPath+len(shmDir)+2).
+// ResolveName turns a name into a path in buf (capacity at least MaxPath+32): a shared-memory name
+// into one in the directory of shared arrays (Dir), whose refusal, if any, it returns.
 func ResolveName(name []byte, buf []byte) (Target, Status) {
 	for _, c := range name {
 		if c == 0 {
@@ -78,8 +79,12 @@ func ResolveName(name []byte, buf []byte) (Target, Status) {
 	if _, reserved := cutPrefix(name, reservedPrefix); reserved {
 		return Target{}, fail(ErrInvalid, MsgNamesStartingNpshmAreReservedNpshm)
 	}
-	path := append(buf[:0], shmDir...)
+	d := Dir()
+	if !d.Err.Ok() {
+		return Target{}, d.Err
+	}
+	path := append(buf[:0], d.Path...)
 	path = append(path, name...)
 	path = append(path, 0)
-	return Target{Path: path, Dir: len(shmDir), Display: name}, Status{}
+	return Target{Path: path, Dir: len(d.Path), Display: name}, Status{}
 }

@@ -77,7 +77,7 @@ var vectorDefs = []vectorDef{
 		}},
 	{file: "unknown_flag.seg", shape: []int64{4}, dtype: "<f8", code: ErrFormat,
 		corrupt: func(t testing.TB, seg []byte) []byte {
-			binary.LittleEndian.PutUint16(seg[10:], 2)
+			binary.LittleEndian.PutUint16(seg[10:], 4) // bit 2: bits 0 and 1 are Fortran and unreserved
 			return reseal(t, seg)
 		}},
 	{file: "non_canonical_descr.seg", shape: []int64{4}, dtype: "<f8", code: ErrFormat,

@@ -185,6 +185,22 @@ typedef struct target {
     int is_file;
 } target;
 
+/* ---- the directory of shared-memory arrays (dir.c; internal/core/dir.go) ---- */
+
+typedef struct dir_info {
+    char *path;        /* ends in '/' */
+    size_t path_len;
+    char *nul;         /* the directory, without the '/' (but for "/") */
+    status err;        /* why it cannot be used, or OK */
+    int huge, advise;  /* the mount gives huge pages; only on MADV_HUGEPAGE (huge=advise) */
+    char storage[];
+} dir_info;
+
+/* The directory of shared-memory arrays (never NULL). */
+const dir_info *npshm__dir(void);
+/* npshm_set_dir's C side: checks dir (NULL or "": /dev/shm) and makes it the directory. */
+int npshm__c_set_dir(const char *dir);
+
 /* Resolves a name by docs/FORMAT.md, "Names" (internal/core/name.go's ResolveName). */
 status npshm__resolve(const char *name, target *t);
 
@@ -209,6 +225,8 @@ typedef struct segment {
     int named;         /* fd has the temporary name tmp (no O_TMPFILE, or linked for a replace) */
     uint64_t dev, ino; /* of the file, for the handle */
     int guard;         /* set by the caller: fd is under the fork guard (a load's segment) */
+    int populate;      /* set by the caller: a create's segment (not a load's): map every page now (the
+                          core's fillSegment), and on a huge-page mount align the data to HUGE_ALIGN */
     char dir[MAX_PATH_LEN + 8];
     char tmp[MAX_PATH_LEN + 64];
 } segment;

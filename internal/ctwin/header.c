@@ -66,7 +66,7 @@ status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, 
     uint16_t version = get16(buf + 8);
     if (version != FORMAT_VERSION) return st_num(NPSHM_ERR_FORMAT, MSG_UNSUPPORTED_NPSHM_FORMAT_VERSION, version);
     h->flags = get16(buf + 10);
-    if (h->flags & ~FLAG_FORTRAN) return st_num(NPSHM_ERR_FORMAT, MSG_UNKNOWN_HEADER_FLAGS, h->flags);
+    if (h->flags & ~(FLAG_FORTRAN | FLAG_UNRESERVED)) return st_num(NPSHM_ERR_FORMAT, MSG_UNKNOWN_HEADER_FLAGS, h->flags);
     h->header_len = get32(buf + 12);
     uint32_t ndim = get32(buf + 40), descr_len = get32(buf + 44);
     if (ndim > NPSHM_MAX_NDIM) return st_num(NPSHM_ERR_FORMAT, MSG_CORRUPT_HEADER_NDIM_TOO_LARGE, ndim);

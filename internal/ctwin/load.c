@@ -209,6 +209,7 @@ static status load_new(const target *t, const fheader *fh, int src, uint64_t dat
         return st_fail(NPSHM_ERR_INVALID, "array too large: its size in bytes overflows");
     segment seg;
     seg.guard = 1;
+    seg.populate = 0;
     status s = npshm__segment_new(t, &h, flags, hbuf, &seg);
     if (s.code) return s;
     (void)madvise(seg.base, seg.size, MADV_DONTFORK); /* a child forked during the load gets no mapping */

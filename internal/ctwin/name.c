@@ -35,9 +35,11 @@ status npshm__resolve(const char *name, target *t) {
     if (memchr(name, '/', n)) return st_fail(NPSHM_ERR_INVALID, MSG_NAME_CONTAINS_SLASH);
     if (strncmp(name, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) == 0)
         return st_fail(NPSHM_ERR_INVALID, MSG_NAMES_STARTING_NPSHM_ARE_RESERVED_NPSHM);
-    memcpy(t->path, SHM_DIR, sizeof SHM_DIR - 1);
-    memcpy(t->path + 9, name, n + 1);
-    t->dir = 9;
+    const dir_info *d = npshm__dir();
+    if (d->err.code) return d->err;
+    memcpy(t->path, d->path, d->path_len);
+    memcpy(t->path + d->path_len, name, n + 1);
+    t->dir = d->path_len;
     t->display = name;
     t->is_file = 0;
     return OK_STATUS;

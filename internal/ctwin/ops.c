@@ -2,6 +2,7 @@
  * create and the file loader (load.c) build. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -47,6 +48,12 @@ static void dir_of(const target *t, char *dir, size_t cap) {
         snprintf(dir, cap, "%.*s", (int)t->dir, t->path);
 }
 
+/* advise_huge asks for huge pages for a mapping of 2 MiB or more in the directory of shared arrays
+ * when its mount gives them only on request (huge=advise): the core's adviseHuge. */
+static void advise_huge(void *base, uint64_t len) {
+    if (len >= HUGE_ALIGN && npshm__dir()->advise) (void)madvise(base, len, MADV_HUGEPAGE);
+}
+
 npshm_array *npshm__make_handle(void *base, const header *h, uint64_t dev, uint64_t ino, const char *display) {
     npshm_array *a = npshm__handle_new(h->descr_len, strlen(display));
     if (a == NULL) return NULL;
@@ -87,6 +94,8 @@ static void seg_close(const segment *seg, int fd) {
 status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned char *hbuf, segment *seg) {
     h->header_len = (uint32_t)(FIXED_HEADER + 8 * h->ndim + h->descr_len);
     h->data_offset = ((uint64_t)h->header_len + 4 + DATA_ALIGN - 1) / DATA_ALIGN * DATA_ALIGN;
+    if (seg->populate && !t->is_file && npshm__dir()->huge && h->data_nbytes >= HUGE_ALIGN)
+        h->data_offset = HUGE_ALIGN; /* FORMAT.md: data in huge pages of its own */
     h->creator_pid = (uint32_t)getpid();
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -139,9 +148,15 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
         s = st_sys(errno, MSG_CANNOT_SET_MODE);
         goto fail;
     }
-    int e;
-    while ((e = fallocate(seg->fd, 0, 0, (off_t)seg->size)) != 0 && errno == EINTR) {}
-    if (e != 0) {
+    int e = -1, reserve = !(h->flags & FLAG_UNRESERVED);
+    errno = EOPNOTSUPP;
+    while (reserve && (e = fallocate(seg->fd, 0, 0, (off_t)seg->size)) != 0 && errno == EINTR) {}
+    if (!reserve) {
+        if (ftruncate(seg->fd, (off_t)seg->size) != 0) {
+            s = st_sys(errno, MSG_CANNOT_SIZE_FILE);
+            goto fail;
+        }
+    } else if (e != 0) {
         if (!(t->is_file && (errno == EOPNOTSUPP || errno == ENOSYS))) {
             s = st_sys(errno, MSG_CANNOT_RESERVE_MEMORY_ARRAY);
             goto fail;
@@ -163,6 +178,8 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
         s = st_sys(errno, MSG_CANNOT_MAP_ARRAY);
         goto fail;
     }
+    if (!t->is_file) advise_huge(seg->base, seg->size);
+    if (seg->populate && reserve && !t->is_file) (void)madvise(seg->base, seg->size, 23 /* MADV_POPULATE_WRITE */);
     memcpy(seg->base, hbuf, hlen);
     return OK_STATUS;
 fail:
@@ -211,9 +228,11 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     h.descr = descr;
     h.descr_len = dlen;
     h.flags = (flags & NPSHM_FORTRAN) ? FLAG_FORTRAN : 0;
+    if (flags & NPSHM_NO_RESERVE) h.flags |= FLAG_UNRESERVED;
     if ((s = npshm__shape_bytes(shape, ndim, h.itemsize, &h.data_nbytes)).code) return s;
     segment seg;
     seg.guard = 0;
+    seg.populate = 1;
     if ((s = npshm__segment_new(&t, &h, flags, hbuf, &seg)).code) return s;
     /* The handle is made before the array is published: short of memory for it afterwards, the
      * only clean-up would be a delete by name, which could remove another process's array. */
@@ -265,21 +284,36 @@ fail:
     return s;
 }
 
+/* header_len is how much of a segment of size bytes starting with buf (n bytes of it at hand) the
+ * header decoder gets: the first DATA_ALIGN bytes, or the whole header if it is longer and fits. */
+static size_t header_len(const unsigned char *buf, size_t n, uint64_t size) {
+    if (n >= FIXED_HEADER && memcmp(buf, MAGIC, 8) == 0) {
+        uint32_t hl = get32(buf + 12);
+        size_t need = (size_t)hl + 4;
+        if (hl >= FIXED_HEADER && need <= MAX_HEADER && need > n && need <= size) return need;
+    }
+    return n;
+}
+
+static status read_header_of(int fd, const struct stat *st, header *h, unsigned char *hbuf, char *scratch);
+
 /* read_header stats fd and reads and validates its header into h (pointing into hbuf). */
 static status read_header(int fd, struct stat *st, header *h, unsigned char *hbuf, char *scratch) {
     if (fstat(fd, st) != 0) return st_sys(errno, MSG_CANNOT_STAT_ARRAY);
+    return read_header_of(fd, st, h, hbuf, scratch);
+}
+
+/* read_header_of reads and validates the header of fd, which fstat described in st. */
+static status read_header_of(int fd, const struct stat *st, header *h, unsigned char *hbuf, char *scratch) {
     if (!S_ISREG(st->st_mode)) return st_fail(NPSHM_ERR_FORMAT, MSG_NOT_ARRAY_NOT_REGULAR_FILE);
     uint64_t size = (uint64_t)st->st_size;
     size_t want = size < DATA_ALIGN ? (size_t)size : DATA_ALIGN;
     ssize_t n = pread(fd, hbuf, want, 0);
     if (n < 0) return st_sys(errno, MSG_CANNOT_READ_ARRAY_SHEADER);
-    if (n >= FIXED_HEADER && memcmp(hbuf, MAGIC, 8) == 0) {
-        uint32_t hl = get32(hbuf + 12);
-        size_t need = (size_t)hl + 4;
-        if (hl >= FIXED_HEADER && need <= MAX_HEADER && need > (size_t)n && need <= size) {
-            n = pread(fd, hbuf, need, 0);
-            if (n < 0) return st_sys(errno, MSG_CANNOT_READ_ARRAY_SHEADER);
-        }
+    size_t need = header_len(hbuf, (size_t)n, size);
+    if (need > (size_t)n) {
+        n = pread(fd, hbuf, need, 0);
+        if (n < 0) return st_sys(errno, MSG_CANNOT_READ_ARRAY_SHEADER);
     }
     return npshm__decode_header(hbuf, (size_t)n, size, h, scratch);
 }
@@ -311,8 +345,65 @@ static status populate_sparse(int fd, void *base, uint64_t len, const struct sta
     return OK_STATUS;
 }
 
+/* Headers an attach validated, per thread (issue 13: an attach's pread of the header was a sixth of
+ * its time). An entry is used again only for the same file (device and inode) with the same size
+ * and the same modification and change times, to the nanosecond, as fstat reports them now: npshm
+ * never changes a published header, and anything that writes the file with write(2), truncates or
+ * fallocates it changes those times; a new file under the name has another inode. Writes through a
+ * mapping do not change the times on tmpfs: a header overwritten that way (by whoever may write the
+ * segment) goes unnoticed by the processes that validated it before, which keep its geometry, the
+ * one that matches the file's size. Headers longer than HCACHE_BYTES are not kept. */
+#define HCACHE_SLOTS 8
+#define HCACHE_BYTES 512
+typedef struct hcache {
+    uint64_t dev, ino;
+    int64_t size, mtime_s, mtime_ns, ctime_s, ctime_ns;
+    int used;
+    header h; /* its descr points into buf */
+    unsigned char buf[HCACHE_BYTES];
+} hcache;
+
+static hcache *hcache_slot(hcache *c, const struct stat *st) {
+    return &c[(st->st_ino ^ st->st_dev) % HCACHE_SLOTS];
+}
+
+static int hcache_get(hcache *c, const struct stat *st, header *h) {
+    hcache *e = hcache_slot(c, st);
+    if (!e->used || e->dev != (uint64_t)st->st_dev || e->ino != (uint64_t)st->st_ino || e->size != st->st_size ||
+        e->mtime_s != st->st_mtim.tv_sec || e->mtime_ns != st->st_mtim.tv_nsec ||
+        e->ctime_s != st->st_ctim.tv_sec || e->ctime_ns != st->st_ctim.tv_nsec)
+        return 0;
+    *h = e->h;
+    return 1;
+}
+
+static void hcache_put(hcache *c, const struct stat *st, const header *h, const unsigned char *hbuf) {
+    size_t n = (size_t)h->header_len + 4;
+    if (n > HCACHE_BYTES) return;
+    hcache *e = hcache_slot(c, st);
+    e->dev = (uint64_t)st->st_dev;
+    e->ino = (uint64_t)st->st_ino;
+    e->size = st->st_size;
+    e->mtime_s = st->st_mtim.tv_sec;
+    e->mtime_ns = st->st_mtim.tv_nsec;
+    e->ctime_s = st->st_ctim.tv_sec;
+    e->ctime_ns = st->st_ctim.tv_nsec;
+    memcpy(e->buf, hbuf, n);
+    e->h = *h;
+    e->h.descr = (const char *)e->buf + (h->descr - (const char *)hbuf);
+    e->used = 1;
+}
+
+/* An attach's working memory (work's fields), with the headers this thread's attaches validated. */
+typedef struct attach_mem {
+    char descr[MAX_DESCR + 1];
+    unsigned char hbuf[MAX_HEADER];
+    hcache cache[HCACHE_SLOTS];
+} attach_mem;
+
 static status c_attach(const char *name, unsigned flags, int expect_geom, int ndim, const int64_t *shape,
-                       const char *dtype, npshm_array **out, char *descr, unsigned char *hbuf, unsigned *owner) {
+                       const char *dtype, npshm_array **out, char *descr, unsigned char *hbuf, unsigned *owner,
+                       hcache *cache) {
     target t;
     status s = npshm__resolve(name, &t);
     if (s.code) return s;
@@ -327,11 +418,21 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     }
     struct stat st;
     header h;
-    s = read_header(fd, &st, &h, hbuf, descr);
-    if (s.code) { close(fd); return s; }
+    if (fstat(fd, &st) != 0) {
+        s = st_sys(errno, MSG_CANNOT_STAT_ARRAY);
+        close(fd);
+        return s;
+    }
+    if (cache == NULL || !S_ISREG(st.st_mode) || !hcache_get(cache, &st, &h)) {
+        s = read_header_of(fd, &st, &h, hbuf, descr);
+        if (s.code) { close(fd); return s; }
+        if (cache) hcache_put(cache, &st, &h, hbuf);
+    }
     if (owner) *owner = st.st_uid;
     uint64_t size = h.data_offset + h.data_nbytes;
-    int sparse = is_sparse(&st);
+    /* A sparse segment is backed, unless it says it was made so on purpose (NPSHM_NO_RESERVE) by
+     * this user: another user's word for it is not taken (RELIABILITY.md). */
+    int sparse = is_sparse(&st) && !((h.flags & FLAG_UNRESERVED) && st.st_uid == geteuid());
     if (sparse && !ro && (s = reserve_sparse(fd, size)).code) { close(fd); return s; }
     void *base = mmap(NULL, size, ro ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int map_errno = errno;
@@ -342,6 +443,7 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     }
     close(fd);
     if (base == MAP_FAILED) return st_sys(map_errno, MSG_CANNOT_MAP_ARRAY);
+    if (!t.is_file) advise_huge(base, size);
     if (expect_geom) {
         if (ndim >= 0) {
             if (ndim != h.ndim) s = st_num(NPSHM_ERR_MISMATCH, MSG_ARRAY_HAS_DIFFERENT_NUMBER_DIMENSIONS, h.ndim);
@@ -387,6 +489,24 @@ int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const
     return s.code ? npshm__report(s, op, name) : NPSHM_OK;
 }
 
+/* This thread's working memory for attaches, kept for the thread's life (npshm_attach is called in
+ * loops: a malloc of its 130 KiB each time costs an mmap and a munmap until glibc adapts). An attach
+ * calls no user code, so nothing else on the thread uses it meanwhile. */
+static pthread_key_t attach_work_key;
+static pthread_once_t attach_work_once = PTHREAD_ONCE_INIT;
+static __thread attach_mem *attach_work_mem;
+
+static void attach_work_key_init(void) { (void)pthread_key_create(&attach_work_key, free); }
+
+static attach_mem *attach_work(void) {
+    if (attach_work_mem == NULL) {
+        (void)pthread_once(&attach_work_once, attach_work_key_init);
+        attach_work_mem = malloc(sizeof(attach_mem));
+        if (attach_work_mem != NULL) (void)pthread_setspecific(attach_work_key, attach_work_mem);
+    }
+    return attach_work_mem;
+}
+
 int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim, const int64_t *shape,
                     const char *dtype, npshm_array **out) {
     const char *op = expect_geom ? "npshm_attach_expect" : "npshm_attach";
@@ -399,17 +519,16 @@ int npshm__c_attach(const char *name, unsigned flags, int expect_geom, int ndim,
     if (expect_geom && ndim > 0 && shape == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_EXPECTED_SHAPE_NULL);
     if (expect_geom && dtype != NULL && bad_arg(dtype, MAX_DTYPE_ARG))
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_EXPECTED_DTYPE_TOO_LONG);
-    work *w = malloc(sizeof *w);
+    attach_mem *w = attach_work();
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, MSG_OUT_MEMORY);
-    status s = c_attach(name, flags, expect_geom, ndim, shape, expect_geom ? dtype : NULL, out, w->descr, w->hbuf, NULL);
-    free(w);
+    status s = c_attach(name, flags, expect_geom, ndim, shape, expect_geom ? dtype : NULL, out, w->descr, w->hbuf, NULL, w->cache);
     return s.code ? npshm__report(s, op, name) : NPSHM_OK;
 }
 
 status npshm__attach_owner(const char *name, unsigned flags, npshm_array **out, unsigned *owner) {
     work *w = malloc(sizeof *w);
     if (w == NULL) return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, MSG_OUT_MEMORY);
-    status s = c_attach(name, flags, 0, -1, NULL, NULL, out, w->descr, w->hbuf, owner);
+    status s = c_attach(name, flags, 0, -1, NULL, NULL, out, w->descr, w->hbuf, owner, NULL);
     free(w);
     return s;
 }
@@ -433,7 +552,12 @@ int npshm__c_list(void *fn, void *ctx) {
     if (fn == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, MSG_FN_NULL);
     work *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, NULL, MSG_OUT_MEMORY);
-    DIR *d = opendir("/dev/shm");
+    const dir_info *di = npshm__dir();
+    if (di->err.code) {
+        free(w);
+        return npshm__report(di->err, op, NULL);
+    }
+    DIR *d = opendir(di->nul);
     if (d == NULL) {
         int e = errno;
         free(w);

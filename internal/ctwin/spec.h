@@ -12,6 +12,7 @@
 #define FIXED_HEADER 64 /* the fixed part of a segment header */
 #define CREATOR_PID_OFFSET 48 /* where the header holds the creator's pid */
 #define FLAG_FORTRAN 1 /* header flag: the data is in Fortran order */
+#define FLAG_UNRESERVED 2 /* header flag: created unreserved (NPSHM_NO_RESERVE) */
 #define DATA_ALIGN 4096 /* the alignment writers give the data */
 #define MIN_DATA_ALIGN 64 /* the alignment readers demand */
 #define MAX_DESCR 65536 /* the longest descriptor a segment may hold */
@@ -19,7 +20,10 @@
 #define MAX_NBYTES 72057594037927936ULL /* the most data bytes an array may have */
 #define MAX_ITEMSIZE 2147483647 /* numpy's: a dtype's size fits in a C int */
 #define MAX_DEPTH 16 /* the deepest nesting of structured dtypes */
-#define SHM_DIR "/dev/shm/" /* where shm names live */
+#define SHM_DIR "/dev/shm/" /* where shm names live, unless NPSHM_DIR or npshm_set_dir say otherwise */
+#define DIR_ENV "NPSHM_DIR" /* the environment variable that names the directory of shm names */
+#define MAX_DIR 3808 /* the longest directory of shm names */
+#define HUGE_ALIGN 2097152 /* the data alignment on a huge-page mount: a PMD huge page */
 #define FILE_PREFIX "file://" /* starts the names of file:// arrays */
 #define SHM_PREFIX "shm://" /* may start a shm name */
 #define PERM_BITS 511 /* the mode bits an array may have */
@@ -36,7 +40,7 @@
 #define MAX_DTYPE_ARG 131072 /* the longest dtype argument */
 #define MODE_BITS 0xffff0000u /* the mode of NPSHM_MODE(perm) */
 #define MODE_SHIFT 16 /* where NPSHM_MODE puts the mode */
-#define CREATE_FLAGS 0xffff8006u /* the flags create takes */
+#define CREATE_FLAGS 0xffff8106u /* the flags create takes */
 #define ATTACH_FLAGS 0x1u /* the flags attach takes */
 #define READ_FLAGS 0xffff8091u /* the flags read_file takes */
 #define DATA_FLAGS 0x64u /* the flags write_file_data takes */
@@ -133,7 +137,7 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_CANNOT_OPEN_LOCK_FILE "cannot open the lock file"
 #define MSG_CANNOT_PUBLISH_ARRAY_UNDER_NAME "cannot publish the array under its name"
 #define MSG_CANNOT_READ_ARRAY_SHEADER "cannot read the array's header"
-#define MSG_CANNOT_READ_DEV_SHM "cannot read /dev/shm"
+#define MSG_CANNOT_READ_DEV_SHM "cannot read the directory of shared arrays"
 #define MSG_CANNOT_READ_DIRECTORY "cannot read the directory"
 #define MSG_CANNOT_READ_FILE "cannot read the file"
 #define MSG_CANNOT_REPLACE_ARRAY "cannot replace the array"

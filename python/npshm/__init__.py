@@ -25,6 +25,9 @@ Examples
 >>> npshm.delete_shared_array(name)
 True"""
 
+import importlib
+from typing import TYPE_CHECKING, Any, List
+
 from ._api import (
     MS_ASYNC,
     MS_INVALIDATE,
@@ -38,27 +41,68 @@ from ._api import (
     create_shared_array,
     delete,
     delete_shared_array,
+    get_dir,
     is_shared_array,
     list,
     mlock,
     msync,
     munlock,
+    set_dir,
 )
 from ._compat import FormatError
-from ._files import from_file, read_into, read_shared_array, to_file
-from ._orphans import delete_orphans
-from ._scratch import delete_on_exit
 from ._native import version as _lib_version
-from ._travel import (
-    Reference,
-    StaleReferenceError,
-    from_reference,
-    get_pickling,
-    name_of,
-    reference,
-    set_pickling,
-)
-from . import _hooks, _travel
+from . import _hooks
+
+# The rest loads on first use (PEP 562's module __getattr__): `import npshm` stays within 2 ms of
+# `import numpy` (issue 13), and threading, fnmatch, pickle and friends load only when needed.
+_LAZY = {
+    "from_file": "_files",
+    "read_into": "_files",
+    "read_shared_array": "_files",
+    "to_file": "_files",
+    "delete_orphans": "_orphans",
+    "delete_on_exit": "_scratch",
+    "Reference": "_travel",
+    "StaleReferenceError": "_travel",
+    "from_reference": "_travel",
+    "get_pickling": "_travel",
+    "name_of": "_travel",
+    "reference": "_travel",
+    "set_pickling": "_travel",
+}
+
+if TYPE_CHECKING:
+    from ._files import from_file, read_into, read_shared_array, to_file
+    from ._orphans import delete_orphans
+    from ._scratch import delete_on_exit
+    from ._travel import (
+        Reference,
+        StaleReferenceError,
+        from_reference,
+        get_pickling,
+        name_of,
+        reference,
+        set_pickling,
+    )
+
+
+def __getattr__(attr: str) -> Any:
+    module = _LAZY.get(attr)
+    if module is None:
+        raise AttributeError(f"module 'npshm' has no attribute {attr!r}")
+    value = getattr(importlib.import_module("." + module, __name__), attr)
+    globals()[attr] = value
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def _register_multiprocessing(reduction: object) -> None:
+    from . import _travel
+
+    _travel._register_multiprocessing(reduction)
 
 
 def _register_joblib(reduction: object) -> None:
@@ -74,7 +118,7 @@ def _register_dask(protocol: object) -> None:
 
 
 # How npshm arrays travel, registered with each library when (and only if) it is imported.
-_hooks.when_imported("multiprocessing.reduction", _travel._register_multiprocessing)
+_hooks.when_imported("multiprocessing.reduction", _register_multiprocessing)
 _hooks.when_imported("joblib.externals.loky.backend.reduction", _register_joblib)
 _hooks.when_imported("distributed.protocol", _register_dask)
 
@@ -104,6 +148,8 @@ __all__ = [
     "MS_SYNC",
     "MS_INVALIDATE",
     "clean_temporaries",
+    "get_dir",
+    "set_dir",
     "delete_orphans",
     "delete_on_exit",
     "name_of",

@@ -7,7 +7,7 @@ TestSpecGenerated fails when this file is stale. Standard library only: the reap
 MAGIC = b"NPSHMARR"  # the first bytes of a segment
 FIXED_HEADER = 64  # the fixed part of a segment header
 CREATOR_PID_OFFSET = 48  # where the header holds the creator's pid
-SHM_DIR = "/dev/shm/"  # where shm names live
+SHM_DIR = "/dev/shm/"  # where shm names live, unless NPSHM_DIR or npshm_set_dir say otherwise
 FILE_PREFIX = "file://"  # starts the names of file:// arrays
 SHM_PREFIX = "shm://"  # may start a shm name
 PERM_BITS = 0o777  # the mode bits an array may have

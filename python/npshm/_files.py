@@ -138,6 +138,15 @@ def _load(path: Union[str, bytes], name: Name, flags: int, shape: Optional[tuple
     return arr, bool(attached), int(end)
 
 
+def _exists(name: Name) -> bool:
+    """Whether an array of that name exists (and can be attached read-only)."""
+    try:
+        _native.attach(name, _READONLY)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _advance(file: Any, fobj: Any, end: int) -> None:
     """Leave an open file (or descriptor) just past the record that was read."""
     if fobj is not None and end:
@@ -359,7 +368,15 @@ def read_shared_array(
     timeout_ms = _timeout_ms(timeout)
     published: list[Any] = []
     try:
-        arr, attached, end = _load(path, name, flags, shape, descr, offset, timeout_ms, published)
+        if accept_existing and _exists(name):
+            # Attach first, in this thread: the loader thread (about 0.3 ms to start) is for a load,
+            # which Ctrl+C must be able to cancel. Should the array go in between, this call loads
+            # the file itself, uninterruptibly, but correctly.
+            arr, attached, end = _native.read_file(path, name, flags, shape, descr, offset, 0, timeout_ms)
+            if not attached:
+                published.append((arr, attached, end))
+        else:
+            arr, attached, end = _load(path, name, flags, shape, descr, offset, timeout_ms, published)
         _advance(file, fobj, end)
     except KeyboardInterrupt:
         if not published:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import importlib.machinery
 import sys
-import threading
+import _thread
 from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any, Optional
 
 __all__ = ["when_imported"]
 
-_lock = threading.RLock()
+_lock = _thread.RLock()
 _pending: dict[str, list[Callable[[ModuleType], None]]] = {}
 
 

@@ -843,6 +843,30 @@ static PyObject *mod_clean_temporaries(PyObject *self, PyObject *dir_obj)
     return PyLong_FromLong(removed);
 }
 
+static PyObject *mod_dir(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyUnicode_DecodeFSDefault(npshm_dir());
+}
+
+static PyObject *mod_set_dir(PyObject *self, PyObject *dir_obj)
+{
+    (void)self;
+    PyObject *keep = NULL;
+    const char *dir = NULL;
+    if (dir_obj != Py_None && !(dir = name_bytes(dir_obj, &keep)))
+        return NULL;
+    int rc = npshm_set_dir(dir);
+    if (rc < 0) {
+        raise_code(rc, dir_obj == Py_None ? NULL : dir_obj, NULL);
+        Py_XDECREF(keep);
+        return NULL;
+    }
+    Py_XDECREF(keep);
+    Py_RETURN_NONE;
+}
+
 static PyObject *mod_version(PyObject *self, PyObject *unused)
 {
     (void)self;
@@ -1118,6 +1142,10 @@ static PyMethodDef module_methods[] = {
     {"list", mod_list, METH_NOARGS, list_doc},
     {"clean_temporaries", mod_clean_temporaries, METH_O, clean_doc},
     {"version", mod_version, METH_NOARGS, "version($module, /)\n--\n\nThe version of libnpshm."},
+    {"dir", mod_dir, METH_NOARGS, "dir($module, /)\n--\n\nThe directory of shared-memory arrays (npshm_dir)."},
+    {"set_dir", mod_set_dir, METH_O,
+     "set_dir($module, dir, /)\n--\n\nMake dir (str, bytes or None: /dev/shm) the directory of shared-memory "
+     "arrays (npshm_set_dir)."},
     {"_setup", (PyCFunction)(void (*)(void))mod_setup, METH_FASTCALL, setup_doc},
     {"read_file", (PyCFunction)(void (*)(void))mod_read_file, METH_FASTCALL, read_file_doc},
     {"shape", mod_shape, METH_O, shape_doc},
@@ -1162,6 +1190,7 @@ PyMODINIT_FUNC PyInit__native(void)
         {"READONLY", NPSHM_READONLY},   {"REPLACE", NPSHM_REPLACE},
         {"EXCLUSIVE", NPSHM_EXCLUSIVE}, {"ACCEPT_FOREIGN", NPSHM_ACCEPT_FOREIGN},
         {"FORTRAN", NPSHM_FORTRAN},     {"HAS_MODE", NPSHM_HAS_MODE},
+        {"NO_RESERVE", NPSHM_NO_RESERVE},
         {"MS_ASYNC", NPSHM_MS_ASYNC},   {"MS_SYNC", NPSHM_MS_SYNC},
         {"MS_INVALIDATE", NPSHM_MS_INVALIDATE}, {"MAX_NDIM", NPSHM_MAX_NDIM},
         {"EXCLUSIVE", NPSHM_EXCLUSIVE}, {"NPY", NPSHM_NPY}, {"NPIO", NPSHM_NPIO},

@@ -12,7 +12,7 @@ import os
 import time
 from typing import TYPE_CHECKING, Optional
 
-from ._constants import SHM_DIR
+from . import _native
 
 if TYPE_CHECKING:
     from ._api import ArrayDesc
@@ -159,7 +159,7 @@ def delete_orphans(pattern: str = "*", *, dry_run: bool = True) -> "list[ArrayDe
         if not fnmatch.fnmatchcase(name, pattern) or d.creator_alive:
             continue
         try:
-            st = os.stat(SHM_DIR + name)
+            st = os.stat(os.path.join(_native.dir(), name))
         except FileNotFoundError:
             continue
         candidates.append((d, name, st))
@@ -171,7 +171,7 @@ def delete_orphans(pattern: str = "*", *, dry_run: bool = True) -> "list[ArrayDe
         if mappers.may_map(st.st_dev, st.st_ino, st.st_uid, st.st_mode) is not None:
             continue
         if not dry_run:
-            path = SHM_DIR + name
+            path = os.path.join(_native.dir(), name)
             try:
                 now = os.stat(path)
             except FileNotFoundError:

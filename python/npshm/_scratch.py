@@ -7,7 +7,8 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Optional, Union
 
-from ._constants import FILE_PREFIX, MAX_SHM_NAME, SHM_DIR, SHM_PREFIX
+from . import _native
+from ._constants import FILE_PREFIX, MAX_SHM_NAME, SHM_PREFIX
 
 if TYPE_CHECKING:
     import subprocess
@@ -46,7 +47,7 @@ def _path_of(name: Union[str, bytes]) -> bytes:
         n = n[1:]
     if not n or n in (b".", b"..") or b"/" in n or b"\0" in n or len(n) > MAX_SHM_NAME:
         raise ValueError(f"npshm.delete_on_exit: invalid array name {name!r}")
-    return SHM_DIR.encode() + n
+    return os.fsencode(_native.dir()) + b"/" + n
 
 
 def delete_on_exit(name: Union[str, bytes]) -> None:

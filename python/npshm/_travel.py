@@ -31,7 +31,7 @@ from typing import Any, Literal, NamedTuple, Optional, cast
 import numpy as np
 
 from . import _native
-from ._constants import FILE_PREFIX, SHM_DIR
+from ._constants import FILE_PREFIX
 from ._api import Mapping, _mapping_of
 
 __all__ = [
@@ -118,7 +118,7 @@ def _path_of(name: str) -> str:
     """The file a mapping's name leads to (docs/FORMAT.md, "Names")."""
     if name.startswith(FILE_PREFIX):
         return name[len(FILE_PREFIX) :]
-    return SHM_DIR + name
+    return os.path.join(_native.dir(), name)
 
 
 def _absolute(name: str) -> str:

@@ -37,7 +37,7 @@ from typing import Any, Optional, Union, cast
 
 import numpy as np
 
-from . import _travel
+from . import _native, _travel
 from ._api import attach_shared_array
 from ._files import read_shared_array
 
@@ -113,9 +113,10 @@ def _register_serializer() -> None:
 
 def host_id() -> str:
     """The identity of this host's shared memory: the machine's boot id and the device of
-    ``/dev/shm``. Processes with the same host id attach the same arrays by name."""
+    directory of shared arrays (``/dev/shm``). Processes with the same host id attach the same
+    arrays by name."""
     try:
-        dev = os.stat("/dev/shm").st_dev
+        dev = os.stat(_native.dir()).st_dev
     except OSError:
         dev = 0
     return f"{_travel._boot_id()}:{dev}"

@@ -192,3 +192,23 @@ def test_no_resource_tracker_and_array_survives_exit(name):
         assert npshm.attach(name + "-sa").tolist() == [43] * 5
     finally:
         delete_shared_array(name + "-sa")
+
+
+def test_reserve_false_leaves_the_array_sparse(names):
+    # Issue 13: the opt-out of the reservation, for arrays used sparsely (SIGBUS risk documented).
+    n = 1 << 22
+    for make in (lambda nm: npshm.create_shared_array(nm, (n,), np.uint8, reserve=False),
+                 lambda nm: npshm.create(nm, (n,), np.uint8, reserve=False)):
+        name = names("sparse")
+        a = make(name)
+        st = os.stat("/dev/shm/" + name)
+        assert st.st_blocks * 512 < n // 2
+        b = npshm.attach_shared_array(name)
+        c = npshm.attach_shared_array(name, read_only=True)
+        a[: 1 << 12] = 1
+        assert b[0] == 1 and c[4095] == 1 and c[-1] == 0
+        assert os.stat("/dev/shm/" + name).st_blocks * 512 < n // 2
+        del a, b, c
+    name = names("reserved")
+    npshm.create_shared_array(name, (n,), np.uint8)
+    assert os.stat("/dev/shm/" + name).st_blocks * 512 >= n

@@ -480,3 +480,28 @@ def test_gil_released_while_loading(tmp_path, names):
         done.set()
         t.join()
     assert ticks > 1000 * max(elapsed, 0.01), (ticks, elapsed)
+
+
+def test_existing_array_attached_without_a_loader_thread(tmp_path, names, monkeypatch):
+    # Issue 13: an existing array is attached in the calling thread (the loader thread's start
+    # cost ~0.3 ms); the checks of a load still apply (the file's geometry, the owner).
+    import _thread
+
+    from npshm import _files
+
+    name = names("attach-first")
+    path = tmp_path / "a.npy"
+    np.save(path, np.arange(6, dtype=np.int32).reshape(2, 3))
+    a, attached = npshm.read_shared_array(path, name, return_status=True)
+    assert not attached
+    started = []
+    real = _thread.start_new_thread
+    monkeypatch.setattr(_files._thread, "start_new_thread", lambda f, args: started.append(f) or real(f, args))
+    b, attached = npshm.read_shared_array(path, name, return_status=True)
+    assert attached and not started
+    b[0, 0] = 7
+    assert a[0, 0] == 7
+    np.save(path, np.zeros(5))
+    with pytest.raises(ValueError):  # the file says shape (5,): the existing array does not match
+        npshm.read_shared_array(path, name)
+    assert not started

@@ -362,7 +362,7 @@ def test_lying_headers_are_refused(name):
         _header((-1,)),                                           # negative dimension
         _header((10,), descr=b"|O8"),                             # objects
         _header((10,), descr=b"<f8", itemsize=4),                 # itemsize lies
-        _header((10,), flags=2),                                  # unknown flag
+        _header((10,), flags=4),                                  # unknown flag (bits 0, 1 are known)
         _header(tuple([1] * 65)),                                 # too many dimensions
     ]
     for h in huge:

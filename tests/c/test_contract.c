@@ -200,7 +200,7 @@ static void test_messages_name_values(void) {
     CASE(npshm_create("a/b", 1, one, "f8", 0, &a), "npshm_create(\"a/b\"): name contains '/'");
     CASE(npshm_create(name, 2, neg, "f8", 0, &a), "must not be negative, got -1");
     CASE(npshm_create(name, 65, neg, "f8", 0, &a), "not 65");
-    CASE(npshm_create(name, 1, one, "f8", 0x100, &a), "unknown flags (NPSHM_READONLY applies to attach only): 0x100");
+    CASE(npshm_create(name, 1, one, "f8", 0x200, &a), "unknown flags (NPSHM_READONLY applies to attach only): 0x200");
     CASE(npshm_create(name, 1, one, "f8", NPSHM_MODE(04755), &a), "not 04755");
     CASE(npshm_attach(name, 0x4, &a), "unknown flags (only NPSHM_READONLY applies to attach): 0x4");
     npshm_array *existing = NULL;
@@ -615,8 +615,21 @@ static void test_flags_and_modes(void) {
         EXPECT_RC(npshm_delete(name), NPSHM_OK);
     }
 
+    /* NPSHM_NO_RESERVE: a sparse array, which an attach by its owner leaves sparse. */
+    {
+        int64_t big[1] = {1 << 22};
+        if (EXPECT_RC(npshm_create(name, 1, big, "uint8", NPSHM_NO_RESERVE, &a), NPSHM_OK) == NPSHM_OK) {
+            npshm_array *b = NULL;
+            EXPECT_RC(npshm_attach(name, 0, &b), NPSHM_OK);
+            CHECK(stat(path, &st) == 0 && (long long)st.st_blocks * 512 < (1LL << 21));
+            npshm_release(b);
+            npshm_release(a);
+            EXPECT_RC(npshm_delete(name), NPSHM_OK);
+        }
+    }
+
     /* Flags outside the documented set. */
-    EXPECT_CREATE_FAILS(name, 1, shape, "uint8", 0x100u, NPSHM_ERR_INVALID);
+    EXPECT_CREATE_FAILS(name, 1, shape, "uint8", 0x200u, NPSHM_ERR_INVALID);
     EXPECT_CREATE_FAILS(name, 1, shape, "uint8", 0x80000000u, NPSHM_ERR_INVALID);
     EXPECT_CREATE_FAILS(name, 1, shape, "uint8", NPSHM_READONLY, NPSHM_ERR_INVALID);
     if (EXPECT_RC(npshm_create(name, 1, shape, "uint8", 0, &a), NPSHM_OK) == NPSHM_OK) {
@@ -1057,11 +1070,11 @@ static void test_foreign_and_corrupt(void) {
     }
     uint32_t hl = le32(seg + 12);
     unsigned char *copy = malloc(len);
-    enum { FLIP_DATA_NBYTES, BAD_CRC, VERSION2, FLAG_BIT1, NDIM65, NEG_DIM, OFFSET_ODD,
+    enum { FLIP_DATA_NBYTES, BAD_CRC, VERSION2, FLAG_BIT2, NDIM65, NEG_DIM, OFFSET_ODD,
            OBJECT_DTYPE, WRONG_ITEMSIZE, TRUNCATED, BIG_NBYTES, ZERO_DESCR, NCASES };
     static const char *what[] = {"a segment with data_nbytes changed (bad checksum)",
                                  "a segment with a wrong checksum", "a version-2 segment",
-                                 "a segment with flag bit 1", "a segment with ndim 65",
+                                 "a segment with flag bit 2", "a segment with ndim 65",
                                  "a segment with a negative dimension",
                                  "a segment with data_offset not a multiple of 64",
                                  "a segment with an object dtype", "a segment whose itemsize is wrong",
@@ -1075,7 +1088,7 @@ static void test_foreign_and_corrupt(void) {
         case FLIP_DATA_NBYTES: copy[24] ^= 0x08; fix_crc = false; break;
         case BAD_CRC: copy[hl] ^= 0x01; fix_crc = false; break;
         case VERSION2: copy[8] = 2; break;
-        case FLAG_BIT1: copy[10] |= 2; break;
+        case FLAG_BIT2: copy[10] |= 4; break; /* bits 0 and 1: Fortran, unreserved */
         case NDIM65: put32(copy + 40, 65); break;
         case NEG_DIM: put64(copy + 64, (uint64_t)-3); break;
         case OFFSET_ODD: put64(copy + 16, 4096 + 8); clen = len + 8; break;

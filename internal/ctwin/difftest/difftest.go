@@ -501,3 +501,24 @@ func CReadFileRaw(path, name unsafe.Pointer, flags uint32, out *unsafe.Pointer) 
 func CCleanRaw(dir unsafe.Pointer, removed *int32) int32 {
 	return int32(C.npshm__c_clean_temporaries((*C.char)(dir), (*C.int)(unsafe.Pointer(removed))))
 }
+
+// CSetDir is the C path's npshm_set_dir; the message is this thread's last error (call it on the
+// thread of the failure: runtime.LockOSThread).
+func CSetDir(dir string) (core.Code, string) {
+	var cdir *C.char
+	if dir != "" {
+		cdir = C.CString(dir)
+		defer C.free(unsafe.Pointer(cdir))
+	}
+	rc := C.npshm__c_set_dir(cdir)
+	if rc != 0 {
+		return core.Code(rc), LastError()
+	}
+	return core.OK, ""
+}
+
+// CDir is the C path's directory of shared-memory arrays, and whether its mount gives huge pages.
+func CDir() (dir string, huge bool) {
+	d := C.npshm__dir()
+	return C.GoString(d.nul), d.huge != 0
+}

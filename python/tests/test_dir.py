@@ -1,0 +1,115 @@
+"""The directory of shared arrays (issue 13): NPSHM_DIR and npshm.set_dir, its policy, and arrays on
+a huge-page tmpfs (in a private mount namespace, as root)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import npshm
+
+
+@pytest.fixture
+def restore_dir():
+    yield
+    npshm.set_dir(None)
+
+
+def test_set_dir_moves_every_operation(tmp_path, restore_dir):
+    d = tmp_path / "arrays"
+    d.mkdir(mode=0o700)
+    assert npshm.get_dir() == "/dev/shm"
+    npshm.set_dir(d)
+    assert npshm.get_dir() == str(d)
+    name = f"dirtest-{os.getpid()}"
+    a = npshm.create_shared_array(name, (4,), np.int32, full=7)
+    assert (d / name).exists() and not os.path.exists("/dev/shm/" + name)
+    assert npshm.attach_shared_array(name)[3] == 7
+    assert [x.name for x in npshm.list()] == [name.encode()]
+    assert npshm.clean_temporaries() == 0
+    assert npshm.delete_shared_array(name)
+    assert not (d / name).exists()
+    del a
+    npshm.set_dir(None)
+    assert npshm.get_dir() == "/dev/shm"
+
+
+def test_set_dir_refusals_keep_the_directory(tmp_path, restore_dir):
+    (tmp_path / "open").mkdir()
+    os.chmod(tmp_path / "open", 0o777)
+    (tmp_path / "real").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    with pytest.raises(ValueError, match="absolute path"):
+        npshm.set_dir("relative")
+    with pytest.raises(FileNotFoundError):
+        npshm.set_dir(tmp_path / "missing")
+    with pytest.raises(PermissionError, match="symbolic link"):
+        npshm.set_dir(tmp_path / "link")
+    with pytest.raises(PermissionError, match="not sticky"):
+        npshm.set_dir(tmp_path / "open")
+    assert npshm.get_dir() == "/dev/shm"
+
+
+def test_npshm_dir_environment_variable(tmp_path):
+    d = tmp_path / "env"
+    d.mkdir(mode=0o700)
+    code = textwrap.dedent("""
+        import os, sys, numpy as np, npshm
+        print(npshm.get_dir())
+        npshm.create_shared_array("envtest", (2,), np.uint8)
+        print(os.path.exists(os.path.join(sys.argv[1], "envtest")))
+    """)
+    r = subprocess.run([sys.executable, "-c", code, str(d)], env={**os.environ, "NPSHM_DIR": str(d)},
+                       capture_output=True, text=True, check=True)
+    assert r.stdout.split() == [str(d), "True"]
+    # A directory that breaks the rules: every operation on a shared-memory name says why.
+    os.chmod(d, 0o777)
+    code = "import numpy as np, npshm\nnpshm.create_shared_array('envtest2', (2,), np.uint8)"
+    r = subprocess.run([sys.executable, "-c", code], env={**os.environ, "NPSHM_DIR": str(d)},
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "not sticky" in r.stderr and "PermissionError" in r.stderr
+
+
+_HUGE = r"""
+import os, sys, numpy as np, npshm
+d = sys.argv[1]
+name = "hugetest"
+a = npshm.create_shared_array(name, (4 << 20,), np.uint8, full=1)
+with open(os.path.join(d, name), "rb") as f:
+    head = f.read(24)
+offset = int.from_bytes(head[16:24], "little")
+b = npshm.attach_shared_array(name, read_only=True)
+assert int(b.sum()) == 4 << 20
+pmd = 0
+with open("/proc/self/smaps") as f:
+    for line in f:
+        if line.startswith("FilePmdMapped:") or line.startswith("ShmemPmdMapped:"):
+            pmd += int(line.split()[1])
+small = npshm.create_shared_array("small", (1000,), np.uint8)
+with open(os.path.join(d, "small"), "rb") as f:
+    small_offset = int.from_bytes(f.read(24)[16:24], "little")
+print(offset, pmd, small_offset)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare")
+def test_huge_page_tmpfs_in_a_private_mount_namespace(tmp_path):
+    d = tmp_path / "huge"
+    d.mkdir()
+    script = (f"mount -t tmpfs -o huge=within_size,size=64m,mode=1777 tmpfs {d} && "
+              f"NPSHM_DIR={d} {sys.executable} -c '{_HUGE}' {d}")
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True)
+    if r.returncode != 0 and "mount" in r.stderr and "permission" in r.stderr.lower():
+        pytest.skip("cannot mount here: " + r.stderr)
+    assert r.returncode == 0, r.stderr
+    offset, pmd, small_offset = map(int, r.stdout.split())
+    assert offset == 2 << 20  # data in huge pages of its own
+    assert pmd >= 2048  # read through huge pages (kB)
+    assert small_offset == 4096  # small arrays keep the usual layout
