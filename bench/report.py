@@ -18,6 +18,8 @@ Sections (bench/report_text.py words the conclusions):
   count     create, list and delete with 10 to 10,000 arrays
   imports   import time (in the interpreter and as process wall time) and memory added over numpy
   seed      N=4 fresh worker processes that all need the same 1 GiB dataset file
+  speed     the speed bars of issue 13 (bench/bench_speed.py's, and the no-reserve scale bar;
+            bench/report_speed.py), each with its ratio, the bar and PASS or FAIL
   huge      big and seed again on a tmpfs mounted huge=within_size over /dev/shm, in a private
             mount namespace (`unshare -m`; needs root), so that every library uses it
 """
@@ -871,6 +873,9 @@ def sec_huge(npy: str, npio: str) -> dict[str, Any]:
 
 def run_all(no_huge: bool) -> dict[str, Any]:
     warnings.simplefilter("ignore")  # the resource tracker's warnings about shared_memory
+    sys.path.insert(0, HERE)
+    import report_speed
+
     libs = libraries()
     t_start = _now()
     res: dict[str, Any] = {"quick": QUICK, "machine": machine(), "load before": os.getloadavg()}
@@ -899,6 +904,7 @@ def run_all(no_huge: bool) -> dict[str, Any]:
         step("count", lambda: sec_count(libs))
         step("imports", sec_imports)
         step("seed", lambda: sec_seed(npy, npio))
+        step("speed", lambda: report_speed.sec_speed(QUICK))
         step("huge", (lambda: {"skipped": "--no-huge"}) if no_huge else (lambda: sec_huge(npy, npio)))
     finally:
         for p in (npy, npio):

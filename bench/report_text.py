@@ -246,6 +246,15 @@ def markdown(res: dict[str, Any], stem: str, charts: dict[str, str]) -> str:
     if "seed" in charts:
         L += [f"![the seed's job]({charts['seed']})", ""]
 
+    import report_speed
+
+    sp = res.get("speed", {})
+    L += ["## Speed bars (issue 13)", "",
+          "Each bar of issue 13's \"Speed\" section, measured in this run by `bench/bench_speed.py` "
+          "(and the no-reserve bar by `bench/report_speed.py`, which says how the bars the issue "
+          "gives no number for are judged). Ratios are of medians of rounds that take turns. "
+          + report_speed.speed_summary(sp), "", *report_speed.speed_table(sp), ""]
+
     L += ["## The seed's job: 4 workers need the same dataset file", "",
           f"Four fresh Python processes start at once; each needs the same {fmt_size(_seed(res))} "
           f"float64 dataset from a file on disk ({m.get('dataset directory', '?')}), in the page "
