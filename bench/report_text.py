@@ -316,7 +316,15 @@ def markdown(res: dict[str, Any], stem: str, charts: dict[str, str]) -> str:
                   ("create", "first write", "create + first write", "create(full=)", "first read", "delete")],
                  _libs(res, "big"), REF, first=big), "",
           f"### {big} file into a new shared array", "",
-          "The file is on disk and in the page cache; each load makes a new array.", "",
+          "The file is on disk and in the page cache; each load makes a new array. npshm fills "
+          "the array from both ends at once (sendfile from the front, pread from the back), so "
+          "its lead over cdxcore, which copies on one thread, needs a second free core: on one "
+          "core (`taskset -c 0`) it was 1.12x cdxcore, on two busy ones 1.45x, on two quiet "
+          "ones 2.05x (earlier runs of bench/bench_files.py). Each page is still allocated (4 KiB "
+          "at a time on /dev/shm) and copied once; a huge-page tmpfs (NPSHM_DIR on a tmpfs mounted "
+          "`huge=within_size`) allocates 2 MiB at a time: there the same 1 GiB load took 113-134 "
+          "ms against 460-550 ms on /dev/shm (measured once by hand, machine loaded; after a "
+          "slow first load that gathers the huge pages).", "",
           "| subject | median | GB/s |", "| --- | ---: | ---: |"]
     for k, v in res.get("files", {}).items():
         L.append(f"| {k} | {fmt_t(v['load'])} | {_big(res) / v['load'] / 1e9:.2f} |")
