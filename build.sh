@@ -16,8 +16,8 @@
 #                       the Python tests on the aarch64 wheel, under qemu-user (about 15 minutes;
 #                       see packaging/README.md)
 #   ./build.sh bench    run the benchmarks side by side with the peers: the report
-#                       bench/results/<date>.md with its charts, and the older latency and
-#                       file-load results in bench/results/
+#                       bench/results/<date>.md with its charts and the speed bars (PASS/FAIL),
+#                       and the older latency and file-load results in bench/results/
 #   ./build.sh soak     the hardening scenarios at soak size (long fuzzing, 100,000-cycle leak checks,
 #                       many crashes, races and forks); rewrites the table in docs/RELIABILITY.md
 #   ./build.sh clean    remove build/, dist/ and .venv/
