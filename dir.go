@@ -22,9 +22,9 @@ func DirHugePages() string { return core.Dir().HugeOpt }
 // huge=within_size (or always, advise) is the reason to choose another: data of 2 MiB or more is
 // then aligned to 2 MiB and read through huge pages. The directory must be an absolute path to a
 // directory that is not a symbolic link, owned by root or by this user, and sticky if others may
-// write to it (docs/RELIABILITY.md): any other is refused (ErrPermission, ErrInvalid,
-// ErrNotFound) and the old one stays. Every process that shares arrays must use the same
-// directory; set it before other goroutines use the package.
+// write to it, as is every directory above it (docs/RELIABILITY.md): any other is refused
+// (ErrPermission, ErrInvalid, ErrNotFound) and the old one stays. Every process that shares
+// arrays must use the same directory; set it before other goroutines use the package.
 func SetDir(dir string) error {
 	if st := core.SetDir(dir); !st.Ok() {
 		return newError(st, "set dir", dir)

@@ -100,7 +100,7 @@ const char *npshm_status_name(int status);
  * raises SIGBUS, which kills the process. For arrays used sparsely, with room to spare
  * (docs/RELIABILITY.md). The header records the choice, so that attaches by the same user leave
  * the holes too. */
-#define NPSHM_NO_RESERVE     0x100u
+#define NPSHM_NO_RESERVE     0x400u
 #define NPSHM_HAS_MODE       0x8000u
 /* create, read_file: permission bits of the new array instead of the default 0600, e.g.
  * NPSHM_MODE(0660) to share it with the group. Only the permission bits 0 to 0777 are valid:
@@ -436,7 +436,8 @@ int npshm_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *sha
  * since (NULL or "": /dev/shm again). A tmpfs mounted with huge=within_size (or always, advise) is
  * the reason to choose another: data 2 MiB or larger is then aligned to 2 MiB and read through
  * huge pages. The directory must be an absolute path to a directory that is not a symbolic link,
- * owned by root or by the caller, and sticky if others may write to it (docs/RELIABILITY.md);
+ * owned by root or by the caller, and sticky if others may write to it, under directories that
+ * follow the same rules up to / (docs/RELIABILITY.md);
  * npshm_set_dir refuses any other (PERMISSION, INVALID, NOT_FOUND) and keeps the old one, and an
  * NPSHM_DIR that breaks the rules makes every operation on a shared-memory name fail so. Names
  * cannot leave the directory. Every process that shares arrays must use the same directory. Set it

@@ -230,7 +230,7 @@ func TestArgumentErrors(t *testing.T) {
 		{"ndim 65", func() int32 { return Create(ptr(name), 65, unsafe.Pointer(&shape[0]), ptr(f8), 0, &out) }, `between 0 and 64, not 65`},
 		{"NULL shape", func() int32 { return Create(ptr(name), 1, nil, ptr(f8), 0, &out) }, `shape is NULL`},
 		{"READONLY on create", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), FlagReadOnly, &out) }, `unknown flags`},
-		{"unknown flag", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), 0x10, &out) }, `unknown flags`},
+		{"unknown flag", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), 0x4000, &out) }, `unknown flags`},
 		{"mode bits beyond 07777", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), 1<<28|FlagHasMode, &out) }, `permission bits only (0 to 0777), not 010000`},
 		{"setuid mode", func() int32 {
 			return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), 0o4755<<16|FlagHasMode, &out)

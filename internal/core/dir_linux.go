@@ -10,32 +10,100 @@ import (
 )
 
 // checkDir applies the policy of RELIABILITY.md ("The directory of shared arrays") to d: an
-// absolute path to a directory, not a symbolic link, owned by root or by this user, and sticky if
-// others may write to it (as /dev/shm and /tmp are), so that nobody else can remove or rename the
-// arrays in it. It also reads from /proc/self/mountinfo whether its mount hands out huge pages.
+// absolute path to a directory, owned by root or by this user, and sticky if others may write to it
+// (as /dev/shm and /tmp are), so that nobody else can remove or rename the arrays in it; and every
+// directory above it the same (as OpenSSH checks a path it trusts), from the root down, so that
+// nobody else can rename it away and put theirs in its place. No component may be a symbolic link.
+// It also reads from /proc/self/mountinfo whether its mount hands out huge pages.
 func checkDir(d *DirInfo) Status {
 	dir := d.Nul[:len(d.Nul)-1]
 	if st := dirPolicy(dir); !st.Ok() {
 		return st
 	}
 	var st unix.Stat_t
-	if err := unix.Lstat(string(dir), &st); err != nil {
-		return sysFail(errnoOf(err), "cannot use the directory of shared arrays ("+DirEnv+")")
-	}
-	switch {
-	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
-		return errDirSymlink
-	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
-		return errDirNotDir
-	case st.Uid != 0 && st.Uid != uint32(unix.Geteuid()):
-		return Status{Code: ErrPermission, Msg: "the directory of shared arrays (" + DirEnv +
-			") belongs to neither root nor this user but uid", Num: int64(st.Uid), HasNum: true}
-	case st.Mode&0o022 != 0 && st.Mode&unix.S_ISVTX == 0:
-		return errDirNotSticky
+	for i := 1; i <= len(dir); i++ {
+		// The ancestors end before each '/' (the root is dir[:1]); the directory itself last.
+		var anc []byte
+		switch {
+		case i == len(dir):
+		case i == 1 && len(dir) > 1:
+			anc = dir[:1]
+		case dir[i] == '/' && dir[i-1] != '/':
+			anc = dir[:i]
+		default:
+			continue
+		}
+		path := dir
+		if anc != nil {
+			path = anc
+		}
+		if err := unix.Lstat(string(path), &st); err != nil {
+			return sysFail(errnoOf(err), MsgCannotUseDirSharedArrays)
+		}
+		if bad := dirEntryRule(&st); bad != dirSafe {
+			if anc == nil {
+				return dirRefusal(bad, &st)
+			}
+			return ancestorRefusal(bad, &st, anc)
+		}
 	}
 	d.HugeOpt = hugeMount(st.Dev)
 	d.Huge, d.Advise = d.HugeOpt != "", d.HugeOpt == "advise"
 	return Status{}
+}
+
+// What dirEntryRule finds wrong with a directory of the path.
+const (
+	dirSafe = iota
+	dirSymlink
+	dirNotDir
+	dirForeign
+	dirNotSticky
+)
+
+// dirEntryRule applies the policy to one component of the path.
+func dirEntryRule(st *unix.Stat_t) int {
+	switch {
+	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
+		return dirSymlink
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		return dirNotDir
+	case st.Uid != 0 && st.Uid != uint32(unix.Geteuid()):
+		return dirForeign
+	case st.Mode&0o022 != 0 && st.Mode&unix.S_ISVTX == 0:
+		return dirNotSticky
+	}
+	return dirSafe
+}
+
+// dirRefusal is the refusal of the directory itself.
+func dirRefusal(bad int, st *unix.Stat_t) Status {
+	switch bad {
+	case dirSymlink:
+		return errDirSymlink
+	case dirNotDir:
+		return errDirNotDir
+	case dirForeign:
+		return Status{Code: ErrPermission, Msg: "the directory of shared arrays (" + DirEnv +
+			") belongs to neither root nor this user but uid", Num: int64(st.Uid), HasNum: true}
+	}
+	return errDirNotSticky
+}
+
+// ancestorRefusal is the refusal of the directory because of its ancestor anc.
+func ancestorRefusal(bad int, st *unix.Stat_t, anc []byte) Status {
+	s := Status{Code: ErrPermission, Msg: MsgDirSharedArraysIsIn, Path: anc}
+	switch bad {
+	case dirSymlink:
+		s.Errno, s.Msg2 = unix.ELOOP, MsgWhichIsSymlinkNpshmFollowsNone
+	case dirNotDir:
+		s.Code, s.Errno, s.Msg2 = ErrInvalid, unix.ENOTDIR, MsgWhichIsNotDirectory
+	case dirForeign:
+		s.Msg2, s.Num, s.HasNum = MsgWhichBelongsNeitherRootNorUser, int64(st.Uid), true
+	default:
+		s.Msg2 = MsgWhichOthersMayWriteNotSticky
+	}
+	return s
 }
 
 var (

@@ -125,7 +125,7 @@ const (
 	FlagNpy           = 0x20
 	FlagNpio          = 0x40
 	FlagAcceptForeign = 0x80
-	FlagNoReserve     = 0x100
+	FlagNoReserve     = 0x400
 	FlagHasMode       = 0x8000
 	ModeShift         = 16
 	ModeMask          = 0xffff << ModeShift // NPSHM_MODE passes every bit up to 0177777, for CheckMode to refuse

@@ -191,6 +191,7 @@ typedef struct dir_info {
     char *path;        /* ends in '/' */
     size_t path_len;
     char *nul;         /* the directory, without the '/' (but for "/") */
+    char *anc;         /* the ancestor a refusal names (err.path) */
     status err;        /* why it cannot be used, or OK */
     int huge, advise;  /* the mount gives huge pages; only on MADV_HUGEPAGE (huge=advise) */
     char storage[];

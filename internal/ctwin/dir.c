@@ -49,18 +49,66 @@ static void huge_mount(dev_t dev, int *huge, int *advise) {
     fclose(f);
 }
 
+/* What entry_rule finds wrong with a directory of the path. */
+enum { DIR_SAFE, DIR_SYMLINK, DIR_NOT_DIR, DIR_FOREIGN, DIR_NOT_STICKY };
+
+static int entry_rule(const struct stat *st) {
+    if (S_ISLNK(st->st_mode)) return DIR_SYMLINK;
+    if (!S_ISDIR(st->st_mode)) return DIR_NOT_DIR;
+    if (st->st_uid != 0 && st->st_uid != geteuid()) return DIR_FOREIGN;
+    if ((st->st_mode & 022) && !(st->st_mode & S_ISVTX)) return DIR_NOT_STICKY;
+    return DIR_SAFE;
+}
+
+/* The refusal of the directory itself. */
+static status dir_refusal(int bad, const struct stat *st) {
+    switch (bad) {
+    case DIR_SYMLINK:
+        return st_errno(NPSHM_ERR_PERMISSION, ELOOP, MSG_DIR " is a symbolic link, which npshm does not follow");
+    case DIR_NOT_DIR: return st_errno(NPSHM_ERR_INVALID, ENOTDIR, MSG_DIR " is not a directory");
+    case DIR_FOREIGN:
+        return st_num(NPSHM_ERR_PERMISSION, MSG_DIR " belongs to neither root nor this user but uid", st->st_uid);
+    }
+    return st_fail(NPSHM_ERR_PERMISSION, MSG_DIR " is writable by others and not sticky");
+}
+
+/* The refusal of the directory because of its ancestor anc (which the dir_info keeps). */
+static status ancestor_refusal(int bad, const struct stat *st, const char *anc) {
+    status s = st_fail(NPSHM_ERR_PERMISSION, MSG_DIR_SHARED_ARRAYS_IS_IN);
+    s.path = anc;
+    switch (bad) {
+    case DIR_SYMLINK: s.errnum = ELOOP; s.msg2 = MSG_WHICH_IS_SYMLINK_NPSHM_FOLLOWS_NONE; break;
+    case DIR_NOT_DIR:
+        s.code = NPSHM_ERR_INVALID;
+        s.errnum = ENOTDIR;
+        s.msg2 = MSG_WHICH_IS_NOT_DIRECTORY;
+        break;
+    case DIR_FOREIGN:
+        s.msg2 = MSG_WHICH_BELONGS_NEITHER_ROOT_NOR_USER;
+        s.num = st->st_uid;
+        s.has_num = 1;
+        break;
+    default: s.msg2 = MSG_WHICH_OTHERS_MAY_WRITE_NOT_STICKY;
+    }
+    return s;
+}
+
+/* check_dir: internal/core's checkDir. Every ancestor, from the root down, then the directory
+ * itself, each in d->anc (which keeps the one a refusal names). */
 static status check_dir(dir_info *d) {
-    status s = dir_policy(d->nul, strlen(d->nul));
+    size_t n = strlen(d->nul);
+    status s = dir_policy(d->nul, n);
     if (s.code) return s;
     struct stat st;
-    if (lstat(d->nul, &st) != 0) return st_sys(errno, "cannot use " MSG_DIR);
-    if (S_ISLNK(st.st_mode))
-        return st_errno(NPSHM_ERR_PERMISSION, ELOOP, MSG_DIR " is a symbolic link, which npshm does not follow");
-    if (!S_ISDIR(st.st_mode)) return st_errno(NPSHM_ERR_INVALID, ENOTDIR, MSG_DIR " is not a directory");
-    if (st.st_uid != 0 && st.st_uid != geteuid())
-        return st_num(NPSHM_ERR_PERMISSION, MSG_DIR " belongs to neither root nor this user but uid", st.st_uid);
-    if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
-        return st_fail(NPSHM_ERR_PERMISSION, MSG_DIR " is writable by others and not sticky");
+    for (size_t i = 1; i <= n; i++) {
+        int last = i == n;
+        if (!last && !(i == 1 && n > 1) && !(d->nul[i] == '/' && d->nul[i - 1] != '/')) continue;
+        memcpy(d->anc, d->nul, i);
+        d->anc[i] = 0;
+        if (lstat(d->anc, &st) != 0) return st_sys(errno, MSG_CANNOT_USE_DIR_SHARED_ARRAYS);
+        int bad = entry_rule(&st);
+        if (bad != DIR_SAFE) return last ? dir_refusal(bad, &st) : ancestor_refusal(bad, &st, d->anc);
+    }
     huge_mount(st.st_dev, &d->huge, &d->advise);
     return OK_STATUS;
 }
@@ -70,10 +118,11 @@ static status check_dir(dir_info *d) {
 static dir_info *dir_new(const char *dir) {
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/') n--;
-    dir_info *d = calloc(1, sizeof *d + 2 * (n + 2));
+    dir_info *d = calloc(1, sizeof *d + 3 * (n + 2));
     if (d == NULL) return NULL;
     d->nul = d->storage;
     d->path = d->storage + n + 2;
+    d->anc = d->storage + 2 * (n + 2);
     memcpy(d->nul, dir, n);
     d->nul[n] = 0;
     memcpy(d->path, dir, n);
@@ -115,9 +164,9 @@ int npshm__c_set_dir(const char *dir) {
     dir_info *d = dir_new(dir && *dir ? dir : SHM_DIR);
     if (d == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, dir, "out of memory");
     if (d->err.code) {
-        status s = d->err;
+        int rc = npshm__report(d->err, op, dir); /* before free: the message may name d->anc */
         free(d);
-        return npshm__report(s, op, dir);
+        return rc;
     }
     atomic_store(&current, d);
     return NPSHM_OK;

@@ -40,7 +40,7 @@
 #define MAX_DTYPE_ARG 131072 /* the longest dtype argument */
 #define MODE_BITS 0xffff0000u /* the mode of NPSHM_MODE(perm) */
 #define MODE_SHIFT 16 /* where NPSHM_MODE puts the mode */
-#define CREATE_FLAGS 0xffff8106u /* the flags create takes */
+#define CREATE_FLAGS 0xffff8406u /* the flags create takes */
 #define ATTACH_FLAGS 0x1u /* the flags attach takes */
 #define READ_FLAGS 0xffff8091u /* the flags read_file takes */
 #define DATA_FLAGS 0x64u /* the flags write_file_data takes */
@@ -148,6 +148,7 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_CANNOT_STAT_ARRAY "cannot stat the array"
 #define MSG_CANNOT_STAT_FILE "cannot stat the file"
 #define MSG_CANNOT_STAT_LOCK_FILE "cannot stat the lock file"
+#define MSG_CANNOT_USE_DIR_SHARED_ARRAYS "cannot use the directory of shared arrays (NPSHM_DIR)"
 #define MSG_CANNOT_WRITE_FILE "cannot write the file"
 #define MSG_COMPLEX_DTYPE_SIZE_MUST816 "complex dtype size must be 8, 16 or 32, not"
 #define MSG_CORRUPT_HEADER_BAD_DATA_OFFSET "corrupt header: bad data offset"
@@ -169,6 +170,7 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_CORRUPT_SEGMENT_SHORTER_ARRAY_CLAIMS_HOLD "corrupt segment: shorter than the array it claims to hold"
 #define MSG_DATA_NULL "data is NULL"
 #define MSG_DATETIME64_TIMEDELTA64_DTYPES_MUST_HAVE_SIZE "datetime64/timedelta64 dtypes must have size 8"
+#define MSG_DIR_SHARED_ARRAYS_IS_IN "the directory of shared arrays (NPSHM_DIR) is in"
 #define MSG_DIRECTORY_EMPTY_TOO_LONG "directory is empty or too long"
 #define MSG_DTYPE_DESCRIPTOR_TOO_LONG "dtype descriptor too long"
 #define MSG_DTYPE_DESCRIPTOR_TOO_LONG_NPY_HEADER "dtype descriptor too long for a .npy header"
@@ -280,5 +282,9 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_UNSUPPORTED_NPY_FORMAT_VERSION "unsupported .npy format version"
 #define MSG_UNTERMINATED_FIELD_NAME_STRUCTURED_DTYPE "unterminated field name in a structured dtype"
 #define MSG_UNTERMINATED_STRING_DTYPE "unterminated string in dtype"
+#define MSG_WHICH_BELONGS_NEITHER_ROOT_NOR_USER ", which belongs to neither root nor this user but uid"
+#define MSG_WHICH_IS_NOT_DIRECTORY ", which is not a directory"
+#define MSG_WHICH_IS_SYMLINK_NPSHM_FOLLOWS_NONE ", which is a symbolic link (npshm follows none: name the real path)"
+#define MSG_WHICH_OTHERS_MAY_WRITE_NOT_STICKY ", which others may write to and is not sticky"
 
 #endif

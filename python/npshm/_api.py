@@ -794,7 +794,8 @@ def set_dir(path: Union[str, bytes, os.PathLike[str], os.PathLike[bytes], None])
     FileNotFoundError
         If it does not exist.
     PermissionError
-        If it is a symbolic link, owned by neither root nor this user, or writable by others
-        and not sticky (docs/RELIABILITY.md). The directory in use stays.
+        If it, or a directory above it, is a symbolic link, owned by neither root nor this
+        user, or writable by others and not sticky (docs/RELIABILITY.md). The directory in use
+        stays.
     """
     _native.set_dir(None if path is None else os.fsdecode(path))

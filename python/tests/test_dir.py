@@ -53,7 +53,43 @@ def test_set_dir_refusals_keep_the_directory(tmp_path, restore_dir):
         npshm.set_dir(tmp_path / "link")
     with pytest.raises(PermissionError, match="not sticky"):
         npshm.set_dir(tmp_path / "open")
+    # Every directory above it too: whoever may write to one may swap what it holds.
+    (tmp_path / "open" / "in").mkdir()
+    with pytest.raises(PermissionError, match=f"is in {tmp_path}/open, which others may write to and is not sticky"):
+        npshm.set_dir(tmp_path / "open" / "in")
+    (tmp_path / "real" / "in").mkdir()
+    with pytest.raises(PermissionError, match=f"is in {tmp_path}/link, which is a symbolic link"):
+        npshm.set_dir(tmp_path / "link" / "in")
     assert npshm.get_dir() == "/dev/shm"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root, to give a directory to another user")
+def test_npshm_dir_under_another_users_directory(tmp_path):
+    """Another user who owns a directory above NPSHM_DIR could rename it away and put theirs in its
+    place: refused, in the parent process (Go) and in a forked child (the C twin)."""
+    (tmp_path / "theirs").mkdir()
+    (tmp_path / "theirs" / "mine").mkdir(mode=0o700)
+    os.chown(tmp_path / "theirs", 65534, 65534)
+    code = textwrap.dedent("""
+        import os, numpy as np, npshm
+        for where in ("parent", "child"):
+            if where == "child" and os.fork() != 0:
+                _, status = os.wait()
+                raise SystemExit(os.waitstatus_to_exitcode(status))
+            try:
+                npshm.create_shared_array("dirtest", (2,), np.uint8)
+            except PermissionError as e:
+                print(where, e)
+            if where == "child":
+                os._exit(0)
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env={**os.environ, "NPSHM_DIR": str(tmp_path / "theirs" / "mine")})
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert [x.split()[0] for x in lines] == ["parent", "child"]
+    for line in lines:
+        assert f"is in {tmp_path}/theirs, which belongs to neither root nor this user but uid 65534" in line
 
 
 def test_npshm_dir_environment_variable(tmp_path):

@@ -176,7 +176,7 @@ def _battery(prefix: str) -> list[tuple]:
     npshm.create(n, 1)
     for op in (lambda: npshm.create(n, 1), lambda: npshm.attach(n + "-missing"),
                lambda: npshm.delete(n + "-missing"),
-               lambda: npshm._native.create(n, 1, "<f8", 0x200, None),
+               lambda: npshm._native.create(n, 1, "<f8", 0x4000, None),
                lambda: npshm._native.attach(n, npshm._native.REPLACE)):
         try:
             op()

@@ -200,7 +200,7 @@ static void test_messages_name_values(void) {
     CASE(npshm_create("a/b", 1, one, "f8", 0, &a), "npshm_create(\"a/b\"): name contains '/'");
     CASE(npshm_create(name, 2, neg, "f8", 0, &a), "must not be negative, got -1");
     CASE(npshm_create(name, 65, neg, "f8", 0, &a), "not 65");
-    CASE(npshm_create(name, 1, one, "f8", 0x200, &a), "unknown flags (NPSHM_READONLY applies to attach only): 0x200");
+    CASE(npshm_create(name, 1, one, "f8", 0x4000, &a), "unknown flags (NPSHM_READONLY applies to attach only): 0x4000");
     CASE(npshm_create(name, 1, one, "f8", NPSHM_MODE(04755), &a), "not 04755");
     CASE(npshm_attach(name, 0x4, &a), "unknown flags (only NPSHM_READONLY applies to attach): 0x4");
     npshm_array *existing = NULL;
@@ -210,7 +210,7 @@ static void test_messages_name_values(void) {
     npshm_release(existing);
     npshm_delete(name);
     CASE(npshm_read_file("/nonexistent/npshm-msg.npy", name, 0, &a), "no such file \"/nonexistent/npshm-msg.npy\"");
-    CASE(npshm_read_file("/nonexistent/npshm-msg.npy", name, 0x200, &a), "a mode): 0x200");
+    CASE(npshm_read_file("/nonexistent/npshm-msg.npy", name, 0x4000, &a), "a mode): 0x4000");
     CASE(npshm_write_file_data("/nonexistent/npshm-msg.npy", NULL, 0, NULL, "f8", 0x1000), "NPSHM_NPIO): 0x1000");
     CASE(npshm_write_file_data("/nonexistent/npshm-msg.npy", NULL, 0, NULL, "flaot64", 0), "unknown dtype \"flaot64\"");
 #undef CASE
@@ -629,7 +629,7 @@ static void test_flags_and_modes(void) {
     }
 
     /* Flags outside the documented set. */
-    EXPECT_CREATE_FAILS(name, 1, shape, "uint8", 0x200u, NPSHM_ERR_INVALID);
+    EXPECT_CREATE_FAILS(name, 1, shape, "uint8", 0x4000u, NPSHM_ERR_INVALID);
     EXPECT_CREATE_FAILS(name, 1, shape, "uint8", 0x80000000u, NPSHM_ERR_INVALID);
     EXPECT_CREATE_FAILS(name, 1, shape, "uint8", NPSHM_READONLY, NPSHM_ERR_INVALID);
     if (EXPECT_RC(npshm_create(name, 1, shape, "uint8", 0, &a), NPSHM_OK) == NPSHM_OK) {

@@ -41,6 +41,9 @@ func TestSetDirPolicyMatches(t *testing.T) {
 	}
 	file := filepath.Join(base, "file")
 	os.WriteFile(file, nil, 0o600)
+	mk("open/in", 0o700)
+	mk("sticky/in", 0o700)
+	mk("good/in", 0o700)
 	cases := []struct {
 		dir  string
 		code core.Code
@@ -49,24 +52,33 @@ func TestSetDirPolicyMatches(t *testing.T) {
 		{good, core.OK, ""},
 		{good + "//", core.OK, ""},
 		{sticky, core.OK, ""},
+		{filepath.Join(good, "in"), core.OK, ""},
+		{filepath.Join(sticky, "in"), core.OK, ""},
 		{"/dev/shm", core.OK, ""},
 		{"relative/dir", core.ErrInvalid, "must be an absolute path"},
 		{filepath.Join(base, "missing"), core.ErrNotFound, "cannot use the directory"},
 		{link, core.ErrPermission, "is a symbolic link"},
 		{file, core.ErrInvalid, "is not a directory"},
 		{open, core.ErrPermission, "writable by others and not sticky"},
+		// Every ancestor follows the rules of the directory (RELIABILITY.md).
+		{filepath.Join(open, "in"), core.ErrPermission, "is in " + open + ", which others may write to and is not sticky"},
+		{filepath.Join(link, "in"), core.ErrPermission, "is in " + link + ", which is a symbolic link"},
+		{filepath.Join(file, "in"), core.ErrInvalid, "is in " + file + ", which is not a directory"},
+		{filepath.Join(base, "missing", "in"), core.ErrNotFound, "cannot use the directory"},
 		{"/" + strings.Repeat("x", core.MaxDir), core.ErrInvalid, "is longer than"},
 	}
 	if os.Geteuid() == 0 {
 		other := mk("other", 0o700)
+		mk("other/in", 0o700)
 		if err := os.Chown(other, 12345, 12345); err != nil {
 			t.Fatal(err)
 		}
-		cases = append(cases, struct {
+		cases = append(cases, []struct {
 			dir  string
 			code core.Code
 			msg  string
-		}{other, core.ErrPermission, "belongs to neither root nor this user but uid 12345"})
+		}{{other, core.ErrPermission, "belongs to neither root nor this user but uid 12345"},
+			{filepath.Join(other, "in"), core.ErrPermission, "is in " + other + ", which belongs to neither root nor this user but uid 12345"}}...)
 	}
 	for _, c := range cases {
 		st := core.SetDir(c.dir)

@@ -96,7 +96,7 @@ func TestNoReserveStaysSparse(t *testing.T) {
 			}
 			core.Unmap(m)
 		} else {
-			h, code := CCreate(name, []int64{n}, "u1", 0x100)
+			h, code := CCreate(name, []int64{n}, "u1", core.FlagNoReserve)
 			if code != core.OK {
 				t.Fatalf("C create: %v", code)
 			}
