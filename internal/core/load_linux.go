@@ -211,6 +211,7 @@ func loadNew(s *Scratch, fs *FileScratch, src int, name []byte, opt *LoadOptions
 	if st := h.Layout(); !st.Ok() {
 		return Mapping{}, t, st
 	}
+	hugeLayout(h, t)
 	h.CreatorPID = uint32(unix.Getpid())
 	h.CreatedNs = time.Now().UnixNano()
 	hlen := h.Encode(s.Header[:])

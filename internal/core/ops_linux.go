@@ -78,10 +78,7 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	if st := h.Layout(); !st.Ok() {
 		return Mapping{}, t, st
 	}
-	huge := !t.IsFile && Dir().Huge
-	if huge && h.DataNbytes >= HugeAlign {
-		h.DataOffset = HugeAlign // FORMAT.md: data in huge pages of its own
-	}
+	hugeLayout(h, t)
 	h.CreatorPID = uint32(unix.Getpid())
 	h.CreatedNs = time.Now().UnixNano()
 	hlen := h.Encode(s.Header[:])
@@ -180,6 +177,14 @@ func openTempFor(s *Scratch, dir []byte, access int, perm uint32, guard bool) (f
 		}
 	}
 	return -1, false, fail(ErrIO, MsgCannotFindFreeTemporaryName)
+}
+
+// hugeLayout puts the data of a new segment of 2 MiB or more in huge pages of its own, in a
+// directory whose tmpfs hands them out (FORMAT.md: data_offset); creates and loads alike.
+func hugeLayout(h *Header, t Target) {
+	if !t.IsFile && Dir().Huge && h.DataNbytes >= HugeAlign {
+		h.DataOffset = HugeAlign
+	}
 }
 
 // fillSegment sets the mode, reserves the space, maps the segment and writes the header. With

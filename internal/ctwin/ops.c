@@ -94,8 +94,8 @@ static void seg_close(const segment *seg, int fd) {
 status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned char *hbuf, segment *seg) {
     h->header_len = (uint32_t)(FIXED_HEADER + 8 * h->ndim + h->descr_len);
     h->data_offset = ((uint64_t)h->header_len + 4 + DATA_ALIGN - 1) / DATA_ALIGN * DATA_ALIGN;
-    if (seg->populate && !t->is_file && npshm__dir()->huge && h->data_nbytes >= HUGE_ALIGN)
-        h->data_offset = HUGE_ALIGN; /* FORMAT.md: data in huge pages of its own */
+    if (!t->is_file && npshm__dir()->huge && h->data_nbytes >= HUGE_ALIGN)
+        h->data_offset = HUGE_ALIGN; /* FORMAT.md: data in huge pages of its own (creates and loads) */
     h->creator_pid = (uint32_t)getpid();
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

@@ -50,11 +50,12 @@ from ._api import (
     set_dir,
 )
 from ._compat import FormatError
-from ._native import version as _lib_version
-from . import _hooks
+from . import _hooks, _native
 
 # The rest loads on first use (PEP 562's module __getattr__): `import npshm` stays within 2 ms of
-# `import numpy` (issue 13), and threading, fnmatch, pickle and friends load only when needed.
+# `import numpy` (issue 13), and threading, fnmatch, pickle and friends load only when needed, as
+# libnpshm itself does (on the first call that needs it: _native.c's need_lib), and lib_version
+# with it.
 _LAZY = {
     "from_file": "_files",
     "read_into": "_files",
@@ -72,6 +73,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    lib_version: str
     from ._files import from_file, read_into, read_shared_array, to_file
     from ._orphans import delete_orphans
     from ._scratch import delete_on_exit
@@ -87,6 +89,9 @@ if TYPE_CHECKING:
 
 
 def __getattr__(attr: str) -> Any:
+    if attr == "lib_version":
+        globals()[attr] = _native.version()
+        return globals()[attr]
     module = _LAZY.get(attr)
     if module is None:
         raise AttributeError(f"module 'npshm' has no attribute {attr!r}")
@@ -96,7 +101,7 @@ def __getattr__(attr: str) -> Any:
 
 
 def __dir__() -> List[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | {"lib_version"})
 
 
 def _register_multiprocessing(reduction: object) -> None:
@@ -122,10 +127,9 @@ _hooks.when_imported("multiprocessing.reduction", _register_multiprocessing)
 _hooks.when_imported("joblib.externals.loky.backend.reduction", _register_joblib)
 _hooks.when_imported("distributed.protocol", _register_dask)
 
-lib_version: str = _lib_version()
-"""The version of the libnpshm it runs on."""
+# lib_version (module __getattr__): the version of the libnpshm it runs on, which loads it.
 
-__version__: str = lib_version
+__version__: str = _native.VERSION
 """The version of the Python package: that of the libnpshm it is built with."""
 
 __all__ = [

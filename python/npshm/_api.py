@@ -773,8 +773,8 @@ def munlock(array: NDArray[Any]) -> None:
 def get_dir() -> str:
     """The directory of shared-memory arrays: names ``"x"`` and ``"shm://x"`` are files in it.
 
-    ``/dev/shm``, or the directory the environment variable ``NPSHM_DIR`` names when npshm is
-    imported, or the one :func:`set_dir` chose since.
+    ``/dev/shm``, or the directory the environment variable ``NPSHM_DIR`` names when npshm loads
+    its library (at the first call that needs it), or the one :func:`set_dir` chose since.
     """
     return _native.dir()
 

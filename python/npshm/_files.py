@@ -99,6 +99,8 @@ def _load(path: Union[str, bytes], name: Name, flags: int, shape: Optional[tuple
     def run() -> None:
         running.set()
         try:
+            if cancel.value:  # started after the caller gave up on it (below): do nothing at all
+                raise InterruptedError
             r = _native.read_file(path, name, flags, shape, descr, offset, ctypes.addressof(cancel), timeout_ms)
             if not r[1]:
                 published.append(r)
@@ -111,7 +113,9 @@ def _load(path: Union[str, bytes], name: Name, flags: int, shape: Optional[tuple
     # A bare thread (threading.Thread.start waits for it, and Ctrl+C could interrupt that wait), and
     # our own Event to wait on (an interrupted Thread.join can report a running thread as finished).
     # On any interruption the load is cancelled and waited for, so that it never outlives the call:
-    # a thread that is not running half a second after being asked for never was.
+    # a thread that is not running half a second after being asked for is not waited for, and
+    # finds the cancel flag set when it does run (it sets running before it looks, and the caller
+    # sets cancel before it looks at running), so it touches nothing.
     # The wait is timed: a SIGINT that the kernel hands to another thread (it does while this one has
     # signals blocked, as inside pthread_create) does not wake this one, and before Python 3.12 that
     # thread can even clear the flag that makes this one run the handler, until it next takes the
@@ -392,7 +396,17 @@ def read_shared_array(
         if raise_on_error:
             raise
         return None
-    apply_lifetime(arr, name, track, unlink, verbose, "read_shared_array")
+    try:
+        apply_lifetime(arr, name, track, unlink, verbose, "read_shared_array")
+    except KeyboardInterrupt:
+        # Our array is published: a Ctrl+C here is as late as one in the except above, and the
+        # call completes. Without track, unlink or verbose it came on entering the call, before it
+        # did anything; with them, doing it again is harmless (the reaper and the finalizer delete
+        # a name only if it still leads to this array, once).
+        if published:
+            apply_lifetime(arr, name, track, unlink, verbose, "read_shared_array")
+        else:
+            raise
     return (arr, attached) if return_status else arr
 
 

@@ -17,11 +17,121 @@
 #endif
 #include <Python.h>
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "npshm.h"
+
+/* ---- libnpshm, loaded on first use ---------------------------------------------------------
+ *
+ * libnpshm holds the Go runtime, whose start (threads, heap) is most of what importing npshm
+ * would cost (issue 13: `import npshm` within 2 ms of `import numpy`). So the extension does not
+ * link it: the first call that needs it (need_lib, under the GIL) dlopens the libnpshm.so.0 beside
+ * this module and resolves the functions below, and every npshm_* name here calls through the
+ * pointer. A process that imports npshm and never makes an array never starts the Go runtime, and
+ * is not made multi-threaded by the import. A function used here must be listed in LIB_FUNCTIONS,
+ * else the extension does not load (undefined symbol). */
+#define LIB_FUNCTIONS(X) \
+    X(npshm_attach) \
+    X(npshm_clean_temporaries) \
+    X(npshm_create_init) \
+    X(npshm_created_ns) \
+    X(npshm_creator_pid) \
+    X(npshm_data) \
+    X(npshm_delete) \
+    X(npshm_device) \
+    X(npshm_dir) \
+    X(npshm_dtype) \
+    X(npshm_encode_file_header) \
+    X(npshm_file_format) \
+    X(npshm_inode) \
+    X(npshm_is_fortran) \
+    X(npshm_is_readonly) \
+    X(npshm_itemsize) \
+    X(npshm_last_errno) \
+    X(npshm_last_error) \
+    X(npshm_list) \
+    X(npshm_mlock) \
+    X(npshm_msync) \
+    X(npshm_munlock) \
+    X(npshm_name) \
+    X(npshm_nbytes) \
+    X(npshm_ndim) \
+    X(npshm_read_file_data) \
+    X(npshm_read_file_ex) \
+    X(npshm_release) \
+    X(npshm_set_dir) \
+    X(npshm_shape) \
+    X(npshm_version) \
+    X(npshm_write_file_data)
+
+#define LIB_POINTER(f) static __typeof__(f) *lib_##f;
+LIB_FUNCTIONS(LIB_POINTER)
+#define npshm_attach (*lib_npshm_attach)
+#define npshm_clean_temporaries (*lib_npshm_clean_temporaries)
+#define npshm_create_init (*lib_npshm_create_init)
+#define npshm_created_ns (*lib_npshm_created_ns)
+#define npshm_creator_pid (*lib_npshm_creator_pid)
+#define npshm_data (*lib_npshm_data)
+#define npshm_delete (*lib_npshm_delete)
+#define npshm_device (*lib_npshm_device)
+#define npshm_dir (*lib_npshm_dir)
+#define npshm_dtype (*lib_npshm_dtype)
+#define npshm_encode_file_header (*lib_npshm_encode_file_header)
+#define npshm_file_format (*lib_npshm_file_format)
+#define npshm_inode (*lib_npshm_inode)
+#define npshm_is_fortran (*lib_npshm_is_fortran)
+#define npshm_is_readonly (*lib_npshm_is_readonly)
+#define npshm_itemsize (*lib_npshm_itemsize)
+#define npshm_last_errno (*lib_npshm_last_errno)
+#define npshm_last_error (*lib_npshm_last_error)
+#define npshm_list (*lib_npshm_list)
+#define npshm_mlock (*lib_npshm_mlock)
+#define npshm_msync (*lib_npshm_msync)
+#define npshm_munlock (*lib_npshm_munlock)
+#define npshm_name (*lib_npshm_name)
+#define npshm_nbytes (*lib_npshm_nbytes)
+#define npshm_ndim (*lib_npshm_ndim)
+#define npshm_read_file_data (*lib_npshm_read_file_data)
+#define npshm_read_file_ex (*lib_npshm_read_file_ex)
+#define npshm_release (*lib_npshm_release)
+#define npshm_set_dir (*lib_npshm_set_dir)
+#define npshm_shape (*lib_npshm_shape)
+#define npshm_version (*lib_npshm_version)
+#define npshm_write_file_data (*lib_npshm_write_file_data)
+
+static int lib_loaded;
+
+/* need_lib: load libnpshm if it is not yet; 0, or -1 with ImportError set. The GIL serialises it. */
+static int need_lib(void)
+{
+    if (lib_loaded)
+        return 0;
+    char path[4096] = NPSHM_SONAME;
+    Dl_info self;
+    if (dladdr((void *)&need_lib, &self) && self.dli_fname) {
+        const char *slash = strrchr(self.dli_fname, '/');
+        if (slash && (size_t)(slash - self.dli_fname) + sizeof("/" NPSHM_SONAME) <= sizeof path)
+            snprintf(path, sizeof path, "%.*s/%s", (int)(slash - self.dli_fname), self.dli_fname, NPSHM_SONAME);
+    }
+    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        PyErr_Format(PyExc_ImportError, "npshm cannot load its library: %s", dlerror());
+        return -1;
+    }
+#define LIB_RESOLVE(f)                                                                             \
+    if (!(*(void **)&lib_##f = dlsym(lib, #f))) {                                                  \
+        PyErr_Format(PyExc_ImportError, "npshm cannot load its library: %s has no %s", path, #f); \
+        return -1;                                                                                 \
+    }
+    LIB_FUNCTIONS(LIB_RESOLVE)
+#undef LIB_RESOLVE
+    lib_loaded = 1;
+    return 0;
+}
 
 #if Py_LIMITED_API + 0 < 0x030B0000
 /* Py_buffer and the PyBUF_* flags joined the limited API in 3.11 (PEP 3118's layout, unchanged
@@ -620,6 +730,8 @@ static int create_init(void *data, size_t nbytes, void *ctx)
 
 static PyObject *mod_create(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    if (need_lib() < 0)
+        return NULL;
     (void)self;
     if (nargs != 5 && nargs != 6) {
         PyErr_SetString(PyExc_TypeError, "create() takes 5 or 6 arguments");
@@ -671,6 +783,8 @@ PyDoc_STRVAR(attach_doc, "attach($module, name, flags=0, /)\n--\n\nAttach to an 
 
 static PyObject *mod_attach(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    if (need_lib() < 0)
+        return NULL;
     (void)self;
     if (nargs < 1 || nargs > 2) {
         PyErr_SetString(PyExc_TypeError, "attach() takes 1 or 2 arguments");
@@ -701,6 +815,8 @@ PyDoc_STRVAR(delete_doc, "delete($module, name, /)\n--\n\nRemove the name of an 
 
 static PyObject *mod_delete(PyObject *self, PyObject *name_obj)
 {
+    if (need_lib() < 0)
+        return NULL;
     (void)self;
     PyObject *keep;
     const char *name = name_bytes(name_obj, &keep);
@@ -776,6 +892,8 @@ PyDoc_STRVAR(list_doc,
 
 static PyObject *mod_list(PyObject *self, PyObject *unused)
 {
+    if (need_lib() < 0)
+        return NULL;
     (void)self;
     (void)unused;
     entries es = {NULL, 0, 0, 0};
@@ -825,6 +943,8 @@ PyDoc_STRVAR(clean_doc,
 
 static PyObject *mod_clean_temporaries(PyObject *self, PyObject *dir_obj)
 {
+    if (need_lib() < 0)
+        return NULL;
     (void)self;
     PyObject *keep = NULL;
     const char *dir = NULL;
@@ -845,6 +965,8 @@ static PyObject *mod_clean_temporaries(PyObject *self, PyObject *dir_obj)
 
 static PyObject *mod_dir(PyObject *self, PyObject *unused)
 {
+    if (need_lib() < 0)
+        return NULL;
     (void)self;
     (void)unused;
     return PyUnicode_DecodeFSDefault(npshm_dir());
@@ -852,6 +974,8 @@ static PyObject *mod_dir(PyObject *self, PyObject *unused)
 
 static PyObject *mod_set_dir(PyObject *self, PyObject *dir_obj)
 {
+    if (need_lib() < 0)
+        return NULL;
     (void)self;
     PyObject *keep = NULL;
     const char *dir = NULL;
@@ -869,6 +993,8 @@ static PyObject *mod_set_dir(PyObject *self, PyObject *dir_obj)
 
 static PyObject *mod_version(PyObject *self, PyObject *unused)
 {
+    if (need_lib() < 0)
+        return NULL;
     (void)self;
     (void)unused;
     return PyUnicode_FromString(npshm_version());
@@ -921,6 +1047,8 @@ PyDoc_STRVAR(file_format_doc,
 
 static PyObject *mod_file_format(PyObject *self, PyObject *path_obj)
 {
+    if (need_lib() < 0)
+        return NULL;
     (void)self;
     PyObject *keep;
     const char *path = name_bytes(path_obj, &keep);
@@ -938,6 +1066,8 @@ PyDoc_STRVAR(write_file_data_doc,
 
 static PyObject *mod_write_file_data(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    if (need_lib() < 0)
+        return NULL;
     (void)self;
     if (nargs != 5) {
         PyErr_SetString(PyExc_TypeError, "write_file_data() takes 5 arguments");
@@ -972,6 +1102,8 @@ PyDoc_STRVAR(encode_file_header_doc,
 
 static PyObject *mod_encode_file_header(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    if (need_lib() < 0)
+        return NULL;
     (void)self;
     if (nargs != 3) {
         PyErr_SetString(PyExc_TypeError, "encode_file_header() takes 3 arguments");
@@ -1037,6 +1169,8 @@ static int read_alloc(const npshm_file_info *info, void **data, void *ctx)
 
 static PyObject *mod_read_file_data(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    if (need_lib() < 0)
+        return NULL;
     (void)self;
     if (nargs != 3) {
         PyErr_SetString(PyExc_TypeError, "read_file_data() takes 3 arguments");
@@ -1081,6 +1215,8 @@ PyDoc_STRVAR(read_file_doc,
 
 static PyObject *mod_read_file(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
+    if (need_lib() < 0)
+        return NULL;
     (void)self;
     if (nargs != 8) {
         PyErr_SetString(PyExc_TypeError, "read_file() takes 8 arguments");
@@ -1182,6 +1318,10 @@ PyMODINIT_FUNC PyInit__native(void)
     if (!order_f && !(order_f = PyUnicode_FromString("F")))
         goto fail;
     if (PyModule_AddObjectRef(m, "Mapping", mapping_type) < 0)
+        goto fail;
+    /* The version of the header it was built with, which is the package's: known without loading
+     * the library (version() asks the library). */
+    if (PyModule_AddStringConstant(m, "VERSION", NPSHM_VERSION) < 0)
         goto fail;
     struct {
         const char *name;

@@ -130,7 +130,19 @@ with open("/proc/self/smaps") as f:
 small = npshm.create_shared_array("small", (1000,), np.uint8)
 with open(os.path.join(d, "small"), "rb") as f:
     small_offset = int.from_bytes(f.read(24)[16:24], "little")
-print(offset, pmd, small_offset)
+def data_offset(name):
+    with open(os.path.join(d, name), "rb") as f:
+        return int.from_bytes(f.read(24)[16:24], "little")
+src = os.path.join(sys.argv[2], "src.npy")
+np.save(src, np.arange(1 << 19, dtype=np.int64))  # 4 MiB
+loaded = npshm.read_shared_array(src, "loaded")  # the Go core
+assert int(loaded[-1]) == (1 << 19) - 1
+pid = os.fork()
+if pid == 0:  # the C twin
+    b = npshm.read_shared_array(src, "loaded-in-child")
+    os._exit(0 if int(b[-1]) == (1 << 19) - 1 else 1)
+assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+print(offset, pmd, small_offset, data_offset("loaded"), data_offset("loaded-in-child"))
 """
 
 
@@ -139,13 +151,14 @@ def test_huge_page_tmpfs_in_a_private_mount_namespace(tmp_path):
     d = tmp_path / "huge"
     d.mkdir()
     script = (f"mount -t tmpfs -o huge=within_size,size=64m,mode=1777 tmpfs {d} && "
-              f"NPSHM_DIR={d} {sys.executable} -c '{_HUGE}' {d}")
+              f"NPSHM_DIR={d} {sys.executable} -W ignore::DeprecationWarning -c '{_HUGE}' {d} {tmp_path}")
     r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
                        capture_output=True, text=True)
     if r.returncode != 0 and "mount" in r.stderr and "permission" in r.stderr.lower():
         pytest.skip("cannot mount here: " + r.stderr)
     assert r.returncode == 0, r.stderr
-    offset, pmd, small_offset = map(int, r.stdout.split())
+    offset, pmd, small_offset, loaded_go, loaded_c = map(int, r.stdout.split())
     assert offset == 2 << 20  # data in huge pages of its own
     assert pmd >= 2048  # read through huge pages (kB)
     assert small_offset == 4096  # small arrays keep the usual layout
+    assert loaded_go == loaded_c == 2 << 20  # so do arrays loaded from a file, in core and twin

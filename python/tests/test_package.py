@@ -78,15 +78,55 @@ def test_import_loads_nothing_unwanted():
 
 
 def test_library_sits_next_to_the_extension():
-    # under its SONAME, the name the extension's NEEDED entry asks the loader for
+    # under its SONAME, which the extension loads from its own directory on first use
     d = os.path.dirname(npshm.__file__)
     assert os.path.exists(os.path.join(d, "libnpshm.so.0"))
+    npshm.get_dir()  # a call that needs the library
     maps = open("/proc/self/maps").read()
     assert os.path.join(os.path.realpath(d), "libnpshm.so.0") in maps
     if shutil.which("readelf"):
-        ext = npshm._native.__file__
-        out = subprocess.run(["readelf", "-d", ext], capture_output=True, text=True).stdout
-        assert "$ORIGIN" in out
+        out = subprocess.run(["readelf", "-d", npshm._native.__file__], capture_output=True, text=True).stdout
+        assert "libnpshm" not in out  # not linked: loaded on first use
+
+
+_LAZY_LIBRARY = """
+import os, sys, numpy as np, npshm
+def loaded():
+    return "libnpshm.so" in open("/proc/self/maps").read()
+def wait(pid):
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+threads = len(os.listdir("/proc/self/task"))
+assert not loaded(), "import npshm loaded libnpshm"
+assert npshm.__version__ and npshm.MS_SYNC and npshm.FormatError  # none of these needs it
+assert not loaded(), "the package's constants loaded libnpshm"
+name = "lazy-%d" % os.getpid()
+# A child forked before the first use loads the library itself, and works.
+pid = os.fork()
+if pid == 0:
+    b = npshm.create_shared_array(name, (2,), np.uint8, full=7)
+    ok = loaded() and npshm.attach_shared_array(name).tolist() == [7, 7] and npshm.delete_shared_array(name)
+    os._exit(0 if ok else 1)
+wait(pid)
+assert not loaded()
+a = npshm.create_shared_array(name, (3,), np.int16, full=5)
+assert loaded() and len(os.listdir("/proc/self/task")) > threads  # the Go runtime's threads
+assert npshm.lib_version == npshm.__version__
+# One forked after it runs the C twin.
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if npshm.attach_shared_array(name).tolist() == [5, 5, 5] else 1)
+wait(pid)
+npshm.delete_shared_array(name)
+print("ok")
+"""
+
+
+def test_import_does_not_load_the_library():
+    """issue 13: libnpshm (the Go runtime, its threads) loads at the first call that needs it, not
+    at `import npshm`; a child forked before that loads it itself."""
+    r = subprocess.run([sys.executable, "-W", "ignore::DeprecationWarning", "-c", _LAZY_LIBRARY],
+                       capture_output=True, text=True)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "ok\n", "")
 
 
 def test_one_version_everywhere():
