@@ -28,6 +28,7 @@ type Array struct {
 	fortran  bool
 	creator  int
 	created  time.Time
+	format   Format
 
 	mu       sync.Mutex
 	creating bool // in CreateOptions.Init, which may not Close it
@@ -39,6 +40,10 @@ type CreateOptions struct {
 	Replace bool        // replace an existing array of that name; its mappings stay valid
 	Mode    fs.FileMode // permission bits; 0 means 0600
 	Fortran bool        // lay the data out in Fortran order
+	// Format is the segment format: FormatNpshm (the zero value), or a peer library's, so that
+	// processes still on SharedArray or cdxcore attach the array (docs/FORMAT.md, "The peers'
+	// segments"). What the format cannot carry (a dtype, Fortran order) is ErrInvalid.
+	Format Format
 
 	// NoReserve leaves the array's memory unreserved (NPSHM_NO_RESERVE in C): creating it costs
 	// nothing whatever its size, and pages are allocated when first touched. If /dev/shm is full
@@ -53,6 +58,26 @@ type CreateOptions struct {
 	// creation: nothing is left behind, the array Replace would have replaced stays, and Create
 	// returns the error (or panics). Fill and FillBytes make the usual ones.
 	Init func(a *Array) error
+}
+
+// Format is the format of a segment: npshm's own, or that of a peer library, which Attach and List
+// recognise and Create writes on request.
+type Format int
+
+// The segment formats (NPSHM_FORMAT_* in C, format="npshm" | "sharedarray" | "cdxcore" in Python).
+const (
+	FormatNpshm       Format = core.SegNpshm       // npshm's own (docs/FORMAT.md, "Segment layout")
+	FormatSharedArray Format = core.SegSharedArray // SharedArray 3.x: data first, metadata at the end
+	FormatCdxcore     Format = core.SegCdxcore     // cdxcore.npshm: an npio header, data at 64 bytes
+)
+
+// String is the format's name: "npshm", "sharedarray" or "cdxcore".
+func (f Format) String() string { return core.FormatName(uint32(f)) }
+
+// ParseFormat is the format of a name String gives, or ok=false.
+func ParseFormat(name string) (f Format, ok bool) {
+	v, ok := core.ParseFormat([]byte(name))
+	return Format(v), ok
 }
 
 // AttachOptions are the choices of Attach. The zero value maps the array read-write, whatever its
@@ -90,6 +115,7 @@ func newArray(m core.Mapping, h *core.Header, name string) *Array {
 		fortran:  h.Fortran(),
 		creator:  int(h.CreatorPID),
 		created:  time.Unix(0, h.CreatedNs),
+		format:   Format(h.Format),
 	}
 	for i := range a.shape {
 		a.shape[i] = int(h.Shape[i])
@@ -133,14 +159,18 @@ func (a *Array) ReadOnly() bool { return a.mapping.ReadOnly }
 // Fortran reports whether the data is in Fortran order.
 func (a *Array) Fortran() bool { return a.fortran }
 
-// CreatorPID returns the process id of the array's creator.
+// Format returns the array's segment format.
+func (a *Array) Format() Format { return a.format }
+
+// CreatorPID returns the process id of the array's creator (0 for a peer's segment, which does not
+// record it).
 func (a *Array) CreatorPID() int { return a.creator }
 
-// Created returns the array's creation time.
+// Created returns the array's creation time (the Unix epoch for a peer's segment).
 func (a *Array) Created() time.Time { return a.created }
 
 // String describes the array, e.g. `npshm.Array("prices", (10, 3), <f8)`, with ", Fortran order",
-// ", read-only" or ", closed" where they apply.
+// ", sharedarray format" (or cdxcore), ", read-only" or ", closed" where they apply.
 func (a *Array) String() string {
 	var b strings.Builder
 	b.WriteString("npshm.Array(")
@@ -151,6 +181,9 @@ func (a *Array) String() string {
 	b.WriteString(a.dtype)
 	if a.fortran {
 		b.WriteString(", Fortran order")
+	}
+	if a.format != FormatNpshm {
+		b.WriteString(", " + a.format.String() + " format")
 	}
 	if a.mapping.ReadOnly {
 		b.WriteString(", read-only")

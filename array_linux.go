@@ -28,7 +28,7 @@ func Create(name string, shape []int, dtype string, opts *CreateOptions) (*Array
 	}
 	s := scratchPool.Get().(*core.Scratch)
 	defer scratchPool.Put(s)
-	copt := core.CreateOptions{Replace: o.Replace, Fortran: o.Fortran, NoReserve: o.NoReserve}
+	copt := core.CreateOptions{Replace: o.Replace, Fortran: o.Fortran, NoReserve: o.NoReserve, Format: uint32(o.Format)}
 	if o.Mode != 0 {
 		copt.HasMode, copt.Mode = true, uint32(o.Mode)
 	}

@@ -18,4 +18,5 @@ type Info struct {
 	CreatorPID  int
 	Created     time.Time
 	Fortran     bool
+	Format      Format // npshm's own, or a peer library's
 }

@@ -7,8 +7,9 @@ import (
 	"github.com/npshm/npshm/internal/core"
 )
 
-// List returns the npshm arrays in /dev/shm that the caller may read. Segments of other libraries,
-// corrupt ones and unfinished creations are left out.
+// List returns the arrays in /dev/shm that the caller may read: npshm's, and the peers' that
+// Attach takes (Info.Format tells them apart). Other segments, corrupt ones and unfinished
+// creations are left out.
 func List() ([]Info, error) {
 	s := scratchPool.Get().(*core.Scratch)
 	defer scratchPool.Put(s)
@@ -39,6 +40,7 @@ func List() ([]Info, error) {
 			CreatorPID:  int(h.CreatorPID),
 			Created:     time.Unix(0, h.CreatedNs),
 			Fortran:     h.Fortran(),
+			Format:      Format(h.Format),
 		}
 		for i := range info.Shape {
 			info.Shape[i] = int(h.Shape[i])

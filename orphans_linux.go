@@ -149,7 +149,8 @@ func (m mappers) mayMap(dev, ino uint64, owner int, mode os.FileMode) bool {
 // in /proc/*/maps: a user who is not root does not see other users' processes, nor their own
 // non-dumpable ones, and keeps an array if one of those runs as its owner or the array grants
 // group or other access (root's processes are not counted against a user's array). Processes in
-// other pid namespaces are not seen.
+// other pid namespaces are not seen. The peers' segments, which record no creator, are never
+// orphans.
 func Orphans(pattern string) ([]Orphan, error) {
 	if pattern != "" {
 		if _, err := path.Match(pattern, ""); err != nil {
@@ -167,7 +168,8 @@ func Orphans(pattern string) ([]Orphan, error) {
 				continue
 			}
 		}
-		if CreatorAlive(in.CreatorPID, in.Created) {
+		// A peer's segment records no creator: whether it is an orphan cannot be told.
+		if in.Format != FormatNpshm || CreatorAlive(in.CreatorPID, in.Created) {
 			continue
 		}
 		var st unix.Stat_t

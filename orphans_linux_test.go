@@ -2,6 +2,7 @@ package npshm_test
 
 import (
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"os"
 	"os/exec"
@@ -95,5 +96,54 @@ func TestOrphans(t *testing.T) {
 	}
 	if _, err := npshm.Orphans("[bad"); err == nil {
 		t.Error("a bad pattern is no error")
+	}
+}
+
+// TestPeerFormatsInGo: Create writes a peer's format, Attach and List report it, and a peer's
+// segment, which records no creator, is never an orphan.
+func TestPeerFormatsInGo(t *testing.T) {
+	for _, f := range []npshm.Format{npshm.FormatSharedArray, npshm.FormatCdxcore} {
+		name := uniqueName(t)
+		a, err := npshm.Create(name, []int{4, 2}, "float64", &npshm.CreateOptions{Format: f, Init: npshm.Fill(1.5)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer npshm.Delete(name)
+		a.Close()
+		b, err := npshm.Attach(name, &npshm.AttachOptions{ReadOnly: true, Shape: []int{4, 2}, Dtype: "<f8"})
+		if err != nil || b.Format() != f || b.CreatorPID() != 0 {
+			t.Fatalf("attach of a %s array: %v %v", f, b, err)
+		}
+		if v, _ := npshm.View[float64](b); len(v) != 8 || v[7] != 1.5 {
+			t.Errorf("%s: data %v", f, v)
+		}
+		if want := `npshm.Array("` + name + `", (4, 2), <f8, ` + f.String() + ` format, read-only)`; b.String() != want {
+			t.Errorf("String: %s, want %s", b, want)
+		}
+		b.Close()
+		infos, err := npshm.List()
+		found := false
+		for _, in := range infos {
+			if in.Name == name {
+				found = in.Format == f && in.CreatorPID == 0
+			}
+		}
+		if err != nil || !found {
+			t.Errorf("List of a %s array: found %v, %v", f, found, err)
+		}
+		if o, err := npshm.Orphans(name); err != nil || len(o) != 0 {
+			t.Errorf("a %s array is an orphan: %v %v", f, o, err)
+		}
+		if _, err := npshm.Create(name+"-x", []int{3}, "uint8", &npshm.CreateOptions{Format: f}); f == npshm.FormatCdxcore &&
+			!errors.Is(err, npshm.ErrInvalid) {
+			t.Errorf("uint8 as cdxcore: %v, want ErrInvalid", err)
+		}
+		npshm.Delete(name + "-x")
+	}
+	if f, ok := npshm.ParseFormat("sharedarray"); !ok || f != npshm.FormatSharedArray {
+		t.Error("ParseFormat(sharedarray)")
+	}
+	if _, ok := npshm.ParseFormat("hdf5"); ok {
+		t.Error("ParseFormat(hdf5) is ok")
 	}
 }

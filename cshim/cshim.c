@@ -67,11 +67,11 @@ int npshm__handle_free(npshm_array *a) {
 
 int npshm__call_list(void *fn, void *ctx, const char *name, const char *dtype, int ndim,
                      const int64_t *shape, size_t itemsize, size_t nbytes, unsigned mode,
-                     unsigned uid, int64_t creator_pid, int64_t created_ns, int fortran) {
+                     unsigned uid, int64_t creator_pid, int64_t created_ns, int fortran, unsigned format) {
     npshm_info info = {
         .name = name, .dtype = dtype, .ndim = ndim, .shape = shape, .itemsize = itemsize,
         .nbytes = nbytes, .mode = mode, .uid = uid, .creator_pid = creator_pid,
-        .created_ns = created_ns, .fortran = fortran,
+        .created_ns = created_ns, .fortran = fortran, .format = format,
     };
     return ((npshm_list_fn)fn)(&info, ctx);
 }

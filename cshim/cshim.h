@@ -23,6 +23,7 @@ typedef struct npshm_array {
     int ndim;
     int readonly;
     int fortran;
+    unsigned format;     /* NPSHM_FORMAT_* */
     uint32_t magic;      /* NPSHM__HANDLE_MAGIC while the handle is live; cleared by release */
     uint64_t device;     /* st_dev and st_ino of the file it maps */
     uint64_t inode;
@@ -92,7 +93,7 @@ void npshm__guard_close(int fd);
 /* Fill an npshm_info and call a user's npshm_list_fn. */
 int npshm__call_list(void *fn, void *ctx, const char *name, const char *dtype, int ndim,
                      const int64_t *shape, size_t itemsize, size_t nbytes, unsigned mode,
-                     unsigned uid, int64_t creator_pid, int64_t created_ns, int fortran);
+                     unsigned uid, int64_t creator_pid, int64_t created_ns, int fortran, unsigned format);
 
 #pragma GCC visibility pop
 

@@ -63,6 +63,7 @@ const char *npshm_dtype(const npshm_array *array) { return array ? array->dtype 
 size_t npshm_itemsize(const npshm_array *array) { return array ? array->itemsize : 0; }
 int npshm_is_readonly(const npshm_array *array) { return array ? array->readonly : 0; }
 int npshm_is_fortran(const npshm_array *array) { return array ? array->fortran : 0; }
+unsigned npshm_format(const npshm_array *array) { return array ? array->format : 0; }
 const char *npshm_name(const npshm_array *array) { return array ? array->name : NULL; }
 int64_t npshm_created_ns(const npshm_array *array) { return array ? array->created_ns : 0; }
 int64_t npshm_creator_pid(const npshm_array *array) { return array ? array->creator_pid : 0; }

@@ -99,7 +99,7 @@ const char *npshm_status_name(int status);
  * size, and pages are allocated when first touched -- and if /dev/shm is full then, that touch
  * raises SIGBUS, which kills the process. For arrays used sparsely, with room to spare
  * (docs/RELIABILITY.md). The header records the choice, so that attaches by the same user leave
- * the holes too. */
+ * the holes too; a peer's format (NPSHM_FORMAT_*) cannot, and with one it is NPSHM_ERR_INVALID. */
 #define NPSHM_NO_RESERVE     0x400u
 #define NPSHM_HAS_MODE       0x8000u
 /* create, read_file: permission bits of the new array instead of the default 0600, e.g.
@@ -108,6 +108,17 @@ const char *npshm_status_name(int status);
  * 0177777, for the library to refuse; perm is evaluated twice). */
 #define NPSHM_MODE(perm) \
     (NPSHM_HAS_MODE | (((unsigned)(perm) > 0xffffu ? 0xffffu : (unsigned)(perm)) << 16))
+
+/* create: the segment format (docs/FORMAT.md, "The peers' segments"), so that processes still on a
+ * peer library attach the array: npshm's own by default, or one of these (not both). What the
+ * format cannot carry is NPSHM_ERR_INVALID before anything is created: SharedArray stores a numpy
+ * type number (no byte order but the host's, no structured dtype, no datetime unit); cdxcore
+ * stores npio's dtypes (no uint8, no strings); neither stores Fortran order (an array with at most
+ * one dimension above 1 is C order too, and is accepted). Attach recognises every format by
+ * itself; npshm_format() and npshm_info.format tell which an array has. */
+#define NPSHM_FORMAT_NPSHM       0x0u
+#define NPSHM_FORMAT_SHAREDARRAY 0x100u /* SharedArray 3.x: data first, its metadata block at the end */
+#define NPSHM_FORMAT_CDXCORE     0x200u /* cdxcore.npshm: an npio header, the data at 64 bytes */
 
 /* npshm_msync flags (the Linux values of MS_ASYNC, MS_INVALIDATE, MS_SYNC). */
 #define NPSHM_MS_ASYNC      1
@@ -137,7 +148,8 @@ typedef struct npshm_array npshm_array;
  *          "datetime64[ns]") or a .npy descriptor ("<f8", "|S7", "<U3",
  *          "[('x', '<f4'), ('y', '<i8', (3,))]"). Object dtypes, and items of
  *          2**31 bytes or more, are refused (numpy cannot hold them).
- *   flags  NPSHM_REPLACE, NPSHM_FORTRAN, NPSHM_NO_RESERVE, NPSHM_MODE(perm), or 0.
+ *   flags  NPSHM_REPLACE, NPSHM_FORTRAN, NPSHM_NO_RESERVE, NPSHM_MODE(perm), NPSHM_FORMAT_*,
+ *          or 0.
  *   out    receives the handle on success; untouched on failure.
  * Creation is exclusive and atomic: nobody can attach a half-made array. The
  * memory is reserved up front, so a full /dev/shm fails here with
@@ -204,6 +216,8 @@ int npshm_is_readonly(const npshm_array *array);       /* 1 if mapped read-only 
 int npshm_is_fortran(const npshm_array *array);        /* 1 if in Fortran order [0] */
 const char *npshm_name(const npshm_array *array);      /* the name as given, without "/" or
                                                           "shm://" [NULL] */
+unsigned npshm_format(const npshm_array *array);       /* NPSHM_FORMAT_NPSHM, _SHAREDARRAY or
+                                                          _CDXCORE [0] */
 
 /*
  * Which array a handle maps, for telling it from another array that later took its name (a
@@ -214,7 +228,8 @@ const char *npshm_name(const npshm_array *array);      /* the name as given, wit
  * NULL.
  */
 int64_t npshm_created_ns(const npshm_array *array);    /* nanoseconds since the Unix epoch [0] */
-int64_t npshm_creator_pid(const npshm_array *array);   /* in the creator's pid namespace [0] */
+int64_t npshm_creator_pid(const npshm_array *array);   /* in the creator's pid namespace [0];
+                                                          0 for a peer's segment, as created_ns */
 uint64_t npshm_device(const npshm_array *array);       /* st_dev [0] */
 uint64_t npshm_inode(const npshm_array *array);        /* st_ino [0] */
 
@@ -253,6 +268,7 @@ typedef struct npshm_info {
     int64_t creator_pid;
     int64_t created_ns;     /* creation time, nanoseconds since the Unix epoch */
     int fortran;            /* 1 if in Fortran order */
+    unsigned format;        /* NPSHM_FORMAT_NPSHM, or a peer's (creator_pid and created_ns are 0) */
 } npshm_info;
 
 /* Called once per array; return 0 to go on, or a positive value to stop (a positive value cannot
@@ -260,8 +276,9 @@ typedef struct npshm_info {
 typedef int (*npshm_list_fn)(const npshm_info *info, void *ctx);
 
 /*
- * npshm_list - call fn for every npshm array in /dev/shm that the caller may
- * read, in no particular order. Segments of other libraries, corrupt ones and
+ * npshm_list - call fn for every array in /dev/shm that the caller may read
+ * (npshm's, and the peers' that npshm_attach takes: info->format), in no
+ * particular order. Segments of other libraries, corrupt ones and
  * unfinished creations are skipped. Returns NPSHM_OK, a negative error code
  * (IO, PERMISSION) if /dev/shm cannot be read, or the value with which fn
  * asked to stop.

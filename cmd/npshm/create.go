@@ -30,6 +30,8 @@ before it gets its name, so no process sees it half filled.`,
 		{name: "fill", value: "X", help: "set every element to X (default 0)"},
 		{name: "fortran", help: "lay the data out in Fortran order"},
 		{name: "no-reserve", help: "leave the memory unreserved (sparse): SIGBUS on touch if /dev/shm is full then"},
+		{name: "format", value: "FORMAT", help: "the segment format: npshm (default), sharedarray or cdxcore, " +
+			"for processes still on those libraries"},
 	},
 	minArgs: 3,
 	maxArgs: 3,
@@ -40,6 +42,11 @@ before it gets its name, so no process sees it half filled.`,
 		}
 		opts := &npshm.CreateOptions{Replace: c.flags.has("force"), Fortran: c.flags.has("fortran"),
 			NoReserve: c.flags.has("no-reserve")}
+		if f, ok := c.flags["format"]; ok {
+			if opts.Format, ok = npshm.ParseFormat(f); !ok {
+				return usagef("--format %q: npshm, sharedarray or cdxcore is expected", f)
+			}
+		}
 		if opts.Mode, err = parseMode(c.flags); err != nil {
 			return err
 		}
@@ -62,8 +69,12 @@ before it gets its name, so no process sees it half filled.`,
 			return err
 		}
 		defer a.Close()
-		fmt.Fprintf(c.stdout, "created %s: %s %s, %s, mode %s\n", a.Name(), npshm.FormatShape(a.Shape()), a.Dtype(),
+		fmt.Fprintf(c.stdout, "created %s: %s %s, %s, mode %s", a.Name(), npshm.FormatShape(a.Shape()), a.Dtype(),
 			humanBytes(int64(len(a.Bytes()))), modeString(opts.Mode|defaultMode(opts.Mode)))
+		if a.Format() != npshm.FormatNpshm {
+			fmt.Fprintf(c.stdout, ", %s format", a.Format())
+		}
+		fmt.Fprintln(c.stdout)
 		return nil
 	},
 }

@@ -28,19 +28,27 @@ type record struct {
 	AgeSeconds   float64   `json:"age_seconds"`
 }
 
-// formatNpshm is the format of every array npshm lists: its own segment layout (docs/FORMAT.md).
-const formatNpshm = "npshm"
-
-func newRecord(name, dtype string, shape []int, itemsize, nbytes int, fortran bool, mode fs.FileMode, uid,
-	creator int, created, now time.Time) record {
+// newRecord describes an array. A peer's segment (format other than npshm) records no creator and
+// no creation time: they show as "-".
+func newRecord(name string, format npshm.Format, dtype string, shape []int, itemsize, nbytes int, fortran bool,
+	mode fs.FileMode, uid, creator int, created, now time.Time) record {
+	if format != npshm.FormatNpshm {
+		return record{
+			Name: name, Format: format.String(), Dtype: dtype, Shape: append([]int{}, shape...), Itemsize: itemsize,
+			Nbytes: nbytes, Fortran: fortran, Mode: modeString(mode), UID: uid, Owner: owner(uid), Created: created,
+		}
+	}
 	return record{
-		Name: name, Format: formatNpshm, Dtype: dtype, Shape: append([]int{}, shape...), Itemsize: itemsize,
+		Name: name, Format: format.String(), Dtype: dtype, Shape: append([]int{}, shape...), Itemsize: itemsize,
 		Nbytes: nbytes, Fortran: fortran, Mode: modeString(mode), UID: uid, Owner: owner(uid), CreatorPID: creator,
 		CreatorAlive: npshm.CreatorAlive(creator, created), Created: created, AgeSeconds: now.Sub(created).Seconds(),
 	}
 }
 
 func (r record) creator() string {
+	if r.Format != npshm.FormatNpshm.String() {
+		return "-"
+	}
 	if r.CreatorAlive {
 		return strconv.Itoa(r.CreatorPID) + " (alive)"
 	}
@@ -91,4 +99,18 @@ func owner(uid int) string {
 	}
 	owners[uid] = name
 	return name
+}
+
+func (r record) age() string {
+	if r.Format != npshm.FormatNpshm.String() {
+		return "-"
+	}
+	return humanAge(time.Duration(r.AgeSeconds * 1e9))
+}
+
+func (r record) created() string {
+	if r.Format != npshm.FormatNpshm.String() {
+		return "-"
+	}
+	return r.Created.Format(time.RFC3339)
 }

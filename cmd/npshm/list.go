@@ -21,9 +21,9 @@ var listCmd = &command{
 	aliases: []string{"ls"},
 	summary: "list the arrays in /dev/shm (or NPSHM_DIR) that you may read",
 	help: `
-Columns: the name; the format (npshm's own); the dtype (.npy descriptor) and shape; the size of
+Columns: the name; the format (npshm's own, or a peer's: sharedarray, cdxcore); the dtype (.npy descriptor) and shape; the size of
 the data; the permission bits and the owner; the process that created the array and whether it
-is still alive; and the time since its creation. A last line gives the total.`,
+is still alive; and the time since its creation (a peer's segment records neither: "-"). A last line gives the total.`,
 	flags:   []flagSpec{jsonFlag},
 	maxArgs: 0,
 	run: func(c *invocation) error {
@@ -36,7 +36,7 @@ is still alive; and the time since its creation. A last line gives the total.`,
 		records := make([]record, len(infos))
 		total := 0
 		for i, in := range infos {
-			records[i] = newRecord(in.Name, in.Dtype, in.Shape, in.Itemsize, in.Nbytes, in.Fortran, in.Mode, in.UID,
+			records[i] = newRecord(in.Name, in.Format, in.Dtype, in.Shape, in.Itemsize, in.Nbytes, in.Fortran, in.Mode, in.UID,
 				in.CreatorPID, in.Created, now)
 			total += in.Nbytes
 		}
@@ -61,7 +61,7 @@ func writeTable(w io.Writer, records []record) {
 	fmt.Fprintln(tw, strings.Join(listColumns, "\t"))
 	for _, r := range records {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Format, r.Dtype, npshm.FormatShape(r.Shape),
-			humanBytes(int64(r.Nbytes)), r.Mode, r.Owner, r.creator(), humanAge(time.Duration(r.AgeSeconds*1e9)))
+			humanBytes(int64(r.Nbytes)), r.Mode, r.Owner, r.creator(), r.age())
 	}
 	tw.Flush()
 }
@@ -127,7 +127,7 @@ func describe(name string, now time.Time) (record, error) {
 	if st, err := os.Stat(path); err == nil {
 		mode, uid = st.Mode(), fileUID(st)
 	}
-	return newRecord(a.Name(), a.Dtype(), a.Shape(), a.Itemsize(), len(a.Bytes()), a.Fortran(), mode, uid,
+	return newRecord(a.Name(), a.Format(), a.Dtype(), a.Shape(), a.Itemsize(), len(a.Bytes()), a.Fortran(), mode, uid,
 		a.CreatorPID(), a.Created(), now), nil
 }
 
@@ -139,5 +139,5 @@ func writeInfo(w io.Writer, r record) {
 	fmt.Fprintf(w, "%s\n  format   %s\n  shape    %s\n  dtype    %s (itemsize %d)\n  size     %s (%d bytes)\n"+
 		"  order    %s\n  mode     %s\n  owner    %s\n  creator  pid %s\n  created  %s (%s ago)\n",
 		r.Name, r.Format, npshm.FormatShape(r.Shape), r.Dtype, r.Itemsize, humanBytes(int64(r.Nbytes)), r.Nbytes, order,
-		r.Mode, r.Owner, r.creator(), r.Created.Format(time.RFC3339), humanAge(time.Duration(r.AgeSeconds*1e9)))
+		r.Mode, r.Owner, r.creator(), r.created(), r.age())
 }

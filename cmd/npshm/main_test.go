@@ -138,7 +138,7 @@ func TestCreateInfoListDelete(t *testing.T) {
 
 func TestUsageErrors(t *testing.T) {
 	name := uniqueName(t)
-	usage := "usage: npshm create NAME SHAPE DTYPE [--mode MODE] [--force] [--fill X] [--fortran] [--no-reserve]\n" +
+	usage := "usage: npshm create NAME SHAPE DTYPE [--mode MODE] [--force] [--fill X] [--fortran] [--no-reserve] [--format FORMAT]\n" +
 		"run 'npshm help create' for more\n"
 	runSteps(t, []step{
 		{[]string{"create", name, "10,x", "f8"}, 2, "", "npshm create: SHAPE \"10,x\": \"x\" is not a dimension\n" + usage, ""},
@@ -300,4 +300,31 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// TestPeerFormats: create --format makes a peer's segment; list and info show its format, with no
+// creator or age; a format the array cannot have is a clear error.
+func TestPeerFormats(t *testing.T) {
+	sa, cdx := uniqueName(t), uniqueName(t)
+	runSteps(t, []step{
+		{args: []string{"create", sa, "3,4", "int64", "--format", "sharedarray"}, wantOut: "sharedarray format"},
+		{args: []string{"create", cdx, "5", "float32", "--format=cdxcore", "--fill", "2"}, wantOut: "cdxcore format"},
+		{args: []string{"info", sa}, wantOut: "  format   sharedarray\n  shape    (3, 4)"},
+		{args: []string{"info", cdx}, wantOut: "  format   cdxcore\n"},
+		{args: []string{"info", "--json", cdx}, wantOut: `"format": "cdxcore"`},
+		{args: []string{"list", "--json"}, wantOut: `"name": "` + sa + `",` + "\n      " + `"format": "sharedarray"`},
+		{args: []string{"create", uniqueName(t), "3", "uint8", "--format", "cdxcore"}, code: 1,
+			wantErr: "cdxcore segments cannot carry this dtype"},
+		{args: []string{"create", uniqueName(t), "3", "f8", "--format", "hdf5"}, code: 2,
+			wantErr: `--format "hdf5": npshm, sharedarray or cdxcore is expected`},
+	})
+	a, err := npshm.Attach(cdx, nil)
+	if err != nil || a.Format() != npshm.FormatCdxcore || a.CreatorPID() != 0 {
+		t.Fatalf("attach %s: %v %v", cdx, a, err)
+	}
+	v, _ := npshm.View[float32](a)
+	if len(v) != 5 || v[4] != 2 {
+		t.Errorf("--fill 2 of a cdxcore array: %v", v)
+	}
+	a.Close()
 }

@@ -96,6 +96,7 @@ func fillHandle(p unsafe.Pointer, m core.Mapping, h *core.Header, name []byte) {
 	if h.Fortran() {
 		a.fortran = 1
 	}
+	a.format = C.uint(h.Format)
 	for i := 0; i < h.Ndim; i++ {
 		a.shape[i] = C.int64_t(h.Shape[i])
 	}
@@ -109,7 +110,7 @@ func callList(fn, ctx unsafe.Pointer, e core.ListEntry, h *core.Header, descr []
 	return int32(C.npshm__call_list(fn, ctx, (*C.char)(unsafe.Pointer(&e.Name[0])),
 		(*C.char)(unsafe.Pointer(&descr[0])), C.int(h.Ndim), (*C.int64_t)(unsafe.Pointer(&h.Shape[0])),
 		C.size_t(h.Itemsize), C.size_t(h.DataNbytes), C.uint(e.Mode), C.uint(e.UID),
-		C.int64_t(h.CreatorPID), C.int64_t(h.CreatedNs), C.int(h.Flags&core.FlagFortran)))
+		C.int64_t(h.CreatorPID), C.int64_t(h.CreatedNs), C.int(h.Flags&core.FlagFortran), C.uint(h.Format)))
 }
 
 // callInit is the core's InitFunc for npshm_create_init: it calls the user's npshm_init_fn fn with

@@ -19,15 +19,18 @@ import (
 
 // Flags, as in include/npshm.h: internal/core/spec.go is their one source.
 const (
-	FlagReadOnly  = core.FlagReadOnly
-	FlagReplace   = core.FlagReplace
-	FlagFortran   = core.FlagFortranArg
-	FlagNoReserve = core.FlagNoReserve
-	FlagHasMode   = core.FlagHasMode
-	modeShift     = core.ModeShift
-	modeMask      = core.ModeMask
-	createFlags   = core.CreateFlags
-	attachFlags   = core.AttachFlags
+	FlagReadOnly          = core.FlagReadOnly
+	FlagReplace           = core.FlagReplace
+	FlagFortran           = core.FlagFortranArg
+	FlagNoReserve         = core.FlagNoReserve
+	FlagHasMode           = core.FlagHasMode
+	FlagFormatSharedArray = core.FlagFormatSharedArray
+	FlagFormatCdxcore     = core.FlagFormatCdxcore
+	formatMask            = core.FormatFlags
+	modeShift             = core.ModeShift
+	modeMask              = core.ModeMask
+	createFlags           = core.CreateFlags
+	attachFlags           = core.AttachFlags
 )
 
 const (
@@ -105,6 +108,8 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 		return fail(core.FailFlags(core.MsgUnknownFlagsNpshmReadonlyAppliesAttach, flags, createFlags), op, nameB)
 	case flags&modeMask != 0 && flags&FlagHasMode == 0:
 		return invalid(op, nameB, core.MsgModeBitsWithoutNpshmHasMode)
+	case flags&formatMask == formatMask:
+		return invalid(op, nameB, core.MsgTwoFormats)
 	}
 	dtypeB, ok := cbytes(dtype, maxDtype)
 	if !ok {
@@ -117,6 +122,7 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 		NoReserve: flags&FlagNoReserve != 0,
 		HasMode:   flags&FlagHasMode != 0,
 		Mode:      (flags & modeMask) >> modeShift,
+		Format:    flags & formatMask,
 	}
 	if fn != nil {
 		var raw unsafe.Pointer

@@ -231,6 +231,15 @@ func TestArgumentErrors(t *testing.T) {
 		{"NULL shape", func() int32 { return Create(ptr(name), 1, nil, ptr(f8), 0, &out) }, `shape is NULL`},
 		{"READONLY on create", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), FlagReadOnly, &out) }, `unknown flags`},
 		{"unknown flag", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), 0x4000, &out) }, `unknown flags`},
+		{"two formats", func() int32 {
+			return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), FlagFormatSharedArray|FlagFormatCdxcore, &out)
+		}, `two formats`},
+		{"format cannot carry", func() int32 {
+			return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(cstr("uint8")), FlagFormatCdxcore, &out)
+		}, `cdxcore segments cannot carry this dtype`},
+		{"no reserve in a peer's format", func() int32 {
+			return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), FlagNoReserve|FlagFormatSharedArray, &out)
+		}, `NPSHM_NO_RESERVE needs npshm's own format`},
 		{"mode bits beyond 07777", func() int32 { return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), 1<<28|FlagHasMode, &out) }, `permission bits only (0 to 0777), not 010000`},
 		{"setuid mode", func() int32 {
 			return Create(ptr(name), 1, unsafe.Pointer(&shape[0]), ptr(f8), 0o4755<<16|FlagHasMode, &out)
@@ -313,6 +322,9 @@ func TestConstantsMatchHeader(t *testing.T) {
 		{"NPSHM_REPLACE", FlagReplace},
 		{"NPSHM_FORTRAN", FlagFortran},
 		{"NPSHM_NO_RESERVE", FlagNoReserve},
+		{"NPSHM_FORMAT_NPSHM", core.SegNpshm},
+		{"NPSHM_FORMAT_SHAREDARRAY", FlagFormatSharedArray},
+		{"NPSHM_FORMAT_CDXCORE", FlagFormatCdxcore},
 		{"NPSHM_HAS_MODE", FlagHasMode},
 		{"NPSHM_EXCLUSIVE", FlagExclusive},
 		{"NPSHM_NPY", FlagNpy},

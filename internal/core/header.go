@@ -41,13 +41,20 @@ type Header struct {
 	CreatedNs  int64
 	Shape      [MaxNdim]int64
 	Descr      []byte
+	// Format is the segment's format: SegNpshm, or a peer's (peers.go). A peer's segment has no
+	// creator or creation time (0), and HeaderLen 0.
+	Format uint32
+	// Trailer is what follows the data (a SharedArray segment's metadata block and any gap before
+	// it), and HeaderAt where a peer's header starts (SharedArray's: at the end).
+	Trailer  uint64
+	HeaderAt uint64
 }
 
 // Fortran reports whether the data is in Fortran order.
 func (h *Header) Fortran() bool { return h.Flags&FlagFortran != 0 }
 
 // SegmentSize is the length of a segment holding this header and its data.
-func (h *Header) SegmentSize() uint64 { return h.DataOffset + h.DataNbytes }
+func (h *Header) SegmentSize() uint64 { return h.DataOffset + h.DataNbytes + h.Trailer }
 
 // Layout fills HeaderLen, DataNbytes and DataOffset from Ndim, Shape, Itemsize and Descr, checking
 // that the sizes are valid and do not overflow.
@@ -160,6 +167,7 @@ func HeaderNeed(prefix []byte) int {
 // descrScratch (capacity MaxDescr) is used to check that the descriptor is canonical.
 func (h *Header) Decode(buf []byte, segSize uint64, descrScratch []byte) Status {
 	le := binary.LittleEndian
+	h.Format, h.Trailer, h.HeaderAt = SegNpshm, 0, 0
 	if len(buf) < fixedHeaderLen+4 || segSize < fixedHeaderLen+4 {
 		return fail(ErrFormat, MsgNotArraySegmentTooShort)
 	}

@@ -220,7 +220,7 @@ func loadNew(s *Scratch, fs *FileScratch, src int, name []byte, opt *LoadOptions
 	if !st.Ok() {
 		return Mapping{}, t, st
 	}
-	m, st := fillSegment(fd, size, s.Header[:hlen], CreateOptions{HasMode: opt.HasMode, Mode: opt.Mode}, t.IsFile, false)
+	m, st := fillSegment(fd, size, s.Header[:hlen], 0, CreateOptions{HasMode: opt.HasMode, Mode: opt.Mode}, t.IsFile, false)
 	if st.Ok() {
 		// A child forked during the load gets no mapping of the unpublished segment.
 		unix.Syscall(unix.SYS_MADVISE, m.Addr, uintptr(m.Len), unix.MADV_DONTFORK)

@@ -35,6 +35,9 @@ type CreateOptions struct {
 	// function, not a closure, for Create to stay allocation-free.
 	Init         InitFunc
 	InitA, InitB unsafe.Pointer
+	// Format is the segment format: SegNpshm (0), or a peer's (SegSharedArray, SegCdxcore), whose
+	// libraries can then attach the array. What a peer's format cannot carry is refused.
+	Format uint32
 }
 
 // InitFunc is the type of CreateOptions.Init.
@@ -66,6 +69,9 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 			return Mapping{}, t, st
 		}
 	}
+	if opt.NoReserve && opt.Format != SegNpshm {
+		return Mapping{}, t, fail(ErrInvalid, MsgNoReserveNeedsNpshmFormat)
+	}
 	h := &s.Hdr
 	*h = Header{Ndim: len(shape), Itemsize: uint64(itemsize), Descr: descr}
 	copy(h.Shape[:], shape)
@@ -78,10 +84,17 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	if st := h.Layout(); !st.Ok() {
 		return Mapping{}, t, st
 	}
-	hugeLayout(h, t)
-	h.CreatorPID = uint32(unix.Getpid())
-	h.CreatedNs = time.Now().UnixNano()
-	hlen := h.Encode(s.Header[:])
+	var hlen int
+	if opt.Format != SegNpshm {
+		if hlen, st = describePeer(h, opt.Format, s.Header[:]); !st.Ok() {
+			return Mapping{}, t, st
+		}
+	} else {
+		hugeLayout(h, t)
+		h.CreatorPID = uint32(unix.Getpid())
+		h.CreatedNs = time.Now().UnixNano()
+		hlen = h.Encode(s.Header[:])
+	}
 	size := h.SegmentSize()
 
 	dir := dirPath(t, s.Temp[:0:len(s.Temp)])
@@ -89,7 +102,7 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	if !st.Ok() {
 		return Mapping{}, t, st
 	}
-	m, st := fillSegment(fd, size, s.Header[:hlen], opt, t.IsFile, true)
+	m, st := fillSegment(fd, size, s.Header[:hlen], h.HeaderAt, opt, t.IsFile, true)
 	if st.Ok() && opt.Init != nil {
 		if r := opt.Init(addrPtr(m.Data(h)), h.DataNbytes, opt.InitA, opt.InitB); r != 0 {
 			st = Status{Code: Code(r), Msg: MsgInitFunctionAbandonedArray}
@@ -187,13 +200,13 @@ func hugeLayout(h *Header, t Target) {
 	}
 }
 
-// fillSegment sets the mode, reserves the space, maps the segment and writes the header. With
-// populate, on shared memory (not a file://, where it would dirty every page), it maps every page
-// of the segment at once (MADV_POPULATE_WRITE): the pages fallocate reserved are then written
-// without a page fault each, which makes a create and its first full write about 15% faster
-// (bench/bench_speed.py). A kernel before 5.14 (EINVAL) or a failure leaves the pages to fault
-// in as before: they are reserved either way.
-func fillSegment(fd int, size uint64, header []byte, opt CreateOptions, isFile, populate bool) (Mapping, Status) {
+// fillSegment sets the mode, reserves the space, maps the segment and writes the header at offset
+// at. With populate, on shared memory (not a file://, where it would dirty every page), it maps
+// every page of the segment at once (MADV_POPULATE_WRITE): the pages fallocate reserved are then
+// written without a page fault each, which makes a create and its first full write about 15%
+// faster (bench/bench_speed.py). A kernel before 5.14 (EINVAL) or a failure leaves the pages to
+// fault in as before: they are reserved either way.
+func fillSegment(fd int, size uint64, header []byte, at uint64, opt CreateOptions, isFile, populate bool) (Mapping, Status) {
 	if opt.HasMode {
 		if err := unix.Fchmod(fd, opt.Mode); err != nil {
 			return Mapping{}, sysFail(errnoOf(err), MsgCannotSetMode)
@@ -202,7 +215,7 @@ func fillSegment(fd int, size uint64, header []byte, opt CreateOptions, isFile, 
 	if opt.NoReserve {
 		populate = false
 		if err := unix.Ftruncate(fd, int64(size)); err != nil {
-			return Mapping{}, sysFail(errnoOf(err), "cannot size the file")
+			return Mapping{}, sysFail(errnoOf(err), MsgCannotSizeFile)
 		}
 	} else if errno := sysFallocate(fd, size); errno != 0 {
 		if !(isFile && (errno == unix.EOPNOTSUPP || errno == unix.ENOSYS)) {
@@ -228,7 +241,7 @@ func fillSegment(fd int, size uint64, header []byte, opt CreateOptions, isFile, 
 	if populate && !isFile {
 		unix.Syscall(unix.SYS_MADVISE, m.Addr, uintptr(m.Len), unix.MADV_POPULATE_WRITE)
 	}
-	copy(unsafe.Slice((*byte)(addrPtr(m.Addr)), len(header)), header)
+	copy(unsafe.Slice((*byte)(addrPtr(m.Addr+uintptr(at))), len(header)), header)
 	return m, Status{}
 }
 
@@ -374,12 +387,19 @@ func readHeader(s *Scratch, fd int, stat *unix.Stat_t) Status {
 	if errno != 0 {
 		return sysFail(errno, MsgCannotReadArraySHeader)
 	}
-	if need := HeaderNeed(s.Header[:n]); need > n && uint64(need) <= size {
+	need := HeaderNeed(s.Header[:n])
+	if need > n && uint64(need) <= size {
 		if n, errno = sysPread(fd, s.Header[:need]); errno != 0 {
 			return sysFail(errno, MsgCannotReadArraySHeader)
 		}
 	}
-	return s.Hdr.Decode(s.Header[:n], size, s.Descr[:0:MaxDescr])
+	st := s.Hdr.Decode(s.Header[:n], size, s.Descr[:0:MaxDescr])
+	if st.Code == ErrFormat { // not npshm's header (FORMAT.md, "Telling the formats apart"): a peer's?
+		if ok, pst := readPeerHeader(s, fd, min(n, dataAlign), size); ok {
+			return pst
+		}
+	}
+	return st
 }
 
 // Delete removes the name of an array.

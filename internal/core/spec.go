@@ -112,6 +112,18 @@ var datetimeUnits = [...]string{"Y", "M", "W", "D", "h", "m", "s", "ms", "us", "
 var npioDescr = [...]string{"|b1", "|i1", "<i2", "<i4", "<i8", "<u2", "<u4", "<u8", "<f2", "<f4",
 	"<f8", "<c8", "<c16", "<M8", "<m8"}
 
+// saTypes maps numpy's type numbers of fixed-size types to canonical descriptors. The first entry of
+// a descriptor is the number a writer stores (numpy's own for int64 and uint64 on LP64 Linux: NPY_LONG,
+// NPY_ULONG).
+var saTypes = [...]struct {
+	num, size int32
+	descr     string
+}{
+	{0, 1, "|b1"}, {1, 1, "|i1"}, {2, 1, "|u1"}, {3, 2, "<i2"}, {4, 2, "<u2"}, {5, 4, "<i4"}, {6, 4, "<u4"},
+	{7, 8, "<i8"}, {8, 8, "<u8"}, {9, 8, "<i8"}, {10, 8, "<u8"}, {11, 4, "<f4"}, {12, 8, "<f8"},
+	{14, 8, "<c8"}, {15, 16, "<c16"}, {21, 8, "<M8"}, {22, 8, "<m8"}, {23, 2, "<f2"},
+}
+
 // pauseNames are the values of NPSHM_TEST_PAUSE, indexed by point (testhook_linux.go).
 var pauseNames = [...]string{"", "create-publish", "replace-rename", "load", "write"}
 
@@ -127,12 +139,16 @@ const (
 	FlagAcceptForeign = 0x80
 	FlagNoReserve     = 0x400
 	FlagHasMode       = 0x8000
-	ModeShift         = 16
-	ModeMask          = 0xffff << ModeShift // NPSHM_MODE passes every bit up to 0177777, for CheckMode to refuse
-	CreateFlags       = FlagReplace | FlagFortranArg | FlagNoReserve | FlagHasMode | ModeMask
-	AttachFlags       = FlagReadOnly
-	ReadFlags         = FlagReadOnly | FlagExclusive | FlagAcceptForeign | FlagHasMode | ModeMask
-	DataFlags         = FlagFortranArg | FlagNpy | FlagNpio
+	// NPSHM_FORMAT_*: a create's segment format (peers.go), the values of Header.Format.
+	FlagFormatSharedArray = SegSharedArray
+	FlagFormatCdxcore     = SegCdxcore
+	FormatFlags           = FlagFormatSharedArray | FlagFormatCdxcore
+	ModeShift             = 16
+	ModeMask              = 0xffff << ModeShift // NPSHM_MODE passes every bit up to 0177777, for CheckMode to refuse
+	CreateFlags           = FlagReplace | FlagFortranArg | FlagNoReserve | FlagHasMode | FormatFlags | ModeMask
+	AttachFlags           = FlagReadOnly
+	ReadFlags             = FlagReadOnly | FlagExclusive | FlagAcceptForeign | FlagHasMode | ModeMask
+	DataFlags             = FlagFortranArg | FlagNpy | FlagNpio
 )
 
 // The longest string arguments the C ABI takes: a name ("file://" and a path) and a dtype.

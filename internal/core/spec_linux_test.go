@@ -87,6 +87,16 @@ var specConstants = []specConstant{
 	{"ATTACH_FLAGS", uint32(AttachFlags), "the flags attach takes"},
 	{"READ_FLAGS", uint32(ReadFlags), "the flags read_file takes"},
 	{"DATA_FLAGS", uint32(DataFlags), "the flags write_file_data takes"},
+	{"FORMAT_FLAGS", uint32(FormatFlags), "the segment formats create takes (NPSHM_FORMAT_*)"},
+	{"SA_MAGIC", saMagic, "SharedArray's magic (16 bytes with the NULs)"},
+	{"SA_FIXED", int64(saFixed), "SharedArray's block before its dims"},
+	{"SA_META_LEN", int64(saMetaLen), "SharedArray's block with numpy 2's 64 dims"},
+	{"SA_META_LEN_NP1", int64(saMetaLenNp1), "SharedArray's block with numpy 1's 32 dims"},
+	{"SA_STRING", int64(saTypeString), "numpy's NPY_STRING"},
+	{"SA_UNICODE", int64(saTypeUnicode), "numpy's NPY_UNICODE"},
+	{"SA_VOID", int64(saTypeVoid), "numpy's NPY_VOID"},
+	{"CDXCORE_ALIGN", int64(cdxcoreAlign), "where cdxcore's data starts: the header rounded up to this"},
+	{"PEER_DESCR_AT", int64(peerDescrAt), "where a peer's descriptor goes in the header buffer"},
 }
 
 // cstr is s as a C string literal.
@@ -185,6 +195,9 @@ func specC(t *testing.T) (h, c []byte) {
 	fmt.Fprintf(&hb, "#define DATETIME_UNITS %d\nextern const char *const npshm__datetime_units[DATETIME_UNITS];\n", len(datetimeUnits))
 	hb.WriteString("/* npio's dtype codes: the canonical descriptor and item size of each. */\n")
 	fmt.Fprintf(&hb, "#define NPIO_CODES %d\nextern const char *const npshm__npio_descr[NPIO_CODES];\nextern const int npshm__npio_size[NPIO_CODES];\n", len(npioDescr))
+	hb.WriteString("/* SharedArray's numpy type numbers of fixed-size types, with their size and descriptor. */\n")
+	hb.WriteString("typedef struct sa_type {\n    int num, size;\n    const char *descr;\n} sa_type;\n")
+	fmt.Fprintf(&hb, "#define SA_TYPES %d\nextern const sa_type npshm__sa_types[SA_TYPES];\n", len(saTypes))
 	hb.WriteString("/* The values of NPSHM_TEST_PAUSE, indexed by point. */\n")
 	fmt.Fprintf(&hb, "#define PAUSE_POINTS %d\nextern const char *const npshm__pause_names[PAUSE_POINTS];\n", len(pauseNames))
 	hb.WriteString("\n/* ---- messages (internal/core/messages.go) ---- */\n\n")
@@ -219,6 +232,11 @@ func specC(t *testing.T) (h, c []byte) {
 		sizes = append(sizes, fmt.Sprint(size))
 	}
 	fmt.Fprintf(&cb, "const int npshm__npio_size[NPIO_CODES] = {\n%s};\n\n", wrap(sizes))
+	var sat []string
+	for _, x := range saTypes {
+		sat = append(sat, fmt.Sprintf("{%d, %d, %s}", x.num, x.size, cstr(x.descr)))
+	}
+	fmt.Fprintf(&cb, "const sa_type npshm__sa_types[SA_TYPES] = {\n%s};\n\n", wrap(sat))
 	fmt.Fprintf(&cb, "const char *const npshm__pause_names[PAUSE_POINTS] = {\n%s};\n", cstrs(pauseNames[:]))
 	return hb.Bytes(), cb.Bytes()
 }

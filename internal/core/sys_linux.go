@@ -52,24 +52,7 @@ func sysUnlinkat(dirfd int, path []byte) unix.Errno {
 }
 
 // sysPread reads len(buf) bytes at offset 0, retrying short reads; it returns how many it got.
-func sysPread(fd int, buf []byte) (int, unix.Errno) {
-	got := 0
-	for got < len(buf) {
-		r, _, e := unix.Syscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&buf[got])),
-			uintptr(len(buf)-got), uintptr(got), 0, 0)
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return got, e
-		}
-		if r == 0 {
-			break
-		}
-		got += int(r)
-	}
-	return got, 0
-}
+func sysPread(fd int, buf []byte) (int, unix.Errno) { return sysPreadAt(fd, buf, 0) }
 
 func sysFallocate(fd int, size uint64) unix.Errno {
 	for {
@@ -95,4 +78,24 @@ func mmap(fd int, size uint64, readOnly bool) (Mapping, unix.Errno) {
 func munmap(m Mapping) unix.Errno {
 	_, _, e := unix.Syscall(unix.SYS_MUNMAP, m.Addr, uintptr(m.Len), 0)
 	return e
+}
+
+// sysPreadAt reads len(buf) bytes at offset off, retrying short reads; it returns how many it got.
+func sysPreadAt(fd int, buf []byte, off int64) (int, unix.Errno) {
+	got := 0
+	for got < len(buf) {
+		r, _, e := unix.Syscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&buf[got])),
+			uintptr(len(buf)-got), uintptr(off+int64(got)), 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return got, e
+		}
+		if r == 0 {
+			break
+		}
+		got += int(r)
+	}
+	return got, 0
 }

@@ -164,7 +164,13 @@ typedef struct header {
     int64_t shape[NPSHM_MAX_NDIM];
     const char *descr;
     size_t descr_len;
+    unsigned format;     /* NPSHM_FORMAT_*: npshm's, or a peer's (peers.c) */
+    uint64_t trailer;    /* what follows the data: a SharedArray block (and any gap before it) */
+    uint64_t header_at;  /* where a peer's header starts */
+    size_t peer_len;     /* the length of a peer's header, encoded by npshm__describe_peer */
 } header;
+/* The length of a segment with header h: its data, and what precedes and follows it. */
+static inline uint64_t seg_size(const header *h) { return h->data_offset + h->data_nbytes + h->trailer; }
 
 /* Fills h (flags, ndim, shape, itemsize, descr, descr_len, data_nbytes) for an array of ndim
  * dimensions of shape and of dtype (any spelling; canonicalised into descr, MAX_DESCR + 1 bytes), as
@@ -175,6 +181,17 @@ status npshm__describe(header *h, int ndim, const int64_t *shape, const char *dt
  * whose descr then points into buf; scratch holds MAX_DESCR bytes. */
 status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, header *h, char *scratch);
 
+/* ---- the peers' segments (peers.c; internal/core/peers.go) ---- */
+/* Lays out h (ndim, shape, itemsize, descr, descr_len, flags and data_nbytes set) as a segment of
+ * format and encodes the peer's header into buf (MAX_HEADER bytes), its length into *len: the
+ * refusals of what the format cannot carry, before anything is created. */
+status npshm__describe_peer(header *h, unsigned format, unsigned char *buf, size_t *len);
+/* Recognises a peer's segment in fd (size bytes; its first n <= DATA_ALIGN bytes in hbuf, of
+ * MAX_HEADER bytes, without npshm's magic) and decodes it into h, whose descr then points into hbuf.
+ * *found is 0, with OK_STATUS, when the segment is none of the peers'. */
+status npshm__read_peer_header(int fd, size_t n, uint64_t size, unsigned char *hbuf, header *h, int *found);
+/* npio's dtype code of a canonical descriptor, or -1 (fileformat.c). */
+int npshm__npio_code(const char *descr);
 /* ---- names (name.c) ---- */
 
 /* A resolved name: the path of its file, where its directory part ends, and the name to show. */

@@ -15,6 +15,8 @@ static int npio_code(const char *descr) {
     return -1;
 }
 
+int npshm__npio_code(const char *descr) { return npio_code(descr); }
+
 static uint32_t be32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }

@@ -61,6 +61,8 @@ status npshm__shape_bytes(const int64_t *shape, int ndim, uint64_t itemsize, uin
 }
 
 status npshm__decode_header(const unsigned char *buf, size_t len, uint64_t seg, header *h, char *scratch) {
+    h->format = NPSHM_FORMAT_NPSHM;
+    h->trailer = h->header_at = 0;
     if (len < FIXED_HEADER + 4 || seg < FIXED_HEADER + 4) return st_fail(NPSHM_ERR_FORMAT, MSG_NOT_ARRAY_SEGMENT_TOO_SHORT);
     if (memcmp(buf, MAGIC, 8) != 0) return st_fail(NPSHM_ERR_FORMAT, MSG_NOT_ARRAY_BAD_MAGIC);
     uint16_t version = get16(buf + 8);

@@ -62,7 +62,8 @@ npshm_array *npshm__make_handle(void *base, const header *h, uint64_t dev, uint6
     a->inode = ino;
     a->created_ns = h->created_ns;
     a->creator_pid = h->creator_pid;
-    a->maplen = h->data_offset + h->data_nbytes;
+    a->maplen = seg_size(h);
+    a->format = h->format;
     a->data = (char *)base + h->data_offset;
     a->nbytes = h->data_nbytes;
     a->itemsize = h->itemsize;
@@ -92,6 +93,9 @@ static void seg_close(const segment *seg, int fd) {
 }
 
 status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned char *hbuf, segment *seg) {
+    size_t hlen = h->peer_len; /* a peer's header, encoded already (npshm__describe_peer) */
+    if (h->format != NPSHM_FORMAT_NPSHM) goto encoded;
+    h->trailer = h->header_at = 0;
     h->header_len = (uint32_t)(FIXED_HEADER + 8 * h->ndim + h->descr_len);
     h->data_offset = ((uint64_t)h->header_len + 4 + DATA_ALIGN - 1) / DATA_ALIGN * DATA_ALIGN;
     if (!t->is_file && npshm__dir()->huge && h->data_nbytes >= HUGE_ALIGN)
@@ -116,8 +120,9 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
     for (int i = 0; i < h->ndim; i++) put64(hbuf + FIXED_HEADER + 8 * i, (uint64_t)h->shape[i]);
     memcpy(hbuf + FIXED_HEADER + 8 * h->ndim, h->descr, h->descr_len);
     put32(hbuf + h->header_len, npshm__crc32(hbuf, h->header_len));
-    size_t hlen = h->header_len + 4;
-    seg->size = h->data_offset + h->data_nbytes;
+    hlen = h->header_len + 4;
+encoded:
+    seg->size = seg_size(h);
     seg->base = MAP_FAILED;
     seg->named = 0;
     seg->tmp[0] = 0;
@@ -180,7 +185,7 @@ status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned c
     }
     if (!t->is_file) advise_huge(seg->base, seg->size);
     if (seg->populate && reserve && !t->is_file) (void)madvise(seg->base, seg->size, 23 /* MADV_POPULATE_WRITE */);
-    memcpy(seg->base, hbuf, hlen);
+    memcpy((char *)seg->base + h->header_at, hbuf, hlen);
     return OK_STATUS;
 fail:
     npshm__segment_drop(seg);
@@ -222,6 +227,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     long long itemsize;
     if ((s = npshm__normalize(dtype, strlen(dtype), descr, MAX_DESCR, &dlen, &itemsize)).code) return s;
     if ((flags & NPSHM_HAS_MODE) && (s = npshm__check_mode(flags)).code) return s;
+    if ((flags & NPSHM_NO_RESERVE) && (flags & FORMAT_FLAGS)) return st_fail(NPSHM_ERR_INVALID, MSG_NO_RESERVE_NEEDS_NPSHM_FORMAT);
     h.ndim = ndim;
     memcpy(h.shape, shape, sizeof(int64_t) * (size_t)ndim);
     h.itemsize = (uint64_t)itemsize;
@@ -230,6 +236,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     h.flags = (flags & NPSHM_FORTRAN) ? FLAG_FORTRAN : 0;
     if (flags & NPSHM_NO_RESERVE) h.flags |= FLAG_UNRESERVED;
     if ((s = npshm__shape_bytes(shape, ndim, h.itemsize, &h.data_nbytes)).code) return s;
+    if ((flags & FORMAT_FLAGS) && (s = npshm__describe_peer(&h, flags & FORMAT_FLAGS, hbuf, &h.peer_len)).code) return s;
     segment seg;
     seg.guard = 0;
     seg.populate = 1;
@@ -315,7 +322,14 @@ static status read_header_of(int fd, const struct stat *st, header *h, unsigned 
         n = pread(fd, hbuf, need, 0);
         if (n < 0) return st_sys(errno, MSG_CANNOT_READ_ARRAY_SHEADER);
     }
-    return npshm__decode_header(hbuf, (size_t)n, size, h, scratch);
+    status s = npshm__decode_header(hbuf, (size_t)n, size, h, scratch);
+    if (s.code == NPSHM_ERR_FORMAT) { /* not npshm's header (FORMAT.md, "Telling the formats apart"): a peer's? */
+        int found;
+        size_t head = (size_t)n < DATA_ALIGN ? (size_t)n : DATA_ALIGN;
+        status p = npshm__read_peer_header(fd, head, size, hbuf, h, &found);
+        if (found) return p;
+    }
+    return s;
 }
 
 /* Sparse segments (internal/core/sparse_linux.go): a segment with holes is backed before it is
@@ -429,7 +443,7 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
         if (cache) hcache_put(cache, &st, &h, hbuf);
     }
     if (owner) *owner = st.st_uid;
-    uint64_t size = h.data_offset + h.data_nbytes;
+    uint64_t size = seg_size(&h);
     /* A sparse segment is backed, unless it says it was made so on purpose (NPSHM_NO_RESERVE) by
      * this user: another user's word for it is not taken (RELIABILITY.md). */
     int sparse = is_sparse(&st) && !((h.flags & FLAG_UNRESERVED) && st.st_uid == geteuid());
@@ -481,6 +495,8 @@ int npshm__c_create_init(const char *name, int ndim, const int64_t *shape, const
         return npshm__report(st_flags(MSG_UNKNOWN_FLAGS_NPSHM_READONLY_APPLIES_ATTACH, flags, CREATE_FLAGS), op, name);
     if ((flags & MODE_BITS) && !(flags & NPSHM_HAS_MODE))
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_MODE_BITS_WITHOUT_NPSHM_HAS_MODE);
+    if ((flags & FORMAT_FLAGS) == FORMAT_FLAGS)
+        return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_TWO_FORMATS);
     if (bad_arg(dtype, MAX_DTYPE_ARG)) return npshm__fail(NPSHM_ERR_INVALID, 0, op, name, MSG_DTYPE_NULL_TOO_LONG);
     work *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, name, MSG_OUT_MEMORY);
@@ -579,7 +595,8 @@ int npshm__c_list(void *fn, void *ctx) {
         memcpy(w->descr, h.descr, h.descr_len);
         w->descr[h.descr_len] = 0;
         rc = npshm__call_list(fn, ctx, de->d_name, w->descr, h.ndim, h.shape, h.itemsize, h.data_nbytes,
-                              st.st_mode & 07777, st.st_uid, h.creator_pid, h.created_ns, h.flags & FLAG_FORTRAN);
+                              st.st_mode & 07777, st.st_uid, h.creator_pid, h.created_ns, h.flags & FLAG_FORTRAN,
+                              h.format);
         if (rc != 0) break;
     }
     closedir(d);

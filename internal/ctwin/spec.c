@@ -45,6 +45,12 @@ const int npshm__npio_size[NPIO_CODES] = {
     1, 1, 2, 4, 8, 2, 4, 8, 2, 4, 8, 8, 16, 8, 8
 };
 
+const sa_type npshm__sa_types[SA_TYPES] = {
+    {0, 1, "|b1"}, {1, 1, "|i1"}, {2, 1, "|u1"}, {3, 2, "<i2"}, {4, 2, "<u2"}, {5, 4, "<i4"},
+    {6, 4, "<u4"}, {7, 8, "<i8"}, {8, 8, "<u8"}, {9, 8, "<i8"}, {10, 8, "<u8"}, {11, 4, "<f4"},
+    {12, 8, "<f8"}, {14, 8, "<c8"}, {15, 16, "<c16"}, {21, 8, "<M8"}, {22, 8, "<m8"}, {23, 2, "<f2"}
+};
+
 const char *const npshm__pause_names[PAUSE_POINTS] = {
     "", "create-publish", "replace-rename", "load", "write"
 };

@@ -40,10 +40,20 @@
 #define MAX_DTYPE_ARG 131072 /* the longest dtype argument */
 #define MODE_BITS 0xffff0000u /* the mode of NPSHM_MODE(perm) */
 #define MODE_SHIFT 16 /* where NPSHM_MODE puts the mode */
-#define CREATE_FLAGS 0xffff8406u /* the flags create takes */
+#define CREATE_FLAGS 0xffff8706u /* the flags create takes */
 #define ATTACH_FLAGS 0x1u /* the flags attach takes */
 #define READ_FLAGS 0xffff8091u /* the flags read_file takes */
 #define DATA_FLAGS 0x64u /* the flags write_file_data takes */
+#define FORMAT_FLAGS 0x300u /* the segment formats create takes (NPSHM_FORMAT_*) */
+#define SA_MAGIC "[SharedArray]\000\000\000" /* SharedArray's magic (16 bytes with the NULs) */
+#define SA_FIXED 36 /* SharedArray's block before its dims */
+#define SA_META_LEN 548 /* SharedArray's block with numpy 2's 64 dims */
+#define SA_META_LEN_NP1 292 /* SharedArray's block with numpy 1's 32 dims */
+#define SA_STRING 18 /* numpy's NPY_STRING */
+#define SA_UNICODE 19 /* numpy's NPY_UNICODE */
+#define SA_VOID 20 /* numpy's NPY_VOID */
+#define CDXCORE_ALIGN 64 /* where cdxcore's data starts: the header rounded up to this */
+#define PEER_DESCR_AT 4644 /* where a peer's descriptor goes in the header buffer */
 
 /* ---- tables ---- */
 
@@ -101,6 +111,13 @@ extern const char *const npshm__datetime_units[DATETIME_UNITS];
 #define NPIO_CODES 15
 extern const char *const npshm__npio_descr[NPIO_CODES];
 extern const int npshm__npio_size[NPIO_CODES];
+/* SharedArray's numpy type numbers of fixed-size types, with their size and descriptor. */
+typedef struct sa_type {
+    int num, size;
+    const char *descr;
+} sa_type;
+#define SA_TYPES 18
+extern const sa_type npshm__sa_types[SA_TYPES];
 /* The values of NPSHM_TEST_PAUSE, indexed by point. */
 #define PAUSE_POINTS 5
 extern const char *const npshm__pause_names[PAUSE_POINTS];
@@ -123,6 +140,7 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_BOOL_DTYPE_MUST_HAVE_SIZE1 "bool dtype must have size 1"
 #define MSG_BUF_NULL "buf is NULL"
 #define MSG_BUF_TOO_SMALL_HEADER_HAS "buf too small: the header has"
+#define MSG_BYTES_SEGMENT_HOLDS " bytes, the segment holds"
 #define MSG_CANNOT_CHECK_ARRAY_SNAME "cannot check the array's name"
 #define MSG_CANNOT_CREATE_ARRAY_SDIRECTORY_ENTRY "cannot create the array's directory entry"
 #define MSG_CANNOT_CREATE_FILE "cannot create the file"
@@ -150,7 +168,11 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_CANNOT_STAT_LOCK_FILE "cannot stat the lock file"
 #define MSG_CANNOT_USE_DIR_SHARED_ARRAYS "cannot use the directory of shared arrays (NPSHM_DIR)"
 #define MSG_CANNOT_WRITE_FILE "cannot write the file"
+#define MSG_CDXCORE_CORDER_ONLY "cdxcore segments hold C order only: this Fortran-order array cannot be one"
+#define MSG_CDXCORE_CANNOT_CARRY_DTYPE "cdxcore segments cannot carry this dtype (they store npio's codes: bool, int8 to int64, uint16 to uint64, float16 to float64, complex64, complex128, unit-less datetime64 and timedelta64, little-endian; no uint8)"
 #define MSG_COMPLEX_DTYPE_SIZE_MUST816 "complex dtype size must be 8, 16 or 32, not"
+#define MSG_CORRUPT_CDXCORE_BAD_SHAPE "corrupt cdxcore segment: bad shape"
+#define MSG_CORRUPT_CDXCORE_DESCRIBES "corrupt cdxcore segment: its header describes"
 #define MSG_CORRUPT_HEADER_BAD_DATA_OFFSET "corrupt header: bad data offset"
 #define MSG_CORRUPT_HEADER_BAD_DESCRIPTOR_LENGTH "corrupt header: bad descriptor length"
 #define MSG_CORRUPT_HEADER_BAD_SHAPE "corrupt header: bad shape"
@@ -168,6 +190,10 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_CORRUPT_NPY_HEADER_NOT_DICT "corrupt .npy header: not a dict of descr, fortran_order and shape"
 #define MSG_CORRUPT_NPY_HEADER_SHAPE_NOT_TUPLE "corrupt .npy header: 'shape' is not a tuple of sizes"
 #define MSG_CORRUPT_SEGMENT_SHORTER_ARRAY_CLAIMS_HOLD "corrupt segment: shorter than the array it claims to hold"
+#define MSG_CORRUPT_SHARED_ARRAY_BAD_NDIM "corrupt SharedArray segment: bad number of dimensions"
+#define MSG_CORRUPT_SHARED_ARRAY_BAD_SHAPE "corrupt SharedArray segment: bad shape"
+#define MSG_CORRUPT_SHARED_ARRAY_DESCRIBES "corrupt SharedArray segment: its header describes"
+#define MSG_CORRUPT_SHARED_ARRAY_SIZE_FIELD "corrupt SharedArray segment: its size field disagrees with its shape and dtype, it says"
 #define MSG_DATA_NULL "data is NULL"
 #define MSG_DATETIME64_TIMEDELTA64_DTYPES_MUST_HAVE_SIZE "datetime64/timedelta64 dtypes must have size 8"
 #define MSG_DIR_SHARED_ARRAYS_IS_IN "the directory of shared arrays (NPSHM_DIR) is in"
@@ -227,6 +253,7 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_NDIM_MUST_BETWEEN064 "ndim must be between 0 and 64, not"
 #define MSG_NEGATIVE_DIMENSION "dimensions must not be negative, got"
 #define MSG_NO_ARRAY_OF_THAT_NAME "no array of that name"
+#define MSG_NO_RESERVE_NEEDS_NPSHM_FORMAT "NPSHM_NO_RESERVE needs npshm's own format: a peer's segment cannot record that it is sparse on purpose"
 #define MSG_NO_SUCH_FILE "no such file"
 #define MSG_NOT_ARRAY_BAD_MAGIC "not an npshm array: bad magic"
 #define MSG_NOT_ARRAY_NOT_REGULAR_FILE "not an npshm array: not a regular file"
@@ -257,6 +284,9 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_SEGMENT_HOLDS_INVALID_DTYPE_DESCRIPTOR "segment holds an invalid dtype descriptor"
 #define MSG_SEGMENT_HOLDS_NON_CANONICAL_DTYPE_DESCRIPTOR "segment holds a non-canonical dtype descriptor"
 #define MSG_SHAPE_NULL "shape is NULL"
+#define MSG_SHARED_ARRAY_CORDER_ONLY "SharedArray segments hold C order only: this Fortran-order array cannot be one"
+#define MSG_SHARED_ARRAY_CANNOT_CARRY_DTYPE "SharedArray segments cannot carry this dtype (they store a numpy type number: no byte order but the host's, no structured fields, no datetime unit)"
+#define MSG_SHARED_ARRAY_TYPE_NPSHM_CANNOT_TAKE "SharedArray segment of a type npshm cannot take (or of a wrong itemsize): numpy type number"
 #define MSG_STRING_VOID_DTYPES_HOLD_MOST2147483647 "string and void dtypes hold at most 2147483647 bytes"
 #define MSG_STRING_VOID_DTYPES_NEED_SIZE_E "string and void dtypes need a size (e.g. S8)"
 #define MSG_STRUCTURED_DTYPE_FIELD_TOO_LARGE "structured dtype field too large"
@@ -266,6 +296,7 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_SUB_ARRAY_SHAPE_TOO_LARGE "sub-array shape too large"
 #define MSG_TIMED_OUT_WAITING_LOCK_FILE "timed out waiting for the lock file"
 #define MSG_TIMEOUT_MS_MUST1_LIMIT0 "timeout_ms must be -1 (no limit), 0 (the default: no limit) or positive, not"
+#define MSG_TWO_FORMATS "two formats: NPSHM_FORMAT_SHAREDARRAY and NPSHM_FORMAT_CDXCORE"
 #define MSG_UNEXPECTED_TEXT_DTYPE_OFFSET "unexpected text in dtype at offset"
 #define MSG_UNICODE_DTYPE_TOO_LONG "unicode dtype too long"
 #define MSG_UNICODE_DTYPES_NEED_LENGTH_EG "unicode dtypes need a length (e.g. U8)"
@@ -277,6 +308,7 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_UNKNOWN_FLAGS_READ_FILE_TAKES_NPSHM "unknown flags (read_file takes NPSHM_READONLY, NPSHM_EXCLUSIVE, NPSHM_ACCEPT_FOREIGN and a mode):"
 #define MSG_UNKNOWN_FLAGS_TAKES_NPSHM_FORTRAN_NPSHM "unknown flags (it takes NPSHM_FORTRAN, NPSHM_NPY and NPSHM_NPIO):"
 #define MSG_UNKNOWN_HEADER_FLAGS "unknown header flags"
+#define MSG_UNKNOWN_SEGMENT_FORMAT "unknown segment format"
 #define MSG_UNSUPPORTED_ESCAPE_STRUCTURED_DTYPE_FIELD_NAME "unsupported escape in a structured dtype field name"
 #define MSG_UNSUPPORTED_NPSHM_FORMAT_VERSION "unsupported npshm format version"
 #define MSG_UNSUPPORTED_NPY_FORMAT_VERSION "unsupported .npy format version"

@@ -61,6 +61,23 @@ _REPLACE = _native.REPLACE
 _HAS_MODE = _native.HAS_MODE
 _NO_RESERVE = _native.NO_RESERVE
 
+Format = Literal["npshm", "sharedarray", "cdxcore"]
+"""A segment format: npshm's own, or a peer library's (docs/FORMAT.md, "The peers' segments")."""
+
+_FORMAT_FLAGS: dict[str, int] = {
+    "npshm": _native.FORMAT_NPSHM,
+    "sharedarray": _native.FORMAT_SHAREDARRAY,
+    "cdxcore": _native.FORMAT_CDXCORE,
+}
+_FORMAT_NAMES = {v: k for k, v in _FORMAT_FLAGS.items()}
+
+
+def _format_flag(format: str) -> int:  # noqa: A002 - the keyword's name
+    try:
+        return _FORMAT_FLAGS[format]
+    except (KeyError, TypeError):
+        raise ValueError(f"format must be 'npshm', 'sharedarray' or 'cdxcore', not {format!r}") from None
+
 Name = Union[str, bytes]
 """An array's name: ``"x"``, ``"/x"``, ``"shm://x"`` or ``"file://PATH"``, as str or bytes."""
 ShapeLike = Union[SupportsIndex, Sequence[SupportsIndex]]
@@ -131,6 +148,7 @@ def create_shared_array(
     track: Optional[bool] = None,
     unlink: bool = False,
     verbose: object = None,
+    format: Format = "npshm",  # noqa: A002 - the keyword's name
 ) -> NDArray[_SCT]: ...
 @overload
 def create_shared_array(
@@ -146,6 +164,7 @@ def create_shared_array(
     track: Optional[bool] = None,
     unlink: bool = False,
     verbose: object = None,
+    format: Format = "npshm",  # noqa: A002 - the keyword's name
 ) -> NDArray[Any]: ...
 @overload
 def create_shared_array(
@@ -161,6 +180,7 @@ def create_shared_array(
     track: Optional[bool] = None,
     unlink: bool = False,
     verbose: object = None,
+    format: Format = "npshm",  # noqa: A002 - the keyword's name
 ) -> Optional[NDArray[_SCT]]: ...
 @overload
 def create_shared_array(
@@ -176,6 +196,7 @@ def create_shared_array(
     track: Optional[bool] = None,
     unlink: bool = False,
     verbose: object = None,
+    format: Format = "npshm",  # noqa: A002 - the keyword's name
 ) -> Optional[NDArray[Any]]: ...
 def create_shared_array(
     name: Name,
@@ -190,6 +211,7 @@ def create_shared_array(
     track: Optional[bool] = None,
     unlink: bool = False,
     verbose: object = None,
+    format: Format = "npshm",  # noqa: A002 - the keyword's name
 ) -> Optional[NDArray[Any]]:
     """Create a new named shared array.
 
@@ -224,11 +246,19 @@ def create_shared_array(
         ``/dev/shm`` fills up (creation then takes time in proportion to the size). ``False``
         leaves the array sparse: created at once whatever its size, its pages allocated when first
         touched -- and a touch when ``/dev/shm`` is full raises SIGBUS, which kills the process.
-        For arrays used sparsely, with room to spare (docs/RELIABILITY.md).
+        For arrays used sparsely, with room to spare (docs/RELIABILITY.md). Only in npshm's own
+        format (``ValueError`` with another).
+    format : {"npshm", "sharedarray", "cdxcore"}, default "npshm"
+        The segment format: npshm's own, or that of SharedArray 3.x or cdxcore.npshm, so that
+        processes still on those libraries attach the array (npshm attaches all three by itself).
+        What the format cannot carry raises :class:`ValueError` before anything is created:
+        SharedArray stores no byte order but the host's, no structured dtype, no datetime unit;
+        cdxcore stores only npio's dtypes (no uint8, no strings).
     track : bool or None, default None
         cdxcore's keyword. True: delete the array when this process exits, however it exits
-        (:func:`delete_on_exit`), if this process created it. None or False: the array lives
-        until it is deleted, as every npshm array.
+        (:func:`delete_on_exit`), if this process created it (in a peer's format, which records
+        no creator: if the name still leads to the file this call made). None or False: the
+        array lives until it is deleted, as every npshm array.
     unlink : bool, default False
         cdxcore's keyword. True: delete the name when the returned array (with every view of it)
         is garbage collected, if the name still leads to this array (an array made under the name
@@ -275,8 +305,9 @@ def create_shared_array(
     dt, descr, sub = resolve(dtype)
     shape = _shape_with(shape, sub)
     fill = None if full is None else _prepare_fill(full, shape, dt)
-    flags = _flags(mode, (_REPLACE if force else 0) | (0 if reserve else _NO_RESERVE))
-    if track:
+    peer = _format_flag(format)
+    flags = _flags(mode, (_REPLACE if force else 0) | (0 if reserve else _NO_RESERVE) | peer)
+    if track and not peer:
         # registered first: no moment in which a kill would leave the array behind
         from ._scratch import delete_on_exit
 
@@ -289,6 +320,14 @@ def create_shared_array(
         if raise_on_error:
             raise
         return None
+    if track and peer:
+        # A peer's segment records no creator: register the file just made (a kill between the
+        # create and this line leaves it behind).
+        from ._scratch import delete_made_on_exit
+
+        m = _mapping_of(arr)
+        assert m is not None
+        delete_made_on_exit(name, m.identity[:2])
     apply_lifetime(arr, name, False, unlink, verbose, "create_shared_array")
     return arr
 
@@ -344,8 +383,9 @@ def attach_shared_array(
         Map the memory read-only: the array is not writeable, and cannot be made writeable.
     track : bool or None, default None
         cdxcore's keyword. True: delete the array when this process exits, however it exits
-        (:func:`delete_on_exit`), if this process created it. None or False: the array lives
-        until it is deleted, as every npshm array.
+        (:func:`delete_on_exit`), if this process created it (in a peer's format, which records
+        no creator: if the name still leads to the file this call made). None or False: the
+        array lives until it is deleted, as every npshm array.
     unlink : bool, default False
         cdxcore's keyword. True: delete the name when the returned array (with every view of it)
         is garbage collected, if the name still leads to this array (an array made under the name
@@ -469,16 +509,24 @@ def is_shared_array(x: object) -> TypeGuard[NDArray[Any]]:
 
 
 @overload
-def create(name: Name, shape: ShapeLike, *, mode: Optional[int] = None,
-           reserve: bool = True) -> NDArray[np.float64]: ...
+def create(
+    name: Name, shape: ShapeLike, *, mode: Optional[int] = None, reserve: bool = True,
+    format: Format = "npshm",  # noqa: A002
+) -> NDArray[np.float64]: ...
 @overload
-def create(name: Name, shape: ShapeLike, dtype: _DTypeOf[_SCT], *, mode: Optional[int] = None,
-           reserve: bool = True) -> NDArray[_SCT]: ...
+def create(
+    name: Name, shape: ShapeLike, dtype: _DTypeOf[_SCT], *, mode: Optional[int] = None, reserve: bool = True,
+    format: Format = "npshm",  # noqa: A002
+) -> NDArray[_SCT]: ...
 @overload
-def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None,
-           reserve: bool = True) -> NDArray[Any]: ...
-def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None,
-           reserve: bool = True) -> NDArray[Any]:
+def create(
+    name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None, reserve: bool = True,
+    format: Format = "npshm",  # noqa: A002
+) -> NDArray[Any]: ...
+def create(
+    name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None, reserve: bool = True,
+    format: Format = "npshm",  # noqa: A002 - the keyword's name
+) -> NDArray[Any]:
     """Create a zero-filled array in shared memory (SharedArray's ``create``).
 
     Parameters
@@ -495,6 +543,9 @@ def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Opti
     reserve : bool, default True
         ``False`` leaves the memory unreserved, as SharedArray does: see
         :func:`create_shared_array` (SIGBUS on touch if ``/dev/shm`` is full then).
+    format : {"npshm", "sharedarray", "cdxcore"}, default "npshm"
+        The segment format, as for :func:`create_shared_array`: ``"sharedarray"`` lets processes
+        still on SharedArray attach the array.
 
     Returns
     -------
@@ -511,8 +562,8 @@ def create(name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Opti
         If the operating system fails (``errno.ENOSPC`` when the memory is full).
     """
     dt, descr, sub = resolve(dtype)
-    flags = 0 if reserve else _NO_RESERVE
-    return _native.create(name, _shape_with(shape, sub), descr, flags if mode is None else _flags(mode, flags), dt)
+    flags = (0 if reserve else _NO_RESERVE) | _format_flag(format)
+    return _native.create(name, _shape_with(shape, sub), descr, _flags(mode, flags), dt)
 
 
 def attach(name: Name, ro: bool = False) -> NDArray[Any]:
@@ -589,6 +640,9 @@ class ArrayDesc(tuple[bytes, "type[np.generic]", tuple[int, ...]]):
         Seconds since the creation, when :func:`list` ran.
     fortran : bool
         Whether the data is in Fortran order.
+    format : str
+        The segment format: ``"npshm"``, or a peer's (``"sharedarray"``, ``"cdxcore"``), which
+        records no creator (``creator_pid`` and ``created_ns`` are 0).
     """
 
     full_dtype: np.dtype[Any]
@@ -601,11 +655,12 @@ class ArrayDesc(tuple[bytes, "type[np.generic]", tuple[int, ...]]):
     created_ns: int
     age: float
     fortran: bool
+    format: str
 
     _fields = ("name", "dtype", "dims")
     """The fields that make the tuple."""
-    _extra_fields = ("full_dtype", "itemsize", "nbytes", "mode", "uid", "creator_pid", "creator_alive", "created_ns", "age",
-                     "fortran")
+    _extra_fields = ("full_dtype", "itemsize", "nbytes", "mode", "uid", "creator_pid", "creator_alive", "created_ns",
+                     "age", "fortran", "format")
     """The fields that are attributes only."""
     __match_args__ = ("name", "dtype", "dims")
 
@@ -624,11 +679,13 @@ class ArrayDesc(tuple[bytes, "type[np.generic]", tuple[int, ...]]):
         created_ns: int,
         age: float,
         fortran: bool,
+        format: str = "npshm",  # noqa: A002 - the field's name
     ) -> ArrayDesc:
         self = super().__new__(cls, (name, dtype, dims))
         self.__dict__.update(
             full_dtype=full_dtype, itemsize=itemsize, nbytes=nbytes, mode=mode, uid=uid, creator_pid=creator_pid,
             creator_alive=creator_alive, created_ns=created_ns, age=age, fortran=fortran,
+            format=format,
         )
         return self
 
@@ -663,7 +720,8 @@ class ArrayDesc(tuple[bytes, "type[np.generic]", tuple[int, ...]]):
 
 
 def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
-    """List the npshm arrays in ``/dev/shm`` that this process may read (SharedArray's ``list``).
+    """List the arrays in ``/dev/shm`` that this process may read (SharedArray's ``list``): npshm's,
+    and the peers' that :func:`attach` takes (``ArrayDesc.format`` tells them apart).
 
     Returns
     -------
@@ -675,14 +733,15 @@ def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
     out = []
     now = time.time_ns()
     creator_alive = Creators().alive  # one look at each creator, however many arrays it made
-    for name, descr, dims, itemsize, nbytes, mode, uid, pid, created, fortran in _native.list():
+    for name, descr, dims, itemsize, nbytes, mode, uid, pid, created, fortran, fmt in _native.list():
         try:
             dt = dtype_from_descr(descr)
         except Exception:  # a descriptor this numpy cannot read
             continue
         alive = creator_alive(pid, created)
         age = (now - created) / 1e9
-        out.append(ArrayDesc(name, dt.type, dims, dt, itemsize, nbytes, mode, uid, pid, alive, created, age, fortran))
+        out.append(ArrayDesc(name, dt.type, dims, dt, itemsize, nbytes, mode, uid, pid, alive, created, age, fortran,
+                             _FORMAT_NAMES.get(fmt, "npshm")))
     return out
 
 

@@ -842,6 +842,7 @@ typedef struct {
     unsigned mode, uid;
     int64_t creator_pid, created_ns;
     int fortran;
+    unsigned format;
 } entry;
 
 typedef struct {
@@ -882,13 +883,14 @@ static int collect(const npshm_info *info, void *ctx)
     e->creator_pid = info->creator_pid;
     e->created_ns = info->created_ns;
     e->fortran = info->fortran;
+    e->format = info->format;
     es->n++;
     return 0;
 }
 
 PyDoc_STRVAR(list_doc,
              "list($module, /)\n--\n\nThe arrays in /dev/shm, as tuples (name as bytes, descr, shape, itemsize, "
-             "nbytes, mode, uid, creator_pid, created_ns, fortran).");
+             "nbytes, mode, uid, creator_pid, created_ns, fortran, format: one of the FORMAT_* flags).");
 
 static PyObject *mod_list(PyObject *self, PyObject *unused)
 {
@@ -916,11 +918,11 @@ static PyObject *mod_list(PyObject *self, PyObject *unused)
     for (size_t i = 0; i < es.n; i++) {
         entry *e = &es.v[i];
         PyObject *shape = shape_tuple(e->ndim, e->shape);
-        PyObject *t = shape ? Py_BuildValue("(ysNnnIILLO)", e->name,
+        PyObject *t = shape ? Py_BuildValue("(ysNnnIILLOI)", e->name,
                                             e->dtype, shape, (Py_ssize_t)e->itemsize,
                                             (Py_ssize_t)e->nbytes, e->mode, e->uid,
                                             (long long)e->creator_pid, (long long)e->created_ns,
-                                            e->fortran ? Py_True : Py_False)
+                                            e->fortran ? Py_True : Py_False, e->format)
                             : NULL;
         if (!t) {
             Py_CLEAR(out);
@@ -1334,6 +1336,8 @@ PyMODINIT_FUNC PyInit__native(void)
         {"MS_ASYNC", NPSHM_MS_ASYNC},   {"MS_SYNC", NPSHM_MS_SYNC},
         {"MS_INVALIDATE", NPSHM_MS_INVALIDATE}, {"MAX_NDIM", NPSHM_MAX_NDIM},
         {"EXCLUSIVE", NPSHM_EXCLUSIVE}, {"NPY", NPSHM_NPY}, {"NPIO", NPSHM_NPIO},
+        {"FORMAT_NPSHM", NPSHM_FORMAT_NPSHM}, {"FORMAT_SHAREDARRAY", NPSHM_FORMAT_SHAREDARRAY},
+        {"FORMAT_CDXCORE", NPSHM_FORMAT_CDXCORE},
     };
     for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++)
         if (PyModule_AddIntConstant(m, consts[i].name, consts[i].value) < 0)

@@ -166,6 +166,9 @@ def delete_orphans(pattern: str = "*", *, dry_run: bool = True) -> "list[ArrayDe
     outer namespace) are not counted. Processes in other pid namespaces are not seen at all: run
     it where every process that uses /dev/shm is visible.
 
+    The peers' segments (``ArrayDesc.format`` other than ``"npshm"``) record no creator and are
+    never orphans.
+
     Before a removal the name is checked again: it must still lead to the same file (device and
     inode) and the creator must still be gone; an array that was replaced meanwhile is kept. What
     remains is a window of microseconds between that check and the ``unlink``, in which a process
@@ -189,7 +192,8 @@ def delete_orphans(pattern: str = "*", *, dry_run: bool = True) -> "list[ArrayDe
     candidates = []
     for d in list_arrays():
         name = os.fsdecode(d.name)
-        if not fnmatch.fnmatchcase(name, pattern) or d.creator_alive:
+        # A peer's segment records no creator: whether it is an orphan cannot be told.
+        if not fnmatch.fnmatchcase(name, pattern) or d.creator_alive or d.format != "npshm":
             continue
         try:
             st = os.stat(os.path.join(_native.dir(), name))

@@ -4,10 +4,11 @@ arrays the creator registered, once the creator is gone, however it ended.
 Run as ``python -I -S _reaper.py PID`` with the read end of a pipe as standard input; only the
 process PID holds the write end, so end of file means that process has exited (or was killed,
 SIGKILL included, or exec'd another program). It reads one registration per line: the array's
-path in hexadecimal (paths may hold newlines). Then it deletes each registered path whose array
-was created by PID (the header's creator_pid), checking just before the unlink that the path
-still leads to the file whose header it read; an array that another process made under the name
-(a replacement, or a new array after a delete) is never touched. Standard library only, and no
+path in hexadecimal (paths may hold newlines), then, for a segment in a peer's format (which
+records no creator), the st_dev and st_ino of the file PID made. Then it deletes each registered
+path whose array was created by PID (the header's creator_pid, or the registered file), checking
+just before the unlink that the path still leads to that file; an array that another process made
+under the name (a replacement, or a new array after a delete) is never touched. Standard library only, and no
 npshm: nothing here may depend on the state of the process that died.
 """
 
@@ -60,18 +61,20 @@ def main() -> None:
     # The creator's Ctrl+C or hang-up must not end the reaper before it has done its work.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    paths: list[str] = []
+    paths: dict[str, set[tuple[int, int]]] = {}
     for line in sys.stdin.buffer:
-        line = line.strip()
-        if line:
-            paths.append(os.fsdecode(bytes.fromhex(line.decode("ascii"))))
-    for path in dict.fromkeys(paths):
+        fields = line.split()
+        if fields:
+            made = paths.setdefault(os.fsdecode(bytes.fromhex(fields[0].decode("ascii"))), set())
+            if len(fields) == 3:
+                made.add((int(fields[1]), int(fields[2])))
+    for path, made in paths.items():
         found = creator_of(path)
-        if found is None or found[0] != creator:
-            continue
+        if found is not None and found[0] == creator:
+            made.add(found[1])
         try:
             st = os.stat(path, follow_symlinks=False)
-            if (st.st_dev, st.st_ino) == found[1]:
+            if (st.st_dev, st.st_ino) in made:
                 os.unlink(path)
         except OSError:
             pass

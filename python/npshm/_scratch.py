@@ -56,7 +56,9 @@ def delete_on_exit(name: Union[str, bytes]) -> None:
     The array is deleted only if this process created it (its header names this process as the
     creator): an array that another process made under the name meanwhile (a replace, or a new
     array after a delete) stays. Call it before or after creating the array; calling it first
-    leaves no moment in which a kill would leave the array behind.
+    leaves no moment in which a kill would leave the array behind. The peers' formats record no
+    creator, so for an array made with ``format="sharedarray"`` or ``"cdxcore"`` use
+    ``create_shared_array(..., track=True)``, which registers the very file it made.
 
     It holds when the process is killed with SIGKILL: a small reaper process, started on the first
     call (a Python interpreter, about 20 ms), waits for end of file on a pipe that only this
@@ -85,8 +87,20 @@ def delete_on_exit(name: Union[str, bytes]) -> None:
     >>> npshm.delete_on_exit(name)
     >>> a = npshm.create_shared_array(name, (1000,), np.float64)
     """
+    _register(_path_of(name).hex().encode("ascii") + b"\n")
+
+
+def delete_made_on_exit(name: Union[str, bytes], identity: tuple[int, int]) -> None:
+    """Delete the array ``name`` when this process exits, if the name still leads to the file
+    ``identity`` (its st_dev, st_ino) then: for the peers' formats, whose segments record no
+    creator. Called just after the create that made the file."""
+    path = _path_of(name).hex().encode("ascii")
+    _register(b"%s %d %d\n" % (path, identity[0], identity[1]))
+
+
+def _register(line: bytes) -> None:
+    """Hand one registration line to the reaper (started on the first call)."""
     global _reaper
-    line = _path_of(name).hex().encode("ascii") + b"\n"
     with _lock:
         if _reaper is None or _reaper.poll() is not None:
             import subprocess  # here: its import costs ``import npshm`` about 6 ms

@@ -432,14 +432,24 @@ def test_multiprocessing_shared_memory_segment_is_refused(name):
         shm.unlink()
 
 
-def test_sharedarray_segment_is_refused(name):
+def test_sharedarray_segment_is_attached_and_a_lying_one_refused(name):
+    # Issue 9: npshm attaches SharedArray's segments (docs/FORMAT.md, "The peers' segments").
     sa = pytest.importorskip("SharedArray")
     x = sa.create("shm://" + name, (100, 10), dtype=np.float64)
     try:
         x[:] = 1.0
-        assert os.stat("/dev/shm/" + name).st_mode & 0o777 != 0o600 or True
-        _expect_refused(name)
-        # and the other way round: SharedArray does not take npshm's arrays for its own
+        a = npshm.attach(name, ro=True)
+        assert a.shape == (100, 10) and a.dtype == np.float64 and (a == 1.0).all()
+        assert [d.format for d in npshm.list() if d.name == name.encode()] == ["sharedarray"]
+        del a
+        # A block whose size field claims more than the segment holds: refused, naming the sizes.
+        size = os.stat("/dev/shm/" + name).st_size
+        with open("/dev/shm/" + name, "r+b") as f:
+            f.seek(size - 548 + 16)
+            f.write(struct.pack("<Q", 100 * 10 * 8 + 8))
+        with pytest.raises(ValueError, match="size field disagrees"):
+            npshm.attach(name)
+        # and the other way round: SharedArray does not take npshm's own arrays for its own
         other = name + "-npshm"
         npshm.create(other, (10,), np.float64)
         try:
@@ -451,14 +461,17 @@ def test_sharedarray_segment_is_refused(name):
         sa.delete("shm://" + name)
 
 
-def test_cdxcore_npio_segment_is_refused(name):
-    # cdxcore.npshm's layout (see /work/shared/reference/anchors.md): a big-endian npio header
-    # (length, dtype code, ndim, dims), then the data; no magic.
+def test_cdxcore_npio_segment_without_its_padding_is_refused(name):
+    # cdxcore.npshm's layout (docs/FORMAT.md): a big-endian npio header (length, dtype code, ndim,
+    # dims), then the data at the next multiple of 64; no magic, so the size must match exactly.
+    # An npio record as a file holds it (the data right after the header) is refused, with sizes.
     dims = (100, 10)
     hdr = struct.pack(">IB", 8 + 8 * len(dims), 10) + len(dims).to_bytes(3, "big")
     hdr += b"".join(struct.pack(">Q", d) for d in dims)
     _write(name, hdr + np.ones(dims).tobytes())
     _expect_refused(name)
+    with pytest.raises(ValueError, match="its header describes 8064 bytes, the segment holds 8024"):
+        npshm.attach(name)
 
 
 @pytest.mark.parametrize("full,exc", [

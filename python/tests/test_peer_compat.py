@@ -128,6 +128,36 @@ def test_track_deletes_at_exit_what_this_process_created(names):
     assert _exists(theirs)  # attached with track=True: not that process's to delete
 
 
+TRACK_PEER_CHILD = textwrap.dedent(
+    """
+    import os, signal, subprocess, sys, numpy as np, npshm
+    fmt, mine, replaced, how = sys.argv[1:5]
+    npshm.create_shared_array(mine, 3, np.int16, track=True, format=fmt)
+    npshm.create_shared_array(replaced, 3, np.int16, track=True, format=fmt)
+    # another process puts another file under the name: not the one made here
+    subprocess.run([sys.executable, "-c", "import sys, npshm; npshm.create_shared_array(sys.argv[1], 2, "
+                    "'i1', force=True, format=sys.argv[2])", replaced, fmt], check=True)
+    print(npshm._scratch._reaper.pid, flush=True)
+    if how == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+@pytest.mark.parametrize("fmt", ["sharedarray", "cdxcore"])
+@pytest.mark.parametrize("how", ["exit", "kill"])
+def test_track_deletes_at_exit_what_this_process_created_in_a_peer_format(names, fmt, how):
+    # A peer's segment records no creator: the reaper deletes the very file the create made, and
+    # never a file made under the name afterwards.
+    mine, replaced = names(f"track-{fmt}"), names(f"track-{fmt}-replaced")
+    r = subprocess.run([sys.executable, "-c", TRACK_PEER_CHILD, fmt, mine, replaced, how],
+                       capture_output=True, text=True)
+    assert r.returncode == (-9 if how == "kill" else 0), r.stderr
+    _wait_gone(int(r.stdout))
+    assert not _exists(mine)
+    assert _exists(replaced)
+
+
 def test_lifetime_keywords_are_checked_before_anything_is_made(names):
     n = names("bad-track")
     for kw in ({"track": "yes"}, {"track": 1}, {"unlink": None}, {"unlink": "no"}):

@@ -630,6 +630,7 @@ static void test_flags_and_modes(void) {
 
     /* Flags outside the documented set. */
     EXPECT_CREATE_FAILS(name, 1, shape, "uint8", 0x4000u, NPSHM_ERR_INVALID);
+    EXPECT_CREATE_FAILS(name, 1, shape, "uint8", NPSHM_FORMAT_CDXCORE, NPSHM_ERR_INVALID); /* no uint8 */
     EXPECT_CREATE_FAILS(name, 1, shape, "uint8", 0x80000000u, NPSHM_ERR_INVALID);
     EXPECT_CREATE_FAILS(name, 1, shape, "uint8", NPSHM_READONLY, NPSHM_ERR_INVALID);
     if (EXPECT_RC(npshm_create(name, 1, shape, "uint8", 0, &a), NPSHM_OK) == NPSHM_OK) {

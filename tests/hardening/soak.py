@@ -114,7 +114,7 @@ PY_SCENARIOS = [
     ("test_hardening.py::test_small_and_random", "empty, tiny and random segments (Python)", lambda r, c: 1),
     ("test_hardening.py::test_a_directory", "a directory, a FIFO (Python)", lambda r, c: 1),
     ("test_hardening.py::test_multiprocessing_shared", "multiprocessing.shared_memory segment (Python)", lambda r, c: 1),
-    ("test_hardening.py::test_sharedarray_segment", "SharedArray segment, and the reverse (Python)", lambda r, c: 1),
+    ("test_hardening.py::test_sharedarray_segment", "SharedArray segment, a lying one, and the reverse (Python)", lambda r, c: 1),
     ("test_hardening.py::test_cdxcore_npio", "cdxcore npio segment (Python)", lambda r, c: 1),
     ("test_hardening.py::test_hostile_", "bad names, shapes, dtypes, fill values (Python)", lambda r, c: 1),
     ("test_hardening.py::test_another_user", "uid nobody refused; mode 0o660 shares with the group (Python)", lambda r, c: 1),

@@ -96,11 +96,22 @@ func TestCErrorsMatchGo(t *testing.T) {
 		{"byte order only", missing, 1, shape1, ">", 0, false},
 		{"unknown datetime unit", missing, 1, shape1, "datetime64[nsec]", 0, false},
 		{"unknown flags and READONLY", missing, 1, shape1, "f8", 0x4001, false},
+		{"no reserve in a peer's format", missing, 1, shape1, "f8", core.FlagNoReserve | core.FlagFormatCdxcore, false},
 		{"object dtype", missing, 1, shape1, "[('a', 'O')]", 0, false},
 		{"negative dimension", missing, 2, []int64{3, -1}, "f8", 0, false},
 		{"numpy's size rule", missing, 2, []int64{1 << 62, 0}, "int64", 0, false},
 		{"more than 2**56 bytes", missing, 2, []int64{1 << 28, 1<<28 + 1}, "u1", 0, false},
 		{"name taken", existing, 1, shape1, "f8", 0, false},
+		{"two formats", missing, 1, shape1, "f8", capi.FlagFormatSharedArray | capi.FlagFormatCdxcore, false},
+		{"SharedArray: big-endian", missing, 1, shape1, ">f8", capi.FlagFormatSharedArray, false},
+		{"SharedArray: datetime unit", missing, 1, shape1, "M8[ns]", capi.FlagFormatSharedArray, false},
+		{"SharedArray: structured", missing, 1, shape1, "[('x', '<f4')]", capi.FlagFormatSharedArray, false},
+		{"SharedArray: Fortran", missing, 2, []int64{2, 3}, "f8", capi.FlagFormatSharedArray | capi.FlagFortran, false},
+		{"SharedArray: name taken", existing, 1, shape1, "f8", capi.FlagFormatSharedArray, false},
+		{"cdxcore: uint8", missing, 1, shape1, "u1", capi.FlagFormatCdxcore, false},
+		{"cdxcore: strings", missing, 1, shape1, "S3", capi.FlagFormatCdxcore, false},
+		{"cdxcore: Fortran", missing, 2, []int64{2, 3}, "f8", capi.FlagFormatCdxcore | capi.FlagFortran, false},
+		{"cdxcore: numpy's size rule", missing, 2, []int64{1 << 62, 0}, "int64", capi.FlagFormatCdxcore, false},
 	} {
 		for _, init := range []unsafe.Pointer{nil, InitFn()} {
 			p := cstrings(t, c.name, c.dtype)

@@ -25,6 +25,7 @@ typedef struct npshm__diff_list_ctx {
     unsigned mode, uid;
     int64_t creator_pid, created_ns;
     int fortran;
+    unsigned format;
     char dtype[512];
 } npshm__diff_list_ctx;
 
@@ -42,6 +43,7 @@ static int npshm__diff_list_cb(const npshm_info *info, void *ctx) {
         c->creator_pid = info->creator_pid;
         c->created_ns = info->created_ns;
         c->fortran = info->fortran;
+        c->format = info->format;
         strncpy(c->dtype, info->dtype, sizeof c->dtype - 1);
         c->dtype[sizeof c->dtype - 1] = 0;
     }
@@ -219,6 +221,7 @@ type ListEntryInfo struct {
 	CreatorPID, Ctime int64
 	Fortran           bool
 	Dtype             string
+	Format            uint32
 }
 
 // ListFn is a C npshm_list_fn that counts the arrays it is called with and records the one whose
@@ -255,6 +258,7 @@ func ListCtxResult(ctx unsafe.Pointer) ListEntryInfo {
 		r.CreatorPID, r.Ctime = int64(c.creator_pid), int64(c.created_ns)
 		r.Fortran = c.fortran != 0
 		r.Dtype = C.GoString(&c.dtype[0])
+		r.Format = uint32(c.format)
 	}
 	return r
 }
@@ -278,6 +282,7 @@ type HandleInfo struct {
 	Shape    []int64
 	ReadOnly bool
 	Fortran  bool
+	Format   uint32
 	Dtype    string
 	Name     string
 	// Which array: the file's device and inode, the header's creation time and creator.
@@ -291,7 +296,7 @@ func Handle(h unsafe.Pointer) HandleInfo {
 	r := HandleInfo{
 		Base: a.base, MapLen: uint64(a.maplen), Data: a.data, Nbytes: uint64(a.nbytes),
 		Itemsize: uint64(a.itemsize), Shape: make([]int64, int(a.ndim)), ReadOnly: a.readonly != 0,
-		Fortran: a.fortran != 0, Dtype: C.GoString(a.dtype), Name: C.GoString(a.name),
+		Fortran: a.fortran != 0, Format: uint32(a.format), Dtype: C.GoString(a.dtype), Name: C.GoString(a.name),
 		Dev: uint64(a.device), Ino: uint64(a.inode), CreatedNs: int64(a.created_ns), CreatorPID: int64(a.creator_pid),
 	}
 	for i := range r.Shape {
