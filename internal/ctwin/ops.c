@@ -366,7 +366,8 @@ static status populate_sparse(int fd, void *base, uint64_t len, const struct sta
  * fallocates it changes those times; a new file under the name has another inode. Writes through a
  * mapping do not change the times on tmpfs: a header overwritten that way (by whoever may write the
  * segment) goes unnoticed by the processes that validated it before, which keep its geometry, the
- * one that matches the file's size. Headers longer than HCACHE_BYTES are not kept. */
+ * one that matches the file's size. Headers longer than HCACHE_BYTES, and the peers' (their
+ * descriptor is made far into hbuf), are not kept. */
 #define HCACHE_SLOTS 8
 #define HCACHE_BYTES 512
 typedef struct hcache {
@@ -392,7 +393,8 @@ static int hcache_get(hcache *c, const struct stat *st, header *h) {
 }
 
 static void hcache_put(hcache *c, const struct stat *st, const header *h, const unsigned char *hbuf) {
-    size_t n = (size_t)h->header_len + 4;
+    size_t n = (size_t)h->header_len + 4, at = (size_t)(h->descr - (const char *)hbuf);
+    if (at + h->descr_len + 1 > n) n = at + h->descr_len + 1; /* a peer's: at PEER_DESCR_AT, not kept */
     if (n > HCACHE_BYTES) return;
     hcache *e = hcache_slot(c, st);
     e->dev = (uint64_t)st->st_dev;

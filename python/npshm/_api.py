@@ -383,9 +383,9 @@ def attach_shared_array(
         Map the memory read-only: the array is not writeable, and cannot be made writeable.
     track : bool or None, default None
         cdxcore's keyword. True: delete the array when this process exits, however it exits
-        (:func:`delete_on_exit`), if this process created it (in a peer's format, which records
-        no creator: if the name still leads to the file this call made). None or False: the
-        array lives until it is deleted, as every npshm array.
+        (:func:`delete_on_exit`), if this process created it (an array in a peer's format,
+        which records no creator, never is). None or False: the array lives until it is
+        deleted, as every npshm array.
     unlink : bool, default False
         cdxcore's keyword. True: delete the name when the returned array (with every view of it)
         is garbage collected, if the name still leads to this array (an array made under the name

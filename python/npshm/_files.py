@@ -23,7 +23,6 @@ import io
 import math
 import operator
 import os
-import threading
 import time
 from typing import TYPE_CHECKING, Any, Literal, Optional, Protocol, Union, overload
 
@@ -93,11 +92,17 @@ def _load(path: Union[str, bytes], name: Name, flags: int, shape: Optional[tuple
     caller's thread can be interrupted again: that array is there to stay."""
     cancel = ctypes.c_int(0)
     result: list[Any] = []
-    running = threading.Event()
-    finished = threading.Event()
+    running: list[bool] = []
+    # Held until the helper ends. Not a threading.Event: before Python 3.12, a KeyboardInterrupt
+    # raised inside Event.wait's Python code (Condition.wait re-taking its lock) breaks the
+    # Condition ("RuntimeError: release unlocked lock" instead of KeyboardInterrupt, and a helper
+    # that can no longer signal it). A lock's timed acquire is one C call: interrupted, it has
+    # either taken the lock or not, and result (filled before the release) tells which.
+    finished = _thread.allocate_lock()
+    finished.acquire()
 
     def run() -> None:
-        running.set()
+        running.append(True)
         try:
             if cancel.value:  # started after the caller gave up on it (below): do nothing at all
                 raise InterruptedError
@@ -108,10 +113,9 @@ def _load(path: Union[str, bytes], name: Name, flags: int, shape: Optional[tuple
         except BaseException as e:  # handed to the caller's thread
             result.append(e)
         finally:
-            finished.set()
+            finished.release()
 
-    # A bare thread (threading.Thread.start waits for it, and Ctrl+C could interrupt that wait), and
-    # our own Event to wait on (an interrupted Thread.join can report a running thread as finished).
+    # A bare thread (threading.Thread.start waits for it, and Ctrl+C could interrupt that wait).
     # On any interruption the load is cancelled and waited for, so that it never outlives the call:
     # a thread that is not running half a second after being asked for is not waited for, and
     # finds the cancel flag set when it does run (it sets running before it looks, and the caller
@@ -122,14 +126,14 @@ def _load(path: Union[str, bytes], name: Name, flags: int, shape: Optional[tuple
     # GIL. Waking every 0.1 s, it does, and Ctrl+C works within that (measured: 1 in 160 hung).
     try:
         _thread.start_new_thread(run, ())
-        while not finished.wait(0.1):
+        while not finished.acquire(timeout=0.1):
             pass
     except BaseException:
         cancel.value = 1
         deadline = time.monotonic() + 0.5
-        while not finished.is_set() and (running.is_set() or time.monotonic() < deadline):
+        while not result and (running or time.monotonic() < deadline):
             try:
-                finished.wait(0.05)
+                finished.acquire(timeout=0.05)
             except KeyboardInterrupt:
                 pass
         raise
