@@ -374,6 +374,12 @@ def read_shared_array(
     flags = ((_READONLY if read_only else 0) | (0 if accept_existing else _EXCLUSIVE)
              | (_ACCEPT_FOREIGN if accept_foreign else 0))
     timeout_ms = _timeout_ms(timeout)
+    if track:
+        # registered first, as create_shared_array does: no moment in which a kill would leave the
+        # array behind (an array this call only attaches is not this process's to delete)
+        from ._scratch import delete_on_exit
+
+        delete_on_exit(name)
     published: list[Any] = []
     try:
         if accept_existing and _exists(name):
@@ -400,17 +406,12 @@ def read_shared_array(
         if raise_on_error:
             raise
         return None
-    try:
-        apply_lifetime(arr, name, track, unlink, verbose, "read_shared_array")
-    except KeyboardInterrupt:
-        # Our array is published: a Ctrl+C here is as late as one in the except above, and the
-        # call completes. Without track, unlink or verbose it came on entering the call, before it
-        # did anything; with them, doing it again is harmless (the reaper and the finalizer delete
-        # a name only if it still leads to this array, once).
-        if published:
-            apply_lifetime(arr, name, track, unlink, verbose, "read_shared_array")
-        else:
-            raise
+    while True:  # the array is there: Ctrl+C is too late now (each step may run twice, harmlessly)
+        try:
+            apply_lifetime(arr, name, False, unlink, verbose, "read_shared_array")
+            break
+        except KeyboardInterrupt:
+            pass
     return (arr, attached) if return_status else arr
 
 
