@@ -15,7 +15,9 @@
 #   ./build.sh test-aarch64
 #                       the Python tests on the aarch64 wheel, under qemu-user (about 15 minutes;
 #                       see packaging/README.md)
-#   ./build.sh bench    run the benchmarks side by side with the peers; results in bench/results/
+#   ./build.sh bench    run the benchmarks side by side with the peers: the report
+#                       bench/results/<date>.md with its charts and the speed bars (PASS/FAIL),
+#                       and the older latency and file-load results in bench/results/
 #   ./build.sh soak     the hardening scenarios at soak size (long fuzzing, 100,000-cycle leak checks,
 #                       many crashes, races and forks); rewrites the table in docs/RELIABILITY.md
 #   ./build.sh clean    remove build/, dist/ and .venv/
@@ -226,10 +228,24 @@ test_aarch64() {
         "$(ls "$ROOT"/dist/npshm-*_aarch64.whl)" "$ROOT/python/tests" "$@"
 }
 
+# bench_report: bench/report.py, the report of issue 13 (bench/results/<date>.md and charts)
+bench_report() {
+    say "benchmark report: npshm against SharedArray, shared_memory, cdxcore and the raw floor"
+    "$PY" "$ROOT/bench/report.py"
+}
+
+# The report's harness on small sizes, so that it cannot rot; its numbers are not looked at.
+test_bench_smoke() {
+    say "benchmark report, quick (a smoke run: NPSHM_BENCH_QUICK=1, into $BUILD/bench-smoke)"
+    NPSHM_BENCH_QUICK=1 "$PY" "$ROOT/bench/report.py" --out-dir "$BUILD/bench-smoke"
+}
+
 bench() {
     build_lib
     build_python
-    make_venv SharedArray==3.2.4 cdxcore==0.1.96
+    # matplotlib draws the report's charts; only this target installs it
+    make_venv SharedArray==3.2.4 cdxcore==0.1.96 matplotlib
+    bench_report
     say "Python benchmark: npshm against SharedArray and cdxcore.npshm"
     "$PY" "$ROOT/bench/bench_python.py" --out "$ROOT/bench/results/python-latency.txt"
     "$PY" "$ROOT/bench/bench_files.py"   # 1 GiB file into a shared array, against cdxcore and cp
@@ -245,6 +261,7 @@ case "${1:-}" in
         test_go
         test_c
         test_python
+        test_bench_smoke
         WHEEL_ARCHS=x86_64 wheel
         test_wheel
         sdist

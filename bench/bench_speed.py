@@ -34,6 +34,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 MiB = 1 << 20
+SIZE_MIB = 512  # the create and huge bars' array size (bench/report_speed.py shrinks it for its quick run)
 
 
 def machine() -> list[str]:
@@ -109,7 +110,7 @@ def bar_create(quick: bool) -> list[str]:
 
     import npshm
 
-    mib = 512
+    mib = SIZE_MIB
     rounds = 3 if quick else 7
     t = run_floor("create", str(mib), str(rounds))
     lines = [
@@ -266,7 +267,7 @@ def _huge_in_namespace(mib: int, rounds: int) -> dict[str, dict[str, float]]:
 
 
 def bar_huge(quick: bool) -> list[str]:
-    mib, rounds = 512, 3 if quick else 7
+    mib, rounds = SIZE_MIB, 3 if quick else 7
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         return ["huge pages: skipped (needs root and unshare for a private mount namespace)"]
     r = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable, __file__, "--huge-child",

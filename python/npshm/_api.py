@@ -728,10 +728,11 @@ def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
     list of ArrayDesc
         In no particular order. Segments of other libraries are skipped.
     """
-    from ._orphans import creator_alive
+    from ._orphans import Creators
 
     out = []
     now = time.time_ns()
+    creator_alive = Creators().alive  # one look at each creator, however many arrays it made
     for name, descr, dims, itemsize, nbytes, mode, uid, pid, created, fortran, fmt in _native.list():
         try:
             dt = dtype_from_descr(descr)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import fnmatch
 import os
 import time
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Union
 
 from . import _native
 
 if TYPE_CHECKING:
     from ._api import ArrayDesc
 
-__all__ = ["creator_alive", "delete_orphans"]
+__all__ = ["Creators", "creator_alive", "delete_orphans"]
 
 # A process's start time, from /proc/PID/stat, has a resolution of a clock tick; the creation time
 # was taken by the creator after it started. A process that started more than this after the
@@ -30,8 +30,11 @@ def _boot_ns() -> int:
     return time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
 
 
-def _start_ns(pid: int) -> Optional[int]:
-    """When process pid started (wall clock, nanoseconds); None if there is no such process."""
+def _start_ns(pid: int, boot_ns: Optional[int] = None) -> Optional[int]:
+    """When process pid started (wall clock, nanoseconds); None if there is no such process.
+
+    ``boot_ns``: the time of the boot (:func:`_boot_ns`), when the caller has it already.
+    """
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
@@ -40,7 +43,49 @@ def _start_ns(pid: int) -> Optional[int]:
     # Fields after the command name, which is in parentheses and may hold anything.
     fields = stat[stat.rindex(b")") + 2 :].split()
     ticks = int(fields[19])  # field 22, starttime
-    return _boot_ns() + ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+    if boot_ns is None:
+        boot_ns = _boot_ns()
+    return boot_ns + ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+class Creators:
+    """Whether arrays' creators still run, for one pass over many arrays (:func:`npshm.list`).
+
+    Each pid's ``/proc/PID/stat`` is read once, however many arrays that process created, and
+    every array is judged against that one start time, as :func:`creator_alive` judges one.
+    """
+
+    def __init__(self) -> None:
+        self._boot = _boot_ns()
+        # pid -> its start time (None: no such process), or, where /proc could not tell, a bool
+        # from the pid alone (wrapped in a tuple so that it is not taken for a time)
+        self._seen: dict[int, Union[int, None, tuple[bool]]] = {}
+
+    def alive(self, pid: int, created_ns: int) -> bool:
+        """Whether the process that created an array at ``created_ns`` still runs as ``pid``."""
+        if pid <= 0:
+            return False
+        try:
+            start = self._seen[pid]
+        except KeyError:
+            start = self._seen[pid] = self._look_up(pid)
+        if start is None:
+            return False
+        if isinstance(start, tuple):
+            return start[0]
+        return start <= created_ns + _REUSE_MARGIN_NS
+
+    def _look_up(self, pid: int) -> Union[int, None, tuple[bool]]:
+        try:
+            return _start_ns(pid, self._boot)
+        except (OSError, ValueError, IndexError):  # /proc hidden or odd: fall back to the pid alone
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return (False,)
+            except PermissionError:
+                pass
+            return (True,)
 
 
 def creator_alive(pid: int, created_ns: int) -> bool:
@@ -50,19 +95,7 @@ def creator_alive(pid: int, created_ns: int) -> bool:
     again. Judged in this process's pid namespace: a creator in another namespace (a container
     sharing /dev/shm) is looked up under a number that means another process here, or none.
     """
-    if pid <= 0:
-        return False
-    try:
-        start = _start_ns(pid)
-    except (OSError, ValueError, IndexError):  # /proc hidden or odd: fall back to the pid alone
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass
-        return True
-    return start is not None and start <= created_ns + _REUSE_MARGIN_NS
+    return Creators().alive(pid, created_ns)
 
 
 def _maps_dev(dev: int) -> str:

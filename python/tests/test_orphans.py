@@ -69,6 +69,49 @@ def test_list_tells_creator_alive_age_and_size(name):
     del a
 
 
+def _shift_created(name: str, by_ns: int) -> None:
+    """Move the header's creation time by by_ns (and fix its checksum)."""
+    with open(f"/dev/shm/{name}", "r+b") as f:
+        head = bytearray(f.read(4096))
+        header_len = struct.unpack_from("<I", head, 12)[0]
+        struct.pack_into("<q", head, 56, struct.unpack_from("<q", head, 56)[0] + by_ns)
+        struct.pack_into("<I", head, header_len, zlib.crc32(bytes(head[:header_len])))
+        f.seek(0)
+        f.write(head[: header_len + 4])
+
+
+def test_list_judges_each_array_of_a_creator_by_its_own_creation_time(names):
+    """list() looks at each creator once; every array still gets its own answer: several arrays of
+    one live creator, of one dead creator, and of one pid reused by a process that started between
+    the creations of two arrays that name it."""
+    mine = [names() for _ in range(3)]
+    dead = [names() for _ in range(2)]
+    reused_before, reused_after = names(), names()
+    arrays = [npshm.create_shared_array(n, (4,), np.int32) for n in mine + dead + [reused_before, reused_after]]
+    gone = _dead_pid()
+    for n in dead:
+        _set_creator(n, gone)
+    later = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.01)
+        _set_creator(reused_before, later.pid)
+        _shift_created(reused_before, -10_000_000_000)  # made 10 s before that process started
+        _set_creator(reused_after, later.pid)
+        _shift_created(reused_after, 10_000_000_000)  # made after it started: it is the creator
+        alive = {d.name.decode(): d.creator_alive for d in npshm.list()}
+        assert [alive[n] for n in mine] == [True] * 3
+        assert [alive[n] for n in dead] == [False] * 2
+        assert alive[reused_before] is False and alive[reused_after] is True
+        # the same answers as asking about each array alone
+        for d in npshm.list():
+            if d.name.decode() in alive:
+                assert npshm._orphans.creator_alive(d.creator_pid, d.created_ns) == alive[d.name.decode()]
+    finally:
+        later.kill()
+        later.wait()
+    del arrays
+
+
 def test_delete_orphans_removes_only_unmapped_arrays_of_dead_creators(names, tmp_path):
     prefix = f"npshm-pytest-{os.getpid()}-orphan-"
     orphan, mapped, alive = prefix + "a", prefix + "b", prefix + "c"
