@@ -200,6 +200,7 @@ typedef struct target {
     size_t dir;        /* length of the directory part including '/' */
     const char *display;
     int is_file;
+    int cacheable;     /* an attach may use its header cache (dir_info's counted_ino; never file://) */
 } target;
 
 /* ---- the directory of shared-memory arrays (dir.c; internal/core/dir.go) ---- */
@@ -211,6 +212,7 @@ typedef struct dir_info {
     char *anc;         /* the ancestor a refusal names (err.path) */
     status err;        /* why it cannot be used, or OK */
     int huge, advise;  /* the mount gives huge pages; only on MADV_HUGEPAGE (huge=advise) */
+    int counted_ino;   /* tmpfs or hugetlbfs: inode numbers from a counter, never given out again */
     char storage[];
 } dir_info;
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -92,6 +93,14 @@ static status ancestor_refusal(int bad, const struct stat *st, const char *anc) 
     return s;
 }
 
+/* counted_ino: whether dir's filesystem numbers inodes from a counter (tmpfs, hugetlbfs), so that a
+ * new file never gets a deleted one's inode number: what the attach cache (ops.c) relies on. Disk
+ * filesystems (ext4, xfs) give a freed number out again at once. */
+static int counted_ino(const char *dir) {
+    struct statfs fs;
+    return statfs(dir, &fs) == 0 && (fs.f_type == 0x01021994 /* TMPFS_MAGIC */ || fs.f_type == 0x958458f6 /* HUGETLBFS_MAGIC */);
+}
+
 /* check_dir: internal/core's checkDir. Every ancestor, from the root down, then the directory
  * itself, each in d->anc (which keeps the one a refusal names). */
 static status check_dir(dir_info *d) {
@@ -101,6 +110,7 @@ static status check_dir(dir_info *d) {
     struct stat st;
     if (n == sizeof SHM_DIR - 2 && memcmp(d->nul, SHM_DIR, n) == 0) { /* the system's own: see checkDir */
         if (stat(d->nul, &st) == 0) huge_mount(st.st_dev, &d->huge, &d->advise);
+        d->counted_ino = counted_ino(d->nul);
         return OK_STATUS;
     }
     for (size_t i = 1; i <= n; i++) {
@@ -113,6 +123,7 @@ static status check_dir(dir_info *d) {
         if (bad != DIR_SAFE) return last ? dir_refusal(bad, &st) : ancestor_refusal(bad, &st, d->anc);
     }
     huge_mount(st.st_dev, &d->huge, &d->advise);
+    d->counted_ino = counted_ino(d->nul);
     return OK_STATUS;
 }
 

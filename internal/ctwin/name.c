@@ -22,6 +22,7 @@ status npshm__resolve(const char *name, target *t) {
             return st_fail(NPSHM_ERR_INVALID, MSG_NAMES_STARTING_NPSHM_ARE_RESERVED_NPSHM);
         t->display = name;
         t->is_file = 1;
+        t->cacheable = 0;
         return OK_STATUS;
     }
     if (n >= sizeof SHM_PREFIX - 1 && memcmp(name, SHM_PREFIX, sizeof SHM_PREFIX - 1) == 0) {
@@ -42,5 +43,6 @@ status npshm__resolve(const char *name, target *t) {
     t->dir = d->path_len;
     t->display = name;
     t->is_file = 0;
+    t->cacheable = d->counted_ino;
     return OK_STATUS;
 }

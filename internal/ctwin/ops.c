@@ -367,7 +367,10 @@ static status populate_sparse(int fd, void *base, uint64_t len, const struct sta
  * mapping do not change the times on tmpfs: a header overwritten that way (by whoever may write the
  * segment) goes unnoticed by the processes that validated it before, which keep its geometry, the
  * one that matches the file's size. Headers longer than HCACHE_BYTES, and the peers' (their
- * descriptor is made far into hbuf), are not kept. */
+ * descriptor is made far into hbuf), are not kept. Only names in a tmpfs or hugetlbfs directory are
+ * cached (target.cacheable), never file:// paths: a disk filesystem gives a deleted file's inode
+ * number to the next new file at once, and with coarse timestamps (1 s with ext4's 128-byte inodes,
+ * a jiffy before Linux 6.13) a same-size array made in the same tick matched the deleted one's key. */
 #define HCACHE_SLOTS 8
 #define HCACHE_BYTES 512
 typedef struct hcache {
@@ -439,6 +442,7 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
         close(fd);
         return s;
     }
+    if (!t.cacheable) cache = NULL;
     if (cache == NULL || !S_ISREG(st.st_mode) || !hcache_get(cache, &st, &h)) {
         s = read_header_of(fd, &st, &h, hbuf, descr);
         if (s.code) { close(fd); return s; }

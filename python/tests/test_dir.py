@@ -191,3 +191,61 @@ def test_dev_shm_is_used_whoever_seems_to_own_it():
         pytest.skip("cannot mount here: " + r.stderr)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["[8,", "7,", "7]"]
+
+
+def _rewrite_header_unnoticed(path, other):
+    """Give the file at path the header of the file at other, through a mapping made writable before
+    the caller's next attach (no new write fault, so the file's times do not change, as on a disk
+    filesystem that gives a deleted file's inode number to the next file within one clock tick)."""
+    import mmap
+
+    with open(other, "rb") as f:
+        hb = f.read(512)
+    f = open(path, "r+b")
+    m = mmap.mmap(f.fileno(), 0)
+    m[:512] = m[:512]  # the write fault, now
+
+    def rewrite():
+        m[:512] = hb
+        m.close()
+        f.close()
+
+    return rewrite
+
+
+def _cache_case(a_name, b_name, a_path, b_path):
+    a = npshm.create_shared_array(a_name, (512,), np.float64)
+    b = npshm.create_shared_array(b_name, (8, 64), np.int64)
+    try:
+        rewrite = _rewrite_header_unnoticed(a_path, b_path)
+        npshm.attach_shared_array(a_name)  # validated (and, on tmpfs names, cached)
+        rewrite()
+        x = npshm.attach_shared_array(a_name)
+        return x.dtype, x.shape
+    finally:
+        del a, b
+        npshm.delete_shared_array(a_name)
+        npshm.delete_shared_array(b_name)
+
+
+def test_attach_cache_never_serves_a_file_path(tmp_path):
+    # The C attach's header cache trusts (device, inode, size, times) only where inode numbers are
+    # never given out again (tmpfs, hugetlbfs): a file:// path may be on ext4, which reuses them.
+    for d in (tmp_path, "/dev/shm"):
+        base = f"{d}/cachetest-{os.getpid()}-{os.urandom(4).hex()}"
+        got = _cache_case("file://" + base + "a", "file://" + base + "b", base + "a", base + "b")
+        assert got == (np.dtype(np.int64), (8, 64)), d
+
+
+def test_attach_cache_off_on_a_disk_directory(tmp_path, restore_dir):
+    if subprocess.run(["stat", "-f", "-c", "%T", str(tmp_path)], capture_output=True, text=True).stdout.strip() in (
+        "tmpfs",
+        "hugetlbfs",
+    ):
+        pytest.skip("tmp_path is on tmpfs")
+    d = tmp_path / "arrays"
+    d.mkdir(mode=0o700)
+    npshm.set_dir(d)
+    name = f"cachetest-{os.getpid()}-{os.urandom(4).hex()}"
+    got = _cache_case(name + "a", name + "b", str(d / (name + "a")), str(d / (name + "b")))
+    assert got == (np.dtype(np.int64), (8, 64))
