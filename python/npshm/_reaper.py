@@ -8,7 +8,8 @@ path in hexadecimal (paths may hold newlines), then, for a segment in a peer's f
 records no creator), the st_dev and st_ino of the file PID made. Then it deletes each registered
 path whose array was created by PID (the header's creator_pid, or the registered file), checking
 just before the unlink that the path still leads to that file; an array that another process made
-under the name (a replacement, or a new array after a delete) is never touched. Standard library only, and no
+under the name (a replacement, or a new array after a delete) is never touched, nor an npshm array
+whose header names another creator on a registered file (a disk filesystem reuses inode numbers). Standard library only, and no
 npshm: nothing here may depend on the state of the process that died.
 """
 
@@ -70,7 +71,11 @@ def main() -> None:
                 made.add((int(fields[1]), int(fields[2])))
     for path, made in paths.items():
         found = creator_of(path)
-        if found is not None and found[0] == creator:
+        if found is not None:
+            if found[0] != creator:
+                # An npshm array another process made, even on a registered (st_dev, st_ino): a
+                # disk filesystem gives a deleted peer segment's inode number to the next file.
+                continue
             made.add(found[1])
         try:
             st = os.stat(path, follow_symlinks=False)

@@ -158,6 +158,22 @@ def test_track_deletes_at_exit_what_this_process_created_in_a_peer_format(names,
     assert _exists(replaced)
 
 
+def test_reaper_never_deletes_an_npshm_array_another_process_made_on_a_reused_inode(names):
+    # A peer's segment is registered by (st_dev, st_ino). On a disk filesystem (a file:// path,
+    # NPSHM_DIR on ext4) a deleted file's inode number goes to the next new file at once: the
+    # registration may then name an npshm array another process made, whose header says so.
+    n = names("reaper-reused-ino")
+    npshm.create(n, 3)  # its creator is this process
+    path = npshm._scratch._path_of(n)
+    st = os.stat(path)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])  # the registering process, exited
+    gone.wait()
+    reaper = os.path.join(os.path.dirname(os.path.abspath(npshm.__file__)), "_reaper.py")
+    line = b"%s %d %d\n" % (path.hex().encode("ascii"), st.st_dev, st.st_ino)
+    subprocess.run([sys.executable, "-I", "-S", reaper, str(gone.pid)], input=line, check=True, timeout=60)
+    assert _exists(n)
+
+
 def test_lifetime_keywords_are_checked_before_anything_is_made(names):
     n = names("bad-track")
     for kw in ({"track": "yes"}, {"track": 1}, {"unlink": None}, {"unlink": "no"}):
