@@ -32,6 +32,12 @@ DESELECT=(
     # qemu-user now and then hangs a child forked from a multithreaded process, inside a lock of
     # its own (golang/go#70329): this test forks 24 such children while 8 threads work.
     test_hardening.py::test_fork_while_eight_threads_use_npshm
+    # qemu-user answers madvise(MADV_POPULATE_READ) with success and does nothing (a sparse
+    # segment stays sparse: checked by hand), so the sparse backing cannot be seen here.
+    test_hardening_neighbour.py::test_sparse_segment_on_a_full_dev_shm_is_enospc_not_sigbus
+    # reads through qemu-user's mappings get no PMD huge pages (ShmemPmdMapped stays 0); the
+    # layout part of the test (2 MiB-aligned data) passes.
+    test_dir.py::test_huge_page_tmpfs_in_a_private_mount_namespace
 )
 
 printf '\n== a venv of the emulated %s, with the wheel installed by its own pip\n' "$PYV"
@@ -79,7 +85,7 @@ if [ -n "${NPSHM_EMU_REPORT:-}" ]; then
         echo "| guest | Debian 12 arm64 $versions |"
         echo "| wheel | $(basename "$WHEEL") ($(stat -c %s "$WHEEL") bytes) |"
         echo "| deadlines | NPSHM_TEST_TIME_SCALE=$NPSHM_TEST_TIME_SCALE |"
-        echo "| left out | ${DESELECT[*]} (qemu hangs forked children of multithreaded processes now and then) |"
+        echo "| left out | ${DESELECT[*]} (the reasons: packaging/README.md) |"
         echo "| result | $summary |"
         echo "| wall time | $((SECONDS - t_start)) s: setup $t_setup s (cached under build/aarch64 after the first run), venv and install $t_venv s, pytest $t_pytest s |"
         echo
