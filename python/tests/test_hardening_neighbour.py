@@ -476,6 +476,7 @@ INTERRUPTED_LOADS = textwrap.dedent(
 
     path, prefix, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     pkg = os.path.dirname(npshm.__file__)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
 
     def ctrl_c(*_):
         raise KeyboardInterrupt  # what Python's default SIGINT handler does
@@ -532,7 +533,12 @@ INTERRUPTED_LOADS = textwrap.dedent(
         cancel = args[6]
         if cancel:  # the loader thread's call (the attach of an existing array passes 0)
             os.kill(os.getpid(), signal.SIGINT)
+            waited = 0
             while not ctypes.c_int.from_address(cancel).value:
+                waited += 1
+                if waited > 60_000:  # a minute: a Ctrl+C that never arrived
+                    print("the caller never took the Ctrl+C", flush=True)
+                    os._exit(3)
                 time.sleep(0.001)
         return real(*args)
     _native.read_file = interrupted_first
