@@ -2,63 +2,25 @@ package npshm
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"path"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/npshm/npshm/internal/creators"
 )
 
 // Orphans: the rules of docs/RELIABILITY.md, "Orphans", which Python's npshm.delete_orphans
 // (python/npshm/_orphans.py) applies too.
 
-// reuseMargin: a process's start time has a resolution of a clock tick, and a creator made its
-// array after it started. A process of the creator's pid that started later than this after the
-// creation is another process that got the pid again.
-const reuseMargin = 2 * time.Second
-
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's start time: 100 on every Linux port.
-const clockTicks = 100
-
 // CreatorAlive reports whether the process that created an array at created still runs as pid:
 // a process of that pid that started after the creation has reused the pid and does not count.
 // It is judged in this process's pid namespace.
-func CreatorAlive(pid int, created time.Time) bool {
-	if pid <= 0 {
-		return false
-	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		if os.IsNotExist(err) {
-			return false
-		}
-		return syscall.Kill(pid, 0) != syscall.ESRCH // /proc hidden: the pid alone
-	}
-	i := bytes.LastIndexByte(stat, ')') // the command name, in parentheses, may hold anything
-	if i < 0 || i+2 > len(stat) {
-		return true
-	}
-	fields := strings.Fields(string(stat[i+2:]))
-	if len(fields) < 20 {
-		return true
-	}
-	ticks, err := strconv.ParseInt(fields[19], 10, 64)
-	if err != nil {
-		return true
-	}
-	var boot unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot) != nil {
-		return true
-	}
-	bootWall := time.Now().Add(-time.Duration(boot.Nano()))
-	start := bootWall.Add(time.Duration(ticks) * time.Second / clockTicks)
-	return !start.After(created.Add(reuseMargin))
-}
+func CreatorAlive(pid int, created time.Time) bool { return creators.Alive(pid, created) }
 
 // mappers is one pass over /proc/*/maps: the files that readable processes map, and the uids of
 // the processes whose maps this process may not read.
@@ -162,6 +124,7 @@ func Orphans(pattern string) ([]Orphan, error) {
 		return nil, err
 	}
 	var candidates []Orphan
+	var alive creators.Set // one look at each creator, however many arrays it made
 	for _, in := range infos {
 		if pattern != "" {
 			if ok, _ := path.Match(pattern, in.Name); !ok {
@@ -169,7 +132,7 @@ func Orphans(pattern string) ([]Orphan, error) {
 			}
 		}
 		// A peer's segment records no creator: whether it is an orphan cannot be told.
-		if in.Format != FormatNpshm || CreatorAlive(in.CreatorPID, in.Created) {
+		if in.Format != FormatNpshm || alive.Alive(in.CreatorPID, in.Created) {
 			continue
 		}
 		var st unix.Stat_t

@@ -8,6 +8,9 @@
   read     read_shared_array of an array that exists, against attach_shared_array of it.
   import   what `import npshm` adds over `import numpy`: in the interpreter (perf_counter around
            the import) and as whole-process wall time. Bar: <= 2 ms.
+  list     list() with 10,000 arrays of 8 float64 (each library's own set, made before its turn and
+           deleted after), against SharedArray.list(); and npshm's native listing alone (the C
+           library's walk and the entries' tuples, before the ArrayDesc objects). Bar: <= 1.0x.
   huge     512 MiB on a tmpfs mounted huge=within_size (a private mount namespace: needs root and
            unshare) against /dev/shm: create(full=) and the first full read of a fresh attach.
            Bar: first read <= 0.5x, create(full=) no slower.
@@ -185,6 +188,55 @@ def bar_read(quick: bool) -> list[str]:
                        "us", "no loader thread")]
 
 
+LIST_COUNT = 10_000
+
+
+def bar_list(quick: bool) -> list[str]:
+    import npshm
+    import SharedArray as sa  # type: ignore[import-not-found]
+    from npshm import _native
+
+    count, rounds, reps = (2_000, 2, 5) if quick else (LIST_COUNT, 3, 7)
+    names = [f"bench-speed-list-{os.getpid()}-{j}" for j in range(count)]
+    res: dict[str, list[float]] = {"npshm": [], "native": [], "SharedArray": []}
+
+    def timed(key: str, fn) -> None:  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        got = fn()
+        res[key].append(time.perf_counter() - t0)
+        del got
+
+    for _ in range(rounds):  # the libraries in turn, each with its own set of arrays
+        try:
+            for nm in names:
+                npshm.create_shared_array(nm, (8,), np.float64)
+            for _ in range(reps):
+                timed("npshm", npshm.list)
+                timed("native", _native.list)
+        finally:
+            for nm in names:
+                try:
+                    npshm.delete_shared_array(nm)
+                except FileNotFoundError:
+                    pass
+        try:
+            for nm in names:
+                sa.create(nm, (8,), np.float64)
+            for _ in range(reps):
+                timed("SharedArray", sa.list)
+        finally:
+            for nm in names:
+                try:
+                    sa.delete(nm)
+                except FileNotFoundError:
+                    pass
+    ms = {k: _med(v) * 1e3 for k, v in res.items()}
+    return [ratio_line(f"list() of {count:,} arrays: npshm / SharedArray", ms["npshm"], ms["SharedArray"], "ms",
+                       "<= 1.00x"),
+            ratio_line(f"list() of {count:,} arrays: npshm native walk / SharedArray", ms["native"],
+                       ms["SharedArray"], "ms", "-")]
+
+
 WALL_LABEL = 'python -c "import numpy, npshm" - "import numpy" (wall)'
 _IMPORT_PROBE = ("import time, numpy; t0 = time.perf_counter(); import npshm; t1 = time.perf_counter(); "
                  "npshm.get_dir(); t2 = time.perf_counter(); print((t1 - t0) * 1e3, (t2 - t1) * 1e3)")
@@ -284,7 +336,8 @@ def bar_huge(quick: bool) -> list[str]:
     ]
 
 
-BARS = {"attach": bar_attach, "create": bar_create, "read": bar_read, "import": bar_import, "huge": bar_huge}
+BARS = {"attach": bar_attach, "create": bar_create, "read": bar_read, "import": bar_import, "list": bar_list,
+        "huge": bar_huge}
 
 
 def main() -> None:

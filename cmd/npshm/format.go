@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/npshm/npshm"
+	"github.com/npshm/npshm/internal/creators"
 )
 
 // record is what list and info show of an array, and what --json writes.
@@ -28,10 +29,11 @@ type record struct {
 	AgeSeconds   float64   `json:"age_seconds"`
 }
 
-// newRecord describes an array. A peer's segment (format other than npshm) records no creator and
-// no creation time: they show as "-".
+// newRecord describes an array; alive judges its creator (one Set for a listing: one look at each
+// creator). A peer's segment (format other than npshm) records no creator and no creation time:
+// they show as "-".
 func newRecord(name string, format npshm.Format, dtype string, shape []int, itemsize, nbytes int, fortran bool,
-	mode fs.FileMode, uid, creator int, created, now time.Time) record {
+	mode fs.FileMode, uid, creator int, created, now time.Time, alive *creators.Set) record {
 	if format != npshm.FormatNpshm {
 		return record{
 			Name: name, Format: format.String(), Dtype: dtype, Shape: append([]int{}, shape...), Itemsize: itemsize,
@@ -41,7 +43,7 @@ func newRecord(name string, format npshm.Format, dtype string, shape []int, item
 	return record{
 		Name: name, Format: format.String(), Dtype: dtype, Shape: append([]int{}, shape...), Itemsize: itemsize,
 		Nbytes: nbytes, Fortran: fortran, Mode: modeString(mode), UID: uid, Owner: owner(uid), CreatorPID: creator,
-		CreatorAlive: npshm.CreatorAlive(creator, created), Created: created, AgeSeconds: now.Sub(created).Seconds(),
+		CreatorAlive: alive.Alive(creator, created), Created: created, AgeSeconds: now.Sub(created).Seconds(),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/npshm/npshm"
+	"github.com/npshm/npshm/internal/creators"
 )
 
 var jsonFlag = flagSpec{name: "json", help: "write JSON: the same fields, with numbers as numbers"}
@@ -34,10 +35,11 @@ is still alive; and the time since its creation (a peer's segment records neithe
 		sort.Slice(infos, func(i, j int) bool { return infos[i].Name < infos[j].Name })
 		now := time.Now()
 		records := make([]record, len(infos))
+		var alive creators.Set
 		total := 0
 		for i, in := range infos {
 			records[i] = newRecord(in.Name, in.Format, in.Dtype, in.Shape, in.Itemsize, in.Nbytes, in.Fortran, in.Mode, in.UID,
-				in.CreatorPID, in.Created, now)
+				in.CreatorPID, in.Created, now, &alive)
 			total += in.Nbytes
 		}
 		if c.flags.has("json") {
@@ -128,7 +130,7 @@ func describe(name string, now time.Time) (record, error) {
 		mode, uid = st.Mode(), fileUID(st)
 	}
 	return newRecord(a.Name(), a.Format(), a.Dtype(), a.Shape(), a.Itemsize(), len(a.Bytes()), a.Fortran(), mode, uid,
-		a.CreatorPID(), a.Created(), now), nil
+		a.CreatorPID(), a.Created(), now, new(creators.Set)), nil
 }
 
 func writeInfo(w io.Writer, r record) {

@@ -16,6 +16,11 @@ const (
 	FlagUnreserved = 2
 	// dataAlign is the alignment writers give the data: a page.
 	dataAlign = 4096
+	// headProbe is how much of a segment a reader reads first (then more if the header says it is
+	// longer, and SharedArray's block at the end): a usual npshm header, or the longest cdxcore
+	// header (8 + 8*MaxNdim bytes), in one small read rather than a page (docs/FORMAT.md,
+	// "Telling the formats apart").
+	headProbe = 1024
 	// minDataAlign is the alignment readers demand.
 	minDataAlign = 64
 	// MaxHeaderLen bounds the header with its checksum.
@@ -26,6 +31,14 @@ const (
 	creatorPIDOffset = 48
 	// maxIntp is numpy's bound on an array's size in bytes, counting only its nonzero dimensions.
 	maxIntp = 1<<63 - 1
+)
+
+// headProbe must hold the longest cdxcore header and npshm's fixed header with its checksum, and
+// fit before SharedArray's block in a Scratch's Header (peers.go): a build error otherwise.
+const (
+	_ = uint(headProbe - (8 + 8*MaxNdim))
+	_ = uint(headProbe - (fixedHeaderLen + 4))
+	_ = uint(dataAlign - headProbe)
 )
 
 // Header is a decoded segment header. Descr points into the buffer it was decoded from or will be

@@ -375,21 +375,33 @@ func attachFd(s *Scratch, fd int, readOnly bool) (Mapping, Status) {
 
 // readHeader stats the open segment fd and reads and validates its header into s.Hdr.
 func readHeader(s *Scratch, fd int, stat *unix.Stat_t) Status {
-	if err := unix.Fstat(fd, stat); err != nil {
-		return sysFail(errnoOf(err), MsgCannotStatArray)
+	return readHeaderQuick(s, fd, stat, false)
+}
+
+// readHeaderQuick is readHeader, with quick system calls (sys_linux.go) if quick: for a file on a
+// tmpfs.
+func readHeaderQuick(s *Scratch, fd int, stat *unix.Stat_t, quick bool) Status {
+	var errno unix.Errno
+	if quick {
+		errno = quickFstat(fd, stat)
+	} else if err := unix.Fstat(fd, stat); err != nil {
+		errno = errnoOf(err)
+	}
+	if errno != 0 {
+		return sysFail(errno, MsgCannotStatArray)
 	}
 	if stat.Mode&unix.S_IFMT != unix.S_IFREG {
 		return fail(ErrFormat, MsgNotArrayNotRegularFile)
 	}
 	size := uint64(stat.Size)
-	want := min(uint64(dataAlign), size)
-	n, errno := sysPread(fd, s.Header[:want])
+	want := min(uint64(headProbe), size)
+	n, errno := preadAt(fd, s.Header[:want], 0, quick)
 	if errno != 0 {
 		return sysFail(errno, MsgCannotReadArraySHeader)
 	}
 	need := HeaderNeed(s.Header[:n])
 	if need > n && uint64(need) <= size {
-		if n, errno = sysPread(fd, s.Header[:need]); errno != 0 {
+		if n, errno = preadAt(fd, s.Header[:need], 0, quick); errno != 0 {
 			return sysFail(errno, MsgCannotReadArraySHeader)
 		}
 	}
@@ -432,6 +444,7 @@ func Unmap(m Mapping) Status {
 // Lister walks the directory of shared arrays (Dir) and reports the npshm arrays in it.
 type Lister struct {
 	dirfd int
+	quick bool // the directory is a tmpfs: quick system calls (sys_linux.go)
 	n     int
 	off   int
 	done  bool
@@ -455,7 +468,8 @@ func (l *Lister) Open() Status {
 	if errno != 0 {
 		return sysFail(errno, MsgCannotReadDevShm)
 	}
-	*l = Lister{dirfd: fd}
+	var fs unix.Statfs_t
+	*l = Lister{dirfd: fd, quick: unix.Fstatfs(fd, &fs) == nil && fs.Type == unix.TMPFS_MAGIC}
 	return Status{}
 }
 
@@ -505,13 +519,24 @@ func (l *Lister) Next(s *Scratch) (e ListEntry, ok bool, st Status) {
 		if (typ != unix.DT_REG && typ != unix.DT_UNKNOWN) || string(name) == ".\x00" || string(name) == "..\x00" || hasTempPrefix(name) {
 			continue
 		}
-		fd, errno := sysOpenat(l.dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOFOLLOW, 0)
+		const flags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOFOLLOW
+		var fd int
+		var errno unix.Errno
+		if l.quick {
+			fd, errno = quickOpenat(l.dirfd, name, flags)
+		} else {
+			fd, errno = sysOpenat(l.dirfd, name, flags, 0)
+		}
 		if errno != 0 {
 			continue
 		}
 		var stat unix.Stat_t
-		st := readHeader(s, fd, &stat)
-		unix.Close(fd)
+		st := readHeaderQuick(s, fd, &stat, l.quick)
+		if l.quick {
+			quickClose(fd)
+		} else {
+			unix.Close(fd)
+		}
 		if !st.Ok() {
 			continue
 		}

@@ -58,6 +58,7 @@ var specConstants = []specConstant{
 	{"FLAG_UNRESERVED", int64(FlagUnreserved), "header flag: created unreserved (NPSHM_NO_RESERVE)"},
 	{"DATA_ALIGN", int64(dataAlign), "the alignment writers give the data"},
 	{"MIN_DATA_ALIGN", int64(minDataAlign), "the alignment readers demand"},
+	{"HEAD_PROBE", int64(headProbe), "how much of a segment a reader reads first"},
 	{"MAX_DESCR", int64(MaxDescr), "the longest descriptor a segment may hold"},
 	{"MAX_HEADER", int64(MaxHeaderLen), "the longest segment header, with its checksum"},
 	{"MAX_NBYTES", uint64(maxNbytes), "the most data bytes an array may have"},

@@ -18,6 +18,24 @@ func sysOpenat(dirfd int, path []byte, flags int, mode uint32) (int, unix.Errno)
 	return int(r), e
 }
 
+// quickOpenat is sysOpenat as a quick call (for a tmpfs only).
+func quickOpenat(dirfd int, path []byte, flags int) (int, unix.Errno) {
+	r, _, e := unix.RawSyscall6(unix.SYS_OPENAT, uintptr(dirfd), uintptr(unsafe.Pointer(&path[0])),
+		uintptr(flags), 0, 0, 0)
+	return int(r), e
+}
+
+// quickFstat is unix.Fstat as a quick call (for a tmpfs only).
+func quickFstat(fd int, st *unix.Stat_t) unix.Errno {
+	_, _, e := unix.RawSyscall(unix.SYS_FSTAT, uintptr(fd), uintptr(unsafe.Pointer(st)), 0)
+	return e
+}
+
+// quickClose is unix.Close as a quick call (for a tmpfs only).
+func quickClose(fd int) {
+	unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
+}
+
 func sysOpenatCwd(path []byte, flags int, mode uint32) (int, unix.Errno) {
 	return sysOpenat(unix.AT_FDCWD, path, flags, mode)
 }
@@ -81,11 +99,26 @@ func munmap(m Mapping) unix.Errno {
 }
 
 // sysPreadAt reads len(buf) bytes at offset off, retrying short reads; it returns how many it got.
-func sysPreadAt(fd int, buf []byte, off int64) (int, unix.Errno) {
+func sysPreadAt(fd int, buf []byte, off int64) (int, unix.Errno) { return preadAt(fd, buf, off, false) }
+
+// The quick system calls: on a tmpfs, opening, stating, reading a header and closing a regular file
+// never wait for a device, so the list path (Lister) makes them without telling the Go scheduler
+// (RawSyscall): telling it costs more than the call itself, when the caller is a C thread (the C
+// ABI's npshm_list), whose P the scheduler's monitor then hands to another thread and back.
+
+// preadAt is sysPreadAt, made as a quick call if quick.
+func preadAt(fd int, buf []byte, off int64, quick bool) (int, unix.Errno) {
 	got := 0
 	for got < len(buf) {
-		r, _, e := unix.Syscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&buf[got])),
-			uintptr(len(buf)-got), uintptr(off+int64(got)), 0, 0)
+		var r uintptr
+		var e unix.Errno
+		if quick {
+			r, _, e = unix.RawSyscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&buf[got])),
+				uintptr(len(buf)-got), uintptr(off+int64(got)), 0, 0)
+		} else {
+			r, _, e = unix.Syscall6(unix.SYS_PREAD64, uintptr(fd), uintptr(unsafe.Pointer(&buf[got])),
+				uintptr(len(buf)-got), uintptr(off+int64(got)), 0, 0)
+		}
 		if e == unix.EINTR {
 			continue
 		}

@@ -292,7 +292,7 @@ fail:
 }
 
 /* header_len is how much of a segment of size bytes starting with buf (n bytes of it at hand) the
- * header decoder gets: the first DATA_ALIGN bytes, or the whole header if it is longer and fits. */
+ * header decoder gets: the first HEAD_PROBE bytes, or the whole header if it is longer and fits. */
 static size_t header_len(const unsigned char *buf, size_t n, uint64_t size) {
     if (n >= FIXED_HEADER && memcmp(buf, MAGIC, 8) == 0) {
         uint32_t hl = get32(buf + 12);
@@ -314,7 +314,7 @@ static status read_header(int fd, struct stat *st, header *h, unsigned char *hbu
 static status read_header_of(int fd, const struct stat *st, header *h, unsigned char *hbuf, char *scratch) {
     if (!S_ISREG(st->st_mode)) return st_fail(NPSHM_ERR_FORMAT, MSG_NOT_ARRAY_NOT_REGULAR_FILE);
     uint64_t size = (uint64_t)st->st_size;
-    size_t want = size < DATA_ALIGN ? (size_t)size : DATA_ALIGN;
+    size_t want = size < HEAD_PROBE ? (size_t)size : HEAD_PROBE;
     ssize_t n = pread(fd, hbuf, want, 0);
     if (n < 0) return st_sys(errno, MSG_CANNOT_READ_ARRAY_SHEADER);
     size_t need = header_len(hbuf, (size_t)n, size);

@@ -15,6 +15,7 @@
 #define FLAG_UNRESERVED 2 /* header flag: created unreserved (NPSHM_NO_RESERVE) */
 #define DATA_ALIGN 4096 /* the alignment writers give the data */
 #define MIN_DATA_ALIGN 64 /* the alignment readers demand */
+#define HEAD_PROBE 1024 /* how much of a segment a reader reads first */
 #define MAX_DESCR 65536 /* the longest descriptor a segment may hold */
 #define MAX_HEADER 66116 /* the longest segment header, with its checksum */
 #define MAX_NBYTES 72057594037927936ULL /* the most data bytes an array may have */

@@ -730,18 +730,30 @@ def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
     """
     from ._orphans import Creators
 
-    out = []
+    # One pass over many entries: the tuple and its attributes are made directly (ArrayDesc's
+    # __new__ with keywords costs more than the listing itself), and each descriptor is parsed once.
+    out: _builtin_list[ArrayDesc] = []
+    append = out.append
+    new = tuple.__new__
     now = time.time_ns()
     creator_alive = Creators().alive  # one look at each creator, however many arrays it made
+    dtypes: dict[str, Optional[np.dtype[Any]]] = {}
     for name, descr, dims, itemsize, nbytes, mode, uid, pid, created, fortran, fmt in _native.list():
         try:
-            dt = dtype_from_descr(descr)
-        except Exception:  # a descriptor this numpy cannot read
+            dt = dtypes[descr]
+        except KeyError:
+            try:
+                dt = dtype_from_descr(descr)
+            except Exception:  # a descriptor this numpy cannot read
+                dt = None
+            dtypes[descr] = dt
+        if dt is None:
             continue
-        alive = creator_alive(pid, created)
-        age = (now - created) / 1e9
-        out.append(ArrayDesc(name, dt.type, dims, dt, itemsize, nbytes, mode, uid, pid, alive, created, age, fortran,
-                             _FORMAT_NAMES.get(fmt, "npshm")))
+        d = new(ArrayDesc, (name, dt.type, dims))
+        d.__dict__.update(full_dtype=dt, itemsize=itemsize, nbytes=nbytes, mode=mode, uid=uid, creator_pid=pid,
+                          creator_alive=creator_alive(pid, created), created_ns=created, age=(now - created) / 1e9,
+                          fortran=fortran, format=_FORMAT_NAMES.get(fmt, "npshm"))
+        append(d)
     return out
 
 

@@ -915,21 +915,51 @@ static PyObject *mod_list(PyObject *self, PyObject *unused)
     out = PyList_New((Py_ssize_t)es.n);
     if (!out)
         goto done;
+    /* Built field by field (Py_BuildValue parses its format per entry); arrays mostly share a few
+     * descriptors, so an entry with the previous one's descriptor shares its str. */
+    PyObject *descr = NULL;
+    const char *descr_of = NULL;
     for (size_t i = 0; i < es.n; i++) {
         entry *e = &es.v[i];
-        PyObject *shape = shape_tuple(e->ndim, e->shape);
-        PyObject *t = shape ? Py_BuildValue("(ysNnnIILLOI)", e->name,
-                                            e->dtype, shape, (Py_ssize_t)e->itemsize,
-                                            (Py_ssize_t)e->nbytes, e->mode, e->uid,
-                                            (long long)e->creator_pid, (long long)e->created_ns,
-                                            e->fortran ? Py_True : Py_False, e->format)
-                            : NULL;
+        if (!descr_of || strcmp(descr_of, e->dtype) != 0) {
+            Py_XDECREF(descr);
+            descr = PyUnicode_FromString(e->dtype);
+            descr_of = e->dtype;
+            if (!descr) {
+                Py_CLEAR(out);
+                goto done;
+            }
+        }
+        PyObject *t = PyTuple_New(11);
         if (!t) {
             Py_CLEAR(out);
-            goto done;
+            break;
         }
         PyList_SetItem(out, (Py_ssize_t)i, t);
+        Py_INCREF(descr);
+        PyTuple_SetItem(t, 1, descr);
+        PyObject *fortran = e->fortran ? Py_True : Py_False;
+        Py_INCREF(fortran);
+        PyTuple_SetItem(t, 9, fortran);
+        PyObject *items[] = {PyBytes_FromString(e->name), shape_tuple(e->ndim, e->shape),
+                             PyLong_FromSsize_t((Py_ssize_t)e->itemsize), PyLong_FromSsize_t((Py_ssize_t)e->nbytes),
+                             PyLong_FromUnsignedLong(e->mode), PyLong_FromUnsignedLong(e->uid),
+                             PyLong_FromLongLong((long long)e->creator_pid), PyLong_FromLongLong((long long)e->created_ns),
+                             PyLong_FromUnsignedLong(e->format)};
+        static const int at[] = {0, 2, 3, 4, 5, 6, 7, 8, 10};
+        int bad = 0;
+        for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+            if (!items[k])
+                bad = 1;
+            else
+                PyTuple_SetItem(t, at[k], items[k]);
+        }
+        if (bad) { /* the tuple's empty slots are NULL, which its deallocation skips */
+            Py_CLEAR(out);
+            break;
+        }
     }
+    Py_XDECREF(descr);
 done:
     for (size_t i = 0; i < es.n; i++) {
         free(es.v[i].name);
