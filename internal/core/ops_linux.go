@@ -239,7 +239,7 @@ func fillSegment(fd int, size uint64, header []byte, at uint64, opt CreateOption
 		adviseHuge(m)
 	}
 	if populate && !isFile {
-		unix.Syscall(unix.SYS_MADVISE, m.Addr, uintptr(m.Len), unix.MADV_POPULATE_WRITE)
+		populateWrite(m)
 	}
 	copy(unsafe.Slice((*byte)(addrPtr(m.Addr+uintptr(at))), len(header)), header)
 	return m, Status{}
@@ -331,6 +331,22 @@ func Attach(s *Scratch, name []byte, readOnly bool) (Mapping, Target, Status) {
 		adviseHuge(m)
 	}
 	return m, t, st
+}
+
+// populateChunk is how much of a new segment one MADV_POPULATE_WRITE maps: the call holds the
+// process's mmap lock while it works, so a create of gigabytes would otherwise stall, for a second
+// or more, every other thread that maps, unmaps or grows its heap.
+const populateChunk = 64 << 20
+
+// populateWrite maps every page of m now (MADV_POPULATE_WRITE), populateChunk bytes at a time. A
+// kernel before 5.14 (EINVAL) or a failure leaves the pages to fault in as they are touched.
+func populateWrite(m Mapping) {
+	for off := uint64(0); off < m.Len; off += populateChunk {
+		n := min(populateChunk, m.Len-off)
+		if _, _, e := unix.Syscall(unix.SYS_MADVISE, m.Addr+uintptr(off), uintptr(n), unix.MADV_POPULATE_WRITE); e != 0 {
+			return
+		}
+	}
 }
 
 // adviseHuge asks for huge pages for a mapping of 2 MiB or more in the directory of shared arrays

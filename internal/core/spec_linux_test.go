@@ -68,6 +68,7 @@ var specConstants = []specConstant{
 	{"DIR_ENV", DirEnv, "the environment variable that names the directory of shm names"},
 	{"MAX_DIR", int64(MaxDir), "the longest directory of shm names"},
 	{"HUGE_ALIGN", int64(HugeAlign), "the data alignment on a huge-page mount: a PMD huge page"},
+	{"POPULATE_CHUNK", int64(populateChunk), "the bytes populated per madvise call of a create"},
 	{"FILE_PREFIX", filePrefix, "starts the names of file:// arrays"},
 	{"SHM_PREFIX", shmPrefix, "may start a shm name"},
 	{"PERM_BITS", int64(permBits), "the mode bits an array may have"},

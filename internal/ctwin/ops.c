@@ -54,6 +54,14 @@ static void advise_huge(void *base, uint64_t len) {
     if (len >= HUGE_ALIGN && npshm__dir()->advise) (void)madvise(base, len, MADV_HUGEPAGE);
 }
 
+/* populate_write maps every page now, POPULATE_CHUNK bytes per call: the core's populateWrite. */
+static void populate_write(void *base, uint64_t len) {
+    for (uint64_t off = 0; off < len; off += POPULATE_CHUNK) {
+        uint64_t n = len - off < POPULATE_CHUNK ? len - off : POPULATE_CHUNK;
+        if (madvise((char *)base + off, n, 23 /* MADV_POPULATE_WRITE */) != 0) return;
+    }
+}
+
 npshm_array *npshm__make_handle(void *base, const header *h, uint64_t dev, uint64_t ino, const char *display) {
     npshm_array *a = npshm__handle_new(h->descr_len, strlen(display));
     if (a == NULL) return NULL;
@@ -184,7 +192,7 @@ encoded:
         goto fail;
     }
     if (!t->is_file) advise_huge(seg->base, seg->size);
-    if (seg->populate && reserve && !t->is_file) (void)madvise(seg->base, seg->size, 23 /* MADV_POPULATE_WRITE */);
+    if (seg->populate && reserve && !t->is_file) populate_write(seg->base, seg->size);
     memcpy((char *)seg->base + h->header_at, hbuf, hlen);
     return OK_STATUS;
 fail:

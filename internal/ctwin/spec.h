@@ -25,6 +25,7 @@
 #define DIR_ENV "NPSHM_DIR" /* the environment variable that names the directory of shm names */
 #define MAX_DIR 3808 /* the longest directory of shm names */
 #define HUGE_ALIGN 2097152 /* the data alignment on a huge-page mount: a PMD huge page */
+#define POPULATE_CHUNK 67108864 /* the bytes populated per madvise call of a create */
 #define FILE_PREFIX "file://" /* starts the names of file:// arrays */
 #define SHM_PREFIX "shm://" /* may start a shm name */
 #define PERM_BITS 511 /* the mode bits an array may have */
