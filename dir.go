@@ -22,7 +22,8 @@ func DirHugePages() string { return core.Dir().HugeOpt }
 // huge=within_size (or always, advise) is the reason to choose another: data of 2 MiB or more is
 // then aligned to 2 MiB and read through huge pages. The directory must be an absolute path to a
 // directory that is not a symbolic link, owned by root or by this user, and sticky if others may
-// write to it, as is every directory above it (docs/RELIABILITY.md): any other is refused
+// write to it, as is every directory above it (docs/RELIABILITY.md; /dev/shm, the default, is used
+// as it is): any other is refused
 // (ErrPermission, ErrInvalid, ErrNotFound) and the old one stays. Every process that shares
 // arrays must use the same directory; set it before other goroutines use the package.
 func SetDir(dir string) error {

@@ -454,7 +454,7 @@ int npshm_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *sha
  * the reason to choose another: data 2 MiB or larger is then aligned to 2 MiB and read through
  * huge pages. The directory must be an absolute path to a directory that is not a symbolic link,
  * owned by root or by the caller, and sticky if others may write to it, under directories that
- * follow the same rules up to / (docs/RELIABILITY.md);
+ * follow the same rules up to / (docs/RELIABILITY.md; /dev/shm itself is used as it is);
  * npshm_set_dir refuses any other (PERMISSION, INVALID, NOT_FOUND) and keeps the old one, and an
  * NPSHM_DIR that breaks the rules makes every operation on a shared-memory name fail so. Names
  * cannot leave the directory. Every process that shares arrays must use the same directory. Set it
