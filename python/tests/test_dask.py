@@ -8,6 +8,7 @@ in a private mount namespace with a /dev/shm of its own, standing in for another
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -46,7 +47,10 @@ def _host_b_possible() -> str:
 # Host B: its own network namespace, joined to this one by a veth pair with link-local addresses
 # that exist only between the two namespaces, and its own /dev/shm. A separate network matters:
 # over loopback, host B's connections would come from 127.0.0.1 and look local to host A.
-HOST_A_IP, HOST_B_IP = "169.254.77.1", "169.254.77.2"
+# The subnet is this run's own (from the pid): a veth pair that a killed run left behind keeps its
+# addresses, and a route to the same /30 through it would swallow host B's traffic.
+_A, _B = os.getpid() % 250 + 1, os.getpid() // 250 % 64 * 4
+HOST_A_IP, HOST_B_IP = f"169.254.{_A}.{_B + 1}", f"169.254.{_A}.{_B + 2}"
 _HOST_B_SCRIPT = r"""
 while [ ! -s "$1" ] || ! ip link show vb >/dev/null 2>&1; do sleep 0.05; done
 ip link set lo up && ip addr add {b}/30 dev vb && ip link set vb up || exit 80
@@ -54,6 +58,16 @@ mount -t tmpfs -o size=512m,mode=1777 tmpfs /dev/shm || exit 78
 exec "$0" -m distributed.cli.dask_worker "$(cat "$1")" --host {b} --nworkers 2 --nthreads 1 \
     --no-dashboard --name hostb
 """.format(b=HOST_B_IP)
+
+
+def _remove_stale_pairs() -> None:
+    """Delete the veth pairs (npshm<pid>) of runs whose process is gone: a run killed with its
+    host B left its end here (deleting one end deletes the pair)."""
+    r = subprocess.run(["ip", "-o", "link", "show", "type", "veth"], capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        m = re.match(r"\d+: npshm(\d+)@", line)
+        if m and not os.path.exists(f"/proc/{m.group(1)}"):
+            subprocess.run(["ip", "link", "delete", f"npshm{m.group(1)}"], capture_output=True)
 
 
 def _start_host_b(tmp: str):
@@ -69,6 +83,7 @@ def _start_host_b(tmp: str):
         stderr=subprocess.DEVNULL,
     )
     va = f"npshm{os.getpid() % 1000000}"
+    _remove_stale_pairs()
     for cmd in (
         ["ip", "link", "add", va, "type", "veth", "peer", "name", "vb", "netns", str(proc.pid)],
         ["ip", "addr", "add", f"{HOST_A_IP}/30", "dev", va],
