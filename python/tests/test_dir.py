@@ -146,17 +146,22 @@ print(offset, pmd, small_offset, data_offset("loaded"), data_offset("loaded-in-c
 """
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare")
-def test_huge_page_tmpfs_in_a_private_mount_namespace(tmp_path):
-    d = tmp_path / "huge"
-    d.mkdir()
-    script = (f"mount -t tmpfs -o huge=within_size,size=64m,mode=1777 tmpfs {d} && "
-              f"NPSHM_DIR={d} {sys.executable} -W ignore::DeprecationWarning -c '{_HUGE}' {d} {tmp_path}")
+def _in_mount_namespace(script: str) -> "subprocess.CompletedProcess[str]":
+    """Run a shell script in a private mount namespace; skip if it cannot mount, fail if it fails."""
     r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
                        capture_output=True, text=True)
     if r.returncode != 0 and "mount" in r.stderr and "permission" in r.stderr.lower():
         pytest.skip("cannot mount here: " + r.stderr)
     assert r.returncode == 0, r.stderr
+    return r
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and unshare")
+def test_huge_page_tmpfs_in_a_private_mount_namespace(tmp_path):
+    d = tmp_path / "huge"
+    d.mkdir()
+    r = _in_mount_namespace(f"mount -t tmpfs -o huge=within_size,size=64m,mode=1777 tmpfs {d} && "
+                            f"NPSHM_DIR={d} {sys.executable} -W ignore::DeprecationWarning -c '{_HUGE}' {d} {tmp_path}")
     offset, pmd, small_offset, loaded_go, loaded_c = map(int, r.stdout.split())
     assert offset == 2 << 20  # data in huge pages of its own
     assert pmd >= 2048  # read through huge pages (kB)
@@ -183,13 +188,8 @@ print(a.tolist())
 def test_dev_shm_is_used_whoever_seems_to_own_it():
     # The ownership rules are for a directory someone chose (NPSHM_DIR, set_dir). /dev/shm is the
     # system's: in a user namespace root's files show as the overflow uid, and npshm must work.
-    script = (f"mount -t tmpfs -o size=8m,mode=1777,uid=65534,gid=65534 tmpfs /dev/shm && "
-              f"env -u NPSHM_DIR {sys.executable} -W ignore::DeprecationWarning -c '{_SYSTEM_DIR}'")
-    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-                       capture_output=True, text=True)
-    if r.returncode != 0 and "mount" in r.stderr and "permission" in r.stderr.lower():
-        pytest.skip("cannot mount here: " + r.stderr)
-    assert r.returncode == 0, r.stderr
+    r = _in_mount_namespace(f"mount -t tmpfs -o size=8m,mode=1777,uid=65534,gid=65534 tmpfs /dev/shm && "
+                            f"env -u NPSHM_DIR {sys.executable} -W ignore::DeprecationWarning -c '{_SYSTEM_DIR}'")
     assert r.stdout.split() == ["[8,", "7,", "7]"]
 
 
