@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any, Callable
 
 import numpy as np
 
@@ -206,30 +207,25 @@ def bar_list(quick: bool) -> list[str]:
         res[key].append(time.perf_counter() - t0)
         del got
 
-    for _ in range(rounds):  # the libraries in turn, each with its own set of arrays
+    def turn(create: Callable[..., Any], delete: Callable[[str], Any], listings: dict[str, Callable[[], Any]]) -> None:
+        """One library's turn: its own set of arrays, made before and deleted after (also on an
+        error); each of its listings timed reps times, in alternation."""
         try:
             for nm in names:
-                npshm.create_shared_array(nm, (8,), np.float64)
+                create(nm, (8,), np.float64)
             for _ in range(reps):
-                timed("npshm", npshm.list)
-                timed("native", _native.list)
+                for key, fn in listings.items():
+                    timed(key, fn)
         finally:
             for nm in names:
                 try:
-                    npshm.delete_shared_array(nm)
+                    delete(nm)
                 except FileNotFoundError:
                     pass
-        try:
-            for nm in names:
-                sa.create(nm, (8,), np.float64)
-            for _ in range(reps):
-                timed("SharedArray", sa.list)
-        finally:
-            for nm in names:
-                try:
-                    sa.delete(nm)
-                except FileNotFoundError:
-                    pass
+
+    for _ in range(rounds):  # the libraries in turn
+        turn(npshm.create_shared_array, npshm.delete_shared_array, {"npshm": npshm.list, "native": _native.list})
+        turn(sa.create, sa.delete, {"SharedArray": sa.list})
     ms = {k: _med(v) * 1e3 for k, v in res.items()}
     return [ratio_line(f"list() of {count:,} arrays: npshm / SharedArray", ms["npshm"], ms["SharedArray"], "ms",
                        "<= 1.00x"),
