@@ -48,7 +48,8 @@ type CreateOptions struct {
 	// NoReserve leaves the array's memory unreserved (NPSHM_NO_RESERVE in C): creating it costs
 	// nothing whatever its size, and pages are allocated when first touched. If /dev/shm is full
 	// then, the touch raises SIGBUS, which kills the process: for arrays used sparsely, with room to
-	// spare (docs/RELIABILITY.md). By default every page is reserved at creation.
+	// spare (docs/RELIABILITY.md). By default every page is reserved at creation, and with an Init
+	// too, NoReserve or not: Init writes into the memory.
 	NoReserve bool
 
 	// Init, if not nil, fills the new array before it gets its name, as npshm_create_init does in

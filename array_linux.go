@@ -28,7 +28,10 @@ func Create(name string, shape []int, dtype string, opts *CreateOptions) (*Array
 	}
 	s := scratchPool.Get().(*core.Scratch)
 	defer scratchPool.Put(s)
-	copt := core.CreateOptions{Replace: o.Replace, Fortran: o.Fortran, NoReserve: o.NoReserve, Format: uint32(o.Format)}
+	// Init writes into the memory (Fill, FillBytes, the command line's --fill): unreserved, a write
+	// that finds /dev/shm full would raise SIGBUS here, so NoReserve is for zero-filled arrays.
+	noReserve := o.NoReserve && o.Init == nil
+	copt := core.CreateOptions{Replace: o.Replace, Fortran: o.Fortran, NoReserve: noReserve, Format: uint32(o.Format)}
 	if o.Mode != 0 {
 		copt.HasMode, copt.Mode = true, uint32(o.Mode)
 	}

@@ -99,7 +99,8 @@ const char *npshm_status_name(int status);
  * size, and pages are allocated when first touched -- and if /dev/shm is full then, that touch
  * raises SIGBUS, which kills the process. For arrays used sparsely, with room to spare
  * (docs/RELIABILITY.md). The header records the choice, so that attaches by the same user leave
- * the holes too; a peer's format (NPSHM_FORMAT_*) cannot, and with one it is NPSHM_ERR_INVALID. */
+ * the holes too; a peer's format (NPSHM_FORMAT_*) cannot, and with one it is NPSHM_ERR_INVALID.
+ * With npshm_create_init, what the init function writes is such a touch. */
 #define NPSHM_NO_RESERVE     0x400u
 #define NPSHM_HAS_MODE       0x8000u
 /* create, read_file: permission bits of the new array instead of the default 0600, e.g.

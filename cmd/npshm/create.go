@@ -29,7 +29,8 @@ before it gets its name, so no process sees it half filled.`,
 		{name: "force", help: "replace an existing array of that name (its users keep the old one)"},
 		{name: "fill", value: "X", help: "set every element to X (default 0)"},
 		{name: "fortran", help: "lay the data out in Fortran order"},
-		{name: "no-reserve", help: "leave the memory unreserved (sparse): SIGBUS on touch if /dev/shm is full then"},
+		{name: "no-reserve", help: "leave the memory unreserved (sparse): SIGBUS on touch if /dev/shm is full then " +
+			"(a --fill reserves it all the same)"},
 		{name: "format", value: "FORMAT", help: "the segment format: npshm (default), sharedarray or cdxcore, " +
 			"for processes still on those libraries"},
 	},

@@ -134,6 +134,11 @@ def _prepare_fill(full: "ArrayLike", shape: "ShapeLike", dt: "np.dtype[Any]") ->
     return src
 
 
+def _is_zero(fill: "NDArray[Any]") -> bool:
+    """Whether every byte of a (small) fill value is zero: what a new array holds already."""
+    return fill.nbytes <= 1 << 16 and not fill.tobytes().strip(b"\0")
+
+
 # ---- cdxcore.npshm -------------------------------------------------------------------------
 
 
@@ -250,7 +255,8 @@ def create_shared_array(
         leaves the array sparse: created at once whatever its size, its pages allocated when first
         touched -- and a touch when ``/dev/shm`` is full raises SIGBUS, which kills the process.
         For arrays used sparsely, with room to spare (docs/RELIABILITY.md). Only in npshm's own
-        format (``ValueError`` with another).
+        format (``ValueError`` with another). A ``full`` other than zero writes every page, so
+        its memory is reserved all the same: a fill cannot raise SIGBUS.
     format : {"npshm", "sharedarray", "cdxcore"}, default "npshm"
         The segment format: npshm's own, or that of SharedArray 3.x or cdxcore.npshm, so that
         processes still on those libraries attach the array (npshm attaches all three by itself).
@@ -308,6 +314,10 @@ def create_shared_array(
     dt, descr, sub = resolve(dtype)
     shape = _shape_with(shape, sub)
     fill = None if full is None else _prepare_fill(full, shape, dt)
+    if fill is not None and _is_zero(fill):
+        fill = None  # a new array is zero already: no pass over it, and reserve=False stays sparse
+    # A fill writes every page: unreserved, a write that finds /dev/shm full would raise SIGBUS.
+    reserve = reserve or fill is not None
     peer = _format_flag(format)
     flags = _flags(mode, (_REPLACE if force else 0) | (0 if reserve else _NO_RESERVE) | peer)
     if track and not peer:

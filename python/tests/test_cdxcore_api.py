@@ -212,3 +212,13 @@ def test_reserve_false_leaves_the_array_sparse(names):
     name = names("reserved")
     npshm.create_shared_array(name, (n,), np.uint8)
     assert os.stat("/dev/shm/" + name).st_blocks * 512 >= n
+    # A fill writes every page, so it is reserved whatever reserve says (on a full /dev/shm:
+    # test_hardening.py); a fill of zero bytes writes nothing, and the array stays sparse.
+    for full, sparse in ((0, True), (np.zeros(8, np.uint8), True), (1, False)):
+        name = names("fill")
+        a = npshm.create_shared_array(name, (n // 8, 8), np.uint8, full=full, reserve=False)
+        assert (os.stat("/dev/shm/" + name).st_blocks * 512 < n // 2) == sparse, full
+        assert (a == full).all()
+    # -0.0 is not all zero bytes: it is written.
+    a = npshm.create_shared_array(names("negzero"), (4,), np.float64, full=-0.0)
+    assert np.signbit(a).all()

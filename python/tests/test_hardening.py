@@ -62,6 +62,17 @@ NOSPACE_SCRIPT = textwrap.dedent(
     enospc("create", lambda: npshm.create("big", big, np.uint8))
     enospc("create_shared_array full=", lambda: npshm.create_shared_array("big", (512, 1024), np.float64, full=1.5))
     enospc("create_shared_array force", lambda: npshm.create_shared_array("big", (512, 1024), np.float64, force=True))
+    # reserve=False with a fill: the fill writes every page, so the memory is reserved first (a
+    # SIGBUS otherwise); so does the command line tool's --fill. A zero fill writes nothing.
+    enospc("full= reserve=False", lambda: npshm.create_shared_array("big", big, np.uint8, full=1, reserve=False))
+    import subprocess
+    r = subprocess.run([sys.executable, "-m", "npshm", "create", "big", str(big[0]), "u1", "--no-reserve",
+                        "--fill", "1"], capture_output=True, text=True)
+    assert r.returncode == 1 and "no space" in r.stderr.lower() and os.listdir("/dev/shm") == [], (r.returncode, r.stderr)
+    z = npshm.create_shared_array("zero", (1 << 30,), np.uint8, full=0, reserve=False)  # 1 GiB: sparse
+    assert z.nbytes == 1 << 30 and os.stat("/dev/shm/zero").st_blocks * 512 <= 64 << 10  # the header
+    del z
+    npshm.delete("zero")
     enospc("file name", lambda: npshm.create("file:///dev/shm/big.arr", big, np.uint8))
     # Loading a file that does not fit (npio: int16, as npio holds no uint8) fails the same way.
     import tempfile
@@ -95,6 +106,8 @@ NOSPACE_SCRIPT = textwrap.dedent(
         code = 1
         try:
             enospc("full: forked create", lambda: npshm.create("child", big, np.uint8))
+            enospc("full: forked create full= reserve=False",
+                   lambda: npshm.create_shared_array("child", big, np.uint8, full=1, reserve=False))
             enospc("full: forked load", lambda: npshm.read_shared_array(src, "child"))
             assert sorted(os.listdir("/dev/shm")) == names, os.listdir("/dev/shm")  # no lock, no array
             code = 0
