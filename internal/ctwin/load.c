@@ -89,9 +89,9 @@ static long lock_holder(int fd) {
 static status open_lock(const char *path, int *fd_out) {
     const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
     for (;;) {
-        int fd = npshm__guard_open(path, flags, 0);
+        int fd = npshm__guard_open(AT_FDCWD, path, flags, 0);
         if (fd == -ENOENT) {
-            fd = npshm__guard_open(path, flags | O_CREAT | O_EXCL, 0600);
+            fd = npshm__guard_open(AT_FDCWD, path, flags | O_CREAT | O_EXCL, 0600);
             if (fd == -EEXIST) continue; /* another loader made it meanwhile */
         }
         if (fd == -ELOOP) return st_path(NPSHM_ERR_PERMISSION, ELOOP, MSG_LOCK_FILE, path, MSG_IS_SYMLINK, 0, 0);

@@ -86,7 +86,7 @@ npshm_array *npshm__make_handle(void *base, const header *h, uint64_t dev, uint6
 /* open and close, under the fork guard for a load's segment (internal/core/forkguard_linux.go). */
 static int seg_open(const segment *seg, const char *path, int flags, unsigned mode) {
     if (!seg->guard) return open(path, flags, mode);
-    int fd = npshm__guard_open(path, flags, mode);
+    int fd = npshm__guard_open(AT_FDCWD, path, flags, mode);
     if (fd < 0) {
         errno = -fd;
         return -1;
