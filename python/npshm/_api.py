@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _native
 from ._compat import FormatError, apply_lifetime, check_flag, report
-from ._constants import MSG_BAD_MODE, PERM_BITS
+from ._constants import MSG_BAD_MODE, MSG_DIR_REMOVED, PERM_BITS
 from ._dtypes import dtype_from_descr, resolve
 
 if TYPE_CHECKING:  # for annotations only: importing numpy.typing costs the import of npshm time
@@ -454,7 +454,8 @@ def delete_shared_array(name: Name, raise_on_error: bool = True, *, verbose: obj
         The array's name.
     raise_on_error : bool, default True
         If the array cannot be deleted, raise the error (True) or return False. An array that
-        does not exist is not an error.
+        does not exist is not an error; a directory of shared arrays (:func:`set_dir`) removed
+        since it was chosen is (:class:`FileNotFoundError` naming it).
     verbose : object, optional
         cdxcore's keyword: report the deletion (as for :func:`create_shared_array`).
 
@@ -465,8 +466,13 @@ def delete_shared_array(name: Name, raise_on_error: bool = True, *, verbose: obj
     """
     try:
         _native.delete(name)
-    except FileNotFoundError:
-        return True
+    except FileNotFoundError as e:
+        if MSG_DIR_REMOVED not in str(e):
+            return True
+        # The directory of shared arrays was removed since it was chosen: the name cannot be used.
+        if raise_on_error:
+            raise
+        return False
     except (OSError, ValueError):
         if raise_on_error:
             raise
