@@ -862,7 +862,10 @@ def set_dir(path: Union[str, bytes, os.PathLike[str], os.PathLike[bytes], None])
     A tmpfs mounted with ``huge=within_size`` (or ``always``, ``advise``) is the reason to choose
     another: data of 2 MiB or more is then aligned to 2 MiB and read through huge pages (first
     reads about 2.7x faster). Every process that shares arrays must use the same directory
-    (``NPSHM_DIR`` in the environment passes it on to child processes).
+    (``NPSHM_DIR`` in the environment passes it on to child processes). The directory checked is
+    held open: if it is removed later, operations on shared-memory names raise
+    :class:`FileNotFoundError` naming it, and a directory made again under the same path is not
+    used until ``set_dir`` chooses it again.
 
     Raises
     ------
