@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import shutil
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any, Callable
 
 import numpy as np
 
@@ -106,6 +108,14 @@ def bar_attach(quick: bool) -> list[str]:
 
 def _med(xs: list[float]) -> float:
     return statistics.median(xs)
+
+
+def _med_interval(xs: list[float]) -> tuple[float, float]:
+    """A 95% confidence interval of the median, from order statistics (no assumption about the
+    distribution): the values ranked n/2 -+ 0.98 sqrt(n) in the sorted sample."""
+    s, n = sorted(xs), len(xs)
+    half = 0.98 * math.sqrt(n)
+    return s[max(0, math.floor(n / 2 - half))], s[min(n - 1, math.ceil(n / 2 + half))]
 
 
 def bar_create(quick: bool) -> list[str]:
@@ -206,30 +216,25 @@ def bar_list(quick: bool) -> list[str]:
         res[key].append(time.perf_counter() - t0)
         del got
 
-    for _ in range(rounds):  # the libraries in turn, each with its own set of arrays
+    def turn(create: Callable[..., Any], delete: Callable[[str], Any], listings: dict[str, Callable[[], Any]]) -> None:
+        """One library's turn: its own set of arrays, made before and deleted after (also on an
+        error); each of its listings timed reps times, in alternation."""
         try:
             for nm in names:
-                npshm.create_shared_array(nm, (8,), np.float64)
+                create(nm, (8,), np.float64)
             for _ in range(reps):
-                timed("npshm", npshm.list)
-                timed("native", _native.list)
+                for key, fn in listings.items():
+                    timed(key, fn)
         finally:
             for nm in names:
                 try:
-                    npshm.delete_shared_array(nm)
+                    delete(nm)
                 except FileNotFoundError:
                     pass
-        try:
-            for nm in names:
-                sa.create(nm, (8,), np.float64)
-            for _ in range(reps):
-                timed("SharedArray", sa.list)
-        finally:
-            for nm in names:
-                try:
-                    sa.delete(nm)
-                except FileNotFoundError:
-                    pass
+
+    for _ in range(rounds):  # the libraries in turn
+        turn(npshm.create_shared_array, npshm.delete_shared_array, {"npshm": npshm.list, "native": _native.list})
+        turn(sa.create, sa.delete, {"SharedArray": sa.list})
     ms = {k: _med(v) * 1e3 for k, v in res.items()}
     return [ratio_line(f"list() of {count:,} arrays: npshm / SharedArray", ms["npshm"], ms["SharedArray"], "ms",
                        "<= 1.00x"),
@@ -251,7 +256,7 @@ def bar_import(quick: bool) -> list[str]:
     the cost moves to the first use, and this says how much). Whole process: the wall time of
     `python -c "import numpy, npshm"` less that of `python -c "import numpy"`, run in alternation
     (in turn first and second); the median of the pairs' differences, since a busy machine moves
-    both by tens of milliseconds (on a loaded machine even 200 pairs leave about +-1 ms)."""
+    both by tens of milliseconds, with its 95% confidence interval: the noise, said in the line."""
     runs = 15 if quick else 200
     inproc, first, diffs, base = [], [], [], []
     for _ in range(runs):
@@ -266,10 +271,12 @@ def bar_import(quick: bool) -> list[str]:
             pair[code] = time.perf_counter() - t0
         base.append(pair[_WALL_CODES[0]])
         diffs.append(pair[_WALL_CODES[1]] - pair[_WALL_CODES[0]])
+    lo, hi = _med_interval(diffs)
     return [
         f"{'import npshm after numpy, in the interpreter':58s} {_med(inproc):10.3f} ms  (bar <= 2 ms)",
         f"{WALL_LABEL:58s} {_med(diffs) * 1e3:10.3f} ms  "
-        f"(bar <= 2 ms; median of {runs} pairs; numpy alone {_med(base) * 1e3:.1f} ms)",
+        f"(bar <= 2 ms; median of {runs} pairs, 95% interval {lo * 1e3:.2f} to {hi * 1e3:.2f} ms; "
+        f"numpy alone {_med(base) * 1e3:.1f} ms)",
         ratio_line("first call (loads libnpshm) / import npshm, in-process", _med(first), _med(inproc), "ms", "-"),
     ]
 

@@ -17,27 +17,6 @@ import (
 	"github.com/npshm/npshm/internal/core"
 )
 
-// Flags, as in include/npshm.h: internal/core/spec.go is their one source.
-const (
-	FlagReadOnly          = core.FlagReadOnly
-	FlagReplace           = core.FlagReplace
-	FlagFortran           = core.FlagFortranArg
-	FlagNoReserve         = core.FlagNoReserve
-	FlagHasMode           = core.FlagHasMode
-	FlagFormatSharedArray = core.FlagFormatSharedArray
-	FlagFormatCdxcore     = core.FlagFormatCdxcore
-	formatMask            = core.FormatFlags
-	modeShift             = core.ModeShift
-	modeMask              = core.ModeMask
-	createFlags           = core.CreateFlags
-	attachFlags           = core.AttachFlags
-)
-
-const (
-	maxName  = core.MaxNameArg
-	maxDtype = core.MaxDtypeArg
-)
-
 // cbytes returns the C string at p without its NUL, or ok=false if p is NULL or the string is
 // longer than limit.
 func cbytes(p unsafe.Pointer, limit int) (b []byte, ok bool) {
@@ -85,7 +64,7 @@ func CreateInit(name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dtype uns
 	const op = "npshm_create_init"
 	defer guard(&rc, op)
 	if fn == nil {
-		nameB, _ := cbytes(name, maxName)
+		nameB, _ := cbytes(name, core.MaxNameArg)
 		return invalid(op, nameB, core.MsgInitNull)
 	}
 	return create(op, name, ndim, shape, dtype, flags, fn, ctx, out)
@@ -93,7 +72,7 @@ func CreateInit(name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dtype uns
 
 func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dtype unsafe.Pointer, flags uint32,
 	fn, ctx unsafe.Pointer, out *unsafe.Pointer) int32 {
-	nameB, ok := cbytes(name, maxName)
+	nameB, ok := cbytes(name, core.MaxNameArg)
 	switch {
 	case !ok:
 		return invalid(op, nil, core.MsgNameNullTooLong)
@@ -104,14 +83,14 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 			Num: int64(ndim), HasNum: true}, op, nameB)
 	case ndim > 0 && shape == nil:
 		return invalid(op, nameB, core.MsgShapeNull)
-	case flags&^createFlags != 0:
-		return fail(core.FailFlags(core.MsgUnknownFlagsNpshmReadonlyAppliesAttach, flags, createFlags), op, nameB)
-	case flags&modeMask != 0 && flags&FlagHasMode == 0:
+	case flags&^core.CreateFlags != 0:
+		return fail(core.FailFlags(core.MsgUnknownFlagsNpshmReadonlyAppliesAttach, flags, core.CreateFlags), op, nameB)
+	case flags&core.ModeMask != 0 && flags&FlagHasMode == 0:
 		return invalid(op, nameB, core.MsgModeBitsWithoutNpshmHasMode)
-	case flags&formatMask == formatMask:
+	case flags&core.FormatFlags == core.FormatFlags:
 		return invalid(op, nameB, core.MsgTwoFormats)
 	}
-	dtypeB, ok := cbytes(dtype, maxDtype)
+	dtypeB, ok := cbytes(dtype, core.MaxDtypeArg)
 	if !ok {
 		return invalid(op, nameB, core.MsgDtypeNullTooLong)
 	}
@@ -121,8 +100,8 @@ func create(op string, name unsafe.Pointer, ndim int32, shape unsafe.Pointer, dt
 		Fortran:   flags&FlagFortran != 0,
 		NoReserve: flags&FlagNoReserve != 0,
 		HasMode:   flags&FlagHasMode != 0,
-		Mode:      (flags & modeMask) >> modeShift,
-		Format:    flags & formatMask,
+		Mode:      (flags & core.ModeMask) >> core.ModeShift,
+		Format:    flags & core.FormatFlags,
 	}
 	if fn != nil {
 		var raw unsafe.Pointer
@@ -162,14 +141,14 @@ func Attach(name unsafe.Pointer, flags uint32, expect bool, ndim int32, shape un
 		op = "npshm_attach_expect"
 	}
 	defer guard(&rc, op)
-	nameB, ok := cbytes(name, maxName)
+	nameB, ok := cbytes(name, core.MaxNameArg)
 	switch {
 	case !ok:
 		return invalid(op, nil, core.MsgNameNullTooLong)
 	case out == nil:
 		return invalid(op, nameB, core.MsgOutNull)
-	case flags&^attachFlags != 0:
-		return fail(core.FailFlags(core.MsgUnknownFlagsOnlyNpshmReadonlyApplies, flags, attachFlags), op, nameB)
+	case flags&^core.AttachFlags != 0:
+		return fail(core.FailFlags(core.MsgUnknownFlagsOnlyNpshmReadonlyApplies, flags, core.AttachFlags), op, nameB)
 	case expect && (ndim < -1 || ndim > core.MaxNdim):
 		return invalid(op, nameB, core.MsgExpectedNdimMust1AnyBetween)
 	case expect && ndim > 0 && shape == nil:
@@ -177,7 +156,7 @@ func Attach(name unsafe.Pointer, flags uint32, expect bool, ndim int32, shape un
 	}
 	var dtypeB []byte
 	if expect && dtype != nil {
-		if dtypeB, ok = cbytes(dtype, maxDtype); !ok {
+		if dtypeB, ok = cbytes(dtype, core.MaxDtypeArg); !ok {
 			return invalid(op, nameB, core.MsgExpectedDtypeTooLong)
 		}
 	}
@@ -209,7 +188,7 @@ func Attach(name unsafe.Pointer, flags uint32, expect bool, ndim int32, shape un
 func Delete(name unsafe.Pointer) (rc int32) {
 	const op = "npshm_delete"
 	defer guard(&rc, op)
-	nameB, ok := cbytes(name, maxName)
+	nameB, ok := cbytes(name, core.MaxNameArg)
 	if !ok {
 		return invalid(op, nil, core.MsgNameNullTooLong)
 	}

@@ -60,7 +60,7 @@ func TestZeroAllocs(t *testing.T) {
 		f    func()
 	}{
 		{"Create+Delete", func() {
-			check(Create(ptr(name), 2, unsafe.Pointer(&shape[0]), ptr(dtype), FlagFortran|FlagHasMode|0o640<<modeShift, &out), 0)
+			check(Create(ptr(name), 2, unsafe.Pointer(&shape[0]), ptr(dtype), FlagFortran|FlagHasMode|0o640<<core.ModeShift, &out), 0)
 			difftest.Release(out)
 			check(Delete(ptr(name)), 0)
 		}},
@@ -132,7 +132,7 @@ func TestCreateAttachThroughCAPI(t *testing.T) {
 	name := cname(t)
 	shape := []int64{2, 3}
 	var h unsafe.Pointer
-	flags := uint32(FlagFortran | FlagHasMode | 0o604<<modeShift)
+	flags := uint32(FlagFortran | FlagHasMode | 0o604<<core.ModeShift)
 	if rc := Create(ptr(name), 2, unsafe.Pointer(&shape[0]), ptr(cstr("int16")), flags, &h); rc != 0 {
 		t.Fatalf("Create: %d %s", rc, difftest.LastError())
 	}
@@ -209,11 +209,11 @@ func TestArgumentErrors(t *testing.T) {
 	bare := string(name[:len(name)-1])
 	f8 := cstr("f8")
 	shape := []int64{3}
-	long := make([]byte, maxName+10) // no NUL within the limit
+	long := make([]byte, core.MaxNameArg+10) // no NUL within the limit
 	for i := range long {
 		long[i] = 'n'
 	}
-	longDtype := make([]byte, maxDtype+10)
+	longDtype := make([]byte, core.MaxDtypeArg+10)
 	for i := range longDtype {
 		longDtype[i] = ' '
 	}
@@ -341,8 +341,8 @@ func TestConstantsMatchHeader(t *testing.T) {
 		}
 	}
 	mode := defines["NPSHM_MODE(perm)"]
-	m := modeMask >> modeShift
-	want := fmt.Sprintf("(NPSHM_HAS_MODE | (((unsigned)(perm) > %#xu ? %#xu : (unsigned)(perm)) << %d))", m, m, modeShift)
+	m := core.ModeMask >> core.ModeShift
+	want := fmt.Sprintf("(NPSHM_HAS_MODE | (((unsigned)(perm) > %#xu ? %#xu : (unsigned)(perm)) << %d))", m, m, core.ModeShift)
 	if mode != want {
 		t.Errorf("NPSHM_MODE(perm) is %q in npshm.h; Go decodes %q", mode, want)
 	}

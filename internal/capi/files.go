@@ -14,16 +14,6 @@ import (
 // and the file's data is copied by C threads (cshim/fill.c). The C twin's filedata.c checks the
 // arguments in the same order, with the same messages.
 
-// Flags of the file functions, as in include/npshm.h (internal/core/spec.go).
-const (
-	FlagExclusive     = core.FlagExclusive
-	FlagNpy           = core.FlagNpy
-	FlagNpio          = core.FlagNpio
-	FlagAcceptForeign = core.FlagAcceptForeign
-	readFlags         = core.ReadFlags
-	dataFlags         = core.DataFlags
-)
-
 func init() {
 	core.CFill = cFill
 	core.Guard = core.ForkGuard{Open: guardOpen, Close: guardClose}
@@ -71,16 +61,16 @@ func checkReadOptions(o *ReadOptions) (msg string, ok bool) {
 func ReadFile(path, name unsafe.Pointer, flags uint32, opts *ReadOptions, out *unsafe.Pointer) (rc int32) {
 	const op = "npshm_read_file"
 	defer guard(&rc, op)
-	nameB, ok := cbytes(name, maxName)
+	nameB, ok := cbytes(name, core.MaxNameArg)
 	switch {
 	case !ok:
 		return invalid(op, nil, core.MsgNameNullTooLong)
 	case out == nil:
 		return invalid(op, nameB, core.MsgOutNull)
-	case flags&^readFlags != 0:
+	case flags&^core.ReadFlags != 0:
 		return fail(core.FailFlags(core.MsgUnknownFlagsReadFileTakesNpshm,
-			flags, readFlags), op, nameB)
-	case flags&modeMask != 0 && flags&FlagHasMode == 0:
+			flags, core.ReadFlags), op, nameB)
+	case flags&core.ModeMask != 0 && flags&FlagHasMode == 0:
 		return invalid(op, nameB, core.MsgModeBitsWithoutNpshmHasMode)
 	}
 	pathB, ok := cbytes(path, core.MaxPath)
@@ -93,7 +83,7 @@ func ReadFile(path, name unsafe.Pointer, flags uint32, opts *ReadOptions, out *u
 		Exclusive:     flags&FlagExclusive != 0,
 		AcceptForeign: flags&FlagAcceptForeign != 0,
 		HasMode:       flags&FlagHasMode != 0,
-		Mode:          (flags & modeMask) >> modeShift,
+		Mode:          (flags & core.ModeMask) >> core.ModeShift,
 		Fill:          core.FillC,
 	}
 	if opts != nil {
@@ -117,7 +107,7 @@ func ReadFile(path, name unsafe.Pointer, flags uint32, opts *ReadOptions, out *u
 			lo.Shape = shapeOf(opts.Shape, opts.Ndim)
 		}
 		if opts.Dtype != nil {
-			if lo.ExpectDtype, ok = cbytes(opts.Dtype, maxDtype); !ok {
+			if lo.ExpectDtype, ok = cbytes(opts.Dtype, core.MaxDtypeArg); !ok {
 				return invalid(op, nameB, core.MsgExpectedDtypeTooLong)
 			}
 		}
@@ -173,8 +163,8 @@ func dataArgs(ndim int32, shape, dtype unsafe.Pointer, flags uint32, needFormat 
 		return nil, core.Status{Code: core.ErrInvalid, Msg: core.MsgNdimMustBetween064, Num: int64(ndim), HasNum: true}
 	case ndim > 0 && shape == nil:
 		return nil, bad(core.MsgShapeNull)
-	case flags&^dataFlags != 0:
-		return nil, core.FailFlags(core.MsgUnknownFlagsTakesNpshmFortranNpshm, flags, dataFlags)
+	case flags&^core.DataFlags != 0:
+		return nil, core.FailFlags(core.MsgUnknownFlagsTakesNpshmFortranNpshm, flags, core.DataFlags)
 	}
 	switch format := flags & (FlagNpy | FlagNpio); {
 	case needFormat && (format == 0 || format == FlagNpy|FlagNpio):
@@ -182,7 +172,7 @@ func dataArgs(ndim int32, shape, dtype unsafe.Pointer, flags uint32, needFormat 
 	case format == FlagNpy|FlagNpio:
 		return nil, bad(core.MsgGiveNpshmNpyNpshmNpioBoth)
 	}
-	dtypeB, ok := cbytes(dtype, maxDtype)
+	dtypeB, ok := cbytes(dtype, core.MaxDtypeArg)
 	if !ok {
 		return nil, bad(core.MsgDtypeNullTooLong)
 	}

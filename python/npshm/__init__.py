@@ -100,7 +100,7 @@ def __getattr__(attr: str) -> Any:
     return value
 
 
-def __dir__() -> List[str]:
+def __dir__() -> "List[str]":
     return sorted(set(globals()) | set(_LAZY) | {"lib_version"})
 
 

@@ -1,8 +1,5 @@
 """The two public APIs of npshm: cdxcore.npshm's and SharedArray's."""
 
-from __future__ import annotations
-
-import errno
 import operator
 import os
 import time
@@ -13,7 +10,6 @@ import numpy as np
 
 from . import _native
 from ._compat import FormatError, apply_lifetime, check_flag, report
-from ._constants import MSG_BAD_MODE, MSG_DIR_REMOVED, PERM_BITS
 from ._dtypes import dtype_from_descr, resolve
 
 if TYPE_CHECKING:  # for annotations only: importing numpy.typing costs the import of npshm time
@@ -61,10 +57,7 @@ _REPLACE = _native.REPLACE
 _HAS_MODE = _native.HAS_MODE
 _NO_RESERVE = _native.NO_RESERVE
 
-Format = Literal["npshm", "sharedarray", "cdxcore"]
-"""A segment format: npshm's own, or a peer library's (docs/FORMAT.md, "The peers' segments")."""
-
-_FORMAT_FLAGS: dict[str, int] = {
+_FORMAT_FLAGS: "dict[str, int]" = {
     "npshm": _native.FORMAT_NPSHM,
     "sharedarray": _native.FORMAT_SHAREDARRAY,
     "cdxcore": _native.FORMAT_CDXCORE,
@@ -78,22 +71,32 @@ def _format_flag(format: str) -> int:  # noqa: A002 - the keyword's name
     except (KeyError, TypeError):
         raise ValueError(f"format must be 'npshm', 'sharedarray' or 'cdxcore', not {format!r}") from None
 
-Name = Union[str, bytes]
-"""An array's name: ``"x"``, ``"/x"``, ``"shm://x"`` or ``"file://PATH"``, as str or bytes."""
-ShapeLike = Union[SupportsIndex, Sequence[SupportsIndex]]
-"""A shape: an int or a sequence of ints (anything with ``__index__``), as numpy takes it."""
-_SCT = TypeVar("_SCT", bound=np.generic)
+# The type aliases exist for type checkers only: building them (typing's Literal, Union and
+# TypeVar) at run time would add a quarter of a millisecond to `import npshm` (issue 13's bar is
+# 2 ms), and the annotations that use them are strings, never evaluated.
 if TYPE_CHECKING:
+    Format = Literal["npshm", "sharedarray", "cdxcore"]
+    """A segment format: npshm's own, or a peer library's (docs/FORMAT.md, "The peers' segments")."""
+    Name = Union[str, bytes]
+    """An array's name: ``"x"``, ``"/x"``, ``"shm://x"`` or ``"file://PATH"``, as str or bytes."""
+    ShapeLike = Union[SupportsIndex, Sequence[SupportsIndex]]
+    """A shape: an int or a sequence of ints (anything with ``__index__``), as numpy takes it."""
+    _SCT = TypeVar("_SCT", bound=np.generic)
     _DTypeOf = Union[type[_SCT], np.dtype[_SCT]]
     """A dtype argument whose scalar type a type checker knows (``np.float64``,
     ``np.dtype(np.float64)``): the array's type is then ``NDArray[np.float64]``."""
+    _DescBase = tuple[bytes, type[np.generic], tuple[int, ...]]
+else:
+    _DescBase = tuple
 
 _native._setup(np.ndarray, dtype_from_descr, FormatError)
 
 
-def _flags(mode: Optional[int], flags: int = 0) -> int:
+def _flags(mode: "Optional[int]", flags: int = 0) -> int:
     if mode is None:
         return flags
+    from ._constants import MSG_BAD_MODE, PERM_BITS  # here: one module less for `import npshm`
+
     mode = operator.index(mode)
     if mode < 0 or mode & ~PERM_BITS:
         # setuid, setgid and sticky bits would make an array another user can fill and run
@@ -101,12 +104,12 @@ def _flags(mode: Optional[int], flags: int = 0) -> int:
     return flags | _HAS_MODE | (mode << 16)
 
 
-def _shape_with(shape: ShapeLike, sub: tuple[int, ...]) -> ShapeLike:
+def _shape_with(shape: "ShapeLike", sub: "tuple[int, ...]") -> "ShapeLike":
     """The shape with a subarray dtype's dimensions added, as numpy adds them."""
     return _native.shape(shape) + sub if sub else shape
 
 
-def _broadcasts(src: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+def _broadcasts(src: "tuple[int, ...]", shape: "tuple[int, ...]") -> bool:
     """Whether an array of shape src broadcasts to shape (numpy's rule, for any number of
     dimensions: numpy.broadcast_shapes stops at 32)."""
     if len(src) > len(shape):
@@ -114,7 +117,7 @@ def _broadcasts(src: tuple[int, ...], shape: tuple[int, ...]) -> bool:
     return all(s in (1, d) for s, d in zip(src[::-1], shape[::-1]))
 
 
-def _prepare_fill(full: ArrayLike, shape: ShapeLike, dt: np.dtype[Any]) -> NDArray[Any]:
+def _prepare_fill(full: "ArrayLike", shape: "ShapeLike", dt: "np.dtype[Any]") -> "NDArray[Any]":
     """Convert a fill value before anything is created, so that a bad one leaves nothing behind."""
     try:
         src = np.asarray(full, dtype=dt)
@@ -136,83 +139,83 @@ def _prepare_fill(full: ArrayLike, shape: ShapeLike, dt: np.dtype[Any]) -> NDArr
 
 @overload
 def create_shared_array(
-    name: Name,
-    shape: ShapeLike,
-    dtype: _DTypeOf[_SCT],
+    name: "Name",
+    shape: "ShapeLike",
+    dtype: "_DTypeOf[_SCT]",
     *,
-    raise_on_error: Literal[True] = True,
+    raise_on_error: "Literal[True]" = True,
     force: bool = False,
-    full: ArrayLike | None = None,
-    mode: Optional[int] = None,
+    full: "ArrayLike | None" = None,
+    mode: "Optional[int]" = None,
     reserve: bool = True,
-    track: Optional[bool] = None,
+    track: "Optional[bool]" = None,
     unlink: bool = False,
     verbose: object = None,
-    format: Format = "npshm",  # noqa: A002 - the keyword's name
-) -> NDArray[_SCT]: ...
+    format: "Format" = "npshm",  # noqa: A002 - the keyword's name
+) -> "NDArray[_SCT]": ...
 @overload
 def create_shared_array(
-    name: Name,
-    shape: ShapeLike,
-    dtype: DTypeLike,
+    name: "Name",
+    shape: "ShapeLike",
+    dtype: "DTypeLike",
     *,
-    raise_on_error: Literal[True] = True,
+    raise_on_error: "Literal[True]" = True,
     force: bool = False,
-    full: ArrayLike | None = None,
-    mode: Optional[int] = None,
+    full: "ArrayLike | None" = None,
+    mode: "Optional[int]" = None,
     reserve: bool = True,
-    track: Optional[bool] = None,
+    track: "Optional[bool]" = None,
     unlink: bool = False,
     verbose: object = None,
-    format: Format = "npshm",  # noqa: A002 - the keyword's name
-) -> NDArray[Any]: ...
+    format: "Format" = "npshm",  # noqa: A002 - the keyword's name
+) -> "NDArray[Any]": ...
 @overload
 def create_shared_array(
-    name: Name,
-    shape: ShapeLike,
-    dtype: _DTypeOf[_SCT],
+    name: "Name",
+    shape: "ShapeLike",
+    dtype: "_DTypeOf[_SCT]",
     *,
     raise_on_error: bool,
     force: bool = False,
-    full: ArrayLike | None = None,
-    mode: Optional[int] = None,
+    full: "ArrayLike | None" = None,
+    mode: "Optional[int]" = None,
     reserve: bool = True,
-    track: Optional[bool] = None,
+    track: "Optional[bool]" = None,
     unlink: bool = False,
     verbose: object = None,
-    format: Format = "npshm",  # noqa: A002 - the keyword's name
-) -> Optional[NDArray[_SCT]]: ...
+    format: "Format" = "npshm",  # noqa: A002 - the keyword's name
+) -> "Optional[NDArray[_SCT]]": ...
 @overload
 def create_shared_array(
-    name: Name,
-    shape: ShapeLike,
-    dtype: DTypeLike,
+    name: "Name",
+    shape: "ShapeLike",
+    dtype: "DTypeLike",
     *,
     raise_on_error: bool,
     force: bool = False,
-    full: ArrayLike | None = None,
-    mode: Optional[int] = None,
+    full: "ArrayLike | None" = None,
+    mode: "Optional[int]" = None,
     reserve: bool = True,
-    track: Optional[bool] = None,
+    track: "Optional[bool]" = None,
     unlink: bool = False,
     verbose: object = None,
-    format: Format = "npshm",  # noqa: A002 - the keyword's name
-) -> Optional[NDArray[Any]]: ...
+    format: "Format" = "npshm",  # noqa: A002 - the keyword's name
+) -> "Optional[NDArray[Any]]": ...
 def create_shared_array(
-    name: Name,
-    shape: ShapeLike,
-    dtype: DTypeLike,
+    name: "Name",
+    shape: "ShapeLike",
+    dtype: "DTypeLike",
     *,
     raise_on_error: bool = True,
     force: bool = False,
-    full: ArrayLike | None = None,
-    mode: Optional[int] = None,
+    full: "ArrayLike | None" = None,
+    mode: "Optional[int]" = None,
     reserve: bool = True,
-    track: Optional[bool] = None,
+    track: "Optional[bool]" = None,
     unlink: bool = False,
     verbose: object = None,
-    format: Format = "npshm",  # noqa: A002 - the keyword's name
-) -> Optional[NDArray[Any]]:
+    format: "Format" = "npshm",  # noqa: A002 - the keyword's name
+) -> "Optional[NDArray[Any]]":
     """Create a new named shared array.
 
     The array lives in ``/dev/shm`` (or in a file, for a ``file://`` name) until
@@ -334,39 +337,39 @@ def create_shared_array(
 
 @overload
 def attach_shared_array(
-    name: Name,
+    name: "Name",
     *,
-    validate_shape: Optional[ShapeLike] = None,
-    validate_dtype: Optional[DTypeLike] = None,
-    raise_on_error: Literal[True] = True,
+    validate_shape: "Optional[ShapeLike]" = None,
+    validate_dtype: "Optional[DTypeLike]" = None,
+    raise_on_error: "Literal[True]" = True,
     read_only: bool = False,
-    track: Optional[bool] = None,
+    track: "Optional[bool]" = None,
     unlink: bool = False,
     verbose: object = None,
-) -> NDArray[Any]: ...
+) -> "NDArray[Any]": ...
 @overload
 def attach_shared_array(
-    name: Name,
+    name: "Name",
     *,
-    validate_shape: Optional[ShapeLike] = None,
-    validate_dtype: Optional[DTypeLike] = None,
+    validate_shape: "Optional[ShapeLike]" = None,
+    validate_dtype: "Optional[DTypeLike]" = None,
     raise_on_error: bool,
     read_only: bool = False,
-    track: Optional[bool] = None,
+    track: "Optional[bool]" = None,
     unlink: bool = False,
     verbose: object = None,
-) -> Optional[NDArray[Any]]: ...
+) -> "Optional[NDArray[Any]]": ...
 def attach_shared_array(
-    name: Name,
+    name: "Name",
     *,
-    validate_shape: Optional[ShapeLike] = None,
-    validate_dtype: Optional[DTypeLike] = None,
+    validate_shape: "Optional[ShapeLike]" = None,
+    validate_dtype: "Optional[DTypeLike]" = None,
     raise_on_error: bool = True,
     read_only: bool = False,
-    track: Optional[bool] = None,
+    track: "Optional[bool]" = None,
     unlink: bool = False,
     verbose: object = None,
-) -> Optional[NDArray[Any]]:
+) -> "Optional[NDArray[Any]]":
     """Attach to an existing named shared array.
 
     Parameters
@@ -436,13 +439,15 @@ def attach_shared_array(
     if problem is not None:
         del arr
         if raise_on_error:
+            import errno  # here, not at the top: `import npshm` stays small (issue 13)
+
             raise FormatError(errno.EINVAL, problem, os.fsdecode(name))
         return None
     apply_lifetime(arr, name, track, unlink, verbose, "attach_shared_array")
     return arr
 
 
-def delete_shared_array(name: Name, raise_on_error: bool = True, *, verbose: object = None) -> bool:
+def delete_shared_array(name: "Name", raise_on_error: bool = True, *, verbose: object = None) -> bool:
     """Delete the shared array ``name``.
 
     The name is removed at once: nobody can attach to it any more, and a new array may take the
@@ -467,6 +472,8 @@ def delete_shared_array(name: Name, raise_on_error: bool = True, *, verbose: obj
     try:
         _native.delete(name)
     except FileNotFoundError as e:
+        from ._constants import MSG_DIR_REMOVED  # here: one module less for `import npshm`
+
         if MSG_DIR_REMOVED not in str(e):
             return True
         # The directory of shared arrays was removed since it was chosen: the name cannot be used.
@@ -481,7 +488,7 @@ def delete_shared_array(name: Name, raise_on_error: bool = True, *, verbose: obj
     return True
 
 
-def _mapping_of(x: object) -> Optional[Mapping]:
+def _mapping_of(x: object) -> "Optional[Mapping]":
     b: object = x
     for _ in range(1000):
         if isinstance(b, np.ndarray):
@@ -495,7 +502,7 @@ def _mapping_of(x: object) -> Optional[Mapping]:
     return None
 
 
-def is_shared_array(x: object) -> TypeGuard[NDArray[Any]]:
+def is_shared_array(x: object) -> "TypeGuard[NDArray[Any]]":
     """Whether ``x`` is a numpy array (or a view of one) whose memory is an npshm array.
 
     Parameters
@@ -516,23 +523,23 @@ def is_shared_array(x: object) -> TypeGuard[NDArray[Any]]:
 
 @overload
 def create(
-    name: Name, shape: ShapeLike, *, mode: Optional[int] = None, reserve: bool = True,
-    format: Format = "npshm",  # noqa: A002
-) -> NDArray[np.float64]: ...
+    name: "Name", shape: "ShapeLike", *, mode: "Optional[int]" = None, reserve: bool = True,
+    format: "Format" = "npshm",  # noqa: A002
+) -> "NDArray[np.float64]": ...
 @overload
 def create(
-    name: Name, shape: ShapeLike, dtype: _DTypeOf[_SCT], *, mode: Optional[int] = None, reserve: bool = True,
-    format: Format = "npshm",  # noqa: A002
-) -> NDArray[_SCT]: ...
+    name: "Name", shape: "ShapeLike", dtype: "_DTypeOf[_SCT]", *, mode: "Optional[int]" = None, reserve: bool = True,
+    format: "Format" = "npshm",  # noqa: A002
+) -> "NDArray[_SCT]": ...
 @overload
 def create(
-    name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None, reserve: bool = True,
-    format: Format = "npshm",  # noqa: A002
-) -> NDArray[Any]: ...
+    name: "Name", shape: "ShapeLike", dtype: "DTypeLike" = float, *, mode: "Optional[int]" = None, reserve: bool = True,
+    format: "Format" = "npshm",  # noqa: A002
+) -> "NDArray[Any]": ...
 def create(
-    name: Name, shape: ShapeLike, dtype: DTypeLike = float, *, mode: Optional[int] = None, reserve: bool = True,
-    format: Format = "npshm",  # noqa: A002 - the keyword's name
-) -> NDArray[Any]:
+    name: "Name", shape: "ShapeLike", dtype: "DTypeLike" = float, *, mode: "Optional[int]" = None, reserve: bool = True,
+    format: "Format" = "npshm",  # noqa: A002 - the keyword's name
+) -> "NDArray[Any]":
     """Create a zero-filled array in shared memory (SharedArray's ``create``).
 
     Parameters
@@ -572,7 +579,7 @@ def create(
     return _native.create(name, _shape_with(shape, sub), descr, _flags(mode, flags), dt)
 
 
-def attach(name: Name, ro: bool = False) -> NDArray[Any]:
+def attach(name: "Name", ro: bool = False) -> "NDArray[Any]":
     """Attach to an existing array (SharedArray's ``attach``).
 
     Parameters
@@ -599,7 +606,7 @@ def attach(name: Name, ro: bool = False) -> NDArray[Any]:
     return _native.attach(name, _READONLY if ro else 0)
 
 
-def delete(name: Name) -> None:
+def delete(name: "Name") -> None:
     """Remove the array ``name`` (SharedArray's ``delete``).
 
     Attached arrays keep working; the memory is freed when the last one is released.
@@ -612,7 +619,7 @@ def delete(name: Name) -> None:
     _native.delete(name)
 
 
-class ArrayDesc(tuple[bytes, "type[np.generic]", tuple[int, ...]]):
+class ArrayDesc(_DescBase):
     """One entry of :func:`list`: the tuple ``(name, dtype, dims)`` of SharedArray's ``ArrayDesc``,
     with more fields as attributes.
 
@@ -651,7 +658,7 @@ class ArrayDesc(tuple[bytes, "type[np.generic]", tuple[int, ...]]):
         records no creator (``creator_pid`` and ``created_ns`` are 0).
     """
 
-    full_dtype: np.dtype[Any]
+    full_dtype: "np.dtype[Any]"
     itemsize: int
     nbytes: int
     mode: int
@@ -673,9 +680,9 @@ class ArrayDesc(tuple[bytes, "type[np.generic]", tuple[int, ...]]):
     def __new__(
         cls,
         name: bytes,
-        dtype: type[np.generic],
-        dims: tuple[int, ...],
-        full_dtype: np.dtype[Any],
+        dtype: "type[np.generic]",
+        dims: "tuple[int, ...]",
+        full_dtype: "np.dtype[Any]",
         itemsize: int,
         nbytes: int,
         mode: int,
@@ -686,7 +693,7 @@ class ArrayDesc(tuple[bytes, "type[np.generic]", tuple[int, ...]]):
         age: float,
         fortran: bool,
         format: str = "npshm",  # noqa: A002 - the field's name
-    ) -> ArrayDesc:
+    ) -> "ArrayDesc":
         self = super().__new__(cls, (name, dtype, dims))
         self.__dict__.update(
             full_dtype=full_dtype, itemsize=itemsize, nbytes=nbytes, mode=mode, uid=uid, creator_pid=creator_pid,
@@ -700,14 +707,14 @@ class ArrayDesc(tuple[bytes, "type[np.generic]", tuple[int, ...]]):
         return self[0]
 
     @property
-    def dtype(self) -> type[np.generic]:
+    def dtype(self) -> "type[np.generic]":
         return self[1]
 
     @property
-    def dims(self) -> tuple[int, ...]:
+    def dims(self) -> "tuple[int, ...]":
         return self[2]
 
-    def _asdict(self) -> dict[str, Any]:
+    def _asdict(self) -> "dict[str, Any]":
         """All fields, by name, in the order of :attr:`_fields` and :attr:`_extra_fields`."""
         return {k: getattr(self, k) for k in self._fields + self._extra_fields}
 
@@ -715,17 +722,17 @@ class ArrayDesc(tuple[bytes, "type[np.generic]", tuple[int, ...]]):
         fields = ", ".join(f"{k}={oct(v) if k == 'mode' else repr(v)}" for k, v in self._asdict().items())
         return f"{type(self).__name__}({fields})"
 
-    def __reduce__(self) -> tuple[type[ArrayDesc], tuple[Any, ...]]:
+    def __reduce__(self) -> "tuple[type[ArrayDesc], tuple[Any, ...]]":
         return type(self), tuple(self._asdict().values())
 
-    def __setattr__(self, key: str, value: object) -> NoReturn:
+    def __setattr__(self, key: str, value: object) -> "NoReturn":
         raise AttributeError(f"ArrayDesc is read-only: cannot set {key!r}")
 
-    def __delattr__(self, key: str) -> NoReturn:
+    def __delattr__(self, key: str) -> "NoReturn":
         raise AttributeError(f"ArrayDesc is read-only: cannot delete {key!r}")
 
 
-def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
+def list() -> "_builtin_list[ArrayDesc]":  # noqa: A001 - SharedArray's name
     """List the arrays in ``/dev/shm`` that this process may read (SharedArray's ``list``): npshm's,
     and the peers' that :func:`attach` takes (``ArrayDesc.format`` tells them apart).
 
@@ -763,7 +770,7 @@ def list() -> _builtin_list[ArrayDesc]:  # noqa: A001 - SharedArray's name
     return out
 
 
-def clean_temporaries(directory: Union[str, bytes, os.PathLike[str], os.PathLike[bytes], None] = None) -> int:
+def clean_temporaries(directory: "Union[str, bytes, os.PathLike[str], os.PathLike[bytes], None]" = None) -> int:
     """Remove the files that processes killed while creating or replacing an array left behind.
 
     Such a process can leave a complete but unreachable file ``.npshm-tmp-<pid>-<id>``
@@ -793,14 +800,14 @@ def clean_temporaries(directory: Union[str, bytes, os.PathLike[str], os.PathLike
     return _native.clean_temporaries(directory)
 
 
-def _need_mapping(array: object) -> Mapping:
+def _need_mapping(array: object) -> "Mapping":
     m = _mapping_of(array) if isinstance(array, np.ndarray) else None
     if m is None:
         raise TypeError(f"expected an npshm array, got {type(array).__name__}")
     return m
 
 
-def msync(array: NDArray[Any], flags: int = MS_SYNC) -> None:
+def msync(array: "NDArray[Any]", flags: int = MS_SYNC) -> None:
     """Flush an npshm array's whole mapping to its backing object (``msync(2)``).
 
     Parameters
@@ -820,7 +827,7 @@ def msync(array: NDArray[Any], flags: int = MS_SYNC) -> None:
     _need_mapping(array).msync(flags)
 
 
-def mlock(array: NDArray[Any]) -> None:
+def mlock(array: "NDArray[Any]") -> None:
     """Lock an npshm array's whole mapping in memory (``mlock(2)``).
 
     Raises
@@ -833,7 +840,7 @@ def mlock(array: NDArray[Any]) -> None:
     _need_mapping(array).mlock()
 
 
-def munlock(array: NDArray[Any]) -> None:
+def munlock(array: "NDArray[Any]") -> None:
     """Unlock an npshm array's mapping (``munlock(2)``).
 
     Raises
@@ -856,7 +863,7 @@ def get_dir() -> str:
     return _native.dir()
 
 
-def set_dir(path: Union[str, bytes, os.PathLike[str], os.PathLike[bytes], None]) -> None:
+def set_dir(path: "Union[str, bytes, os.PathLike[str], os.PathLike[bytes], None]") -> None:
     """Make ``path`` the directory of shared-memory arrays (``None``: ``/dev/shm``).
 
     A tmpfs mounted with ``huge=within_size`` (or ``always``, ``advise``) is the reason to choose

@@ -6,8 +6,6 @@ deletion at a moment the caller chooses, and never delete an array that another 
 the same name meanwhile.
 """
 
-from __future__ import annotations
-
 import os
 import re
 import weakref
@@ -20,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FormatError"]
 
-_ERRNO_PREFIX = re.compile(r"^\[Errno -?\d+\] ")
+_ERRNO_PREFIX = r"^\[Errno -?\d+\] "  # compiled at first use (re's cache), not at import
 
 
 class FormatError(OSError, ValueError):
@@ -38,13 +36,13 @@ class FormatError(OSError, ValueError):
         # OSError's str() starts with "[Errno N] " when made from (errno, message): the message
         # reads as the ValueError it also is, with the name or path after it as OSError puts it.
         s = super().__str__()
-        return _ERRNO_PREFIX.sub("", s, count=1)
+        return re.sub(_ERRNO_PREFIX, "", s, count=1)
 
 
 FormatError.__module__ = "npshm"
 
 
-def check_flag(value: object, what: str, none_ok: bool = False) -> Optional[bool]:
+def check_flag(value: object, what: str, none_ok: bool = False) -> "Optional[bool]":
     """A bool keyword as bool (numpy's bool counts); anything else is TypeError, before anything
     is created."""
     if value is None and none_ok:
@@ -70,7 +68,7 @@ def report(verbose: object, message: str) -> None:
         logging.getLogger("npshm").info("%s", message)
 
 
-def _unlink_if_same(path: bytes, key: tuple[int, int], verbose: object, what: str) -> None:
+def _unlink_if_same(path: bytes, key: "tuple[int, int]", verbose: object, what: str) -> None:
     """The finalizer of ``unlink=True``: remove path only while it is still the file that was
     mapped (device and inode), so that an array made under the name meanwhile stays."""
     try:
@@ -82,7 +80,7 @@ def _unlink_if_same(path: bytes, key: tuple[int, int], verbose: object, what: st
         pass
 
 
-def apply_lifetime(arr: NDArray[Any], name: Union[str, bytes], track: Optional[bool], unlink: bool,
+def apply_lifetime(arr: "NDArray[Any]", name: "Union[str, bytes]", track: "Optional[bool]", unlink: bool,
                    verbose: object, what: str) -> None:
     """Give the returned array cdxcore's ``track`` and ``unlink`` meanings, in npshm's terms.
 

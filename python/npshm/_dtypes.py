@@ -1,7 +1,5 @@
 """Conversions between numpy dtypes and the .npy descriptors that npshm stores."""
 
-from __future__ import annotations
-
 import ast
 from typing import Any
 
@@ -11,9 +9,9 @@ __all__ = ["resolve", "dtype_from_descr"]
 
 _CACHE_LIMIT = 1024
 # A user's dtype argument (float, "f8", numpy.dtype, ...) -> (dtype, descriptor, extra shape).
-_resolved: dict[Any, tuple[np.dtype, str, tuple[int, ...]]] = {}
+_resolved: "dict[Any, tuple[np.dtype, str, tuple[int, ...]]]" = {}
 # A descriptor -> its dtype.
-_from_descr: dict[str, np.dtype] = {}
+_from_descr: "dict[str, np.dtype]" = {}
 
 
 def dtype_from_descr(descr: str) -> np.dtype:
@@ -43,7 +41,7 @@ def dtype_from_descr(descr: str) -> np.dtype:
     return dt
 
 
-def _convert(dtype: Any) -> tuple[np.dtype, str, tuple[int, ...]]:
+def _convert(dtype: Any) -> "tuple[np.dtype, str, tuple[int, ...]]":
     try:
         dt = np.dtype(dtype)
     except TypeError as e:
@@ -72,7 +70,7 @@ def _convert(dtype: Any) -> tuple[np.dtype, str, tuple[int, ...]]:
     return dt, descr, sub
 
 
-def resolve(dtype: Any) -> tuple[np.dtype, str, tuple[int, ...]]:
+def resolve(dtype: Any) -> "tuple[np.dtype, str, tuple[int, ...]]":
     """Check a dtype argument and return ``(dtype, descriptor, extra_shape)`` (cached).
 
     Raises

@@ -29,13 +29,15 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Protocol, Union, overl
 import numpy as np
 
 from . import _native
-from ._api import _READONLY, Name, ShapeLike
+from ._api import _READONLY
 from ._compat import FormatError, apply_lifetime, check_flag
 from ._dtypes import dtype_from_descr, resolve
 
 if TYPE_CHECKING:  # for annotations only, which cost the import of npshm nothing there
     from numpy.typing import ArrayLike, DTypeLike, NDArray
     from typing_extensions import Buffer
+
+    from ._api import Name, ShapeLike
 
 __all__ = ["read_shared_array", "to_file", "from_file", "read_into"]
 

@@ -8,8 +8,6 @@ the module's loader. The module keeps its own loader, spec and attributes; only 
 that one loader instance is wrapped, and the finder removes itself once nothing is pending.
 """
 
-from __future__ import annotations
-
 import importlib.machinery
 import sys
 import _thread
@@ -20,10 +18,10 @@ from typing import Any, Optional
 __all__ = ["when_imported"]
 
 _lock = _thread.RLock()
-_pending: dict[str, list[Callable[[ModuleType], None]]] = {}
+_pending: "dict[str, list[Callable[[ModuleType], None]]]" = {}
 
 
-def when_imported(name: str, hook: Callable[[ModuleType], None]) -> None:
+def when_imported(name: str, hook: "Callable[[ModuleType], None]") -> None:
     """Call ``hook(module)`` once the module ``name`` is imported (at once if it already is).
 
     A hook that raises is reported as a warning and does not break the import. A module caught in
@@ -39,7 +37,7 @@ def when_imported(name: str, hook: Callable[[ModuleType], None]) -> None:
     _run(hook, module)
 
 
-def _run(hook: Callable[[ModuleType], None], module: ModuleType) -> None:
+def _run(hook: "Callable[[ModuleType], None]", module: ModuleType) -> None:
     try:
         hook(module)
     except Exception as e:  # a registration must never break the user's import
@@ -61,8 +59,8 @@ class _Finder:
     cost ``import npshm`` about 13 ms on Python 3.11."""
 
     def find_spec(
-        self, fullname: str, path: Optional[Sequence[str]], target: Optional[ModuleType] = None
-    ) -> Optional[importlib.machinery.ModuleSpec]:
+        self, fullname: str, path: "Optional[Sequence[str]]", target: "Optional[ModuleType]" = None
+    ) -> "Optional[importlib.machinery.ModuleSpec]":
         if fullname not in _pending:
             return None
         spec = None

@@ -7,46 +7,20 @@
  * (--fork: in a child forked after the parent used the library, where the C twin runs.)
  *
  * For each MANIFEST line (FILE FORMAT NDIM SHAPE ITEMSIZE NBYTES DATA_OFFSET DESCR, or FILE ERR
- * CODE) the .seg file is copied into /dev/shm under a unique name and attached read-write,
- * read-only and with expectations: a valid vector shows the manifest's format, shape, dtype and
- * sizes, data byte k is (7*k + 3) % 251, and npshm_list reports its format; an invalid one fails
- * with NPSHM_ERR_FORMAT. Then arrays are created in each format, attached back and refused where
- * the format cannot carry them.
+ * CODE) the .seg file is copied into /dev/shm under a unique name (vector_walk.h) and attached
+ * read-write, read-only and with expectations: a valid vector shows the manifest's format, shape,
+ * dtype and sizes, data byte k is (7*k + 3) % 251, and npshm_list reports its format; an invalid
+ * one fails with NPSHM_ERR_FORMAT. Every .seg file must be in the MANIFEST. Then arrays are
+ * created in each format, attached back and refused where the format cannot carry them.
  */
 #define _GNU_SOURCE
 #include "check.h"
-
-#include <fcntl.h>
-#include <limits.h>
-#include <stdbool.h>
+#include "vector_walk.h"
 
 static unsigned format_of(const char *s) {
     if (strcmp(s, "sharedarray") == 0) return NPSHM_FORMAT_SHAREDARRAY;
     if (strcmp(s, "cdxcore") == 0) return NPSHM_FORMAT_CDXCORE;
     return 0xffffffffu;
-}
-
-static bool copy_file(const char *from, const char *to) {
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0) return false;
-    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) {
-        close(in);
-        return false;
-    }
-    char buf[65536];
-    bool ok = true;
-    for (;;) {
-        ssize_t r = read(in, buf, sizeof buf);
-        if (r < 0) ok = false;
-        if (r <= 0) break;
-        if (write(out, buf, (size_t)r) != r) {
-            ok = false;
-            break;
-        }
-    }
-    close(in);
-    return close(out) == 0 && ok;
 }
 
 struct list_ctx {
@@ -96,51 +70,48 @@ static void check_valid(const char *file, const char *name, unsigned format, int
     CHECKF(lc.found == 1, "%s: listed %d times", file, lc.found);
 }
 
-static void run_line(const char *dir, char *line, int index, int *n_ok, int *n_err) {
+struct counts {
+    int ok, err;
+};
+
+static void each_vector(struct vector_seg *v, void *ctx) {
+    struct counts *n = ctx;
+    const char *file = v->file;
     char *save = NULL;
-    char *file = strtok_r(line, " ", &save);
-    char *kind = strtok_r(NULL, " ", &save);
-    if (!file || !kind) {
-        FAILF("malformed MANIFEST line %d", index);
-        return;
-    }
-    char src[PATH_MAX], name[128], shm_path[256];
-    snprintf(src, sizeof src, "%s/%s", dir, file);
-    snprintf(name, sizeof name, "npshm-peervec-%d-%d", (int)getpid(), index);
-    snprintf(shm_path, sizeof shm_path, "/dev/shm/%s", name);
-    if (!copy_file(src, shm_path)) {
-        FAILF("%s: cannot copy to %s: %s", src, shm_path, strerror(errno));
-        unlink(shm_path);
+    char *kind = strtok_r(v->rest, " ", &save);
+    if (!kind) {
+        FAILF("malformed MANIFEST line %d", v->lineno);
         return;
     }
     if (strcmp(kind, "ERR") == 0) {
-        (*n_err)++;
+        n->err++;
         npshm_array *out = SENTINEL;
-        int rc = npshm_attach(name, NPSHM_READONLY, &out);
+        int rc = npshm_attach(v->name, NPSHM_READONLY, &out);
         CHECKF(rc == NPSHM_ERR_FORMAT && out == SENTINEL, "%s: attach returned %s (%s), want NPSHM_ERR_FORMAT", file,
                rc_name(rc), npshm_last_error());
-        rc = npshm_attach(name, 0, &out);
+        rc = npshm_attach(v->name, 0, &out);
         CHECKF(rc == NPSHM_ERR_FORMAT, "%s: read-write attach returned %s", file, rc_name(rc));
-    } else {
-        (*n_ok)++;
-        int ndim = atoi(strtok_r(NULL, " ", &save));
-        char *shape_s = strtok_r(NULL, " ", &save);
-        size_t itemsize = (size_t)strtoull(strtok_r(NULL, " ", &save), NULL, 10);
-        size_t nbytes = (size_t)strtoull(strtok_r(NULL, " ", &save), NULL, 10);
-        (void)strtok_r(NULL, " ", &save); /* DATA_OFFSET: not visible through the interface */
-        const char *descr = save;
-        int64_t shape[NPSHM_MAX_NDIM];
-        int n = 0;
-        if (strcmp(shape_s, "-") != 0) {
-            char *s2 = NULL;
-            for (char *d = strtok_r(shape_s, ",", &s2); d && n < NPSHM_MAX_NDIM; d = strtok_r(NULL, ",", &s2))
-                shape[n++] = strtoll(d, NULL, 10);
-        }
-        CHECKF(n == ndim, "%s: shape has %d dimensions, ndim %d", file, n, ndim);
-        check_valid(file, name, format_of(kind), ndim, shape, itemsize, nbytes, descr);
+        return;
     }
-    if (unlink(shm_path) != 0) FAILF("unlink %s: %s", shm_path, strerror(errno));
+    n->ok++;
+    int ndim = atoi(strtok_r(NULL, " ", &save));
+    char *shape_s = strtok_r(NULL, " ", &save);
+    size_t itemsize = (size_t)strtoull(strtok_r(NULL, " ", &save), NULL, 10);
+    size_t nbytes = (size_t)strtoull(strtok_r(NULL, " ", &save), NULL, 10);
+    (void)strtok_r(NULL, " ", &save); /* DATA_OFFSET: not visible through the interface */
+    const char *descr = save;
+    int64_t shape[NPSHM_MAX_NDIM];
+    int nd = 0;
+    if (strcmp(shape_s, "-") != 0) {
+        char *s2 = NULL;
+        for (char *d = strtok_r(shape_s, ",", &s2); d && nd < NPSHM_MAX_NDIM; d = strtok_r(NULL, ",", &s2))
+            shape[nd++] = strtoll(d, NULL, 10);
+    }
+    CHECKF(nd == ndim, "%s: shape has %d dimensions, ndim %d", file, nd, ndim);
+    check_valid(file, v->name, format_of(kind), ndim, shape, itemsize, nbytes, descr);
 }
+
+static void walk_fail(const char *message) { FAILF("%s", message); }
 
 static void create_each_format(void) {
     static const unsigned formats[] = {NPSHM_FORMAT_SHAREDARRAY, NPSHM_FORMAT_CDXCORE};
@@ -173,24 +144,12 @@ static void create_each_format(void) {
 
 static int run(void *arg) {
     const char *dir = arg;
-    char manifest[PATH_MAX];
-    snprintf(manifest, sizeof manifest, "%s/MANIFEST", dir);
-    FILE *f = fopen(manifest, "r");
-    if (!f) {
-        fprintf(stderr, "FAIL: cannot open %s: %s\n", manifest, strerror(errno));
-        return 1;
-    }
-    char line[8192];
-    int index = 0, n_ok = 0, n_err = 0;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '\0' || line[0] == '#') continue;
-        run_line(dir, line, index++, &n_ok, &n_err);
-    }
-    fclose(f);
-    CHECKF(n_ok > 5 && n_err > 5, "%d valid and %d invalid vectors", n_ok, n_err);
+    struct counts n = {0, 0};
+    int walked = vector_walk(dir, "npshm-peervec", each_vector, walk_fail, &n);
+    if (walked < 0) return check_result("test_peers");
+    CHECKF(n.ok > 5 && n.err > 5, "%d valid and %d invalid vectors", n.ok, n.err);
     create_each_format();
-    printf("%d peer vectors (%d valid, %d invalid)\n", index, n_ok, n_err);
+    printf("%d peer vectors (%d valid, %d invalid)\n", walked, n.ok, n.err);
     return check_result("test_peers");
 }
 

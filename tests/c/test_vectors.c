@@ -7,7 +7,7 @@
  * (--fork: in a child forked after the parent used the library.)
  *
  * For each MANIFEST line the .seg file is copied into /dev/shm under a unique
- * name and attached (read-write, read-only, with expectations, and in place as
+ * name (vector_walk.h) and attached (read-write, read-only, with expectations, and in place as
  * file://PATH). A valid vector must show the manifest's ndim, shape, descriptor,
  * itemsize, nbytes and Fortran flag, data byte k must be (7*k + 3) % 251, and
  * npshm_list must report it the same way; an invalid one must fail with the
@@ -16,14 +16,9 @@
  */
 #define _GNU_SOURCE
 #include "check.h"
+#include "vector_walk.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdbool.h>
-#include <sys/stat.h>
-
-#define MAX_VECTORS 1024
 
 struct vector {
     char file[256];
@@ -46,13 +41,13 @@ static const struct {
     {"PERMISSION", NPSHM_ERR_PERMISSION}, {"IO", NPSHM_ERR_IO},
 };
 
-/* Parses one MANIFEST line into v; false (with a message) if it is malformed. */
-static bool parse_line(char *line, int lineno, struct vector *v) {
+/* Parses the fields after FILE of one MANIFEST line into v; false (with a message) if they are
+ * malformed. */
+static bool parse_line(const char *file, char *rest, int lineno, struct vector *v) {
     memset(v, 0, sizeof *v);
     char *save = NULL;
-    char *file = strtok_r(line, " ", &save);
-    char *kind = strtok_r(NULL, " ", &save);
-    if (!file || !kind || strlen(file) >= sizeof v->file) {
+    char *kind = strtok_r(rest, " ", &save);
+    if (!kind || strlen(file) >= sizeof v->file) {
         FAILF("MANIFEST line %d: malformed", lineno);
         return false;
     }
@@ -106,29 +101,6 @@ static bool parse_line(char *line, int lineno, struct vector *v) {
     return true;
 }
 
-static bool copy_file(const char *from, const char *to) {
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0) return false;
-    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) {
-        close(in);
-        return false;
-    }
-    char buf[65536];
-    bool ok = true;
-    for (;;) {
-        ssize_t r = read(in, buf, sizeof buf);
-        if (r < 0) ok = false;
-        if (r <= 0) break;
-        if (write(out, buf, (size_t)r) != r) {
-            ok = false;
-            break;
-        }
-    }
-    close(in);
-    return close(out) == 0 && ok;
-}
-
 /* Checks an attached valid vector against the manifest. */
 static void check_array(const npshm_array *a, const struct vector *v, const char *how) {
     CHECKF(npshm_ndim(a) == v->ndim, "%s (%s): ndim %d, want %d", v->file, how, npshm_ndim(a), v->ndim);
@@ -179,17 +151,10 @@ static int list_cb(const npshm_info *info, void *vctx) {
     return 0;
 }
 
-static void run_vector(const char *dir, const struct vector *v, int index) {
-    char src[PATH_MAX], name[128], shm_path[256], file_name[PATH_MAX + 8];
-    snprintf(src, sizeof src, "%s/%s", dir, v->file);
-    snprintf(name, sizeof name, "npshm-vec-%d-%d", (int)getpid(), index);
-    snprintf(shm_path, sizeof shm_path, "/dev/shm/%s", name);
+/* Attaches the vector v, copied into /dev/shm as name, in every way the MANIFEST line predicts. */
+static void run_vector(const char *src, const char *name, const struct vector *v) {
+    char file_name[PATH_MAX + 8];
     snprintf(file_name, sizeof file_name, "file://%s", src);
-    if (!copy_file(src, shm_path)) {
-        FAILF("%s: cannot copy to %s: %s", src, shm_path, strerror(errno));
-        unlink(shm_path);
-        return;
-    }
     npshm_array *a = NULL;
     struct list_ctx lc = {name, v, 0};
     if (v->ok) {
@@ -231,63 +196,33 @@ static void run_vector(const char *dir, const struct vector *v, int index) {
         CHECK(npshm_list(list_cb, &lc) == NPSHM_OK);
         CHECKF(lc.found == 0, "%s: npshm_list reports an invalid segment", v->file);
     }
-    if (unlink(shm_path) != 0) FAILF("unlink %s: %s", shm_path, strerror(errno));
 }
 
-static bool in_manifest(const char *file, const struct vector *vs, int n) {
-    for (int i = 0; i < n; i++)
-        if (strcmp(vs[i].file, file) == 0) return true;
-    return false;
+struct counts {
+    int ok, err;
+};
+
+static void each_vector(struct vector_seg *seg, void *ctx) {
+    struct counts *n = ctx;
+    static struct vector v; /* a 4 KiB descriptor: kept off the stack */
+    if (!parse_line(seg->file, seg->rest, seg->lineno, &v)) return;
+    if (v.ok) n->ok++;
+    else n->err++;
+    int before = check_count();
+    run_vector(seg->src, seg->name, &v);
+    printf("%-40s %s %s\n", v.file, v.ok ? "OK " : "ERR", check_count() == before ? "ok" : "FAILED");
 }
+
+static void walk_fail(const char *message) { FAILF("%s", message); }
 
 static int run(void *arg) {
     const char *dir = arg;
-    char manifest[PATH_MAX];
-    snprintf(manifest, sizeof manifest, "%s/MANIFEST", dir);
-    FILE *f = fopen(manifest, "r");
-    if (!f) {
-        fprintf(stderr, "FAIL: cannot open %s: %s\n", manifest, strerror(errno));
-        return 1;
-    }
-    static struct vector vs[MAX_VECTORS];
-    int n = 0, n_ok = 0, n_err = 0, lineno = 0;
-    char line[8192];
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '\0' || line[0] == '#') continue;
-        if (n == MAX_VECTORS) {
-            FAILF("more than %d vectors", MAX_VECTORS);
-            break;
-        }
-        if (parse_line(line, lineno, &vs[n])) {
-            if (vs[n].ok) n_ok++;
-            else n_err++;
-            n++;
-        }
-    }
-    fclose(f);
-    CHECKF(n_ok > 0 && n_err > 0, "the MANIFEST has %d valid and %d invalid vectors; want some of each",
-           n_ok, n_err);
-
-    for (int i = 0; i < n; i++) {
-        int before = check_count();
-        run_vector(dir, &vs[i], i);
-        printf("%-40s %s %s\n", vs[i].file, vs[i].ok ? "OK " : "ERR", check_count() == before ? "ok" : "FAILED");
-    }
-
-    /* Every vector file is in the MANIFEST. */
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            size_t len = strlen(e->d_name);
-            if (len > 4 && strcmp(e->d_name + len - 4, ".seg") == 0 && !in_manifest(e->d_name, vs, n))
-                FAILF("%s/%s is not in the MANIFEST", dir, e->d_name);
-        }
-        closedir(d);
-    }
-    printf("%d vectors (%d valid, %d invalid)\n", n, n_ok, n_err);
+    struct counts n = {0, 0};
+    int walked = vector_walk(dir, "npshm-vec", each_vector, walk_fail, &n);
+    if (walked < 0) return check_result("test_vectors");
+    CHECKF(n.ok > 0 && n.err > 0, "the MANIFEST has %d valid and %d invalid vectors; want some of each",
+           n.ok, n.err);
+    printf("%d vectors (%d valid, %d invalid)\n", walked, n.ok, n.err);
     return check_result("test_vectors");
 }
 
