@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,23 +179,26 @@ static _Atomic(dir_info *) current;
 /* The dir_infos installed: never freed nor closed (an operation of another thread may still be
  * using one after set_dir replaced it), so a choice of one already held, the same path and the same
  * directory, reuses it, and a program switching between a few directories holds a few descriptors
- * (internal/core's reuseDirInfo). */
-static dir_info *installed;
-static pthread_mutex_t installed_mu = PTHREAD_MUTEX_INITIALIZER;
+ * (internal/core's reuseDirInfo). A list pushed to with compare-and-swap, without a lock that a
+ * fork could leave held in the child; two threads choosing the same new directory at once may both
+ * add it, which costs a descriptor. */
+static _Atomic(dir_info *) installed;
 
-/* reuse returns the installed dir_info equal to d (freeing d), or records d. */
+static void install(dir_info *d) {
+    dir_info *head = atomic_load(&installed);
+    do d->next = head;
+    while (!atomic_compare_exchange_weak(&installed, &head, d));
+}
+
+/* reuse returns the installed dir_info equal to d (freeing d), or installs d. */
 static dir_info *reuse(dir_info *d) {
-    pthread_mutex_lock(&installed_mu);
-    for (dir_info *h = installed; h != NULL; h = h->next)
+    for (dir_info *h = atomic_load(&installed); h != NULL; h = h->next)
         if (h->fd >= 0 && d->fd >= 0 && h->dev == d->dev && h->ino == d->ino && strcmp(h->nul, d->nul) == 0 &&
             h->huge == d->huge && h->advise == d->advise) {
-            pthread_mutex_unlock(&installed_mu);
             dir_free(d);
             return h;
         }
-    d->next = installed;
-    installed = d;
-    pthread_mutex_unlock(&installed_mu);
+    install(d);
     return d;
 }
 
@@ -216,12 +218,7 @@ const dir_info *npshm__dir(void) {
         dir_free(d);
         return expected;
     }
-    if (!d->err.code) {
-        pthread_mutex_lock(&installed_mu);
-        d->next = installed;
-        installed = d;
-        pthread_mutex_unlock(&installed_mu);
-    }
+    if (!d->err.code) install(d);
     return d;
 }
 
