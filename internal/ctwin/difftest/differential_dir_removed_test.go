@@ -115,3 +115,30 @@ func TestRemovedDirMatches(t *testing.T) {
 		t.Errorf("the directory made again got entries: %v", entries)
 	}
 }
+
+// The twin's npshm_set_dir reuses the descriptor of a directory it already holds, as the core does
+// (TestSetDirReusesHeldDescriptors): 300 calls over 3 directories open no descriptor for good.
+func TestCSetDirReusesHeldDescriptors(t *testing.T) {
+	defer CSetDir("")
+	a, b := t.TempDir(), t.TempDir()
+	CSetDir(a)
+	CSetDir(b)
+	fds := func() int {
+		e, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("no /proc/self/fd")
+		}
+		return len(e)
+	}
+	before := fds()
+	for range 100 {
+		for _, d := range []string{a, b, ""} {
+			if code, msg := CSetDir(d); code != core.OK {
+				t.Fatalf("C set_dir(%q): %s", d, msg)
+			}
+		}
+	}
+	if after := fds(); after > before {
+		t.Errorf("300 C set_dir calls over 3 directories opened %d descriptors more", after-before)
+	}
+}
