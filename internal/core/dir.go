@@ -88,13 +88,22 @@ var held struct {
 	dirs []*DirInfo
 }
 
-// reuseDirInfo returns the held DirInfo equal to d (closing d's descriptor), or records d.
+// reuseDirInfo returns the held DirInfo equal to d (closing d's descriptor), or records d. A held
+// DirInfo whose descriptor was lost (heldState) is replaced by d, without closing its number, which
+// is no longer ours; d's open may have got that very number, which then holds the directory again.
 func reuseDirInfo(d *DirInfo) *DirInfo {
 	held.Lock()
 	defer held.Unlock()
-	for _, h := range held.dirs {
+	for i, h := range held.dirs {
 		if h.Fd >= 0 && d.Fd >= 0 && h.Dev == d.Dev && h.Ino == d.Ino && string(h.Nul) == string(d.Nul) &&
 			h.HugeOpt == d.HugeOpt {
+			if h.Fd == d.Fd {
+				return h
+			}
+			if heldState(h) == heldLost {
+				held.dirs[i] = d
+				return d
+			}
 			closeFd(d.Fd)
 			return h
 		}
@@ -133,11 +142,40 @@ func dirPolicy(dir []byte) Status {
 	return Status{}
 }
 
+// What heldState finds of a DirInfo's descriptor.
+const (
+	heldOk = iota
+	heldRemoved
+	heldLost
+)
+
+// heldStatus is the failure of an operation on the directory of shared arrays d if its descriptor
+// no longer holds it (heldState): removed (ErrNotFound), or lost (ErrIO, EBADF), so that nothing
+// is made, attached or deleted in whatever the descriptor's number names now. It costs an fstat.
+func heldStatus(d *DirInfo) Status {
+	switch heldState(d) {
+	case heldRemoved:
+		return removedStatus(d)
+	case heldLost:
+		return lostStatus(d)
+	}
+	return Status{}
+}
+
 // removedStatus is the failure of an operation whose directory of shared arrays, d, was removed.
 func removedStatus(d *DirInfo) Status {
 	return Status{Code: ErrNotFound, Errno: errENOENT, Msg: MsgDirSharedArrays, Path: d.Nul, Msg2: MsgWasRemovedSetDirAgain}
 }
 
-const errENOENT = syscall.ENOENT
+// lostStatus is the failure of an operation whose directory of shared arrays, d, lost its
+// descriptor: closed, or made to name another file, by the program.
+func lostStatus(d *DirInfo) Status {
+	return Status{Code: ErrIO, Errno: errEBADF, Msg: MsgDirSharedArrays, Path: d.Nul, Msg2: MsgLostDescriptorSetDirAgain}
+}
+
+const (
+	errENOENT = syscall.ENOENT
+	errEBADF  = syscall.EBADF
+)
 
 var dotNul = [...]byte{'.', 0}

@@ -84,10 +84,21 @@ const atFdcwdInt = unix.AT_FDCWD
 
 func closeFd(fd int) { unix.Close(fd) }
 
-// DirRemoved reports whether the directory held by fd was removed (rmdir leaves it no links).
-func DirRemoved(fd int) bool {
+// heldState tells whether d's descriptor still holds the directory the check opened: heldOk,
+// heldRemoved (rmdir left it no links), or heldLost: the descriptor was closed, or names another
+// file now (a program closed descriptors it did not open, closerange or dup2 over it, and opened
+// something that got the number). A directory used by its path (Fd < 0) is heldOk.
+func heldState(d *DirInfo) int {
 	var st unix.Stat_t
-	return fd >= 0 && unix.Fstat(fd, &st) == nil && st.Nlink == 0
+	switch {
+	case d.Fd < 0:
+		return heldOk
+	case unix.Fstat(d.Fd, &st) != nil || uint64(st.Dev) != d.Dev || st.Ino != d.Ino:
+		return heldLost
+	case st.Nlink == 0:
+		return heldRemoved
+	}
+	return heldOk
 }
 
 
@@ -106,8 +117,8 @@ func OpenDir(msg string) (int, Status) {
 		}
 		return fd, Status{}
 	}
-	if DirRemoved(d.Fd) {
-		return -1, removedStatus(d)
+	if st := heldStatus(d); !st.Ok() {
+		return -1, st
 	}
 	fd, errno := sysOpenat(d.Fd, dotNul[:], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if errno != 0 {

@@ -14,6 +14,7 @@ const (
 	MsgDirWritableByOthersNotSticky              = "the directory of shared arrays (NPSHM_DIR) is writable by others and not sticky"
 	MsgDirSharedArrays                           = "the directory of shared arrays (NPSHM_DIR)"
 	MsgWasRemovedSetDirAgain                     = " was removed after it was chosen (npshm uses no directory made again under that name by anyone: choose it again with set_dir)"
+	MsgLostDescriptorSetDirAgain                 = " lost the descriptor npshm holds it by: the program closed it, or put another file in its place (choose the directory again with set_dir)"
 	MsgDirChangedWhileChecked                    = "the directory of shared arrays (NPSHM_DIR) changed while it was checked"
 	MsgAllocFunctionRefusedArray                 = "the alloc function refused the array"
 	MsgAllocGaveNoMemory                         = "the alloc function gave no memory"

@@ -55,18 +55,32 @@ func (t *Target) Rel(p []byte) []byte {
 
 // removed turns st, the failure of a system call of an operation on t, into the directory's
 // removal if that is why it failed: t's held directory has no links left (a file is then missing,
-// ENOENT, or cannot be made in it: EPERM for O_TMPFILE on a tmpfs). It costs an fstat on failures
-// only.
+// ENOENT, or cannot be made in it: EPERM for O_TMPFILE on a tmpfs), or its descriptor was lost
+// (heldState). It costs an fstat on failures only.
 func (t *Target) removed(st Status) Status {
-	if t.Held && !st.Ok() && DirRemoved(t.Info.Fd) {
-		return removedStatus(t.Info)
+	if t.Held && !st.Ok() {
+		if hst := heldStatus(t.Info); !hst.Ok() {
+			return hst
+		}
 	}
 	return st
 }
 
 // ResolveName turns a name into a path in buf (capacity at least MaxPath+32): a shared-memory name
-// into one in the directory of shared arrays (Dir), whose refusal, if any, it returns.
+// into one in the directory of shared arrays (Dir), whose refusal, if any, it returns; and checks
+// that the directory's descriptor still holds it (heldStatus, an fstat), so that nothing is made
+// or deleted in another directory that took its number.
 func ResolveName(name []byte, buf []byte) (Target, Status) {
+	t, st := resolveName(name, buf)
+	if st.Ok() && t.Held {
+		st = heldStatus(t.Info)
+	}
+	return t, st
+}
+
+// resolveName is ResolveName without the check of the directory's descriptor: Attach's, which
+// checks the device of what it opened instead (heldDevice), to keep its cost that of the raw calls.
+func resolveName(name []byte, buf []byte) (Target, Status) {
 	for _, c := range name {
 		if c == 0 {
 			return Target{}, fail(ErrInvalid, "name contains a NUL byte")

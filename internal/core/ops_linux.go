@@ -304,7 +304,7 @@ func linkStatus(errno unix.Errno) Status {
 
 // Attach maps an existing array after validating its header, which ends up in s.Hdr.
 func Attach(s *Scratch, name []byte, readOnly bool) (Mapping, Target, Status) {
-	t, st := ResolveName(name, s.Path[:0:len(s.Path)])
+	t, st := resolveName(name, s.Path[:0:len(s.Path)])
 	if !st.Ok() {
 		return Mapping{}, Target{}, st
 	}
@@ -320,11 +320,11 @@ func Attach(s *Scratch, name []byte, readOnly bool) (Mapping, Target, Status) {
 		case unix.ENOENT:
 			return Mapping{}, Target{}, t.removed(Status{Code: ErrNotFound, Errno: errno, Msg: MsgNoArrayOfThatName})
 		case unix.ELOOP:
-			return Mapping{}, Target{}, errSymlink
+			return Mapping{}, Target{}, t.removed(errSymlink)
 		}
-		return Mapping{}, Target{}, sysFail(errno, MsgCannotOpenArray)
+		return Mapping{}, Target{}, t.removed(sysFail(errno, MsgCannotOpenArray))
 	}
-	m, st := attachFd(s, fd, readOnly)
+	m, st := attachFd(s, fd, readOnly, &t)
 	unix.Close(fd)
 	if !st.Ok() {
 		return Mapping{}, Target{}, st
@@ -362,10 +362,18 @@ func adviseHuge(m Mapping) {
 // errSymlink is the refusal of a name that is a symbolic link (open with O_NOFOLLOW: ELOOP).
 var errSymlink = Status{Code: ErrPermission, Errno: unix.ELOOP, Msg: MsgNameIsSymlink}
 
-func attachFd(s *Scratch, fd int, readOnly bool) (Mapping, Status) {
+// attachFd maps the array open at fd, the name of t. What was opened must be on the device of t's
+// held directory, or that directory's descriptor is checked (heldStatus): the fstat the attach makes
+// anyway then finds a descriptor taken by another file system's directory at no cost.
+func attachFd(s *Scratch, fd int, readOnly bool, t *Target) (Mapping, Status) {
 	var stat unix.Stat_t
 	if st := readHeader(s, fd, &stat); !st.Ok() {
-		return Mapping{}, st
+		return Mapping{}, t.removed(st)
+	}
+	if t.Held && uint64(stat.Dev) != t.Info.Dev {
+		if st := heldStatus(t.Info); !st.Ok() {
+			return Mapping{}, st
+		}
 	}
 	s.Owner = stat.Uid
 	size := s.Hdr.SegmentSize()

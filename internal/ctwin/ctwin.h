@@ -218,6 +218,11 @@ static inline const char *npshm__rel(const target *t, const char *p) {
 /* s, the failure of a system call of an operation on t, or the removal of t's held directory if
  * that is why it failed (internal/core's Target.removed). */
 status npshm__removed(const target *t, status s);
+/* The failure of an operation on d if its descriptor no longer holds it: NOT_FOUND if the directory
+ * was removed, IO (EBADF) if the descriptor was closed or names another file now (internal/core's
+ * heldStatus); OK otherwise. An fstat. */
+struct dir_info;
+status npshm__held(const struct dir_info *d);
 
 /* ---- the directory of shared-memory arrays (dir.c; internal/core/dir.go) ---- */
 
@@ -246,6 +251,9 @@ int npshm__dir_open(const char *msg, status *s);
 
 /* Resolves a name by docs/FORMAT.md, "Names" (internal/core/name.go's ResolveName). */
 status npshm__resolve(const char *name, target *t);
+/* npshm__resolve without the check of the held directory's descriptor (npshm__held): the attach's,
+ * which compares the device of what it opened instead (internal/core's resolveName). */
+status npshm__resolve_name(const char *name, target *t);
 
 /* Writes a fresh NUL-terminated temporary name .npshm-tmp-<pid>-<16 random hex digits> for the
  * directory dir (ending in '/') into buf (ops.c; the core's appendTempName). */

@@ -50,6 +50,9 @@ static void huge_mount(dev_t dev, int *huge, int *advise) {
     fclose(f);
 }
 
+/* What held_state finds of a dir_info's descriptor. */
+enum { HELD_OK, HELD_REMOVED, HELD_LOST };
+
 /* What entry_rule finds wrong with a directory of the path. */
 enum { DIR_SAFE, DIR_SYMLINK, DIR_NOT_DIR, DIR_FOREIGN, DIR_NOT_STICKY };
 
@@ -191,10 +194,20 @@ static void install(dir_info *d) {
 }
 
 /* reuse returns the installed dir_info equal to d (freeing d), or installs d. */
+static int held_state(const dir_info *d);
+
+/* reuse returns the installed dir_info equal to d (freeing d), or installs d. One whose descriptor
+ * was lost (held_state) is passed over, its number never closed (it is no longer ours); d's open may
+ * have got that very number, which then holds the directory again (internal/core's reuseDirInfo). */
 static dir_info *reuse(dir_info *d) {
     for (dir_info *h = atomic_load(&installed); h != NULL; h = h->next)
         if (h->fd >= 0 && d->fd >= 0 && h->dev == d->dev && h->ino == d->ino && strcmp(h->nul, d->nul) == 0 &&
             h->huge == d->huge && h->advise == d->advise) {
+            if (h->fd == d->fd) {
+                free(d);
+                return h;
+            }
+            if (held_state(h) == HELD_LOST) continue;
             dir_free(d);
             return h;
         }
@@ -240,10 +253,14 @@ int npshm__c_set_dir(const char *dir) {
     return NPSHM_OK;
 }
 
-/* Whether the directory held by fd was removed (rmdir leaves it no links). */
-static int dir_removed(int fd) {
+/* held_state: whether d's descriptor still holds the directory the check opened (internal/core's
+ * heldState): HELD_OK, HELD_REMOVED (rmdir left it no links), or HELD_LOST (closed, or naming
+ * another file now: the program closed descriptors it did not open). */
+static int held_state(const dir_info *d) {
     struct stat st;
-    return fd >= 0 && fstat(fd, &st) == 0 && st.st_nlink == 0;
+    if (d->fd < 0) return HELD_OK;
+    if (fstat(d->fd, &st) != 0 || (uint64_t)st.st_dev != d->dev || (uint64_t)st.st_ino != d->ino) return HELD_LOST;
+    return st.st_nlink == 0 ? HELD_REMOVED : HELD_OK;
 }
 
 static status removed_status(const dir_info *d) {
@@ -253,8 +270,26 @@ static status removed_status(const dir_info *d) {
     return s;
 }
 
+static status lost_status(const dir_info *d) {
+    status s = st_errno(NPSHM_ERR_IO, EBADF, MSG_DIR_SHARED_ARRAYS);
+    s.path = d->nul;
+    s.msg2 = MSG_LOST_DESCRIPTOR_SET_DIR_AGAIN;
+    return s;
+}
+
+status npshm__held(const dir_info *d) {
+    switch (held_state(d)) {
+    case HELD_REMOVED: return removed_status(d);
+    case HELD_LOST: return lost_status(d);
+    }
+    return OK_STATUS;
+}
+
 status npshm__removed(const target *t, status s) {
-    if (t->held && s.code && dir_removed(t->info->fd)) return removed_status(t->info);
+    if (t->held && s.code) {
+        status h = npshm__held(t->info);
+        if (h.code) return h;
+    }
     return s;
 }
 
@@ -264,10 +299,7 @@ int npshm__dir_open(const char *msg, status *s) {
         *s = d->err;
         return -1;
     }
-    if (d->fd >= 0 && dir_removed(d->fd)) {
-        *s = removed_status(d);
-        return -1;
-    }
+    if ((*s = npshm__held(d)).code) return -1;
     int fd = d->fd >= 0 ? openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                         : open(d->nul, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) *s = st_sys(errno, msg);

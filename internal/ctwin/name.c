@@ -8,7 +8,7 @@
 
 /* ---- names (internal/core/name.go) ---- */
 
-status npshm__resolve(const char *name, target *t) {
+status npshm__resolve_name(const char *name, target *t) {
     size_t n = strlen(name);
     if (n >= sizeof FILE_PREFIX - 1 && memcmp(name, FILE_PREFIX, sizeof FILE_PREFIX - 1) == 0) {
         const char *rest = name + sizeof FILE_PREFIX - 1;
@@ -52,4 +52,10 @@ status npshm__resolve(const char *name, target *t) {
     t->at = t->held ? d->fd : AT_FDCWD;
     t->info = d;
     return OK_STATUS;
+}
+
+status npshm__resolve(const char *name, target *t) {
+    status s = npshm__resolve_name(name, t);
+    if (!s.code && t->held) s = npshm__held(t->info);
+    return s;
 }

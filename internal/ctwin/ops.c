@@ -439,7 +439,7 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
                        const char *dtype, npshm_array **out, char *descr, unsigned char *hbuf, unsigned *owner,
                        hcache *cache) {
     target t;
-    status s = npshm__resolve(name, &t);
+    status s = npshm__resolve_name(name, &t);
     if (s.code) return s;
     int ro = (flags & NPSHM_READONLY) != 0;
     /* Never follow a symlink at the name, never block opening a FIFO (internal/core's Attach). */
@@ -447,8 +447,8 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     if (fd < 0) {
         if (errno == ENOENT) return npshm__removed(&t, st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, MSG_NO_ARRAY_OF_THAT_NAME));
         if (errno == ELOOP)
-            return st_errno(NPSHM_ERR_PERMISSION, ELOOP, MSG_NAME_IS_SYMLINK);
-        return st_sys(errno, MSG_CANNOT_OPEN_ARRAY);
+            return npshm__removed(&t, st_errno(NPSHM_ERR_PERMISSION, ELOOP, MSG_NAME_IS_SYMLINK));
+        return npshm__removed(&t, st_sys(errno, MSG_CANNOT_OPEN_ARRAY));
     }
     struct stat st;
     header h;
@@ -457,10 +457,15 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
         close(fd);
         return s;
     }
+    /* Not on the held directory's device: check its descriptor (internal/core's attachFd). */
+    if (t.held && (uint64_t)st.st_dev != t.info->dev && (s = npshm__held(t.info)).code) {
+        close(fd);
+        return s;
+    }
     if (!t.cacheable) cache = NULL;
     if (cache == NULL || !S_ISREG(st.st_mode) || !hcache_get(cache, &st, &h)) {
         s = read_header_of(fd, &st, &h, hbuf, descr);
-        if (s.code) { close(fd); return s; }
+        if (s.code) { close(fd); return npshm__removed(&t, s); }
         if (cache) hcache_put(cache, &st, &h, hbuf);
     }
     if (owner) *owner = st.st_uid;

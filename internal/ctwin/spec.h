@@ -135,6 +135,7 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_DIR_WRITABLE_BY_OTHERS_NOT_STICKY "the directory of shared arrays (NPSHM_DIR) is writable by others and not sticky"
 #define MSG_DIR_SHARED_ARRAYS "the directory of shared arrays (NPSHM_DIR)"
 #define MSG_WAS_REMOVED_SET_DIR_AGAIN " was removed after it was chosen (npshm uses no directory made again under that name by anyone: choose it again with set_dir)"
+#define MSG_LOST_DESCRIPTOR_SET_DIR_AGAIN " lost the descriptor npshm holds it by: the program closed it, or put another file in its place (choose the directory again with set_dir)"
 #define MSG_DIR_CHANGED_WHILE_CHECKED "the directory of shared arrays (NPSHM_DIR) changed while it was checked"
 #define MSG_ALLOC_FUNCTION_REFUSED_ARRAY "the alloc function refused the array"
 #define MSG_ALLOC_GAVE_NO_MEMORY "the alloc function gave no memory"

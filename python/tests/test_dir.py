@@ -317,3 +317,73 @@ def test_attach_cache_off_on_a_disk_directory(tmp_path, restore_dir):
     name = f"cachetest-{os.getpid()}-{os.urandom(4).hex()}"
     got = _cache_case(name + "a", name + "b", str(d / (name + "a")), str(d / (name + "b")))
     assert got == (np.dtype(np.int64), (8, 64))
+
+
+_LOST = r"""
+import os, shutil, sys, numpy as np, npshm
+other = sys.argv[1]
+tag = f"losttest-{os.getpid()}"
+ref = npshm.reference(npshm.create_shared_array(tag, (2,), np.uint8))
+npshm.create_shared_array(tag + "-copied", (2,), np.uint8)
+shutil.copy(f"/dev/shm/{tag}-copied", other)  # a valid array in the other directory
+open(os.path.join(other, "victim"), "w").write("a file of the program's, not an array")
+src = os.path.join(other, "src.npy")
+np.save(src, np.arange(3, dtype=np.int64))
+want = "the directory of shared arrays (NPSHM_DIR) /dev/shm lost the descriptor"
+ops = {
+    "create": lambda: npshm.create_shared_array(tag + "-new", (2,), np.uint8),
+    "create(force)": lambda: npshm.create_shared_array(tag, (2,), np.uint8, force=True),
+    "attach": lambda: npshm.attach_shared_array(tag),
+    "attach(copied)": lambda: npshm.attach_shared_array(tag + "-copied"),
+    "list": npshm.list,
+    "delete": lambda: npshm.delete_shared_array("victim"),
+    "read_shared_array": lambda: npshm.read_shared_array(src, tag + "-read"),
+    "clean_temporaries": npshm.clean_temporaries,
+    "delete_orphans": lambda: npshm.delete_orphans(dry_run=False),
+    "from_reference": lambda: npshm.from_reference(ref),
+}
+for where in ("parent", "child"):  # the Go core, then the C twin in a forked child
+    if where == "child" and os.fork() != 0:
+        _, status = os.wait()
+        for n in (tag, tag + "-copied"):
+            npshm.delete_shared_array(n, raise_on_error=False)
+        raise SystemExit(os.waitstatus_to_exitcode(status))
+    before = sorted(os.listdir(other))
+    held = [int(f) for f in os.listdir("/proc/self/fd") if os.path.realpath(f"/proc/self/fd/{f}") == "/dev/shm"]
+    o = os.open(other, os.O_RDONLY | os.O_DIRECTORY)
+    for fd in held:  # os.closerange(3, ...) and an open that gets the number, as dup2 does it
+        os.dup2(o, fd)
+    os.close(o)
+    for op, call in ops.items():
+        try:
+            call()
+            print(where, op, "succeeded")
+        except OSError as e:
+            print(where, op, "OSError" if want in str(e) and e.errno == 9 else repr(e))
+        except Exception as e:
+            print(where, op, repr(e))
+    print(where, "unchanged", sorted(os.listdir(other)) == before)
+    npshm.set_dir("")  # holds /dev/shm again
+    npshm.attach_shared_array(tag)
+    print(where, "set_dir again", os.path.exists(f"/dev/shm/{tag}"))
+    for fd in held:
+        os.close(fd)
+    if where == "child":
+        sys.stdout.flush()
+        os._exit(0)
+"""
+
+
+def test_lost_descriptor_is_not_used(tmp_path):
+    """A program that closes descriptors it did not open and opens another directory into the number
+    of npshm's held /dev/shm (os.closerange, then an open; here dup2) must not create, attach, list,
+    or delete there: every operation raises OSError (EBADF) naming the directory, in the parent (Go
+    core) and a forked child (C twin); set_dir holds the directory again."""
+    r = subprocess.run([sys.executable, "-W", "ignore::DeprecationWarning", "-c", _LOST, str(tmp_path)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    ops = ["create", "create(force)", "attach", "attach(copied)", "list", "delete", "read_shared_array",
+           "clean_temporaries", "delete_orphans", "from_reference"]
+    want = [f"{where} {op} OSError" for where in ("parent", "child") for op in ops + ["unchanged", "set_dir again"]]
+    want = [w.replace("unchanged OSError", "unchanged True").replace("again OSError", "again True") for w in want]
+    assert r.stdout.splitlines() == want
