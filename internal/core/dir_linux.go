@@ -101,9 +101,9 @@ func heldState(d *DirInfo) int {
 	return heldOk
 }
 
-
 // OpenDir opens the directory of shared arrays for reading (a new open file description: its own
-// offset), relative to the descriptor the check holds; a removed directory fails with ErrNotFound.
+// offset), relative to the descriptor the check holds; a removed directory fails with ErrNotFound,
+// a lost descriptor with ErrIO (heldStatus).
 // msg is the message of another failure.
 func OpenDir(msg string) (int, Status) {
 	d := Dir()
@@ -126,7 +126,6 @@ func OpenDir(msg string) (int, Status) {
 	}
 	return fd, Status{}
 }
-
 
 // setHuge records the huge= option of the directory's mount.
 func (d *DirInfo) setHuge(opt string) {

@@ -16,7 +16,7 @@ import "golang.org/x/sys/unix"
 // once the load is over.
 type ForkGuard struct {
 	Open  func(dirfd int, path []byte, flags int, mode uint32) (int, unix.Errno) // openat, registered
-	Close func(fd int)                                                // unregistered, then closed
+	Close func(fd int)                                                           // unregistered, then closed
 }
 
 // Guard is set once, before any load, by the C ABI's package initialisation.
