@@ -63,8 +63,35 @@ func init() {
 	dirInfo.Store(reuseDirInfo(NewDirInfo(d)))
 }
 
-// Dir returns the directory of shared-memory arrays.
-func Dir() *DirInfo { return dirInfo.Load() }
+// Dir returns the directory of shared-memory arrays. A directory whose check failed for want of a
+// descriptor or memory (NPSHM_DIR when the process started with no descriptor left) is checked
+// again, so that a passing shortage does not refuse it for the life of the process.
+func Dir() *DirInfo {
+	d := dirInfo.Load()
+	if d.Err.Ok() || !shortage(d.Err.Errno) {
+		return d
+	}
+	return recheckDir(d)
+}
+
+// shortage reports whether errno is a shortage of resources, which passes: EMFILE, ENFILE, ENOMEM.
+func shortage(errno syscall.Errno) bool {
+	return errno == syscall.EMFILE || errno == syscall.ENFILE || errno == syscall.ENOMEM
+}
+
+// recheckDir checks again the directory of d, refused for a shortage, and installs the outcome
+// unless it is a shortage again (or another thread installed a directory meanwhile).
+func recheckDir(d *DirInfo) *DirInfo {
+	n := NewDirInfo(string(d.Nul[:len(d.Nul)-1]))
+	if !n.Err.Ok() && shortage(n.Err.Errno) {
+		return n
+	}
+	if n.Err.Ok() {
+		n = reuseDirInfo(n)
+	}
+	dirInfo.CompareAndSwap(d, n)
+	return dirInfo.Load()
+}
 
 // SetDir makes dir the directory of shared-memory arrays, if CheckDir accepts it ("" is /dev/shm).
 func SetDir(dir string) Status {

@@ -128,3 +128,44 @@ func TestLostDirDescriptorIsNotUsed(t *testing.T) {
 		t.Errorf("SetDir after a close: %s", message(st))
 	}
 }
+
+// NPSHM_DIR checked when the process has no descriptor left (EMFILE) is refused for that reason,
+// which passes: the next operation checks it again instead of failing for the life of the process.
+func TestDirRefusedForWantOfDescriptorsIsCheckedAgain(t *testing.T) {
+	old := dirInfo.Load()
+	defer dirInfo.Store(old)
+	dir := t.TempDir()
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	free, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(free)
+	low := lim
+	low.Cur = uint64(free) // the lowest free number: the next open fails with EMFILE
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	d := NewDirInfo(dir) // as init does with NPSHM_DIR
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if d.Err.Errno != unix.EMFILE {
+		t.Skipf("the check did not run out of descriptors: %q", message(d.Err))
+	}
+	dirInfo.Store(d)
+	s := new(Scratch)
+	name := []byte(testName(t))
+	m, _, st := Create(s, name, []int64{4}, []byte("<f8"), CreateOptions{})
+	if !st.Ok() {
+		t.Fatalf("create once descriptors are free again: %s", message(st))
+	}
+	Unmap(m)
+	Delete(s, name)
+	if got := Dir(); !got.Err.Ok() || string(got.Nul[:len(got.Nul)-1]) != dir {
+		t.Errorf("Dir() is %s (%q), want %s", got.Nul, message(got.Err), dir)
+	}
+}
