@@ -203,6 +203,31 @@ def delete_orphans(pattern: str = "*", *, dry_run: bool = True) -> "list[ArrayDe
         os.close(dir_fd)
 
 
+def _same_creation(name: str, dir_fd: int, d: "ArrayDesc") -> Optional[os.stat_result]:
+    """The status of the file ``name`` in ``dir_fd`` if it records the creator and creation time
+    that the listing judged (FORMAT.md: creator_pid at 48, created_ns at 56), else None.
+
+    The listing goes through the library's descriptor, the removal through ``dir_fd``, opened by
+    path: should the path name another directory now (the held one renamed away or mounted over, by
+    root or this user), a file of the name there is another array, which is kept.
+    """
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        head = os.pread(fd, 64, 0)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if (len(head) < 64 or head[:8] != b"NPSHMARR" or int.from_bytes(head[48:52], "little") != d.creator_pid
+            or int.from_bytes(head[56:64], "little", signed=True) != d.created_ns):
+        return None
+    return st
+
+
 def _delete_orphans_in(dir_fd: int, listed: "list[ArrayDesc]", pattern: str, dry_run: bool) -> "list[ArrayDesc]":
     """delete_orphans' work on the arrays ``listed`` in the directory ``dir_fd``."""
     candidates = []
@@ -211,9 +236,8 @@ def _delete_orphans_in(dir_fd: int, listed: "list[ArrayDesc]", pattern: str, dry
         # A peer's segment records no creator: whether it is an orphan cannot be told.
         if not fnmatch.fnmatchcase(name, pattern) or d.creator_alive or d.format != "npshm":
             continue
-        try:
-            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-        except FileNotFoundError:
+        st = _same_creation(name, dir_fd, d)
+        if st is None:
             continue
         candidates.append((d, name, st))
     if not candidates:

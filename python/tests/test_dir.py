@@ -387,3 +387,31 @@ def test_lost_descriptor_is_not_used(tmp_path):
     want = [f"{where} {op} OSError" for where in ("parent", "child") for op in ops + ["unchanged", "set_dir again"]]
     want = [w.replace("unchanged OSError", "unchanged True").replace("again OSError", "again True") for w in want]
     assert r.stdout.splitlines() == want
+
+
+def test_delete_orphans_keeps_an_array_of_the_name_in_a_directory_now_at_the_path(tmp_path, restore_dir):
+    """delete_orphans lists through the library's held directory and removes through one it opens by
+    path. Renamed away (by this user or root; a tmpfs mounted over it alike), the path names another
+    directory, where a live array of an orphan's name must be kept: the file removed must record the
+    creator and creation time the listing judged."""
+    d = tmp_path / "arrays"
+    d.mkdir(mode=0o700)
+    npshm.set_dir(str(d))
+    name = f"orphan-{os.getpid()}"
+    pid = os.fork()
+    if pid == 0:  # a creator that is gone
+        npshm.create_shared_array(name, (2,), np.uint8)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    npshm.create_shared_array(name + "-live", (2,), np.uint8)
+    d.rename(tmp_path / "renamed")
+    d.mkdir(mode=0o700)
+    shutil.copy(tmp_path / "renamed" / (name + "-live"), d / name)  # a live array, of the orphan's name
+    try:
+        assert [o.name for o in npshm.delete_orphans(name, dry_run=True)] == []
+        assert npshm.delete_orphans(name, dry_run=False) == []
+        assert (d / name).exists()
+        assert (tmp_path / "renamed" / name).exists()
+    finally:
+        npshm.delete_shared_array(name, raise_on_error=False)
+        npshm.delete_shared_array(name + "-live", raise_on_error=False)
