@@ -882,7 +882,10 @@ def set_dir(path: "Union[str, bytes, os.PathLike[str], os.PathLike[bytes], None]
     (``NPSHM_DIR`` in the environment passes it on to child processes). The directory checked is
     held open: if it is removed later, operations on shared-memory names raise
     :class:`FileNotFoundError` naming it, and a directory made again under the same path is not
-    used until ``set_dir`` chooses it again.
+    used until ``set_dir`` chooses it again. A program that closes that descriptor (``os.closerange``,
+    a daemonizing library) or ``dup2``s another file over it makes them raise :class:`OSError`
+    (``errno.EBADF``) naming it, never work in whatever got the number, until ``set_dir`` chooses
+    the directory again.
 
     Raises
     ------
