@@ -217,6 +217,12 @@ func fillSegment(fd int, size uint64, header []byte, at uint64, opt CreateOption
 		if err := unix.Ftruncate(fd, int64(size)); err != nil {
 			return Mapping{}, sysFail(errnoOf(err), MsgCannotSizeFile)
 		}
+		// The header is written through the mapping below: its pages are reserved, else a full
+		// /dev/shm would raise SIGBUS in npshm's own write.
+		if errno := sysFallocate(fd, at+uint64(len(header))); errno != 0 &&
+			!(isFile && (errno == unix.EOPNOTSUPP || errno == unix.ENOSYS)) {
+			return Mapping{}, sysFail(errno, MsgCannotReserveMemoryArray)
+		}
 	} else if errno := sysFallocate(fd, size); errno != 0 {
 		if !(isFile && (errno == unix.EOPNOTSUPP || errno == unix.ENOSYS)) {
 			return Mapping{}, sysFail(errno, MsgCannotReserveMemoryArray)

@@ -169,6 +169,13 @@ encoded:
             s = st_sys(errno, MSG_CANNOT_SIZE_FILE);
             goto fail;
         }
+        /* The header is written through the mapping below: its pages are reserved, else a full
+         * /dev/shm would raise SIGBUS in npshm's own write. */
+        while ((e = fallocate(seg->fd, 0, 0, (off_t)(h->header_at + hlen))) != 0 && errno == EINTR) {}
+        if (e != 0 && !(t->is_file && (errno == EOPNOTSUPP || errno == ENOSYS))) {
+            s = st_sys(errno, MSG_CANNOT_RESERVE_MEMORY_ARRAY);
+            goto fail;
+        }
     } else if (e != 0) {
         if (!(t->is_file && (errno == EOPNOTSUPP || errno == ENOSYS))) {
             s = st_sys(errno, MSG_CANNOT_RESERVE_MEMORY_ARRAY);

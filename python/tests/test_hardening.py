@@ -96,6 +96,33 @@ NOSPACE_SCRIPT = textwrap.dedent(
     names = sorted(os.listdir("/dev/shm"))
     assert names == sorted(f"s{i}" for i in range(len(made))), names  # nothing half-made
 
+    # Not one page left: an unreserved create still writes its header, whose page it reserves
+    # first (it wrote through the mapping and died of SIGBUS). On the C path too, and the tool.
+    fd = os.open("/dev/shm/.filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, bytes(4096))
+    except OSError as e:
+        assert e.errno == errno.ENOSPC, repr(e)
+    os.close(fd)
+    enospc("full: reserve=False", lambda: npshm.create_shared_array("sparse", (1 << 20,), np.uint8, reserve=False))
+    r = subprocess.run([sys.executable, "-m", "npshm", "create", "sparse", "1048576", "u1", "--no-reserve"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "no space" in r.stderr.lower(), (r.returncode, r.stderr)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            enospc("full: forked reserve=False",
+                   lambda: npshm.create_shared_array("sparse", (1 << 20,), np.uint8, reserve=False))
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "forked child, reserve=False"
+    os.unlink("/dev/shm/.filler")
+    assert sorted(os.listdir("/dev/shm")) == names, os.listdir("/dev/shm")  # nothing left
+
     # Replacing an array when there is no room for the new one keeps the old one.
     enospc("full: replace", lambda: npshm.create_shared_array("s0", (1 << 20,), np.uint8, force=True))
     assert (npshm.attach("s0") == 2).all()
