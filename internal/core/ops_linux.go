@@ -236,7 +236,7 @@ func fillSegment(fd int, size uint64, header []byte, at uint64, opt CreateOption
 	if err := unix.Fstat(fd, &stat); err != nil {
 		return Mapping{}, sysFail(errnoOf(err), MsgCannotStatArray)
 	}
-	m, errno := mmap(fd, size, false)
+	m, errno := mmap(fd, mapLen(fd, size, &stat), false)
 	if errno != 0 {
 		return Mapping{}, sysFail(errno, MsgCannotMapArray)
 	}
@@ -381,7 +381,7 @@ func attachFd(s *Scratch, fd int, readOnly bool) (Mapping, Status) {
 			return Mapping{}, st
 		}
 	}
-	m, errno := mmap(fd, size, readOnly)
+	m, errno := mmap(fd, mapLen(fd, size, &stat), readOnly)
 	if errno != 0 {
 		return Mapping{}, sysFail(errno, MsgCannotMapArray)
 	}
