@@ -215,7 +215,14 @@ func fillSegment(fd int, size uint64, header []byte, at uint64, opt CreateOption
 	if opt.NoReserve {
 		populate = false
 		if err := unix.Ftruncate(fd, int64(size)); err != nil {
-			return Mapping{}, sysFail(errnoOf(err), MsgCannotSizeFile)
+			// hugetlbfs sizes a file in whole huge pages only (EINVAL), and reserves the pages of
+			// a shared mapping when it maps them anyway: there the segment is reserved.
+			if errnoOf(err) != unix.EINVAL {
+				return Mapping{}, sysFail(errnoOf(err), MsgCannotSizeFile)
+			}
+			if errno := sysFallocate(fd, size); errno != 0 {
+				return Mapping{}, sysFail(errno, MsgCannotReserveMemoryArray)
+			}
 		}
 		// The header is written through the mapping below: its pages are reserved, else a full
 		// /dev/shm would raise SIGBUS in npshm's own write.

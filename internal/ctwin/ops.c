@@ -177,9 +177,19 @@ encoded:
     errno = EOPNOTSUPP;
     while (reserve && (e = fallocate(seg->fd, 0, 0, (off_t)seg->size)) != 0 && errno == EINTR) {}
     if (!reserve) {
+        /* hugetlbfs sizes a file in whole huge pages only (EINVAL), and reserves the pages of a
+         * shared mapping when it maps them anyway: there the segment is reserved (the core's
+         * fillSegment). */
         if (ftruncate(seg->fd, (off_t)seg->size) != 0) {
-            s = st_sys(errno, MSG_CANNOT_SIZE_FILE);
-            goto fail;
+            if (errno != EINVAL) {
+                s = st_sys(errno, MSG_CANNOT_SIZE_FILE);
+                goto fail;
+            }
+            while ((e = fallocate(seg->fd, 0, 0, (off_t)seg->size)) != 0 && errno == EINTR) {}
+            if (e != 0) {
+                s = st_sys(errno, MSG_CANNOT_RESERVE_MEMORY_ARRAY);
+                goto fail;
+            }
         }
         /* The header is written through the mapping below: its pages are reserved, else a full
          * /dev/shm would raise SIGBUS in npshm's own write. */

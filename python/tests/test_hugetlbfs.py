@@ -36,6 +36,15 @@ def cycle(tag):
         gc.collect()
         npshm.delete(f"{tag}{i}")
         assert mapped() == [], (tag, i, mapped())
+    # reserve=False: hugetlbfs sizes files in whole huge pages only (ftruncate was EINVAL), and
+    # reserves a shared mapping's pages anyway: such an array is reserved there.
+    r = npshm.create_shared_array(f"{tag}nr", (3 << 20,), np.uint8, reserve=False)
+    r[-1] = 7
+    assert int(npshm.attach(f"{tag}nr")[-1]) == 7
+    del r
+    gc.collect()
+    npshm.delete(f"{tag}nr")
+    assert mapped() == [], (tag, mapped())
     src = os.path.join(sys.argv[2], f"{tag}.npy")
     np.save(src, np.arange(1000, dtype=np.int32))
     c = npshm.read_shared_array(src, f"{tag}load", read_only=True)
