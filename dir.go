@@ -24,8 +24,11 @@ func DirHugePages() string { return core.Dir().HugeOpt }
 // directory that is not a symbolic link, owned by root or by this user, and sticky if others may
 // write to it, as is every directory above it (docs/RELIABILITY.md; /dev/shm, the default, is used
 // as it is): any other is refused
-// (ErrPermission, ErrInvalid, ErrNotFound) and the old one stays. Every process that shares
-// arrays must use the same directory; set it before other goroutines use the package.
+// (ErrPermission, ErrInvalid, ErrNotFound) and the old one stays. The directory checked is held
+// open: if it is removed later, operations on shared-memory names fail with ErrNotFound naming
+// it, and a directory made again under the same path is not used until SetDir chooses it again.
+// Every process that shares arrays must use the same directory; set it before other goroutines
+// use the package.
 func SetDir(dir string) error {
 	if st := core.SetDir(dir); !st.Ok() {
 		return newError(st, "set dir", dir)

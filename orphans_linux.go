@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/npshm/npshm/internal/core"
 	"github.com/npshm/npshm/internal/creators"
 )
 
@@ -123,6 +124,11 @@ func Orphans(pattern string) ([]Orphan, error) {
 	if err != nil {
 		return nil, err
 	}
+	dirfd, st := core.OpenDir(core.MsgCannotReadDirectory)
+	if !st.Ok() {
+		return nil, newError(st, "orphans", "")
+	}
+	defer unix.Close(dirfd)
 	var candidates []Orphan
 	var alive creators.Set // one look at each creator, however many arrays it made
 	for _, in := range infos {
@@ -136,7 +142,7 @@ func Orphans(pattern string) ([]Orphan, error) {
 			continue
 		}
 		var st unix.Stat_t
-		if unix.Stat(Dir()+"/"+in.Name, &st) != nil {
+		if unix.Fstatat(dirfd, in.Name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
 			continue
 		}
 		candidates = append(candidates, Orphan{Info: in, Dev: uint64(st.Dev), Ino: st.Ino})
@@ -159,9 +165,13 @@ func Orphans(pattern string) ([]Orphan, error) {
 // that attaches or replaces the array in the microseconds between that check and the unlink is
 // the remaining race: its mapping stays valid, but the name is gone.
 func RemoveOrphan(o Orphan) (bool, error) {
-	p := Dir() + "/" + o.Name
+	dirfd, cst := core.OpenDir(core.MsgCannotReadDirectory)
+	if !cst.Ok() {
+		return false, newError(cst, "remove orphan", o.Name)
+	}
+	defer unix.Close(dirfd)
 	var st unix.Stat_t
-	if err := unix.Stat(p, &st); err != nil {
+	if err := unix.Fstatat(dirfd, o.Name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		if err == unix.ENOENT {
 			return false, nil
 		}
@@ -170,7 +180,7 @@ func RemoveOrphan(o Orphan) (bool, error) {
 	if uint64(st.Dev) != o.Dev || st.Ino != o.Ino || CreatorAlive(o.CreatorPID, o.Created) {
 		return false, nil
 	}
-	if err := unix.Unlink(p); err != nil {
+	if err := unix.Unlinkat(dirfd, o.Name, 0); err != nil {
 		if err == unix.ENOENT {
 			return false, nil
 		}

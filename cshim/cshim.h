@@ -85,9 +85,10 @@ typedef struct npshm__alloc_result {
 npshm__alloc_result npshm__call_alloc(void *fn, void *ctx, unsigned format, int ndim, const int64_t *shape,
                                       const char *dtype, size_t itemsize, size_t nbytes, int fortran);
 
-/* The fork guard of loads (guard.c): open(path, flags, mode) with the descriptor registered for
- * closing in children forked meanwhile, returning it or -errno; and unregistering and closing. */
-int npshm__guard_open(const char *path, int flags, unsigned mode);
+/* The fork guard of loads (guard.c): openat(dirfd, path, flags, mode) with the descriptor
+ * registered for closing in children forked meanwhile, returning it or -errno; and unregistering
+ * and closing. */
+int npshm__guard_open(int dirfd, const char *path, int flags, unsigned mode);
 void npshm__guard_close(int fd);
 
 /* Fill an npshm_info and call a user's npshm_list_fn. */

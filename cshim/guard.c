@@ -31,9 +31,9 @@ __attribute__((constructor)) static void guard_register(void) {
     (void)pthread_atfork(guard_prepare, guard_parent, guard_child);
 }
 
-int npshm__guard_open(const char *path, int flags, unsigned mode) {
+int npshm__guard_open(int dirfd, const char *path, int flags, unsigned mode) {
     pthread_mutex_lock(&guard_mu);
-    int fd = open(path, flags, mode);
+    int fd = openat(dirfd, path, flags, mode);
     int e = errno;
     if (fd >= 0 && nguarded < GUARD_SLOTS) guarded[nguarded++] = fd;
     pthread_mutex_unlock(&guard_mu);

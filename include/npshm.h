@@ -457,8 +457,10 @@ int npshm_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *sha
  * owned by root or by the caller, and sticky if others may write to it, under directories that
  * follow the same rules up to / (docs/RELIABILITY.md; /dev/shm itself is used as it is);
  * npshm_set_dir refuses any other (PERMISSION, INVALID, NOT_FOUND) and keeps the old one, and an
- * NPSHM_DIR that breaks the rules makes every operation on a shared-memory name fail so. Names
- * cannot leave the directory. Every process that shares arrays must use the same directory. Set it
+ * NPSHM_DIR that breaks the rules makes every operation on a shared-memory name fail so. The
+ * directory checked is held open (a close-on-exec descriptor): if it is removed later, operations
+ * on shared-memory names fail with NOT_FOUND naming it, and a directory made again under the same
+ * path is not used until npshm_set_dir chooses it again. Names cannot leave the directory. Every process that shares arrays must use the same directory. Set it
  * before threads use the library: operations under way keep the one they started with.
  * npshm_dir returns the directory (without a trailing '/'; a string that stays valid), also when
  * it was refused.

@@ -128,8 +128,8 @@ func cFill(src int, off uint64, dst unsafe.Pointer, n uint64, dstFd int, dstOff 
 }
 
 // guardOpen and guardClose are core.Guard: a load's descriptors under cshim's fork guard.
-func guardOpen(path []byte, flags int, mode uint32) (int, unix.Errno) {
-	r := C.npshm__guard_open((*C.char)(unsafe.Pointer(&path[0])), C.int(flags), C.uint(mode))
+func guardOpen(dirfd int, path []byte, flags int, mode uint32) (int, unix.Errno) {
+	r := C.npshm__guard_open(C.int(dirfd), (*C.char)(unsafe.Pointer(&path[0])), C.int(flags), C.uint(mode))
 	if r < 0 {
 		return -1, unix.Errno(-r)
 	}

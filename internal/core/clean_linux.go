@@ -15,16 +15,9 @@ import "golang.org/x/sys/unix"
 // A pid is judged alive by kill(pid, 0), in the caller's pid namespace: run it in the namespace of
 // the processes that create arrays.
 func CleanTemporaries(s *Scratch, dir []byte) (removed int, st Status) {
-	if dir == nil {
-		d := Dir()
-		if !d.Err.Ok() {
-			return 0, d.Err
-		}
-		dir = d.Nul
-	}
-	dirfd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if errno != 0 {
-		return 0, sysFail(errno, MsgCannotReadDirectory)
+	dirfd, st := openDirOrShm(dir)
+	if !st.Ok() {
+		return 0, st
 	}
 	defer unix.Close(dirfd)
 	st = forEachEntry(s, dirfd, func(name []byte) {
@@ -42,6 +35,19 @@ func CleanTemporaries(s *Scratch, dir []byte) (removed int, st Status) {
 		}
 	})
 	return removed, st
+}
+
+// openDirOrShm opens dir (NUL-terminated) for reading, or with dir nil the directory of shared
+// arrays through the descriptor its check holds (OpenDir).
+func openDirOrShm(dir []byte) (int, Status) {
+	if dir == nil {
+		return OpenDir(MsgCannotReadDirectory)
+	}
+	dirfd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if errno != 0 {
+		return -1, sysFail(errno, MsgCannotReadDirectory)
+	}
+	return dirfd, Status{}
 }
 
 // forEachEntry calls fn with the NUL-terminated name of every entry of the directory dirfd, read
@@ -122,16 +128,9 @@ type Leftover struct {
 // judges it), or a lock file that no loader holds, owned by the caller (by anyone, for root). It
 // removes nothing; RemoveLeftover does.
 func ScanLeftovers(s *Scratch, dir []byte, fn func(Leftover)) Status {
-	if dir == nil {
-		d := Dir()
-		if !d.Err.Ok() {
-			return d.Err
-		}
-		dir = d.Nul
-	}
-	dirfd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if errno != 0 {
-		return sysFail(errno, MsgCannotReadDirectory)
+	dirfd, st := openDirOrShm(dir)
+	if !st.Ok() {
+		return st
 	}
 	defer unix.Close(dirfd)
 	return forEachEntry(s, dirfd, func(name []byte) {
@@ -145,16 +144,9 @@ func ScanLeftovers(s *Scratch, dir []byte, fn func(Leftover)) Status {
 // a leftover that ScanLeftovers would report, and reports whether it removed it. A lock file is
 // removed as a loader removes its own: locked, checked to be the file under the name, unlinked.
 func RemoveLeftover(s *Scratch, dir, name []byte) (bool, Status) {
-	if dir == nil {
-		d := Dir()
-		if !d.Err.Ok() {
-			return false, d.Err
-		}
-		dir = d.Nul
-	}
-	dirfd, errno := sysOpenat(unix.AT_FDCWD, dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if errno != 0 {
-		return false, sysFail(errno, MsgCannotReadDirectory)
+	dirfd, st := openDirOrShm(dir)
+	if !st.Ok() {
+		return false, st
 	}
 	defer unix.Close(dirfd)
 	_, ok, errno := leftoverAt(dirfd, name, true)

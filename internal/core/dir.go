@@ -2,7 +2,9 @@ package core
 
 import (
 	"os"
+	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // The directory of shared-memory arrays (FORMAT.md, "Names"): /dev/shm, or the directory the
@@ -31,6 +33,24 @@ type DirInfo struct {
 	Huge, Advise bool
 	// HugeOpt is the mount's huge= option ("always", "within_size", "advise"), or "".
 	HugeOpt string
+	// Fd is a descriptor of the directory, opened by the check (the directory checked is the one
+	// held), or -1 if it could not be opened (/dev/shm only, which is then used by its path).
+	// Every operation works relative to it (openat, linkat, unlinkat...), so that a directory
+	// removed later and made again by someone else under the same path is never used: operations
+	// then fail with ErrNotFound (RELIABILITY.md, "The directory of shared arrays"). It is never
+	// closed: another thread may be using it while SetDir installs a new DirInfo.
+	Fd int
+	// Dev and Ino identify the directory held by Fd.
+	Dev, Ino uint64
+}
+
+// At returns the directory descriptor to resolve a name relative to: Fd, or AT_FDCWD for a
+// directory used by its path.
+func (d *DirInfo) At() int {
+	if d.Fd < 0 {
+		return atFdcwdInt
+	}
+	return d.Fd
 }
 
 var dirInfo atomic.Pointer[DirInfo]
@@ -40,7 +60,7 @@ func init() {
 	if d == "" {
 		d = shmDir
 	}
-	dirInfo.Store(NewDirInfo(d))
+	dirInfo.Store(reuseDirInfo(NewDirInfo(d)))
 }
 
 // Dir returns the directory of shared-memory arrays.
@@ -55,8 +75,32 @@ func SetDir(dir string) Status {
 	if !d.Err.Ok() {
 		return d.Err
 	}
-	dirInfo.Store(d)
+	dirInfo.Store(reuseDirInfo(d))
 	return Status{}
+}
+
+// held are the DirInfos SetDir installed, each holding a descriptor: their descriptors are never
+// closed (an operation of another thread may still be using one after SetDir replaced it), so a
+// choice of a directory already held, the same path and the same directory, reuses it instead,
+// and a program that switches between a few directories holds a few descriptors, not one per call.
+var held struct {
+	sync.Mutex
+	dirs []*DirInfo
+}
+
+// reuseDirInfo returns the held DirInfo equal to d (closing d's descriptor), or records d.
+func reuseDirInfo(d *DirInfo) *DirInfo {
+	held.Lock()
+	defer held.Unlock()
+	for _, h := range held.dirs {
+		if h.Fd >= 0 && d.Fd >= 0 && h.Dev == d.Dev && h.Ino == d.Ino && string(h.Nul) == string(d.Nul) &&
+			h.HugeOpt == d.HugeOpt {
+			closeFd(d.Fd)
+			return h
+		}
+	}
+	held.dirs = append(held.dirs, d)
+	return d
 }
 
 // NewDirInfo checks dir and describes it; a refusal is in Err.
@@ -64,7 +108,7 @@ func NewDirInfo(dir string) *DirInfo {
 	for len(dir) > 1 && dir[len(dir)-1] == '/' {
 		dir = dir[:len(dir)-1]
 	}
-	d := &DirInfo{Nul: append([]byte(dir), 0)}
+	d := &DirInfo{Nul: append([]byte(dir), 0), Fd: -1}
 	d.Path = []byte(dir)
 	if dir != "/" {
 		d.Path = append(d.Path, '/')
@@ -88,3 +132,12 @@ func dirPolicy(dir []byte) Status {
 	}
 	return Status{}
 }
+
+// removedStatus is the failure of an operation whose directory of shared arrays, d, was removed.
+func removedStatus(d *DirInfo) Status {
+	return Status{Code: ErrNotFound, Errno: errENOENT, Msg: MsgDirSharedArrays, Path: d.Nul, Msg2: MsgWasRemovedSetDirAgain}
+}
+
+const errENOENT = syscall.ENOENT
+
+var dotNul = [...]byte{'.', 0}

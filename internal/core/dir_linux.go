@@ -14,7 +14,10 @@ import (
 // (as /dev/shm and /tmp are), so that nobody else can remove or rename the arrays in it; and every
 // directory above it the same (as OpenSSH checks a path it trusts), from the root down, so that
 // nobody else can rename it away and put theirs in its place. No component may be a symbolic link.
-// It also reads from /proc/self/mountinfo whether its mount hands out huge pages.
+// It also reads from /proc/self/mountinfo whether its mount hands out huge pages. It opens the
+// directory it checked into d.Fd: the chain is checked by path, then the directory opened without
+// following a symbolic link and its identity compared with the path's, so that the descriptor
+// holds the directory the check passed.
 func checkDir(d *DirInfo) Status {
 	dir := d.Nul[:len(d.Nul)-1]
 	if st := dirPolicy(dir); !st.Ok() {
@@ -25,8 +28,14 @@ func checkDir(d *DirInfo) Status {
 		// The system's own directory, chosen by nobody: used as the peers use it, whoever its
 		// owner seems to be (a user namespace shows root's files as the overflow uid) and even
 		// as a symbolic link (/dev/shm -> /run/shm on older systems). Only its mount is read.
-		if unix.Stat(string(dir), &st) == nil {
-			d.setHuge(hugeMount(st.Dev))
+		// Held by a descriptor too (one code path); if it cannot be opened now, used by its path.
+		if fd, errno := sysOpenat(unix.AT_FDCWD, d.Nul, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); errno == 0 {
+			if unix.Fstat(fd, &st) == nil {
+				d.Fd, d.Dev, d.Ino = fd, uint64(st.Dev), st.Ino
+				d.setHuge(hugeMount(st.Dev))
+			} else {
+				unix.Close(fd)
+			}
 		}
 		return Status{}
 	}
@@ -56,9 +65,57 @@ func checkDir(d *DirInfo) Status {
 			return ancestorRefusal(bad, &st, anc)
 		}
 	}
+	fd, errno := sysOpenat(unix.AT_FDCWD, d.Nul, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errno != 0 {
+		return sysFail(errno, MsgCannotUseDirSharedArrays)
+	}
+	var held unix.Stat_t
+	if err := unix.Fstat(fd, &held); err != nil || held.Dev != st.Dev || held.Ino != st.Ino {
+		unix.Close(fd)
+		return fail(ErrIO, MsgDirChangedWhileChecked)
+	}
+	d.Fd, d.Dev, d.Ino = fd, uint64(st.Dev), st.Ino
 	d.setHuge(hugeMount(st.Dev))
 	return Status{}
 }
+
+// atFdcwdInt is AT_FDCWD.
+const atFdcwdInt = unix.AT_FDCWD
+
+func closeFd(fd int) { unix.Close(fd) }
+
+// DirRemoved reports whether the directory held by fd was removed (rmdir leaves it no links).
+func DirRemoved(fd int) bool {
+	var st unix.Stat_t
+	return fd >= 0 && unix.Fstat(fd, &st) == nil && st.Nlink == 0
+}
+
+
+// OpenDir opens the directory of shared arrays for reading (a new open file description: its own
+// offset), relative to the descriptor the check holds; a removed directory fails with ErrNotFound.
+// msg is the message of another failure.
+func OpenDir(msg string) (int, Status) {
+	d := Dir()
+	if !d.Err.Ok() {
+		return -1, d.Err
+	}
+	if d.Fd < 0 {
+		fd, errno := sysOpenat(unix.AT_FDCWD, d.Nul, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if errno != 0 {
+			return -1, sysFail(errno, msg)
+		}
+		return fd, Status{}
+	}
+	if DirRemoved(d.Fd) {
+		return -1, removedStatus(d)
+	}
+	fd, errno := sysOpenat(d.Fd, dotNul[:], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if errno != 0 {
+		return -1, sysFail(errno, msg)
+	}
+	return fd, Status{}
+}
+
 
 // setHuge records the huge= option of the directory's mount.
 func (d *DirInfo) setHuge(opt string) {

@@ -35,7 +35,7 @@ func WriteFile(s *Scratch, fs *FileScratch, path []byte, h *Header, data unsafe.
 		return fail(ErrInvalid, MsgPathNamesDirectory)
 	}
 	t := Target{Path: p, Dir: dir, IsFile: true}
-	fd, named, st := openTemp(s, dirPath(t, s.Temp[:0:len(s.Temp)]), unix.O_WRONLY, 0o666)
+	fd, named, st := openTemp(s, &t, dirPath(t, s.Temp[:0:len(s.Temp)]), unix.O_WRONLY, 0o666)
 	if !st.Ok() {
 		return st
 	}
@@ -50,7 +50,7 @@ func WriteFile(s *Scratch, fs *FileScratch, path []byte, h *Header, data unsafe.
 		st = writeAll(fd, unsafe.Add(data, half), h.DataNbytes-half, uint64(hlen)+half)
 	}
 	if st.Ok() {
-		st = publish(s, fd, named, t, true)
+		st = publish(s, fd, named, &t, true)
 	}
 	unix.Close(fd)
 	if !st.Ok() && named && s.Temp[0] != 0 {

@@ -15,18 +15,18 @@ import "golang.org/x/sys/unix"
 // descriptor all the same (from a fork between open and registration) holds no lock and no memory
 // once the load is over.
 type ForkGuard struct {
-	Open  func(path []byte, flags int, mode uint32) (int, unix.Errno) // openat(AT_FDCWD), registered
+	Open  func(dirfd int, path []byte, flags int, mode uint32) (int, unix.Errno) // openat, registered
 	Close func(fd int)                                                // unregistered, then closed
 }
 
 // Guard is set once, before any load, by the C ABI's package initialisation.
 var Guard ForkGuard
 
-func guardedOpen(path []byte, flags int, mode uint32) (int, unix.Errno) {
+func guardedOpen(dirfd int, path []byte, flags int, mode uint32) (int, unix.Errno) {
 	if Guard.Open != nil {
-		return Guard.Open(path, flags, mode)
+		return Guard.Open(dirfd, path, flags, mode)
 	}
-	return sysOpenat(unix.AT_FDCWD, path, flags, mode)
+	return sysOpenat(dirfd, path, flags, mode)
 }
 
 func guardedClose(fd int) {

@@ -165,14 +165,14 @@ func Load(s *Scratch, fs *FileScratch, path []byte, name []byte, opt *LoadOption
 			return Mapping{}, t, res, st
 		}
 	}
-	lock, st := takeLock(s, lockPath, opt)
+	lock, st := takeLock(s, &t, lockPath, opt)
 	if !st.Ok() {
-		return Mapping{}, t, res, st
+		return Mapping{}, t, res, t.removed(st)
 	}
-	defer dropLock(lockPath, lock)
+	defer dropLock(&t, lockPath, lock)
 	// Whoever held the lock before may have published the array meanwhile.
 	if opt.Exclusive {
-		if errno := sysFaccessatF(t.Path); errno != unix.ENOENT {
+		if errno := sysFaccessatF(t.At(), t.Rel(t.Path)); errno != unix.ENOENT {
 			if errno == 0 {
 				return Mapping{}, t, res, Status{Code: ErrExists, Errno: unix.EEXIST, Msg: MsgArrayNameExists}
 			}
@@ -216,9 +216,9 @@ func loadNew(s *Scratch, fs *FileScratch, src int, name []byte, opt *LoadOptions
 	h.CreatedNs = time.Now().UnixNano()
 	hlen := h.Encode(s.Header[:])
 	size := h.SegmentSize()
-	fd, named, st := openTempFor(s, dirPath(t, s.Temp[:0:len(s.Temp)]), unix.O_RDWR, 0o600, true)
+	fd, named, st := openTempFor(s, &t, dirPath(t, s.Temp[:0:len(s.Temp)]), unix.O_RDWR, 0o600, true)
 	if !st.Ok() {
-		return Mapping{}, t, st
+		return Mapping{}, t, t.removed(st)
 	}
 	m, st := fillSegment(fd, size, s.Header[:hlen], 0, CreateOptions{HasMode: opt.HasMode, Mode: opt.Mode}, t.IsFile, false)
 	if st.Ok() {
@@ -238,15 +238,15 @@ func loadNew(s *Scratch, fs *FileScratch, src int, name []byte, opt *LoadOptions
 		st = errCancelled
 	}
 	if st.Ok() {
-		st = publish(s, fd, named, t, false)
+		st = publish(s, fd, named, &t, false)
 	}
 	if !st.Ok() {
 		unix.Ftruncate(fd, 0) // frees the memory, even if a child forked meanwhile holds fd
 	}
 	guardedClose(fd)
 	if !st.Ok() {
-		discard(s, named, m)
-		return Mapping{}, t, st
+		discard(s, &t, named, m)
+		return Mapping{}, t, t.removed(st)
 	}
 	unix.Syscall(unix.SYS_MADVISE, m.Addr, uintptr(m.Len), unix.MADV_DOFORK) // an array like any other
 	if opt.ReadOnly {
@@ -548,13 +548,13 @@ func LockPath(t Target, buf []byte) []byte {
 // takeLock opens and locks the lock file (FORMAT.md, "Loading", step 3), making sure that the
 // locked file is still the one under that path: a finished loader removes it. With a cancel flag or
 // a timeout it polls, so that a cancelled waiter stops and a bounded one gives up.
-func takeLock(s *Scratch, path []byte, opt *LoadOptions) (int, Status) {
+func takeLock(s *Scratch, t *Target, path []byte, opt *LoadOptions) (int, Status) {
 	deadline := int64(0)
 	if opt.Timeout > 0 {
 		deadline = monotonicNs() + opt.Timeout*1e6
 	}
 	for {
-		fd, st := openLock(path)
+		fd, st := openLock(t, path)
 		if !st.Ok() {
 			return -1, st
 		}
@@ -563,14 +563,14 @@ func takeLock(s *Scratch, path []byte, opt *LoadOptions) (int, Status) {
 			// have been for nothing but a signal), the file may be ours alone: remove it as a
 			// loader would. If somebody holds it, they remove it.
 			if _, _, e := unix.Syscall(unix.SYS_FLOCK, uintptr(fd), unix.LOCK_EX|unix.LOCK_NB, 0); e == 0 {
-				if sameFile(fd, path) {
-					sysUnlinkat(unix.AT_FDCWD, path)
+				if sameFile(fd, t, path) {
+					sysUnlinkat(t.At(), t.Rel(path))
 				}
 			}
 			guardedClose(fd)
 			return -1, st
 		}
-		if sameFile(fd, path) {
+		if sameFile(fd, t, path) {
 			return fd, Status{}
 		}
 		guardedClose(fd) // removed or replaced while we waited: lock the current one
@@ -581,14 +581,15 @@ func takeLock(s *Scratch, path []byte, opt *LoadOptions) (int, Status) {
 // that no loader of this user made: a symlink, anything but a regular file, or a file of another
 // uid. In /dev/shm anyone may create files; another user's lock file, held with flock, would make
 // every load of the name wait forever.
-func openLock(path []byte) (int, Status) {
+func openLock(t *Target, path []byte) (int, Status) {
 	const flags = unix.O_RDWR | unix.O_CLOEXEC | unix.O_NOFOLLOW | unix.O_NONBLOCK
+	at, rel := t.At(), t.Rel(path)
 	for {
 		// Without O_CREAT first: fs.protected_regular refuses O_CREAT on another user's file in a
 		// sticky directory before we could say whose it is.
-		fd, errno := guardedOpen(path, flags, 0)
+		fd, errno := guardedOpen(at, rel, flags, 0)
 		if errno == unix.ENOENT {
-			fd, errno = guardedOpen(path, flags|unix.O_CREAT|unix.O_EXCL, 0o600)
+			fd, errno = guardedOpen(at, rel, flags|unix.O_CREAT|unix.O_EXCL, 0o600)
 			if errno == unix.EEXIST {
 				continue // another loader made it meanwhile
 			}
@@ -617,10 +618,11 @@ func openLock(path []byte) (int, Status) {
 	}
 }
 
-// sameFile reports whether fd is the file at path.
-func sameFile(fd int, path []byte) bool {
+// sameFile reports whether fd is the file at path, in t's directory.
+func sameFile(fd int, t *Target, path []byte) bool {
 	var held, named unix.Stat_t
-	return unix.Fstat(fd, &held) == nil && sysStat(path, &named) == 0 && held.Ino == named.Ino && held.Dev == named.Dev
+	return unix.Fstat(fd, &held) == nil && sysFstatat(t.At(), t.Rel(path), &named, 0) == 0 &&
+		held.Ino == named.Ino && held.Dev == named.Dev
 }
 
 // flockWait locks fd, waiting for its holder: blocking, or with a cancel flag or a deadline (in
@@ -671,8 +673,8 @@ func flockWait(s *Scratch, fd int, path []byte, cancel unsafe.Pointer, deadline 
 // dropLock removes the lock file, then unlocks and closes it: a waiter that locked the removed file
 // notices and locks a new one. LOCK_UN unlocks the open file description for every process that
 // shares it, so a child forked during the load does not keep the waiters waiting.
-func dropLock(path []byte, fd int) {
-	sysUnlinkat(unix.AT_FDCWD, path)
+func dropLock(t *Target, path []byte, fd int) {
+	sysUnlinkat(t.At(), t.Rel(path))
 	unix.Syscall(unix.SYS_FLOCK, uintptr(fd), unix.LOCK_UN, 0)
 	guardedClose(fd)
 }
@@ -683,13 +685,7 @@ func monotonicNs() int64 {
 	return ts.Sec*1e9 + ts.Nsec
 }
 
-func sysStat(path []byte, st *unix.Stat_t) unix.Errno {
-	_, _, e := unix.Syscall6(unix.SYS_NEWFSTATAT, atFdcwd, uintptr(unsafe.Pointer(&path[0])),
-		uintptr(unsafe.Pointer(st)), 0, 0, 0)
-	return e
-}
-
-func sysFaccessatF(path []byte) unix.Errno {
-	_, _, e := unix.Syscall6(unix.SYS_FACCESSAT, atFdcwd, uintptr(unsafe.Pointer(&path[0])), unix.F_OK, 0, 0, 0)
+func sysFaccessatF(dirfd int, path []byte) unix.Errno {
+	_, _, e := unix.Syscall6(unix.SYS_FACCESSAT, uintptr(dirfd), uintptr(unsafe.Pointer(&path[0])), unix.F_OK, 0, 0, 0)
 	return e
 }

@@ -166,8 +166,8 @@ func TestLoadDescriptorsSharedWithAChild(t *testing.T) {
 	defer os.Remove(string(lock[:len(lock)-1]))
 	var shared, segs []int
 	Guard = ForkGuard{
-		Open: func(path []byte, flags int, mode uint32) (int, unix.Errno) {
-			fd, errno := sysOpenat(unix.AT_FDCWD, path, flags, mode)
+		Open: func(dirfd int, path []byte, flags int, mode uint32) (int, unix.Errno) {
+			fd, errno := sysOpenat(dirfd, path, flags, mode)
 			if errno == 0 {
 				d, _ := unix.Dup(fd)
 				shared = append(shared, d)
@@ -185,7 +185,8 @@ func TestLoadDescriptorsSharedWithAChild(t *testing.T) {
 		}
 	}()
 	s := new(Scratch)
-	fd, st := takeLock(s, lock, &LoadOptions{})
+	tg := Target{Path: lock, Dir: len("/dev/shm/")} // by path: lock is absolute
+	fd, st := takeLock(s, &tg, lock, &LoadOptions{})
 	if !st.Ok() {
 		t.Fatal(st.Msg)
 	}
@@ -194,7 +195,7 @@ func TestLoadDescriptorsSharedWithAChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer waiter.Close()
-	dropLock(lock, fd)
+	dropLock(&tg, lock, fd)
 	if err := unix.Flock(int(waiter.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		t.Errorf("the lock is still held through the shared descriptor: %v", err)
 	}

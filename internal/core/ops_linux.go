@@ -98,9 +98,9 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	size := h.SegmentSize()
 
 	dir := dirPath(t, s.Temp[:0:len(s.Temp)])
-	fd, named, st := openTemp(s, dir, unix.O_RDWR, 0o600)
+	fd, named, st := openTemp(s, &t, dir, unix.O_RDWR, 0o600)
 	if !st.Ok() {
-		return Mapping{}, t, st
+		return Mapping{}, t, t.removed(st)
 	}
 	m, st := fillSegment(fd, size, s.Header[:hlen], h.HeaderAt, opt, t.IsFile, true)
 	if st.Ok() && opt.Init != nil {
@@ -110,24 +110,24 @@ func Create(s *Scratch, name []byte, shape []int64, dtype []byte, opt CreateOpti
 	}
 	if st.Ok() {
 		testPause(pauseCreatePublish)
-		st = publish(s, fd, named, t, opt.Replace)
+		st = publish(s, fd, named, &t, opt.Replace)
 	}
 	if !st.Ok() {
 		unix.Ftruncate(fd, 0) // frees the memory, even if a child forked meanwhile holds fd
 	}
 	unix.Close(fd)
 	if !st.Ok() {
-		discard(s, named, m)
-		return Mapping{}, t, st
+		discard(s, &t, named, m)
+		return Mapping{}, t, t.removed(st)
 	}
 	return m, t, Status{}
 }
 
 // discard undoes a creation that failed before its name was published: it removes the temporary
 // name, if the file had one, and unmaps what was mapped, so that nothing is left behind.
-func discard(s *Scratch, named bool, m Mapping) {
-	if named {
-		sysUnlinkat(unix.AT_FDCWD, s.Temp[:])
+func discard(s *Scratch, t *Target, named bool, m Mapping) {
+	if named && s.Temp[0] != 0 {
+		sysUnlinkat(t.At(), t.Rel(s.Temp[:]))
 	}
 	if m.Addr != 0 {
 		munmap(m)
@@ -146,19 +146,20 @@ func dirPath(t Target, buf []byte) []byte {
 
 // openTemp opens an unnamed file in dir (O_TMPFILE) for access (O_RDWR or O_WRONLY) with the
 // permission bits perm (less the umask), or where that is not possible a new file named
-// .npshm-tmp-<pid>-<n>, whose NUL-terminated path is then left in s.Temp.
-func openTemp(s *Scratch, dir []byte, access int, perm uint32) (fd int, named bool, st Status) {
-	return openTempFor(s, dir, access, perm, false)
+// .npshm-tmp-<pid>-<n>, whose NUL-terminated path is then left in s.Temp. dir is t's directory
+// (dirPath), opened relative to t's (At, Rel).
+func openTemp(s *Scratch, t *Target, dir []byte, access int, perm uint32) (fd int, named bool, st Status) {
+	return openTempFor(s, t, dir, access, perm, false)
 }
 
 // openTempFor is openTemp, with the descriptor under the fork guard if guard is set (a load's).
-func openTempFor(s *Scratch, dir []byte, access int, perm uint32, guard bool) (fd int, named bool, st Status) {
-	open, closeFd := sysOpenatCwd, unix.Close
+func openTempFor(s *Scratch, t *Target, dir []byte, access int, perm uint32, guard bool) (fd int, named bool, st Status) {
+	open, closeFd := sysOpenat, unix.Close
 	if guard {
 		open, closeFd = guardedOpen, func(fd int) error { guardedClose(fd); return nil }
 	}
 	if procState.Load() != 2 {
-		fd, errno := open(dir, unix.O_TMPFILE|access|unix.O_CLOEXEC, perm)
+		fd, errno := open(t.At(), t.Rel(dir), unix.O_TMPFILE|access|unix.O_CLOEXEC, perm)
 		if errno == 0 {
 			if procState.Load() == 0 {
 				if sysFaccessat(procSelfFd[:]) == 0 {
@@ -181,7 +182,7 @@ func openTempFor(s *Scratch, dir []byte, access int, perm uint32, guard bool) (f
 	dirLen := len(dir) - 1
 	for range 100 {
 		p := appendTempName(s.Temp[:dirLen])
-		fd, errno := open(p, unix.O_CREAT|unix.O_EXCL|access|unix.O_CLOEXEC, perm)
+		fd, errno := open(t.At(), t.Rel(p), unix.O_CREAT|unix.O_EXCL|access|unix.O_CLOEXEC, perm)
 		if errno == 0 {
 			return fd, true, Status{}
 		}
@@ -259,19 +260,20 @@ func fillSegment(fd int, size uint64, header []byte, at uint64, opt CreateOption
 }
 
 // publish gives the finished segment its final name, atomically.
-func publish(s *Scratch, fd int, named bool, t Target, replace bool) Status {
+func publish(s *Scratch, fd int, named bool, t *Target, replace bool) Status {
+	at := t.At()
 	if !named {
 		p := append(s.Proc[:0], "/proc/self/fd/"...)
 		p = appendUint(p, uint64(fd))
 		p = append(p, 0)
 		if !replace {
-			return linkStatus(sysLinkat(p, t.Path, unix.AT_SYMLINK_FOLLOW))
+			return linkStatus(sysLinkat(unix.AT_FDCWD, p, at, t.Rel(t.Path), unix.AT_SYMLINK_FOLLOW))
 		}
 		// Replace: name the file temporarily, then rename it over the old one.
-		dirLen := len(dirPath(t, s.Temp[:0:len(s.Temp)])) - 1
+		dirLen := len(dirPath(*t, s.Temp[:0:len(s.Temp)])) - 1
 		for range 100 {
 			tp := appendTempName(s.Temp[:dirLen])
-			errno := sysLinkat(p, tp, unix.AT_SYMLINK_FOLLOW)
+			errno := sysLinkat(unix.AT_FDCWD, p, at, t.Rel(tp), unix.AT_SYMLINK_FOLLOW)
 			if errno == unix.EEXIST {
 				continue
 			}
@@ -279,8 +281,8 @@ func publish(s *Scratch, fd int, named bool, t Target, replace bool) Status {
 				return sysFail(errno, MsgCannotNameNewArray)
 			}
 			testPause(pauseReplaceRename)
-			if errno := sysRenameat(tp, t.Path); errno != 0 {
-				sysUnlinkat(unix.AT_FDCWD, tp)
+			if errno := sysRenameat(at, t.Rel(tp), t.Rel(t.Path)); errno != 0 {
+				sysUnlinkat(at, t.Rel(tp))
 				return sysFail(errno, MsgCannotReplaceArray)
 			}
 			return Status{}
@@ -289,16 +291,16 @@ func publish(s *Scratch, fd int, named bool, t Target, replace bool) Status {
 	}
 	if replace {
 		testPause(pauseReplaceRename)
-		if errno := sysRenameat(s.Temp[:], t.Path); errno != 0 {
+		if errno := sysRenameat(at, t.Rel(s.Temp[:]), t.Rel(t.Path)); errno != 0 {
 			return sysFail(errno, MsgCannotReplaceArray)
 		}
 		s.Temp[0] = 0 // renamed: nothing left to clean up
 		return Status{}
 	}
-	if st := linkStatus(sysLinkat(s.Temp[:], t.Path, 0)); !st.Ok() {
+	if st := linkStatus(sysLinkat(at, t.Rel(s.Temp[:]), at, t.Rel(t.Path), 0)); !st.Ok() {
 		return st
 	}
-	sysUnlinkat(unix.AT_FDCWD, s.Temp[:])
+	sysUnlinkat(at, t.Rel(s.Temp[:]))
 	s.Temp[0] = 0
 	return Status{}
 }
@@ -325,11 +327,11 @@ func Attach(s *Scratch, name []byte, readOnly bool) (Mapping, Target, Status) {
 	if readOnly {
 		flags = unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NONBLOCK | unix.O_NOFOLLOW
 	}
-	fd, errno := sysOpenat(unix.AT_FDCWD, t.Path, flags, 0)
+	fd, errno := sysOpenat(t.At(), t.Rel(t.Path), flags, 0)
 	if errno != 0 {
 		switch errno {
 		case unix.ENOENT:
-			return Mapping{}, Target{}, Status{Code: ErrNotFound, Errno: errno, Msg: MsgNoArrayOfThatName}
+			return Mapping{}, Target{}, t.removed(Status{Code: ErrNotFound, Errno: errno, Msg: MsgNoArrayOfThatName})
 		case unix.ELOOP:
 			return Mapping{}, Target{}, errSymlink
 		}
@@ -449,11 +451,11 @@ func Delete(s *Scratch, name []byte) Status {
 	if !st.Ok() {
 		return st
 	}
-	switch errno := sysUnlinkat(unix.AT_FDCWD, t.Path); errno {
+	switch errno := sysUnlinkat(t.At(), t.Rel(t.Path)); errno {
 	case 0:
 		return Status{}
 	case unix.ENOENT:
-		return Status{Code: ErrNotFound, Errno: errno, Msg: MsgNoArrayOfThatName}
+		return t.removed(Status{Code: ErrNotFound, Errno: errno, Msg: MsgNoArrayOfThatName})
 	default:
 		return sysFail(errno, MsgCannotDeleteArray)
 	}
@@ -489,13 +491,9 @@ type ListEntry struct {
 
 // Open starts a listing of the directory of shared arrays (Dir).
 func (l *Lister) Open() Status {
-	d := Dir()
-	if !d.Err.Ok() {
-		return d.Err
-	}
-	fd, errno := sysOpenat(unix.AT_FDCWD, d.Nul, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if errno != 0 {
-		return sysFail(errno, MsgCannotReadDevShm)
+	fd, st := OpenDir(MsgCannotReadDevShm)
+	if !st.Ok() {
+		return st
 	}
 	var fs unix.Statfs_t
 	*l = Lister{dirfd: fd, quick: unix.Fstatfs(fd, &fs) == nil && fs.Type == unix.TMPFS_MAGIC}

@@ -312,12 +312,14 @@ TestSpecGenerated fails when this file is stale. Standard library only: the reap
 		t.Fatalf("not in specConstants: %v", py)
 	}
 	fmt.Fprintf(&b, "MSG_BAD_MODE = %s\n", strconv.Quote(MsgModeMustHoldPermissionBitsOnly))
+	fmt.Fprintf(&b, "MSG_DIR_REMOVED = %s  # ends the message of a chosen directory removed since\n",
+		strconv.Quote(MsgWasRemovedSetDirAgain))
 	b.WriteString("\n__all__ = [\n")
 	for _, k := range specConstants {
 		if strings.Contains(b.String(), "\n"+k.name+" = ") {
 			fmt.Fprintf(&b, "    %q,\n", k.name)
 		}
 	}
-	b.WriteString("    \"MSG_BAD_MODE\",\n]\n")
+	b.WriteString("    \"MSG_BAD_MODE\",\n    \"MSG_DIR_REMOVED\",\n]\n")
 	return b.Bytes()
 }

@@ -36,25 +36,21 @@ func quickClose(fd int) {
 	unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
 }
 
-func sysOpenatCwd(path []byte, flags int, mode uint32) (int, unix.Errno) {
-	return sysOpenat(unix.AT_FDCWD, path, flags, mode)
-}
-
 func sysFaccessat(path []byte) unix.Errno {
 	_, _, e := unix.Syscall6(unix.SYS_FACCESSAT, atFdcwd,
 		uintptr(unsafe.Pointer(&path[0])), unix.X_OK, 0, 0, 0)
 	return e
 }
 
-func sysLinkat(oldpath, newpath []byte, flags int) unix.Errno {
-	_, _, e := unix.Syscall6(unix.SYS_LINKAT, atFdcwd, uintptr(unsafe.Pointer(&oldpath[0])),
-		atFdcwd, uintptr(unsafe.Pointer(&newpath[0])), uintptr(flags), 0)
+func sysLinkat(olddirfd int, oldpath []byte, newdirfd int, newpath []byte, flags int) unix.Errno {
+	_, _, e := unix.Syscall6(unix.SYS_LINKAT, uintptr(olddirfd), uintptr(unsafe.Pointer(&oldpath[0])),
+		uintptr(newdirfd), uintptr(unsafe.Pointer(&newpath[0])), uintptr(flags), 0)
 	return e
 }
 
-func sysRenameat(oldpath, newpath []byte) unix.Errno {
-	_, _, e := unix.Syscall6(unix.SYS_RENAMEAT, atFdcwd, uintptr(unsafe.Pointer(&oldpath[0])),
-		atFdcwd, uintptr(unsafe.Pointer(&newpath[0])), 0, 0)
+func sysRenameat(dirfd int, oldpath, newpath []byte) unix.Errno {
+	_, _, e := unix.Syscall6(unix.SYS_RENAMEAT, uintptr(dirfd), uintptr(unsafe.Pointer(&oldpath[0])),
+		uintptr(dirfd), uintptr(unsafe.Pointer(&newpath[0])), 0, 0)
 	return e
 }
 

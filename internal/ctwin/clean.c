@@ -33,10 +33,11 @@ int npshm__c_clean_temporaries(const char *dir, int *removed) {
     const char *op = "npshm_clean_temporaries";
     if (dir != NULL && (dir[0] == 0 || strnlen(dir, MAX_PATH_LEN + 1) > MAX_PATH_LEN))
         return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, MSG_DIRECTORY_EMPTY_TOO_LONG);
-    const dir_info *di = npshm__dir();
-    if (dir == NULL && di->err.code) return npshm__report(di->err, op, NULL);
-    int fd = open(dir ? dir : di->nul, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
+    int fd;
+    if (dir == NULL) { /* the directory of shared arrays, by the descriptor its check holds */
+        status s;
+        if ((fd = npshm__dir_open(MSG_CANNOT_READ_DIRECTORY, &s)) < 0) return npshm__report(s, op, NULL);
+    } else if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         int e = errno;
         return npshm__fail(npshm__code_of_errno(e), e, op, dir, MSG_CANNOT_READ_DIRECTORY);
     }

@@ -194,14 +194,30 @@ status npshm__read_peer_header(int fd, size_t n, uint64_t size, unsigned char *h
 int npshm__npio_code(const char *descr);
 /* ---- names (name.c) ---- */
 
-/* A resolved name: the path of its file, where its directory part ends, and the name to show. */
+/* A resolved name: the path of its file, where its directory part ends, and the name to show. A
+ * shared-memory name's directory is held by a descriptor (dir_info's fd): system calls take the
+ * part of a path after dir relative to it (at, npshm__rel), never the directory's path again. */
 typedef struct target {
     char path[MAX_PATH_LEN + 32];
     size_t dir;        /* length of the directory part including '/' */
     const char *display;
     int is_file;
     int cacheable;     /* an attach may use its header cache (dir_info's counted_ino; never file://) */
+    int held;          /* the directory is info->fd; else paths are resolved as they are */
+    int at;            /* the directory descriptor paths are relative to: info->fd, or AT_FDCWD */
+    const struct dir_info *info;
 } target;
+
+/* The part of p, a path in t's directory (its path, or a temporary or lock name made from it),
+ * that system calls take with t->at: all of it, or what follows the held directory's path ("."
+ * for the directory itself). */
+static inline const char *npshm__rel(const target *t, const char *p) {
+    if (!t->held) return p;
+    return p[t->dir] ? p + t->dir : ".";
+}
+/* s, the failure of a system call of an operation on t, or the removal of t's held directory if
+ * that is why it failed (internal/core's Target.removed). */
+status npshm__removed(const target *t, status s);
 
 /* ---- the directory of shared-memory arrays (dir.c; internal/core/dir.go) ---- */
 
@@ -213,6 +229,10 @@ typedef struct dir_info {
     status err;        /* why it cannot be used, or OK */
     int huge, advise;  /* the mount gives huge pages; only on MADV_HUGEPAGE (huge=advise) */
     int counted_ino;   /* tmpfs or hugetlbfs: inode numbers from a counter, never given out again */
+    int fd;            /* the directory, opened by the check; -1: used by its path (/dev/shm only).
+                          Never closed: another thread may use it after a set_dir (dir.c) */
+    uint64_t dev, ino; /* of the directory fd holds */
+    struct dir_info *next; /* the list of the dir_infos set_dir installed (dir.c) */
     char storage[];
 } dir_info;
 
@@ -220,6 +240,9 @@ typedef struct dir_info {
 const dir_info *npshm__dir(void);
 /* npshm_set_dir's C side: checks dir (NULL or "": /dev/shm) and makes it the directory. */
 int npshm__c_set_dir(const char *dir);
+/* A new descriptor of the directory of shared arrays for reading (internal/core's OpenDir), or -1
+ * with the failure in *s (msg for one of open; NOT_FOUND if the held directory was removed). */
+int npshm__dir_open(const char *msg, status *s);
 
 /* Resolves a name by docs/FORMAT.md, "Names" (internal/core/name.go's ResolveName). */
 status npshm__resolve(const char *name, target *t);
@@ -250,6 +273,7 @@ typedef struct segment {
                           core's fillSegment), and on a huge-page mount align the data to HUGE_ALIGN */
     char dir[MAX_PATH_LEN + 8];
     char tmp[MAX_PATH_LEN + 64];
+    const target *t;   /* set by npshm__segment_new: the paths above are t's (at, npshm__rel) */
 } segment;
 
 /* npshm_attach's work, which also gives the uid owning the segment (for read_file's foreign

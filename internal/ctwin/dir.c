@@ -3,6 +3,7 @@
  * by the policy of docs/RELIABILITY.md. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,14 +103,23 @@ static int counted_ino(const char *dir) {
 }
 
 /* check_dir: internal/core's checkDir. Every ancestor, from the root down, then the directory
- * itself, each in d->anc (which keeps the one a refusal names). */
+ * itself, each in d->anc (which keeps the one a refusal names); then the directory is opened into
+ * d->fd without following a symbolic link, and must be the one the path led to. */
 static status check_dir(dir_info *d) {
     size_t n = strlen(d->nul);
     status s = dir_policy(d->nul, n);
     if (s.code) return s;
     struct stat st;
     if (n == sizeof SHM_DIR - 2 && memcmp(d->nul, SHM_DIR, n) == 0) { /* the system's own: see checkDir */
-        if (stat(d->nul, &st) == 0) huge_mount(st.st_dev, &d->huge, &d->advise);
+        int fd = open(d->nul, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd >= 0 && fstat(fd, &st) == 0) {
+            d->fd = fd;
+            d->dev = (uint64_t)st.st_dev;
+            d->ino = (uint64_t)st.st_ino;
+            huge_mount(st.st_dev, &d->huge, &d->advise);
+        } else if (fd >= 0) {
+            close(fd);
+        }
         d->counted_ino = counted_ino(d->nul);
         return OK_STATUS;
     }
@@ -122,6 +132,16 @@ static status check_dir(dir_info *d) {
         int bad = entry_rule(&st);
         if (bad != DIR_SAFE) return last ? dir_refusal(bad, &st) : ancestor_refusal(bad, &st, d->anc);
     }
+    int fd = open(d->nul, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return st_sys(errno, MSG_CANNOT_USE_DIR_SHARED_ARRAYS);
+    struct stat held;
+    if (fstat(fd, &held) != 0 || held.st_dev != st.st_dev || held.st_ino != st.st_ino) {
+        close(fd);
+        return st_fail(NPSHM_ERR_IO, MSG_DIR_CHANGED_WHILE_CHECKED);
+    }
+    d->fd = fd;
+    d->dev = (uint64_t)st.st_dev;
+    d->ino = (uint64_t)st.st_ino;
     huge_mount(st.st_dev, &d->huge, &d->advise);
     d->counted_ino = counted_ino(d->nul);
     return OK_STATUS;
@@ -134,6 +154,7 @@ static dir_info *dir_new(const char *dir) {
     while (n > 1 && dir[n - 1] == '/') n--;
     dir_info *d = calloc(1, sizeof *d + 3 * (n + 2));
     if (d == NULL) return NULL;
+    d->fd = -1;
     d->nul = d->storage;
     d->path = d->storage + n + 2;
     d->anc = d->storage + 2 * (n + 2);
@@ -147,10 +168,42 @@ static dir_info *dir_new(const char *dir) {
     return d;
 }
 
+/* dir_free frees a dir_info never installed, and closes its descriptor. */
+static void dir_free(dir_info *d) {
+    if (d->fd >= 0) close(d->fd);
+    free(d);
+}
+
 static _Atomic(dir_info *) current;
 
+/* The dir_infos installed: never freed nor closed (an operation of another thread may still be
+ * using one after set_dir replaced it), so a choice of one already held, the same path and the same
+ * directory, reuses it, and a program switching between a few directories holds a few descriptors
+ * (internal/core's reuseDirInfo). A list pushed to with compare-and-swap, without a lock that a
+ * fork could leave held in the child; two threads choosing the same new directory at once may both
+ * add it, which costs a descriptor. */
+static _Atomic(dir_info *) installed;
+
+static void install(dir_info *d) {
+    dir_info *head = atomic_load(&installed);
+    do d->next = head;
+    while (!atomic_compare_exchange_weak(&installed, &head, d));
+}
+
+/* reuse returns the installed dir_info equal to d (freeing d), or installs d. */
+static dir_info *reuse(dir_info *d) {
+    for (dir_info *h = atomic_load(&installed); h != NULL; h = h->next)
+        if (h->fd >= 0 && d->fd >= 0 && h->dev == d->dev && h->ino == d->ino && strcmp(h->nul, d->nul) == 0 &&
+            h->huge == d->huge && h->advise == d->advise) {
+            dir_free(d);
+            return h;
+        }
+    install(d);
+    return d;
+}
+
 static const dir_info *no_memory(void) {
-    static dir_info d = {.err = {.code = NPSHM_ERR_NO_SPACE, .errnum = ENOMEM, .msg = MSG_OUT_MEMORY}};
+    static dir_info d = {.err = {.code = NPSHM_ERR_NO_SPACE, .errnum = ENOMEM, .msg = MSG_OUT_MEMORY}, .fd = -1};
     return &d;
 }
 
@@ -162,9 +215,10 @@ const dir_info *npshm__dir(void) {
     if (d == NULL) return no_memory();
     dir_info *expected = NULL;
     if (!atomic_compare_exchange_strong(&current, &expected, d)) {
-        free(d);
+        dir_free(d);
         return expected;
     }
+    if (!d->err.code) install(d);
     return d;
 }
 
@@ -179,9 +233,43 @@ int npshm__c_set_dir(const char *dir) {
     if (d == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, dir, MSG_OUT_MEMORY);
     if (d->err.code) {
         int rc = npshm__report(d->err, op, dir); /* before free: the message may name d->anc */
-        free(d);
+        dir_free(d);
         return rc;
     }
-    atomic_store(&current, d);
+    atomic_store(&current, reuse(d));
     return NPSHM_OK;
+}
+
+/* Whether the directory held by fd was removed (rmdir leaves it no links). */
+static int dir_removed(int fd) {
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && st.st_nlink == 0;
+}
+
+static status removed_status(const dir_info *d) {
+    status s = st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, MSG_DIR_SHARED_ARRAYS);
+    s.path = d->nul;
+    s.msg2 = MSG_WAS_REMOVED_SET_DIR_AGAIN;
+    return s;
+}
+
+status npshm__removed(const target *t, status s) {
+    if (t->held && s.code && dir_removed(t->info->fd)) return removed_status(t->info);
+    return s;
+}
+
+int npshm__dir_open(const char *msg, status *s) {
+    const dir_info *d = npshm__dir();
+    if (d->err.code) {
+        *s = d->err;
+        return -1;
+    }
+    if (d->fd >= 0 && dir_removed(d->fd)) {
+        *s = removed_status(d);
+        return -1;
+    }
+    int fd = d->fd >= 0 ? openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                        : open(d->nul, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) *s = st_sys(errno, msg);
+    return fd;
 }

@@ -60,9 +60,11 @@ static int64_t monotonic_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int same_file(int fd, const char *path) {
+/* Whether fd is the file at path, in t's directory. */
+static int same_file(const target *t, int fd, const char *path) {
     struct stat held, named;
-    return fstat(fd, &held) == 0 && stat(path, &named) == 0 && held.st_ino == named.st_ino && held.st_dev == named.st_dev;
+    return fstat(fd, &held) == 0 && fstatat(t->at, npshm__rel(t, path), &named, 0) == 0 &&
+           held.st_ino == named.st_ino && held.st_dev == named.st_dev;
 }
 
 /* The pid holding the flock of fd, as /proc/locks shows it, or 0 (internal/core/lockholder_linux.go). */
@@ -86,12 +88,13 @@ static long lock_holder(int fd) {
 
 /* Opens the lock file, creating it (mode 0600) if there is none, and refuses one no loader of this
  * user made: a symlink, anything but a regular file, a file of another uid (internal/core's openLock). */
-static status open_lock(const char *path, int *fd_out) {
+static status open_lock(const target *t, const char *path, int *fd_out) {
     const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+    const char *rel = npshm__rel(t, path);
     for (;;) {
-        int fd = npshm__guard_open(path, flags, 0);
+        int fd = npshm__guard_open(t->at, rel, flags, 0);
         if (fd == -ENOENT) {
-            fd = npshm__guard_open(path, flags | O_CREAT | O_EXCL, 0600);
+            fd = npshm__guard_open(t->at, rel, flags | O_CREAT | O_EXCL, 0600);
             if (fd == -EEXIST) continue; /* another loader made it meanwhile */
         }
         if (fd == -ELOOP) return st_path(NPSHM_ERR_PERMISSION, ELOOP, MSG_LOCK_FILE, path, MSG_IS_SYMLINK, 0, 0);
@@ -145,20 +148,20 @@ static status flock_wait(int fd, const char *path, const volatile int *cancel, i
 }
 
 /* takes the lock file (internal/core's takeLock): the locked file must still be the one at path. */
-static status take_lock(const char *path, const npshm_read_options *o, int *fd_out) {
+static status take_lock(const target *t, const char *path, const npshm_read_options *o, int *fd_out) {
     int64_t deadline = o->timeout_ms > 0 ? monotonic_ns() + o->timeout_ms * 1000000 : 0;
     for (;;) {
         int fd;
-        status s = open_lock(path, &fd);
-        if (s.code) return s;
+        status s = open_lock(t, path, &fd);
+        if (s.code) return npshm__removed(t, s);
         if ((s = flock_wait(fd, path, o->cancel, deadline)).code) {
             /* If nobody holds the lock after all (the wait may have been for nothing but a signal),
              * the file may be ours alone: remove it as a loader would. */
-            if (flock(fd, LOCK_EX | LOCK_NB) == 0 && same_file(fd, path)) unlink(path);
+            if (flock(fd, LOCK_EX | LOCK_NB) == 0 && same_file(t, fd, path)) unlinkat(t->at, npshm__rel(t, path), 0);
             npshm__guard_close(fd);
             return s;
         }
-        if (same_file(fd, path)) {
+        if (same_file(t, fd, path)) {
             *fd_out = fd;
             return OK_STATUS;
         }
@@ -168,8 +171,8 @@ static status take_lock(const char *path, const npshm_read_options *o, int *fd_o
 
 /* Removes the lock file, then unlocks it for every holder of its open file description (a child
  * forked during the load too) and closes it. */
-static void drop_lock(const char *path, int fd) {
-    unlink(path);
+static void drop_lock(const target *t, const char *path, int fd) {
+    unlinkat(t->at, npshm__rel(t, path), 0);
     flock(fd, LOCK_UN);
     npshm__guard_close(fd);
 }
@@ -211,7 +214,7 @@ static status load_new(const target *t, const fheader *fh, int src, uint64_t dat
     seg.guard = 1;
     seg.populate = 0;
     status s = npshm__segment_new(t, &h, flags, hbuf, &seg);
-    if (s.code) return s;
+    if (s.code) return npshm__removed(t, s);
     (void)madvise(seg.base, seg.maplen, MADV_DONTFORK); /* a child forked during the load gets no mapping */
     if ((s = fill_data(src, data_off, (char *)seg.base + h.data_offset, h.data_nbytes, seg.fd, h.data_offset,
                        cancel)).code)
@@ -236,7 +239,7 @@ static status load_new(const target *t, const fheader *fh, int src, uint64_t dat
     return OK_STATUS;
 fail:
     npshm__segment_drop(&seg);
-    return s;
+    return npshm__removed(t, s);
 }
 
 static status read_header_at(fwork *w, int fd, uint64_t off) {
@@ -399,10 +402,10 @@ int npshm__c_read_file(const char *path, const char *name, unsigned flags, npshm
         o->end = o->offset + w->fh.header_len + w->fh.nbytes;
         if ((s = match_geometry(w->fh.ndim, w->fh.shape, w->fh.descr, o, expect)).code) goto report;
     }
-    if ((s = take_lock(w->lock, o, &lock)).code) goto report;
+    if ((s = take_lock(&t, w->lock, o, &lock)).code) goto report;
     s = OK_STATUS;
     if (flags & NPSHM_EXCLUSIVE) {
-        if (access(t.path, F_OK) == 0) { s = st_errno(NPSHM_ERR_EXISTS, EEXIST, MSG_ARRAY_NAME_EXISTS); goto report; }
+        if (faccessat(t.at, npshm__rel(&t, t.path), F_OK, 0) == 0) { s = st_errno(NPSHM_ERR_EXISTS, EEXIST, MSG_ARRAY_NAME_EXISTS); goto report; }
         if (errno != ENOENT) { s = st_sys(errno, MSG_CANNOT_CHECK_ARRAY_SNAME); goto report; }
     } else {
         rc = attach_matching(name, flags, o, expect, w, 1, out, &s);
@@ -427,7 +430,7 @@ report:
     rc = npshm__report(s, op, name);
     o->attached = 0;
 done:
-    if (lock >= 0) drop_lock(w->lock, lock);
+    if (lock >= 0) drop_lock(&t, w->lock, lock);
     if (src >= 0) close(src);
     free(w);
     return rc;

@@ -1,5 +1,6 @@
 /* The C twin of internal/core/name.go: names resolved to paths. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <string.h>
 
 #include "ctwin.h"
@@ -23,6 +24,9 @@ status npshm__resolve(const char *name, target *t) {
         t->display = name;
         t->is_file = 1;
         t->cacheable = 0;
+        t->held = 0;
+        t->at = AT_FDCWD;
+        t->info = NULL;
         return OK_STATUS;
     }
     if (n >= sizeof SHM_PREFIX - 1 && memcmp(name, SHM_PREFIX, sizeof SHM_PREFIX - 1) == 0) {
@@ -44,5 +48,8 @@ status npshm__resolve(const char *name, target *t) {
     t->display = name;
     t->is_file = 0;
     t->cacheable = d->counted_ino;
+    t->held = d->fd >= 0;
+    t->at = t->held ? d->fd : AT_FDCWD;
+    t->info = d;
     return OK_STATUS;
 }

@@ -95,10 +95,12 @@ npshm_array *npshm__make_handle(void *base, uint64_t maplen, const header *h, ui
     return a;
 }
 
-/* open and close, under the fork guard for a load's segment (internal/core/forkguard_linux.go). */
+/* open (path in the segment's target's directory) and close, under the fork guard for a load's
+ * segment (internal/core/forkguard_linux.go). */
 static int seg_open(const segment *seg, const char *path, int flags, unsigned mode) {
-    if (!seg->guard) return open(path, flags, mode);
-    int fd = npshm__guard_open(path, flags, mode);
+    const char *rel = npshm__rel(seg->t, path);
+    if (!seg->guard) return openat(seg->t->at, rel, flags, mode);
+    int fd = npshm__guard_open(seg->t->at, rel, flags, mode);
     if (fd < 0) {
         errno = -fd;
         return -1;
@@ -113,6 +115,7 @@ static void seg_close(const segment *seg, int fd) {
 }
 
 status npshm__segment_new(const target *t, header *h, unsigned flags, unsigned char *hbuf, segment *seg) {
+    seg->t = t;
     size_t hlen = h->peer_len; /* a peer's header, encoded already (npshm__describe_peer) */
     if (h->format != NPSHM_FORMAT_NPSHM) goto encoded;
     h->trailer = h->header_at = 0;
@@ -159,11 +162,12 @@ encoded:
     }
     if (seg->fd < 0) {
         if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
-            return st_sys(errno, MSG_CANNOT_CREATE_ARRAY_SDIRECTORY_ENTRY);
+            return npshm__removed(t, st_sys(errno, MSG_CANNOT_CREATE_ARRAY_SDIRECTORY_ENTRY));
         for (int i = 0; i < 100 && seg->fd < 0; i++) {
             npshm__temp_name(seg->tmp, sizeof seg->tmp, seg->dir);
             seg->fd = seg_open(seg, seg->tmp, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
-            if (seg->fd < 0 && errno != EEXIST) return st_sys(errno, MSG_CANNOT_CREATE_TEMPORARY_FILE);
+            if (seg->fd < 0 && errno != EEXIST)
+                return npshm__removed(t, st_sys(errno, MSG_CANNOT_CREATE_TEMPORARY_FILE));
         }
         if (seg->fd < 0) return st_fail(NPSHM_ERR_IO, MSG_CANNOT_FIND_FREE_TEMPORARY_NAME);
         seg->named = 1;
@@ -234,15 +238,15 @@ status npshm__segment_link(const target *t, segment *seg) {
     if (!seg->named) {
         char proc[64];
         snprintf(proc, sizeof proc, "/proc/self/fd/%d", seg->fd);
-        if (linkat(AT_FDCWD, proc, AT_FDCWD, t->path, AT_SYMLINK_FOLLOW) != 0)
+        if (linkat(AT_FDCWD, proc, t->at, npshm__rel(t, t->path), AT_SYMLINK_FOLLOW) != 0)
             return errno == EEXIST ? st_errno(NPSHM_ERR_EXISTS, EEXIST, MSG_ARRAY_NAME_EXISTS)
                                    : st_sys(errno, MSG_CANNOT_PUBLISH_ARRAY_UNDER_NAME);
         return OK_STATUS;
     }
-    if (link(seg->tmp, t->path) != 0)
+    if (linkat(t->at, npshm__rel(t, seg->tmp), t->at, npshm__rel(t, t->path), 0) != 0)
         return errno == EEXIST ? st_errno(NPSHM_ERR_EXISTS, EEXIST, MSG_ARRAY_NAME_EXISTS)
                                : st_sys(errno, MSG_CANNOT_PUBLISH_ARRAY_UNDER_NAME);
-    unlink(seg->tmp);
+    unlinkat(t->at, npshm__rel(t, seg->tmp), 0);
     seg->tmp[0] = 0;
     return OK_STATUS;
 }
@@ -250,7 +254,7 @@ status npshm__segment_link(const target *t, segment *seg) {
 void npshm__segment_drop(segment *seg) {
     (void)ftruncate(seg->fd, 0); /* frees the memory, even if a child forked meanwhile holds the fd */
     seg_close(seg, seg->fd);
-    if (seg->named && seg->tmp[0]) unlink(seg->tmp);
+    if (seg->named && seg->tmp[0]) unlinkat(seg->t->at, npshm__rel(seg->t, seg->tmp), 0);
     if (seg->base != MAP_FAILED) munmap(seg->base, seg->maplen);
 }
 
@@ -303,7 +307,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
             int linked = 0;
             for (int i = 0; i < 100 && !linked; i++) {
                 npshm__temp_name(seg.tmp, sizeof seg.tmp, seg.dir);
-                if (linkat(AT_FDCWD, proc, AT_FDCWD, seg.tmp, AT_SYMLINK_FOLLOW) == 0)
+                if (linkat(AT_FDCWD, proc, t.at, npshm__rel(&t, seg.tmp), AT_SYMLINK_FOLLOW) == 0)
                     linked = 1;
                 else if (errno != EEXIST) {
                     s = st_sys(errno, MSG_CANNOT_NAME_NEW_ARRAY);
@@ -315,7 +319,10 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
             seg.named = 1; /* so that a failed rename removes the temporary name */
         }
         test_pause(PAUSE_REPLACE_RENAME);
-        if (rename(seg.tmp, t.path) != 0) { s = st_sys(errno, MSG_CANNOT_REPLACE_ARRAY); goto fail; }
+        if (renameat(t.at, npshm__rel(&t, seg.tmp), t.at, npshm__rel(&t, t.path)) != 0) {
+            s = st_sys(errno, MSG_CANNOT_REPLACE_ARRAY);
+            goto fail;
+        }
     }
     close(seg.fd);
     *out = a;
@@ -326,7 +333,7 @@ fail:
         npshm__handle_free(a);
     }
     npshm__segment_drop(&seg);
-    return s;
+    return npshm__removed(&t, s);
 }
 
 /* header_len is how much of a segment of size bytes starting with buf (n bytes of it at hand) the
@@ -466,9 +473,9 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
     if (s.code) return s;
     int ro = (flags & NPSHM_READONLY) != 0;
     /* Never follow a symlink at the name, never block opening a FIFO (internal/core's Attach). */
-    int fd = open(t.path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    int fd = openat(t.at, npshm__rel(&t, t.path), (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0) {
-        if (errno == ENOENT) return st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, MSG_NO_ARRAY_OF_THAT_NAME);
+        if (errno == ENOENT) return npshm__removed(&t, st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, MSG_NO_ARRAY_OF_THAT_NAME));
         if (errno == ELOOP)
             return st_errno(NPSHM_ERR_PERMISSION, ELOOP, MSG_NAME_IS_SYMLINK);
         return st_sys(errno, MSG_CANNOT_OPEN_ARRAY);
@@ -600,10 +607,10 @@ int npshm__c_delete(const char *name) {
     target t;
     status s = npshm__resolve(name, &t);
     if (s.code) return npshm__report(s, op, name);
-    if (unlink(t.path) != 0) {
+    if (unlinkat(t.at, npshm__rel(&t, t.path), 0) != 0) {
         s = errno == ENOENT ? st_errno(NPSHM_ERR_NOT_FOUND, ENOENT, MSG_NO_ARRAY_OF_THAT_NAME)
                             : st_sys(errno, MSG_CANNOT_DELETE_ARRAY);
-        return npshm__report(s, op, name);
+        return npshm__report(npshm__removed(&t, s), op, name);
     }
     return NPSHM_OK;
 }
@@ -613,14 +620,16 @@ int npshm__c_list(void *fn, void *ctx) {
     if (fn == NULL) return npshm__fail(NPSHM_ERR_INVALID, 0, op, NULL, MSG_FN_NULL);
     work *w = malloc(sizeof *w);
     if (w == NULL) return npshm__fail(NPSHM_ERR_NO_SPACE, ENOMEM, op, NULL, MSG_OUT_MEMORY);
-    const dir_info *di = npshm__dir();
-    if (di->err.code) {
+    status s;
+    int dfd = npshm__dir_open(MSG_CANNOT_READ_DEV_SHM, &s);
+    if (dfd < 0) {
         free(w);
-        return npshm__report(di->err, op, NULL);
+        return npshm__report(s, op, NULL);
     }
-    DIR *d = opendir(di->nul);
+    DIR *d = fdopendir(dfd);
     if (d == NULL) {
         int e = errno;
+        close(dfd);
         free(w);
         return npshm__report(st_sys(e, MSG_CANNOT_READ_DEV_SHM), op, NULL);
     }

@@ -469,7 +469,8 @@ def delete_shared_array(name: "Name", raise_on_error: bool = True, *, verbose: o
         The array's name.
     raise_on_error : bool, default True
         If the array cannot be deleted, raise the error (True) or return False. An array that
-        does not exist is not an error.
+        does not exist is not an error; a directory of shared arrays (:func:`set_dir`) removed
+        since it was chosen is (:class:`FileNotFoundError` naming it).
     verbose : object, optional
         cdxcore's keyword: report the deletion (as for :func:`create_shared_array`).
 
@@ -480,8 +481,15 @@ def delete_shared_array(name: "Name", raise_on_error: bool = True, *, verbose: o
     """
     try:
         _native.delete(name)
-    except FileNotFoundError:
-        return True
+    except FileNotFoundError as e:
+        from ._constants import MSG_DIR_REMOVED  # here: one module less for `import npshm`
+
+        if MSG_DIR_REMOVED not in str(e):
+            return True
+        # The directory of shared arrays was removed since it was chosen: the name cannot be used.
+        if raise_on_error:
+            raise
+        return False
     except (OSError, ValueError):
         if raise_on_error:
             raise
@@ -871,7 +879,10 @@ def set_dir(path: "Union[str, bytes, os.PathLike[str], os.PathLike[bytes], None]
     A tmpfs mounted with ``huge=within_size`` (or ``always``, ``advise``) is the reason to choose
     another: data of 2 MiB or more is then aligned to 2 MiB and read through huge pages (first
     reads about 2.7x faster). Every process that shares arrays must use the same directory
-    (``NPSHM_DIR`` in the environment passes it on to child processes).
+    (``NPSHM_DIR`` in the environment passes it on to child processes). The directory checked is
+    held open: if it is removed later, operations on shared-memory names raise
+    :class:`FileNotFoundError` naming it, and a directory made again under the same path is not
+    used until ``set_dir`` chooses it again.
 
     Raises
     ------

@@ -13,6 +13,7 @@ SHM_PREFIX = "shm://"  # may start a shm name
 PERM_BITS = 0o777  # the mode bits an array may have
 MAX_SHM_NAME = 255  # the longest shm name
 MSG_BAD_MODE = "mode must hold permission bits only (0 to 0777), not"
+MSG_DIR_REMOVED = " was removed after it was chosen (npshm uses no directory made again under that name by anyone: choose it again with set_dir)"  # ends the message of a chosen directory removed since
 
 __all__ = [
     "MAGIC",
@@ -24,4 +25,5 @@ __all__ = [
     "PERM_BITS",
     "MAX_SHM_NAME",
     "MSG_BAD_MODE",
+    "MSG_DIR_REMOVED",
 ]

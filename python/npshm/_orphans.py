@@ -189,14 +189,30 @@ def delete_orphans(pattern: str = "*", *, dry_run: bool = True) -> "list[ArrayDe
     """
     from ._api import list as list_arrays
 
+    # The directory is opened by its path before the listing, which goes through the descriptor
+    # the library holds and fails if that directory was removed: so the one opened here is the
+    # library's, never a directory made again under its path since (docs/RELIABILITY.md).
+    try:
+        dir_fd = os.open(_native.dir(), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        list_arrays()  # the library's reason first: a removed directory is named as such
+        raise
+    try:
+        return _delete_orphans_in(dir_fd, list_arrays(), pattern, dry_run)
+    finally:
+        os.close(dir_fd)
+
+
+def _delete_orphans_in(dir_fd: int, listed: "list[ArrayDesc]", pattern: str, dry_run: bool) -> "list[ArrayDesc]":
+    """delete_orphans' work on the arrays ``listed`` in the directory ``dir_fd``."""
     candidates = []
-    for d in list_arrays():
+    for d in listed:
         name = os.fsdecode(d.name)
         # A peer's segment records no creator: whether it is an orphan cannot be told.
         if not fnmatch.fnmatchcase(name, pattern) or d.creator_alive or d.format != "npshm":
             continue
         try:
-            st = os.stat(os.path.join(_native.dir(), name))
+            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         except FileNotFoundError:
             continue
         candidates.append((d, name, st))
@@ -208,15 +224,14 @@ def delete_orphans(pattern: str = "*", *, dry_run: bool = True) -> "list[ArrayDe
         if mappers.may_map(st.st_dev, st.st_ino, st.st_uid, st.st_mode) is not None:
             continue
         if not dry_run:
-            path = os.path.join(_native.dir(), name)
             try:
-                now = os.stat(path)
+                now = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
             except FileNotFoundError:
                 continue
             if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) or creator_alive(d.creator_pid, d.created_ns):
                 continue  # replaced, or its creator is back (it was not gone)
             try:
-                os.unlink(path)
+                os.unlink(name, dir_fd=dir_fd)
             except FileNotFoundError:
                 continue
         out.append(d)

@@ -31,7 +31,7 @@ from typing import Any, Literal, NamedTuple, Optional, cast
 import numpy as np
 
 from . import _native
-from ._constants import FILE_PREFIX
+from ._constants import FILE_PREFIX, MSG_DIR_REMOVED
 from ._api import Mapping, _mapping_of
 
 __all__ = [
@@ -399,7 +399,9 @@ def from_reference(ref: Reference) -> np.ndarray:
         )
     try:
         arr = _native.attach(ref.name, _native.READONLY if ref.readonly else 0)
-    except FileNotFoundError:
+    except FileNotFoundError as e:
+        if MSG_DIR_REMOVED in str(e):
+            raise  # the directory of shared arrays was removed, not the array: say so
         raise _stale(op, ref.name, _describe_missing(ref)) from None
     m = _mapping_of(arr)
     del arr

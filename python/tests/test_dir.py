@@ -112,6 +112,74 @@ def test_npshm_dir_environment_variable(tmp_path):
     assert r.returncode != 0 and "not sticky" in r.stderr and "PermissionError" in r.stderr
 
 
+_REMOVED = r"""
+import os, subprocess, sys, numpy as np, npshm
+d, src = sys.argv[1], sys.argv[2]
+os.mkdir(d, 0o700)
+npshm.set_dir(d)
+ref = npshm.reference(npshm.create_shared_array("removed", (2,), np.uint8))
+subprocess.run(["rm", "-r", d], check=True)  # a clean-up script, /tmp's age-out
+remake = ["mkdir", "-m", "777", d]
+if os.geteuid() == 0:  # the attacker of RELIABILITY.md; else this user stands in for them
+    remake = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"] + remake
+subprocess.run(remake, check=True)
+want = f"the directory of shared arrays (NPSHM_DIR) {d} was removed"
+ops = {
+    "create": lambda: npshm.create_shared_array("removed", (2,), np.uint8),
+    "create(force)": lambda: npshm.create_shared_array("removed", (2,), np.uint8, force=True),
+    "attach": lambda: npshm.attach_shared_array("removed"),
+    "list": npshm.list,
+    "delete": lambda: npshm.delete_shared_array("removed"),
+    "read_shared_array": lambda: npshm.read_shared_array(src, "removed"),
+    "clean_temporaries": npshm.clean_temporaries,
+    "delete_orphans": lambda: npshm.delete_orphans(dry_run=False),
+    "from_reference": lambda: npshm.from_reference(ref),
+}
+for where in ("parent", "child"):  # the Go core, then the C twin in a forked child
+    if where == "child" and os.fork() != 0:
+        _, status = os.wait()
+        raise SystemExit(os.waitstatus_to_exitcode(status))
+    for op, call in ops.items():
+        try:
+            call()
+            print(where, op, "succeeded")
+        except FileNotFoundError as e:
+            print(where, op, "FileNotFoundError" if want in str(e) else repr(e))
+        except Exception as e:
+            print(where, op, repr(e))
+    print(where, "entries", len(os.listdir(d)))
+    if where == "child":
+        sys.stdout.flush()
+        os._exit(0)
+"""
+
+
+def test_removed_dir_made_again_is_not_used():
+    """A chosen directory removed later (a clean-up script, /tmp's age-out) and made again under a
+    sticky parent by another user (uid 65534, as root) must not be used: every operation fails with
+    FileNotFoundError naming the directory, in the parent (Go core) and a forked child (C twin), and
+    nothing is made in the new directory."""
+    import pathlib
+    import tempfile
+
+    parent = pathlib.Path(tempfile.mkdtemp(prefix="npshm-pytest-"))  # not tmp_path: uid 65534 must reach it
+    try:
+        os.chmod(parent, 0o1777)
+        src = parent / "src.npy"
+        np.save(src, np.arange(3, dtype=np.int64))
+        r = subprocess.run([sys.executable, "-W", "ignore::DeprecationWarning", "-c", _REMOVED, str(parent / "arrays"),
+                            str(src)], capture_output=True, text=True)
+    finally:
+        shutil.rmtree(parent)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    ops = ["create", "create(force)", "attach", "list", "delete", "read_shared_array", "clean_temporaries",
+           "delete_orphans", "from_reference"]
+    want = [f"{where} {op} FileNotFoundError" for where in ("parent", "child") for op in ops + ["entries"]]
+    want = [w if not w.endswith("entries FileNotFoundError") else w.replace("FileNotFoundError", "0") for w in want]
+    assert lines == want
+
+
 _HUGE = r"""
 import os, sys, numpy as np, npshm
 d = sys.argv[1]
