@@ -195,6 +195,7 @@ static status fill_data(int src, uint64_t off, void *data, uint64_t n, int fd, u
     if (!e) return OK_STATUS;
     if (e == EINTR) return st_errno(NPSHM_ERR_IO, EINTR, MSG_LOAD_CANCELLED);
     if (e == ENODATA) return ftrunc(MSG_FILE_SHORTER_ARRAY_HEADER_DESCRIBES);
+    if (e == EFAULT) return st_sys(e, MSG_ARRAY_MEMORY_UNWRITABLE);
     return st_sys(e, MSG_CANNOT_READ_FILE);
 }
 
