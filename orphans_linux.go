@@ -143,7 +143,8 @@ func (m mappers) mayMap(dev, ino uint64, owner int, mode os.FileMode) bool {
 // whose creator is gone (CreatorAlive) and that no process maps, as far as this process can see
 // in /proc/*/maps: a user who is not root does not see other users' processes, nor their own
 // non-dumpable ones, and keeps an array if one of those runs as its owner or the array grants
-// group or other access (root's processes are not counted against a user's array). Processes in
+// group or other access (root's processes are not counted against a user's array); where /proc
+// is mounted with hidepid, it keeps every array that grants group or other access. Processes in
 // other pid namespaces are not seen. The peers' segments, which record no creator, are never
 // orphans.
 func Orphans(pattern string) ([]Orphan, error) {

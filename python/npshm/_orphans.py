@@ -184,7 +184,9 @@ def delete_orphans(pattern: str = "*", *, dry_run: bool = True) -> "list[ArrayDe
     ``/proc/PID/maps`` names its device and inode. Only the processes this user may read are seen.
     A user who is not root cannot read other users' processes, nor their own non-dumpable ones: an
     array is then kept if one of those runs as its owner, or if it grants group or other access,
-    so that fewer orphans are removed, never an array such a process could have mapped. Root's
+    so that fewer orphans are removed, never an array such a process could have mapped (where
+    ``/proc`` is mounted with ``hidepid``, which may hide them, every array that grants group or
+    other access is kept). Root's
     own processes are not counted against a user's array, or nothing could ever be removed: a
     root process that attached a user's private array is seen only when root runs this. Root
     reads every process it may ptrace; those it may not (such as the init of a sandbox's
