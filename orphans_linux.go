@@ -24,14 +24,16 @@ import (
 func CreatorAlive(pid int, created time.Time) bool { return creators.Alive(pid, created) }
 
 // mappers is one pass over /proc/*/maps: the files that readable processes map, and the uids of
-// the processes whose maps this process may not read.
+// the processes whose maps this process may not read; hidden if /proc may hide some processes or
+// their uids (hidepid: then they could be anyone's).
 type mappers struct {
 	mapped     map[[2]uint64]bool // device, inode
 	unreadable map[int]bool
+	hidden     bool
 }
 
 func scanMappers() mappers {
-	m := mappers{mapped: map[[2]uint64]bool{}, unreadable: map[int]bool{}}
+	m := mappers{mapped: map[[2]uint64]bool{}, unreadable: map[int]bool{}, hidden: procHidesProcesses()}
 	entries, _ := os.ReadDir("/proc")
 	me := strconv.Itoa(os.Getpid())
 	for _, e := range entries {
@@ -64,11 +66,38 @@ func scanMappers() mappers {
 		if os.IsNotExist(err) || pid == me {
 			continue
 		}
-		for _, uid := range procUIDs(pid) {
+		uids := procUIDs(pid)
+		if uids == nil {
+			m.hidden = true // a process whose uids this process may not read either (hidepid=1)
+		}
+		for _, uid := range uids {
 			m.unreadable[uid] = true
 		}
 	}
 	return m
+}
+
+// procHidesProcesses reports whether /proc is mounted with hidepid (other than 0): then the
+// processes of other users may be missing from it (invisible, ptraceable) or unreadable, status
+// included (noaccess).
+func procHidesProcesses() bool {
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return true
+	}
+	for _, line := range strings.Split(string(mi), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 5 || f[4] != "/proc" || len(g) < 3 || g[0] != "proc" {
+			continue
+		}
+		for _, o := range strings.Split(g[2], ",") {
+			if v, ok := strings.CutPrefix(o, "hidepid="); ok && v != "0" && v != "off" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // procUIDs are the real, effective, saved and file-system uids of a process.
@@ -99,6 +128,9 @@ func (m mappers) mayMap(dev, ino uint64, owner int, mode os.FileMode) bool {
 	if os.Geteuid() == 0 {
 		return false // root reads every process it may ptrace; those it may not are not counted
 	}
+	if m.hidden && mode.Perm()&0o077 != 0 {
+		return true // a process /proc does not show, of any user, could map it
+	}
 	for uid := range m.unreadable {
 		if uid != 0 && (uid == owner || mode.Perm()&0o077 != 0) {
 			return true
@@ -111,7 +143,8 @@ func (m mappers) mayMap(dev, ino uint64, owner int, mode os.FileMode) bool {
 // whose creator is gone (CreatorAlive) and that no process maps, as far as this process can see
 // in /proc/*/maps: a user who is not root does not see other users' processes, nor their own
 // non-dumpable ones, and keeps an array if one of those runs as its owner or the array grants
-// group or other access (root's processes are not counted against a user's array). Processes in
+// group or other access (root's processes are not counted against a user's array); where /proc
+// is mounted with hidepid, it keeps every array that grants group or other access. Processes in
 // other pid namespaces are not seen. The peers' segments, which record no creator, are never
 // orphans.
 func Orphans(pattern string) ([]Orphan, error) {

@@ -42,7 +42,7 @@ process that maps the array unmaps it.`,
 					failed = append(failed, err)
 					continue
 				}
-				fmt.Fprintf(c.stdout, "deleted %s\n", name)
+				fmt.Fprintf(c.stdout, "deleted %s\n", printable(name))
 			}
 		}
 		return failed.orNil()

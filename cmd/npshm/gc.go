@@ -62,7 +62,7 @@ Processes in other pid namespaces are not seen at all.`,
 				}
 				n++
 				bytes += o.SegmentSize
-				fmt.Fprintf(c.stdout, "%s %s (%s, created by pid %d, which is gone)\n", verb, o.Name,
+				fmt.Fprintf(c.stdout, "%s %s (%s, created by pid %d, which is gone)\n", verb, printable(o.Name),
 					humanBytes(int64(o.SegmentSize)), o.CreatorPID)
 			}
 		}

@@ -7,9 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/npshm/npshm"
 	"github.com/npshm/npshm/internal/creators"
@@ -62,10 +65,22 @@ func writeTable(w io.Writer, records []record) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(listColumns, "\t"))
 	for _, r := range records {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, r.Format, r.Dtype, npshm.FormatShape(r.Shape),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", printable(r.Name), r.Format, printable(r.Dtype), npshm.FormatShape(r.Shape),
 			humanBytes(int64(r.Nbytes)), r.Mode, r.Owner, r.creator(), r.age())
 	}
 	tw.Flush()
+}
+
+// printable is s as a table or message shows it: as it is if every character is printable, else
+// quoted with Go's escapes ("odd\nname\xff"). Anyone may name a file in /dev/shm: a newline would
+// forge a line of the listing, and an escape sequence would reach the terminal.
+func printable(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -140,6 +155,6 @@ func writeInfo(w io.Writer, r record) {
 	}
 	fmt.Fprintf(w, "%s\n  format   %s\n  shape    %s\n  dtype    %s (itemsize %d)\n  size     %s (%d bytes)\n"+
 		"  order    %s\n  mode     %s\n  owner    %s\n  creator  pid %s\n  created  %s (%s ago)\n",
-		r.Name, r.Format, npshm.FormatShape(r.Shape), r.Dtype, r.Itemsize, humanBytes(int64(r.Nbytes)), r.Nbytes, order,
+		printable(r.Name), r.Format, npshm.FormatShape(r.Shape), printable(r.Dtype), r.Itemsize, humanBytes(int64(r.Nbytes)), r.Nbytes, order,
 		r.Mode, r.Owner, r.creator(), r.created(), r.age())
 }

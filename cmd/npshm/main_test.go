@@ -328,3 +328,23 @@ func TestPeerFormats(t *testing.T) {
 	}
 	a.Close()
 }
+
+// Anyone may name a file in /dev/shm: a name with a newline or an escape sequence is shown quoted,
+// so that it cannot forge a line of the listing or reach the terminal.
+func TestOddNamesAreShownQuoted(t *testing.T) {
+	name := uniqueName(t)
+	odd := name + "\nforged  npshm  <f8\x1b[2J\xff"
+	a, err := npshm.Create(odd, []int{1}, "u1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	quoted := strconv.Quote(odd)
+	for _, args := range [][]string{{"list"}, {"info", odd}, {"delete", name + "*"}} {
+		r := npshmRun(args...)
+		if r.code != 0 || !strings.Contains(r.stdout, quoted) || strings.Contains(r.stdout, "\nforged") ||
+			strings.ContainsAny(r.stdout, "\x1b\xff") {
+			t.Errorf("npshm %q: exit %d, stdout %q; want the name shown as %s", args[0], r.code, r.stdout, quoted)
+		}
+	}
+}

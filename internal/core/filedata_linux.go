@@ -67,6 +67,9 @@ func writeAll(fd int, p unsafe.Pointer, n, off uint64) Status {
 		if e == unix.EINTR {
 			continue
 		}
+		if e == unix.EFAULT { // the kernel's read of the array's memory met a page it cannot have
+			return sysFail(e, MsgArrayMemoryUnreadable)
+		}
 		if e != 0 {
 			return sysFail(e, MsgCannotWriteFile)
 		}
@@ -120,6 +123,8 @@ func fillFailure(errno unix.Errno) Status {
 		return errCancelled
 	case unix.ENODATA:
 		return truncated(MsgFileShorterArrayHeaderDescribes)
+	case unix.EFAULT: // the kernel's write into the array's memory met a page it cannot have
+		return sysFail(errno, MsgArrayMemoryUnwritable)
 	}
 	return sysFail(errno, MsgCannotReadFile)
 }

@@ -6,7 +6,7 @@ import "unsafe"
 // Addr + Hdr.DataOffset.
 type Mapping struct {
 	Addr     uintptr
-	Len      uint64
+	Len      uint64 // the segment's size; on a hugetlbfs rounded up to its page size (mapLen)
 	ReadOnly bool
 	// Dev and Ino identify the file it maps (st_dev, st_ino): with the header's creation time and
 	// creator they tell one array of a name from another that replaced it.

@@ -23,6 +23,8 @@ const (
 	MsgArrayHasDifferentMemoryOrderFile          = "array has a different memory order than the file"
 	MsgArrayHasDifferentNumberDimensions         = "array has a different number of dimensions:"
 	MsgArrayHasDifferentSizeDimension            = "array has a different size in dimension"
+	MsgArrayMemoryUnreadable                     = "cannot write the file: a page of the array cannot be read (one never allocated, of an array created unreserved on a full file system, or past the end of a segment truncated meanwhile)"
+	MsgArrayMemoryUnwritable                     = "cannot read the file into the array: a page of it cannot be allocated (an array created unreserved, on a full file system)"
 	MsgArrayNameExists                           = "an array of that name exists"
 	MsgArrayNull                                 = "array is NULL"
 	MsgArrayTooLargeForNumpy                     = "array too large: itemsize times the nonzero dimensions exceeds 2**63-1, shape"

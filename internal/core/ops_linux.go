@@ -216,7 +216,20 @@ func fillSegment(fd int, size uint64, header []byte, at uint64, opt CreateOption
 	if opt.NoReserve {
 		populate = false
 		if err := unix.Ftruncate(fd, int64(size)); err != nil {
-			return Mapping{}, sysFail(errnoOf(err), MsgCannotSizeFile)
+			// hugetlbfs sizes a file in whole huge pages only (EINVAL), and reserves the pages of
+			// a shared mapping when it maps them anyway: there the segment is reserved.
+			if errnoOf(err) != unix.EINVAL {
+				return Mapping{}, sysFail(errnoOf(err), MsgCannotSizeFile)
+			}
+			if errno := sysFallocate(fd, size); errno != 0 {
+				return Mapping{}, sysFail(errno, MsgCannotReserveMemoryArray)
+			}
+		}
+		// The header is written through the mapping below: its pages are reserved, else a full
+		// /dev/shm would raise SIGBUS in npshm's own write.
+		if errno := sysFallocate(fd, at+uint64(len(header))); errno != 0 &&
+			!(isFile && (errno == unix.EOPNOTSUPP || errno == unix.ENOSYS)) {
+			return Mapping{}, sysFail(errno, MsgCannotReserveMemoryArray)
 		}
 	} else if errno := sysFallocate(fd, size); errno != 0 {
 		if !(isFile && (errno == unix.EOPNOTSUPP || errno == unix.ENOSYS)) {
@@ -231,7 +244,7 @@ func fillSegment(fd int, size uint64, header []byte, at uint64, opt CreateOption
 	if err := unix.Fstat(fd, &stat); err != nil {
 		return Mapping{}, sysFail(errnoOf(err), MsgCannotStatArray)
 	}
-	m, errno := mmap(fd, size, false)
+	m, errno := mmap(fd, mapLen(fd, size, &stat), false)
 	if errno != 0 {
 		return Mapping{}, sysFail(errno, MsgCannotMapArray)
 	}
@@ -385,7 +398,7 @@ func attachFd(s *Scratch, fd int, readOnly bool, t *Target) (Mapping, Status) {
 			return Mapping{}, st
 		}
 	}
-	m, errno := mmap(fd, size, readOnly)
+	m, errno := mmap(fd, mapLen(fd, size, &stat), readOnly)
 	if errno != 0 {
 		return Mapping{}, sysFail(errno, MsgCannotMapArray)
 	}

@@ -89,6 +89,23 @@ func mmap(fd int, size uint64, readOnly bool) (Mapping, unix.Errno) {
 	return Mapping{Addr: r, Len: size, ReadOnly: readOnly}, 0
 }
 
+// mapLen is the length of a mapping of size bytes of the file fd (st its fstat): size, but on a
+// hugetlbfs, which maps whole huge pages, size rounded up to its page size. munmap, mprotect, mlock
+// and madvise of a hugetlbfs mapping with a shorter length fail with EINVAL: the mapping, and
+// its huge pages, stayed after release and delete. Another file system than hugetlbfs with a
+// block size over 4 KiB (NFS, some XFS) costs one fstatfs more.
+func mapLen(fd int, size uint64, st *unix.Stat_t) uint64 {
+	if st.Blksize <= pageSize {
+		return size
+	}
+	var fs unix.Statfs_t
+	if unix.Fstatfs(fd, &fs) != nil || fs.Type != unix.HUGETLBFS_MAGIC || fs.Bsize <= pageSize {
+		return size
+	}
+	b := uint64(fs.Bsize)
+	return (size + b - 1) / b * b
+}
+
 func munmap(m Mapping) unix.Errno {
 	_, _, e := unix.Syscall(unix.SYS_MUNMAP, m.Addr, uintptr(m.Len), 0)
 	return e

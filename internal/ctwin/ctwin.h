@@ -271,8 +271,9 @@ typedef struct work {
 /* A new segment, not yet published. */
 typedef struct segment {
     int fd;
-    void *base;        /* the mapping, of size bytes */
+    void *base;        /* the mapping, of maplen bytes */
     uint64_t size;
+    uint64_t maplen;   /* size, rounded up to the page size on a hugetlbfs (ops.c, map_len) */
     int named;         /* fd has the temporary name tmp (no O_TMPFILE, or linked for a replace) */
     uint64_t dev, ino; /* of the file, for the handle */
     int guard;         /* set by the caller: fd is under the fork guard (a load's segment) */
@@ -297,7 +298,8 @@ status npshm__segment_link(const target *t, segment *seg);
  * its descriptor), closes it, removes its temporary name and unmaps it. */
 void npshm__segment_drop(segment *seg);
 /* A handle for a mapped segment at base with header h, of the file dev, ino; NULL if out of memory. */
-npshm_array *npshm__make_handle(void *base, const header *h, uint64_t dev, uint64_t ino, const char *display);
+npshm_array *npshm__make_handle(void *base, uint64_t maplen, const header *h, uint64_t dev, uint64_t ino,
+                                const char *display);
 
 /* ---- array file headers (fileformat.c) ---- */
 

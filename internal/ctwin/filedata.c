@@ -50,7 +50,8 @@ static status write_all(int fd, const void *p, uint64_t n, uint64_t off) {
         ssize_t r = pwrite(fd, (const char *)p + done, want, (off_t)(off + done));
         if (r < 0) {
             if (errno == EINTR) continue;
-            return st_sys(errno, MSG_CANNOT_WRITE_FILE);
+            /* the kernel's read of the array's memory met a page it cannot have (write_all) */
+            return st_sys(errno, errno == EFAULT ? MSG_ARRAY_MEMORY_UNREADABLE : MSG_CANNOT_WRITE_FILE);
         }
         done += (uint64_t)r;
     }
@@ -171,6 +172,7 @@ int npshm__c_encode_file_header(void *buf, size_t cap, int ndim, const int64_t *
 static status fill_failure(int e) {
     if (e == EINTR) return st_errno(NPSHM_ERR_IO, EINTR, MSG_LOAD_CANCELLED);
     if (e == ENODATA) return ftrunc(MSG_FILE_SHORTER_ARRAY_HEADER_DESCRIBES);
+    if (e == EFAULT) return st_sys(e, MSG_ARRAY_MEMORY_UNWRITABLE);
     return st_sys(e, MSG_CANNOT_READ_FILE);
 }
 

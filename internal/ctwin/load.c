@@ -195,6 +195,7 @@ static status fill_data(int src, uint64_t off, void *data, uint64_t n, int fd, u
     if (!e) return OK_STATUS;
     if (e == EINTR) return st_errno(NPSHM_ERR_IO, EINTR, MSG_LOAD_CANCELLED);
     if (e == ENODATA) return ftrunc(MSG_FILE_SHORTER_ARRAY_HEADER_DESCRIBES);
+    if (e == EFAULT) return st_sys(e, MSG_ARRAY_MEMORY_UNWRITABLE);
     return st_sys(e, MSG_CANNOT_READ_FILE);
 }
 
@@ -215,7 +216,7 @@ static status load_new(const target *t, const fheader *fh, int src, uint64_t dat
     seg.populate = 0;
     status s = npshm__segment_new(t, &h, flags, hbuf, &seg);
     if (s.code) return npshm__removed(t, s);
-    (void)madvise(seg.base, seg.size, MADV_DONTFORK); /* a child forked during the load gets no mapping */
+    (void)madvise(seg.base, seg.maplen, MADV_DONTFORK); /* a child forked during the load gets no mapping */
     if ((s = fill_data(src, data_off, (char *)seg.base + h.data_offset, h.data_nbytes, seg.fd, h.data_offset,
                        cancel)).code)
         goto fail;
@@ -224,15 +225,15 @@ static status load_new(const target *t, const fheader *fh, int src, uint64_t dat
         goto fail;
     }
     if ((s = npshm__segment_link(t, &seg)).code) goto fail;
-    (void)madvise(seg.base, seg.size, MADV_DOFORK); /* an array like any other */
+    (void)madvise(seg.base, seg.maplen, MADV_DOFORK); /* an array like any other */
     npshm__guard_close(seg.fd);
-    npshm_array *a = npshm__make_handle(seg.base, &h, seg.dev, seg.ino, t->display);
+    npshm_array *a = npshm__make_handle(seg.base, seg.maplen, &h, seg.dev, seg.ino, t->display);
     if (a == NULL) { /* published: it stays, as in internal/capi's ReadFile (no delete by name) */
-        munmap(seg.base, seg.size);
+        munmap(seg.base, seg.maplen);
         return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, MSG_OUT_MEMORY_ARRAY_LOADED_STAYS);
     }
     if (flags & NPSHM_READONLY) {
-        (void)mprotect(seg.base, seg.size, PROT_READ);
+        (void)mprotect(seg.base, seg.maplen, PROT_READ);
         a->readonly = 1;
     }
     *out = a;

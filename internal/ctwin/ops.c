@@ -62,7 +62,19 @@ static void populate_write(void *base, uint64_t len) {
     }
 }
 
-npshm_array *npshm__make_handle(void *base, const header *h, uint64_t dev, uint64_t ino, const char *display) {
+/* The length of a mapping of size bytes of the file fd (st its fstat): size, but on a hugetlbfs,
+ * which maps whole huge pages, rounded up to its page size (internal/core's mapLen): munmap,
+ * mprotect and madvise with a shorter length fail there, and the mapping stays. */
+static uint64_t map_len(int fd, uint64_t size, const struct stat *st) {
+    if (st->st_blksize <= 4096) return size;
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0 || fs.f_type != 0x958458f6 /* HUGETLBFS_MAGIC */ || fs.f_bsize <= 4096) return size;
+    uint64_t b = (uint64_t)fs.f_bsize;
+    return (size + b - 1) / b * b;
+}
+
+npshm_array *npshm__make_handle(void *base, uint64_t maplen, const header *h, uint64_t dev, uint64_t ino,
+                                const char *display) {
     npshm_array *a = npshm__handle_new(h->descr_len, strlen(display));
     if (a == NULL) return NULL;
     a->base = base;
@@ -70,7 +82,7 @@ npshm_array *npshm__make_handle(void *base, const header *h, uint64_t dev, uint6
     a->inode = ino;
     a->created_ns = h->created_ns;
     a->creator_pid = h->creator_pid;
-    a->maplen = seg_size(h);
+    a->maplen = maplen;
     a->format = h->format;
     a->data = (char *)base + h->data_offset;
     a->nbytes = h->data_nbytes;
@@ -169,8 +181,25 @@ encoded:
     errno = EOPNOTSUPP;
     while (reserve && (e = fallocate(seg->fd, 0, 0, (off_t)seg->size)) != 0 && errno == EINTR) {}
     if (!reserve) {
+        /* hugetlbfs sizes a file in whole huge pages only (EINVAL), and reserves the pages of a
+         * shared mapping when it maps them anyway: there the segment is reserved (the core's
+         * fillSegment). */
         if (ftruncate(seg->fd, (off_t)seg->size) != 0) {
-            s = st_sys(errno, MSG_CANNOT_SIZE_FILE);
+            if (errno != EINVAL) {
+                s = st_sys(errno, MSG_CANNOT_SIZE_FILE);
+                goto fail;
+            }
+            while ((e = fallocate(seg->fd, 0, 0, (off_t)seg->size)) != 0 && errno == EINTR) {}
+            if (e != 0) {
+                s = st_sys(errno, MSG_CANNOT_RESERVE_MEMORY_ARRAY);
+                goto fail;
+            }
+        }
+        /* The header is written through the mapping below: its pages are reserved, else a full
+         * /dev/shm would raise SIGBUS in npshm's own write. */
+        while ((e = fallocate(seg->fd, 0, 0, (off_t)(h->header_at + hlen))) != 0 && errno == EINTR) {}
+        if (e != 0 && !(t->is_file && (errno == EOPNOTSUPP || errno == ENOSYS))) {
+            s = st_sys(errno, MSG_CANNOT_RESERVE_MEMORY_ARRAY);
             goto fail;
         }
     } else if (e != 0) {
@@ -190,13 +219,14 @@ encoded:
     }
     seg->dev = (uint64_t)st.st_dev;
     seg->ino = (uint64_t)st.st_ino;
-    seg->base = mmap(NULL, seg->size, PROT_READ | PROT_WRITE, MAP_SHARED, seg->fd, 0);
+    seg->maplen = map_len(seg->fd, seg->size, &st);
+    seg->base = mmap(NULL, seg->maplen, PROT_READ | PROT_WRITE, MAP_SHARED, seg->fd, 0);
     if (seg->base == MAP_FAILED) {
         s = st_sys(errno, MSG_CANNOT_MAP_ARRAY);
         goto fail;
     }
-    if (!t->is_file) advise_huge(seg->base, seg->size);
-    if (seg->populate && reserve && !t->is_file) populate_write(seg->base, seg->size);
+    if (!t->is_file) advise_huge(seg->base, seg->maplen);
+    if (seg->populate && reserve && !t->is_file) populate_write(seg->base, seg->maplen);
     memcpy((char *)seg->base + h->header_at, hbuf, hlen);
     return OK_STATUS;
 fail:
@@ -225,7 +255,7 @@ void npshm__segment_drop(segment *seg) {
     (void)ftruncate(seg->fd, 0); /* frees the memory, even if a child forked meanwhile holds the fd */
     seg_close(seg, seg->fd);
     if (seg->named && seg->tmp[0]) unlinkat(seg->t->at, npshm__rel(seg->t, seg->tmp), 0);
-    if (seg->base != MAP_FAILED) munmap(seg->base, seg->size);
+    if (seg->base != MAP_FAILED) munmap(seg->base, seg->maplen);
 }
 
 static status c_create(const char *name, int ndim, const int64_t *shape, const char *dtype, unsigned flags,
@@ -255,7 +285,7 @@ static status c_create(const char *name, int ndim, const int64_t *shape, const c
     if ((s = npshm__segment_new(&t, &h, flags, hbuf, &seg)).code) return s;
     /* The handle is made before the array is published: short of memory for it afterwards, the
      * only clean-up would be a delete by name, which could remove another process's array. */
-    npshm_array *a = npshm__make_handle(seg.base, &h, seg.dev, seg.ino, t.display);
+    npshm_array *a = npshm__make_handle(seg.base, seg.maplen, &h, seg.dev, seg.ino, t.display);
     if (a == NULL) {
         s = st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, MSG_OUT_MEMORY);
         goto fail;
@@ -474,16 +504,17 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
      * this user: another user's word for it is not taken (RELIABILITY.md). */
     int sparse = is_sparse(&st) && !((h.flags & FLAG_UNRESERVED) && st.st_uid == geteuid());
     if (sparse && !ro && (s = reserve_sparse(fd, size)).code) { close(fd); return s; }
-    void *base = mmap(NULL, size, ro ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    uint64_t maplen = map_len(fd, size, &st);
+    void *base = mmap(NULL, maplen, ro ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int map_errno = errno;
-    if (base != MAP_FAILED && sparse && ro && (s = populate_sparse(fd, base, size, &st)).code) {
-        munmap(base, size);
+    if (base != MAP_FAILED && sparse && ro && (s = populate_sparse(fd, base, maplen, &st)).code) {
+        munmap(base, maplen);
         close(fd);
         return s;
     }
     close(fd);
     if (base == MAP_FAILED) return st_sys(map_errno, MSG_CANNOT_MAP_ARRAY);
-    if (!t.is_file) advise_huge(base, size);
+    if (!t.is_file) advise_huge(base, maplen);
     if (expect_geom) {
         if (ndim >= 0) {
             if (ndim != h.ndim) s = st_num(NPSHM_ERR_MISMATCH, MSG_ARRAY_HAS_DIFFERENT_NUMBER_DIMENSIONS, h.ndim);
@@ -497,11 +528,11 @@ static status c_attach(const char *name, unsigned flags, int expect_geom, int nd
             if (!s.code && (dlen != h.descr_len || memcmp(descr, h.descr, dlen) != 0))
                 s = st_fail(NPSHM_ERR_MISMATCH, MSG_ARRAY_HAS_DIFFERENT_DTYPE);
         }
-        if (s.code) { munmap(base, size); return s; }
+        if (s.code) { munmap(base, maplen); return s; }
     }
-    npshm_array *a = npshm__make_handle(base, &h, (uint64_t)st.st_dev, (uint64_t)st.st_ino, t.display);
+    npshm_array *a = npshm__make_handle(base, maplen, &h, (uint64_t)st.st_dev, (uint64_t)st.st_ino, t.display);
     if (a == NULL) {
-        munmap(base, size);
+        munmap(base, maplen);
         return st_errno(NPSHM_ERR_NO_SPACE, ENOMEM, MSG_OUT_MEMORY);
     }
     a->readonly = ro;

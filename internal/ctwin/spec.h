@@ -144,6 +144,8 @@ extern const char *const npshm__pause_names[PAUSE_POINTS];
 #define MSG_ARRAY_HAS_DIFFERENT_MEMORY_ORDER_FILE "array has a different memory order than the file"
 #define MSG_ARRAY_HAS_DIFFERENT_NUMBER_DIMENSIONS "array has a different number of dimensions:"
 #define MSG_ARRAY_HAS_DIFFERENT_SIZE_DIMENSION "array has a different size in dimension"
+#define MSG_ARRAY_MEMORY_UNREADABLE "cannot write the file: a page of the array cannot be read (one never allocated, of an array created unreserved on a full file system, or past the end of a segment truncated meanwhile)"
+#define MSG_ARRAY_MEMORY_UNWRITABLE "cannot read the file into the array: a page of it cannot be allocated (an array created unreserved, on a full file system)"
 #define MSG_ARRAY_NAME_EXISTS "an array of that name exists"
 #define MSG_ARRAY_NULL "array is NULL"
 #define MSG_ARRAY_TOO_LARGE_FOR_NUMPY "array too large: itemsize times the nonzero dimensions exceeds 2**63-1, shape"

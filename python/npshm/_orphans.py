@@ -115,13 +115,33 @@ def _proc_uids(pid: str) -> set[int]:
     return set()
 
 
+def _proc_hides_processes() -> bool:
+    """Whether /proc is mounted with hidepid (other than 0): then the processes of other users may
+    be missing from it (invisible, ptraceable) or unreadable, status included (noaccess)."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                pre, sep, post = line.partition(" - ")
+                fields, rest = pre.split(), post.split()
+                if not sep or len(fields) < 5 or fields[4] != "/proc" or len(rest) < 3 or rest[0] != "proc":
+                    continue
+                for opt in rest[2].split(","):
+                    if opt.startswith("hidepid=") and opt[8:] not in ("0", "off"):
+                        return True
+    except OSError:
+        return True
+    return False
+
+
 class _Mappers:
     """Who maps what, from one pass over /proc/*/maps: the (device, inode) pairs that readable
-    processes map, and the uids of the processes whose maps this process may not read."""
+    processes map, and the uids of the processes whose maps this process may not read; hidden if
+    /proc may hide some processes or their uids (hidepid: then they could be anyone's)."""
 
     def __init__(self) -> None:
         self.mapped: set[tuple[str, int]] = set()
         self.unreadable_uids: set[int] = set()
+        self.hidden = _proc_hides_processes()
         me = str(os.getpid())
         for pid in os.listdir("/proc"):
             if not pid.isdigit():
@@ -136,7 +156,10 @@ class _Mappers:
                 continue  # gone meanwhile
             except OSError:
                 if pid != me:
-                    self.unreadable_uids |= _proc_uids(pid)
+                    uids = _proc_uids(pid)
+                    if not uids and os.path.exists(f"/proc/{pid}"):
+                        self.hidden = True  # its uids are hidden too (hidepid=1)
+                    self.unreadable_uids |= uids
 
     def may_map(self, dev: int, ino: int, owner: int, mode: int) -> Optional[str]:
         """Why the array might be mapped, or None if no process maps it."""
@@ -144,6 +167,8 @@ class _Mappers:
             return "a process maps it"
         if os.geteuid() == 0:
             return None  # root reads every process it may ptrace; see delete_orphans
+        if self.hidden and mode & 0o077:
+            return "/proc hides other users' processes (hidepid), and one of them could map it"
         uids = self.unreadable_uids - {0}
         if uids and (mode & 0o077 or owner in uids):
             return "processes whose memory maps this user may not read could map it"
@@ -159,7 +184,9 @@ def delete_orphans(pattern: str = "*", *, dry_run: bool = True) -> "list[ArrayDe
     ``/proc/PID/maps`` names its device and inode. Only the processes this user may read are seen.
     A user who is not root cannot read other users' processes, nor their own non-dumpable ones: an
     array is then kept if one of those runs as its owner, or if it grants group or other access,
-    so that fewer orphans are removed, never an array such a process could have mapped. Root's
+    so that fewer orphans are removed, never an array such a process could have mapped (where
+    ``/proc`` is mounted with ``hidepid``, which may hide them, every array that grants group or
+    other access is kept). Root's
     own processes are not counted against a user's array, or nothing could ever be removed: a
     root process that attached a user's private array is seen only when root runs this. Root
     reads every process it may ptrace; those it may not (such as the init of a sandbox's

@@ -80,6 +80,7 @@ NOSPACE_SCRIPT = textwrap.dedent(
     npshm.to_file(src, np.ones((1 << 20,), np.int16))
     enospc("read_shared_array", lambda: npshm.read_shared_array(src, "big"))
 
+    holes = npshm.create_shared_array("holes", (64 << 10,), np.uint8, reserve=False)  # sparse
     # Fill /dev/shm with small arrays until it is full.
     made = []
     while True:
@@ -94,7 +95,52 @@ NOSPACE_SCRIPT = textwrap.dedent(
         a[:] = 2  # every page is reserved: writing never raises SIGBUS
     enospc("full: one more", lambda: npshm.create("one-more", (16384,), np.uint8))
     names = sorted(os.listdir("/dev/shm"))
-    assert names == sorted(f"s{i}" for i in range(len(made))), names  # nothing half-made
+    assert names == sorted([f"s{i}" for i in range(len(made))] + ["holes"]), names  # nothing half-made
+
+    # Not one page left: an unreserved create still writes its header, whose page it reserves
+    # first (it wrote through the mapping and died of SIGBUS). On the C path too, and the tool.
+    # Writing an unreserved array's holes to a file, or reading a file into them, fails with a
+    # message that says why (it was "bad address").
+    fd = os.open("/dev/shm/.filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, bytes(4096))
+    except OSError as e:
+        assert e.errno == errno.ENOSPC, repr(e)
+    os.close(fd)
+    enospc("full: reserve=False", lambda: npshm.create_shared_array("sparse", (1 << 20,), np.uint8, reserve=False))
+
+    def unbacked(what, fn):
+        try:
+            fn()
+        except OSError as e:
+            assert e.errno == errno.EFAULT and "created unreserved" in str(e), f"{what}: {e!r}"
+        else:
+            raise AssertionError(f"{what}: no error")
+
+    def holes_to_and_from_files():
+        unbacked("to_file", lambda: npshm.to_file(src + ".out.npy", holes))
+        np.save(src + ".in.npy", np.ones(holes.shape, np.uint8))
+        unbacked("read_into", lambda: npshm.read_into(src + ".in.npy", holes))
+
+    holes_to_and_from_files()
+    r = subprocess.run([sys.executable, "-m", "npshm", "create", "sparse", "1048576", "u1", "--no-reserve"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "no space" in r.stderr.lower(), (r.returncode, r.stderr)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            enospc("full: forked reserve=False",
+                   lambda: npshm.create_shared_array("sparse", (1 << 20,), np.uint8, reserve=False))
+            holes_to_and_from_files()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "forked child, reserve=False"
+    os.unlink("/dev/shm/.filler")
+    assert sorted(os.listdir("/dev/shm")) == names, os.listdir("/dev/shm")  # nothing left
 
     # Replacing an array when there is no room for the new one keeps the old one.
     enospc("full: replace", lambda: npshm.create_shared_array("s0", (1 << 20,), np.uint8, force=True))
@@ -117,6 +163,8 @@ NOSPACE_SCRIPT = textwrap.dedent(
     assert os.waitstatus_to_exitcode(status) == 0, "forked child"
 
     # Small arrays still work once there is room.
+    del holes
+    npshm.delete("holes")
     npshm.delete("s0")
     del made[0]
     c = npshm.create_shared_array("small", (100,), np.int32, full=3)
