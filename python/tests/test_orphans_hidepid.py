@@ -16,6 +16,13 @@ _SCRIPT = r"""
 set -e
 mount -t proc -o hidepid=2 proc /proc || exit 78
 mount -t tmpfs -o size=8m,mode=1777 tmpfs /dev/shm
+# The other users reach this Python and its packages through a bind mount under a fresh /mnt: the
+# checkout may lie under a directory only root may enter (a fresh clone in a mktemp -d).
+[ -d /mnt ] || exit 78
+mount -t tmpfs -o mode=755 tmpfs /mnt
+mkdir /mnt/prefix
+mount --bind "$PREFIX" /mnt/prefix
+PY="/mnt/prefix/$EXE"
 as() { u=$1; shift; setpriv --reuid $u --regid $u --clear-groups "$@"; }
 # uid 65534 makes an array others may read, and exits: its creator is gone
 as 65534 "$PY" -c "import npshm, numpy as np; npshm.create_shared_array('shared', (10,), np.int64, full=3, mode=0o644)"
@@ -35,8 +42,9 @@ def test_hidden_processes_keep_arrays_others_may_map(tmp_path):
     script = tmp_path / "hidepid.sh"
     script.write_text(_SCRIPT)
     os.chmod(tmp_path, 0o755)
-    proc = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", str(script)], cwd=tmp_path,
-                          env=dict(os.environ, PY=sys.executable), capture_output=True, text=True, timeout=120)
+    env = dict(os.environ, PREFIX=sys.prefix, EXE=os.path.relpath(sys.executable, sys.prefix))
+    proc = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", str(script)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
     out, err = proc.stdout, proc.stderr
     if proc.returncode == 78:
         pytest.skip("cannot mount a /proc with hidepid here: " + err)
