@@ -62,10 +62,18 @@ def test_create_and_delete_release_the_gil(name):
     if shutil.disk_usage("/dev/shm").free < 3 * SIZE:
         pytest.skip("not enough room in /dev/shm")
     holder: list[np.ndarray] = []
-    n, dt = _ticks_during(lambda: holder.append(npshm.create(name, SIZE, np.uint8)))
-    if dt < seconds(0.02):
-        pytest.skip(f"create took only {dt * 1e3:.1f} ms: too fast to tell")
-    assert n > 0, f"no other thread ran during a {dt * 1e3:.0f} ms create"
+    # Up to three creates: a create that holds the GIL starves the other thread every time, while
+    # the kernel can stall it once in a while on its own (seen in fresh-clone CI: a 1.4 s create,
+    # no tick in its middle half, on a 2-core machine whose other processes had the cores).
+    for attempt in range(3):
+        n, dt = _ticks_during(lambda: holder.append(npshm.create(name, SIZE, np.uint8)))
+        if dt < seconds(0.02):
+            pytest.skip(f"create took only {dt * 1e3:.1f} ms: too fast to tell")
+        if n > 0 or attempt == 2:
+            break
+        holder.clear()
+        npshm.delete(name)
+    assert n > 0, f"no other thread ran during a {dt * 1e3:.0f} ms create, three times"
 
     holder[0][:: 4096] = 1  # touch every page, so that releasing has work to do
     n, dt = _ticks_during(holder.clear)
